@@ -1,0 +1,48 @@
+"""The CloudEvents 1.0 envelope and the base of every event payload."""
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class EventData(BaseModel):
+    """An event payload. Subclasses set `type`, `version` and `exchange`; fields only grow within a version."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    type: ClassVar[str]
+    version: ClassVar[int] = 1
+    exchange: ClassVar[str]
+    summary: ClassVar[str] = ""
+
+    user_id: uuid.UUID = Field(description="The user the event is about; consumers purge by it.")
+
+
+class CloudEvent(BaseModel):
+    """CloudEvents 1.0 structured JSON, plus the `correlationid` extension."""
+
+    model_config = ConfigDict(extra="allow")
+
+    specversion: str = "1.0"
+    id: str = Field(default_factory=lambda: str(uuid.uuid4()))
+    source: str
+    type: str
+    time: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    subject: str | None = None
+    datacontenttype: str = "application/json"
+    dataschema: str | None = None
+    correlationid: str | None = None
+    data: dict[str, Any]
+
+    @classmethod
+    def wrap(cls, source: str, data: EventData, *, correlation_id: str | None = None) -> "CloudEvent":
+        return cls(
+            source=source,
+            type=data.type,
+            subject=str(data.user_id),
+            dataschema=f"urn:pfms:event:{data.type}:v{data.version}",
+            correlationid=correlation_id,
+            data=data.model_dump(mode="json"),
+        )

@@ -1,0 +1,1 @@
+"""Shared building blocks for every PFMS service."""

@@ -1,0 +1,114 @@
+"""The app factory every service uses: one place wires logging, errors, metrics, auth, bus and health."""
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from redis.asyncio import Redis
+
+from pfms_platform.db import Database
+from pfms_platform.errors import ERROR_RESPONSES, install_error_handlers
+from pfms_platform.events.bus import Bus
+from pfms_platform.events.consumer import Consumer, Handler
+from pfms_platform.events.outbox import OutboxRelay
+from pfms_platform.health import ReadyCheck, check_broker, check_database, check_redis
+from pfms_platform.health import router as health_router
+from pfms_platform.logging import configure_logging, get_logger
+from pfms_platform.metrics import MetricsMiddleware, metrics_endpoint
+from pfms_platform.middleware import CorrelationIdMiddleware
+from pfms_platform.ratelimit import UserRateLimiter
+from pfms_platform.security import JWKSCache, TokenVerifier
+from pfms_platform.settings import ServiceSettings
+
+log = get_logger(__name__)
+
+Hook = Callable[[FastAPI], Awaitable[None]]
+
+
+def create_app(
+    settings: ServiceSettings,
+    *,
+    title: str,
+    routers: Sequence[APIRouter] = (),
+    handlers: dict[str, Handler] | None = None,
+    ready_checks: dict[str, ReadyCheck] | None = None,
+    on_startup: Sequence[Hook] = (),
+    on_shutdown: Sequence[Hook] = (),
+    use_database: bool = True,
+    background: Sequence[Callable[[FastAPI], Awaitable[None]]] = (),
+) -> FastAPI:
+    """Build a service app. `handlers` maps event types to consumers; `background` are extra loops."""
+    handlers = handlers or {}
+    checks: dict[str, ReadyCheck] = {"redis": check_redis, "broker": check_broker}
+    if use_database:
+        checks = {"database": check_database, **checks}
+    checks.update(ready_checks or {})
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(settings.service_name, settings.log_level)
+        app.state.settings = settings
+        app.state.ready_checks = checks
+        app.state.redis = Redis.from_url(settings.redis_url, decode_responses=True, socket_timeout=2)
+        app.state.rate_limiter = UserRateLimiter(app.state.redis, settings.user_rate_limit_per_minute)
+        jwks = JWKSCache(settings.jwks_url)
+        app.state.verifier = TokenVerifier(jwks, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
+        app.state.bus = bus = Bus(settings.amqp_url, settings.service_name)
+        tasks: list[asyncio.Task[Any]] = [asyncio.create_task(bus.connect(), name="bus-connect")]
+        if use_database:
+            app.state.db = db = Database(settings.database_url, pool_size=settings.db_pool_size,
+                                         service=settings.service_name)
+            if settings.relay_enabled:
+                relay = OutboxRelay(db, bus, settings.service_name, settings.database_url)
+                app.state.relay = relay
+                tasks.append(asyncio.create_task(_after_connect(bus, relay.run()), name="outbox-relay"))
+            if settings.consumers_enabled and handlers:
+                consumer = Consumer(db, bus, settings.service_name, handlers)
+                app.state.consumer = consumer
+                tasks.append(asyncio.create_task(consumer.run(), name="consumer"))
+        for hook in on_startup:
+            await hook(app)
+        tasks.extend(asyncio.create_task(loop(app)) for loop in background)
+        for task in tasks:
+            task.add_done_callback(_report_crash)
+        log.info("service started", port=settings.port)
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            for hook in on_shutdown:
+                await hook(app)
+            await bus.close()
+            if use_database:
+                await app.state.db.dispose()
+            await app.state.redis.aclose()
+
+    app = FastAPI(
+        title=title,
+        version="1.0.0",
+        lifespan=lifespan,
+        responses=ERROR_RESPONSES,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.add_middleware(MetricsMiddleware, service=settings.service_name)
+    app.add_middleware(CorrelationIdMiddleware)
+    app.include_router(health_router)
+    app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+async def _after_connect(bus: Bus, job: Awaitable[None]) -> None:
+    await bus.wait_connected()
+    await job
+
+
+def _report_crash(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("background task crashed", task=task.get_name(), error=repr(task.exception()))

@@ -1,0 +1,1 @@
+"""The event bus: outbox on the producing side, inbox-deduplicated consumers on the other."""

@@ -1,0 +1,101 @@
+"""Consuming side: one durable quorum queue per service, handlers applied once per event id."""
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aio_pika
+from aio_pika.abc import AbstractIncomingMessage
+from pydantic import ValidationError
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pfms_contracts import CloudEvent, EventData, event_model
+from pfms_platform.db import Database
+from pfms_platform.events.bus import DLX, Bus, queue_arguments
+from pfms_platform.events.tables import InboxEvent
+from pfms_platform.logging import correlation_id, get_logger
+from pfms_platform.metrics import EVENTS_CONSUMED
+
+log = get_logger(__name__)
+
+Handler = Callable[[AsyncSession, Any], Awaitable[None]]
+"""An event handler: gets the unit of work and the typed event data; must not commit."""
+
+
+def queue_name(service: str) -> str:
+    return f"{service}.events"
+
+
+def bindings(handlers: dict[str, Handler]) -> list[tuple[str, str]]:
+    """(exchange, routing key) pairs a service's queue is bound to."""
+    return [(event_model(t).exchange, t) for t in sorted(handlers)]
+
+
+def backoff_seconds(delivery_count: int) -> float:
+    return float(min(0.2 * 2**delivery_count, 5.0))
+
+
+class Consumer:
+    def __init__(self, db: Database, bus: Bus, service: str, handlers: dict[str, Handler]) -> None:
+        self.db = db
+        self.bus = bus
+        self.service = service
+        self.handlers = handlers
+        self.queue = queue_name(service)
+
+    async def declare(self, channel: aio_pika.abc.AbstractChannel) -> aio_pika.abc.AbstractQueue:
+        dlx = await channel.declare_exchange(DLX, aio_pika.ExchangeType.DIRECT, durable=True)
+        dlq = await channel.declare_queue(f"{self.queue}.dlq", durable=True, arguments={"x-queue-type": "quorum"})
+        await dlq.bind(dlx, routing_key=self.queue)
+        queue = await channel.declare_queue(self.queue, durable=True, arguments=queue_arguments(self.queue))
+        for exchange, key in bindings(self.handlers):
+            await queue.bind(exchange, routing_key=key)
+        return queue
+
+    async def apply(self, event: CloudEvent, data: EventData) -> bool:
+        """Apply one event inside one transaction; False if this consumer had already applied it."""
+        async with self.db.sessions() as session, session.begin():
+            inserted = await session.execute(
+                insert(InboxEvent)
+                .values(consumer=self.service, event_id=event.id, event_type=event.type)
+                .on_conflict_do_nothing()
+                .returning(InboxEvent.event_id)
+            )
+            if inserted.first() is None:
+                return False
+            await self.handlers[event.type](session, data)
+        return True
+
+    async def on_message(self, message: AbstractIncomingMessage) -> None:
+        try:
+            event = CloudEvent.model_validate_json(message.body)
+            data = event_model(event.type).model_validate(event.data) if event.type in self.handlers else None
+        except (ValidationError, KeyError) as exc:
+            log.error("poison event parked", queue=self.queue, error=str(exc)[:300])
+            EVENTS_CONSUMED.labels(self.service, message.type or "unknown", "rejected").inc()
+            await message.reject(requeue=False)
+            return
+        if data is None:
+            await message.ack()
+            return
+        token = correlation_id.set(event.correlationid)
+        try:
+            applied = await self.apply(event, data)
+            await message.ack()
+            EVENTS_CONSUMED.labels(self.service, event.type, "applied" if applied else "duplicate").inc()
+        except Exception as exc:
+            attempt = int((message.headers or {}).get("x-delivery-count", 0) or 0)
+            log.warning("event handler failed", type=event.type, id=event.id, attempt=attempt, error=str(exc)[:300])
+            EVENTS_CONSUMED.labels(self.service, event.type, "failed").inc()
+            await asyncio.sleep(backoff_seconds(attempt))
+            await message.nack(requeue=True)
+        finally:
+            correlation_id.reset(token)
+
+    async def run(self) -> None:
+        await self.bus.wait_connected()
+        channel = await self.bus.channel()
+        queue = await self.declare(channel)
+        await queue.consume(self.on_message)
+        await asyncio.Future()  # consume until cancelled; the robust channel re-subscribes after reconnects

@@ -1,0 +1,137 @@
+"""Producing side: write events into the caller's transaction; a relay publishes them later."""
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+
+import asyncpg
+from sqlalchemy import func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pfms_contracts import CloudEvent, EventData
+from pfms_platform.db import Database
+from pfms_platform.events.bus import Bus
+from pfms_platform.events.tables import OutboxEvent
+from pfms_platform.logging import correlation_id, get_logger
+from pfms_platform.metrics import EVENTS_PUBLISHED, OUTBOX_LAG
+
+log = get_logger(__name__)
+
+CHANNEL = "pfms_outbox"
+
+
+async def emit(session: AsyncSession, data: EventData) -> CloudEvent:
+    """Add an event to the current unit of work; it leaves only if the transaction commits."""
+    source = str(session.info.get("service", "pfms"))
+    event = CloudEvent.wrap(source, data, correlation_id=correlation_id.get())
+    session.add(
+        OutboxEvent(
+            id=uuid.UUID(event.id),
+            exchange=data.exchange,
+            routing_key=event.type,
+            payload=event.model_dump(mode="json"),
+        )
+    )
+    await session.execute(text(f"NOTIFY {CHANNEL}"))
+    return event
+
+
+class OutboxRelay:
+    """Publishes pending outbox rows with publisher confirms, then marks them sent.
+
+    Rows are claimed with `FOR UPDATE SKIP LOCKED`, so several relays never publish the same row
+    at once; a crash after publishing but before the commit republishes it, and consumers' inboxes
+    make that harmless.
+    """
+
+    def __init__(self, db: Database, bus: Bus, service: str, dsn: str, *, batch: int = 200,
+                 idle_seconds: float = 1.0) -> None:
+        self.db = db
+        self.bus = bus
+        self.service = service
+        self.dsn = dsn.replace("+asyncpg", "")
+        self.batch = batch
+        self.idle_seconds = idle_seconds
+        self._wake = asyncio.Event()
+
+    async def publish_batch(self) -> tuple[int, int]:
+        """Publish one batch; returns (published, failed). Failed rows stay pending with their error."""
+        async with self.db.sessions() as session, session.begin():
+            rows = (
+                await session.scalars(
+                    select(OutboxEvent)
+                    .where(OutboxEvent.sent_at.is_(None))
+                    .order_by(OutboxEvent.created_at)
+                    .limit(self.batch)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            if not rows:
+                return 0, 0
+            results = await asyncio.gather(
+                *(self.bus.publish(r.exchange, r.routing_key, r.payload, message_id=str(r.id)) for r in rows),
+                return_exceptions=True,
+            )
+            now = datetime.now(UTC)
+            sent = [r.id for r, res in zip(rows, results, strict=True) if not isinstance(res, BaseException)]
+            failed = [(r, res) for r, res in zip(rows, results, strict=True) if isinstance(res, BaseException)]
+            if sent:
+                await session.execute(update(OutboxEvent).where(OutboxEvent.id.in_(sent)).values(sent_at=now))
+            for row, exc in failed:
+                row.attempts += 1
+                row.last_error = repr(exc)[:500]
+            for row in rows:
+                if row.id in sent:
+                    EVENTS_PUBLISHED.labels(self.service, row.routing_key).inc()
+            if failed:
+                log.warning("outbox publish failed", failed=len(failed), error=repr(failed[0][1])[:200])
+            return len(sent), len(failed)
+
+    async def pending(self) -> int:
+        async with self.db.sessions() as session:
+            n = await session.scalar(select(func.count()).select_from(OutboxEvent).where(OutboxEvent.sent_at.is_(None)))
+        OUTBOX_LAG.labels(self.service).set(n or 0)
+        return int(n or 0)
+
+    async def _listen(self) -> None:
+        """Wake the relay as soon as a transaction with events commits (LISTEN/NOTIFY)."""
+        while True:
+            try:
+                conn = await asyncpg.connect(self.dsn)
+                try:
+                    await conn.add_listener(CHANNEL, lambda *_: self._wake.set())
+                    while not conn.is_closed():
+                        await asyncio.sleep(5)
+                finally:
+                    await conn.close()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # database restarting: poll until it is back
+                log.warning("outbox listen failed", error=str(exc))
+                await asyncio.sleep(1)
+
+    async def run(self) -> None:
+        listener = asyncio.create_task(self._listen())
+        backoff = 0.2
+        try:
+            while True:
+                try:
+                    n, failed = await self.publish_batch()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # database unreachable: retry with backoff
+                    log.warning("outbox relay error", error=str(exc)[:200])
+                    failed = 1
+                if failed:
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, 5.0)
+                    continue
+                backoff = 0.2
+                if n < self.batch:
+                    self._wake.clear()
+                    try:
+                        await asyncio.wait_for(self._wake.wait(), self.idle_seconds)
+                    except TimeoutError:
+                        await self.pending()
+        finally:
+            listener.cancel()

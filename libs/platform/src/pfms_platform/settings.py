@@ -1,0 +1,42 @@
+"""Settings every service shares; each service subclasses with its own env prefix."""
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SERVICE_TOKEN_SECRET = "dev-only-service-token-secret-change-me-0123456789"
+
+
+class ServiceSettings(BaseSettings):
+    """Fleet-wide knobs. A service's subclass sets `env_prefix` (e.g. `PFMS_USER_`)."""
+
+    model_config = SettingsConfigDict(env_prefix="PFMS_", extra="ignore")
+
+    service_name: str = "pfms"
+    environment: Literal["development", "test", "production"] = "development"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "INFO"
+
+    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/pfms"
+    db_pool_size: int = 10
+    amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+
+    jwks_url: str = "http://127.0.0.1:3001/.well-known/jwks.json"
+    jwt_issuer: str = "pfms-auth"
+    jwt_audience: str = "pfms"
+    service_token_secret: str = DEV_SERVICE_TOKEN_SECRET
+
+    user_rate_limit_per_minute: int = Field(default=100, ge=0, description="0 disables the limiter")
+    relay_enabled: bool = True
+    consumers_enabled: bool = True
+    ready_timeout_seconds: float = 1.0
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets(self) -> "ServiceSettings":
+        """A production replica must never sign with the secret everybody can read in the repo."""
+        if self.environment == "production" and self.service_token_secret == DEV_SERVICE_TOKEN_SECRET:
+            raise ValueError("service_token_secret must be set outside development")
+        return self
