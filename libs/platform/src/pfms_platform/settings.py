@@ -23,6 +23,8 @@ class ServiceSettings(BaseSettings):
     db_pool_size: int = 10
     amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
     redis_url: str = "redis://127.0.0.1:6379/0"
+    mongo_url: str = "mongodb://127.0.0.1:27017"
+    mongo_database: str = "pfms"
 
     jwks_url: str = "http://127.0.0.1:3001/.well-known/jwks.json"
     jwt_issuer: str = "pfms-auth"

@@ -43,6 +43,7 @@ class Consumer:
         self.service = service
         self.handlers = handlers
         self.queue = queue_name(service)
+        self.ready = asyncio.Event()
 
     async def declare(self, channel: aio_pika.abc.AbstractChannel) -> aio_pika.abc.AbstractQueue:
         dlx = await channel.declare_exchange(DLX, aio_pika.ExchangeType.DIRECT, durable=True)
@@ -98,4 +99,5 @@ class Consumer:
         channel = await self.bus.channel()
         queue = await self.declare(channel)
         await queue.consume(self.on_message)
+        self.ready.set()
         await asyncio.Future()  # consume until cancelled; the robust channel re-subscribes after reconnects

@@ -1,0 +1,3 @@
+"""One pytest run for the whole repo: the fleet's fixtures start real servers once per run."""
+
+pytest_plugins = ["pfms_platform.testing"]

@@ -1,0 +1,1 @@
+"""Developer and operator tooling for running the fleet without Docker."""

@@ -1,0 +1,1 @@
+"""PFMS investment service."""

@@ -1,0 +1,1 @@
+"""PFMS market-data service."""

@@ -1,0 +1,1 @@
+"""PFMS notification service."""

@@ -1,0 +1,13 @@
+"""Settings of the user service (env prefix `PFMS_USER_`)."""
+
+from pydantic_settings import SettingsConfigDict
+
+from pfms_platform.settings import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="PFMS_USER_", extra="ignore")
+
+    service_name: str = "user"
+    port: int = 3002
+    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/pfms_user"
