@@ -18,7 +18,8 @@ def run(service_dir: Path, settings: ServiceSettings, factory: Callable[[Service
     sub.add_parser("migrate", help="apply the Alembic migrations to the service's database")
     args = parser.parse_args()
     if args.command == "migrate":
-        upgrade(service_dir, settings.database_url)
+        if (service_dir / "alembic.ini").exists():  # a MongoDB-backed service has nothing to migrate
+            upgrade(service_dir, settings.database_url)
         return
     uvicorn.run(
         factory(settings), host=settings.host, port=settings.port, loop="uvloop", http="httptools",

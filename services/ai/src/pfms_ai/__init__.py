@@ -1,0 +1,1 @@
+"""PFMS ai service."""
