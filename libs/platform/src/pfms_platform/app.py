@@ -58,8 +58,9 @@ def create_app(
         app.state.bus = bus = Bus(settings.amqp_url, settings.service_name)
         tasks: list[asyncio.Task[Any]] = [asyncio.create_task(bus.connect(), name="bus-connect")]
         if use_database:
-            app.state.db = db = Database(settings.database_url, pool_size=settings.db_pool_size,
-                                         service=settings.service_name)
+            app.state.db = db = Database(
+                settings.database_url, pool_size=settings.db_pool_size, service=settings.service_name
+            )
             if settings.relay_enabled:
                 relay = OutboxRelay(db, bus, settings.service_name, settings.database_url)
                 app.state.relay = relay

@@ -22,6 +22,12 @@ def run(service_dir: Path, settings: ServiceSettings, factory: Callable[[Service
             upgrade(service_dir, settings.database_url)
         return
     uvicorn.run(
-        factory(settings), host=settings.host, port=settings.port, loop="uvloop", http="httptools",
-        access_log=False, log_config=None, timeout_graceful_shutdown=20,
+        factory(settings),
+        host=settings.host,
+        port=settings.port,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_config=None,
+        timeout_graceful_shutdown=20,
     )

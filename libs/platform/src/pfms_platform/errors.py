@@ -6,14 +6,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from pydantic import BaseModel
-
 from pfms_platform.envelope import Meta, meta
-from pfms_platform.logging import get_logger
-
-log = get_logger(__name__)
 
 
 class AppError(Exception):
@@ -74,9 +70,18 @@ class TooManyRequests(AppError):
 
 
 _CODES = {
-    400: "BAD_REQUEST", 401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND",
-    405: "METHOD_NOT_ALLOWED", 409: "CONFLICT", 413: "PAYLOAD_TOO_LARGE", 415: "UNSUPPORTED_MEDIA_TYPE",
-    422: "VALIDATION_ERROR", 429: "RATE_LIMITED", 500: "INTERNAL_ERROR", 503: "UNAVAILABLE",
+    400: "BAD_REQUEST",
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    409: "CONFLICT",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    422: "VALIDATION_ERROR",
+    429: "RATE_LIMITED",
+    500: "INTERNAL_ERROR",
+    503: "UNAVAILABLE",
 }
 
 
@@ -119,8 +124,12 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = list(exc.errors())
     if any(e.get("type") == "json_invalid" for e in errors):
-        return error_response(400, "Malformed JSON body", code="MALFORMED_JSON",
-                              details=[{"field": "body", "message": "body is not valid JSON"}])
+        return error_response(
+            400,
+            "Malformed JSON body",
+            code="MALFORMED_JSON",
+            details=[{"field": "body", "message": "body is not valid JSON"}],
+        )
     details = validation_details(errors)
     first = details[0]["field"] if details else "body"
     return error_response(422, f"Invalid value for '{first}'", details=details)
@@ -133,16 +142,10 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     return error_response(status, message, headers=getattr(exc, "headers", None))
 
 
-async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error", path=request.url.path, method=request.method)
-    return error_response(500, "Internal server error")
-
-
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(Exception, _unhandled)
 
 
 class ErrorDetail(BaseModel):
@@ -163,6 +166,5 @@ class ErrorEnvelope(BaseModel):
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"description": HTTPStatus(status).phrase, "model": ErrorEnvelope}
-    for status in (400, 401, 404, 422, 429)
+    status: {"description": HTTPStatus(status).phrase, "model": ErrorEnvelope} for status in (400, 401, 404, 422, 429)
 }

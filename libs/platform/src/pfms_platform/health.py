@@ -30,8 +30,9 @@ async def ready(request: Request) -> JSONResponse:
 
     results = dict(zip(checks, await asyncio.gather(*(run(c) for c in checks.values())), strict=True))
     healthy = all(v == "ok" for v in results.values())
-    return JSONResponse({"status": "ready" if healthy else "not ready", "checks": results},
-                          status_code=200 if healthy else 503)
+    return JSONResponse(
+        {"status": "ready" if healthy else "not ready", "checks": results}, status_code=200 if healthy else 503
+    )
 
 
 async def check_database(request: Request) -> None:

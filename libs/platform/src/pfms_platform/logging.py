@@ -10,8 +10,20 @@ import structlog
 correlation_id: ContextVar[str | None] = ContextVar("correlation_id", default=None)
 
 _REDACTED_KEYS = frozenset(
-    {"password", "new_password", "current_password", "token", "access_token", "refresh_token",
-     "authorization", "secret", "code", "backup_code", "otp", "cookie"}
+    {
+        "password",
+        "new_password",
+        "current_password",
+        "token",
+        "access_token",
+        "refresh_token",
+        "authorization",
+        "secret",
+        "code",
+        "backup_code",
+        "otp",
+        "cookie",
+    }
 )
 
 

@@ -8,11 +8,11 @@ from starlette.responses import Response
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-REQUESTS = Counter(
-    "http_requests_total", "HTTP requests handled", ["service", "method", "route", "status"]
-)
+REQUESTS = Counter("http_requests_total", "HTTP requests handled", ["service", "method", "route", "status"])
 LATENCY = Histogram(
-    "http_request_duration_seconds", "HTTP request latency", ["service", "method", "route"],
+    "http_request_duration_seconds",
+    "HTTP request latency",
+    ["service", "method", "route"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
 EVENTS_PUBLISHED = Counter("events_published_total", "Events published by the outbox relay", ["service", "type"])

@@ -6,6 +6,7 @@ consumer, so the per-user limit of the seed lives here, in every service.
 
 import time
 import uuid
+
 from fastapi import Request
 from redis.asyncio import Redis
 

@@ -124,9 +124,7 @@ async def current_claims(request: Request) -> dict[str, Any]:
     return claims
 
 
-async def current_user(
-    request: Request, claims: Annotated[dict[str, Any], Depends(current_claims)]
-) -> uuid.UUID:
+async def current_user(request: Request, claims: Annotated[dict[str, Any], Depends(current_claims)]) -> uuid.UUID:
     """The caller's user id, after the per-user rate limit has counted this request."""
     user = uuid.UUID(claims["sub"])
     await enforce_user_limit(request, user)
@@ -141,8 +139,14 @@ def mint_service_token(secret: str, service: str, *, ttl_seconds: int = 60) -> s
     """Short-lived HS256 token a service presents to another service's `/internal/...` routes."""
     now = int(time.time())
     return jwt.encode(
-        {"sub": f"service:{service}", "iss": SERVICE_ISSUER, "aud": SERVICE_AUDIENCE,
-         "iat": now, "nbf": now, "exp": now + ttl_seconds},
+        {
+            "sub": f"service:{service}",
+            "iss": SERVICE_ISSUER,
+            "aud": SERVICE_AUDIENCE,
+            "iat": now,
+            "nbf": now,
+            "exp": now + ttl_seconds,
+        },
         secret,
         algorithm="HS256",
     )
@@ -151,8 +155,13 @@ def mint_service_token(secret: str, service: str, *, ttl_seconds: int = 60) -> s
 def verify_service_token(secret: str, token: str) -> str:
     try:
         claims = jwt.decode(
-            token, secret, algorithms=["HS256"], audience=SERVICE_AUDIENCE, issuer=SERVICE_ISSUER,
-            leeway=_LEEWAY_SECONDS, options={"require": ["exp", "sub"]},
+            token,
+            secret,
+            algorithms=["HS256"],
+            audience=SERVICE_AUDIENCE,
+            issuer=SERVICE_ISSUER,
+            leeway=_LEEWAY_SECONDS,
+            options={"require": ["exp", "sub"]},
         )
     except jwt.PyJWTError as exc:
         raise Unauthorized("Invalid service token") from exc

@@ -44,8 +44,9 @@ class OutboxRelay:
     make that harmless.
     """
 
-    def __init__(self, db: Database, bus: Bus, service: str, dsn: str, *, batch: int = 200,
-                 idle_seconds: float = 1.0) -> None:
+    def __init__(
+        self, db: Database, bus: Bus, service: str, dsn: str, *, batch: int = 200, idle_seconds: float = 1.0
+    ) -> None:
         self.db = db
         self.bus = bus
         self.service = service

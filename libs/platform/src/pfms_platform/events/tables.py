@@ -15,9 +15,7 @@ class OutboxEvent(Base):
     """An event written in the same transaction as the change it announces."""
 
     __tablename__ = "outbox"
-    __table_args__ = (
-        Index("ix_outbox_pending", "created_at", postgresql_where=text("sent_at IS NULL")),
-    )
+    __table_args__ = (Index("ix_outbox_pending", "created_at", postgresql_where=text("sent_at IS NULL")),)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     exchange: Mapped[str]

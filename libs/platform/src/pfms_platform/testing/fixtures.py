@@ -89,9 +89,7 @@ async def fresh_database(stack: Stack, name: str) -> str:
 
 
 @pytest.fixture
-async def make_service(
-    stack: Stack, jwt_keys: TestKeys
-) -> AsyncIterator[Callable[..., Awaitable[Running]]]:
+async def make_service(stack: Stack, jwt_keys: TestKeys) -> AsyncIterator[Callable[..., Awaitable[Running]]]:
     """`await make_service("user", vhost=None, **settings)` → a Running service on fresh resources.
 
     Services started in one test share a vhost (so they exchange events) unless told otherwise.

@@ -32,11 +32,20 @@ class TestKeys:
         jwk = json.loads(RSAAlgorithm.to_jwk(self.private_key.public_key()))
         return {"keys": [{**jwk, "kid": self.kid, "alg": "RS256", "use": "sig"}]}
 
-    def token(self, sub: uuid.UUID | str, *, ttl: int = 900, headers: dict[str, Any] | None = None,
-              **claims: Any) -> str:
+    def token(
+        self, sub: uuid.UUID | str, *, ttl: int = 900, headers: dict[str, Any] | None = None, **claims: Any
+    ) -> str:
         now = int(time.time())
-        payload = {"sub": str(sub), "iss": self.issuer, "aud": self.audience, "iat": now, "nbf": now,
-                   "exp": now + ttl, "jti": uuid.uuid4().hex, **claims}
+        payload = {
+            "sub": str(sub),
+            "iss": self.issuer,
+            "aud": self.audience,
+            "iat": now,
+            "nbf": now,
+            "exp": now + ttl,
+            "jti": uuid.uuid4().hex,
+            **claims,
+        }
         return jwt.encode(payload, self.private_key, algorithm="RS256", headers={"kid": self.kid, **(headers or {})})
 
     def auth(self, sub: uuid.UUID | str, **claims: Any) -> dict[str, str]:
@@ -46,7 +55,7 @@ class TestKeys:
         keys = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server API
+            def do_GET(self) -> None:
                 body = json.dumps(keys.jwks()).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
