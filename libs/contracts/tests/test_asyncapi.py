@@ -19,8 +19,9 @@ def test_every_event_has_a_channel_on_a_known_exchange() -> None:
 
 def test_envelope_wraps_payload_as_json() -> None:
     uid = uuid.uuid4()
-    event = CloudEvent.wrap("auth", UserCreated(user_id=uid, email="a@b.co", created_at=datetime.now(UTC)),
-                            correlation_id="c-1")
+    event = CloudEvent.wrap(
+        "auth", UserCreated(user_id=uid, email="a@b.co", created_at=datetime.now(UTC)), correlation_id="c-1"
+    )
     assert event.type == "user.created"
     assert event.subject == str(uid)
     assert event.data["user_id"] == str(uid)

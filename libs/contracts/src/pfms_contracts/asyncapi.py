@@ -36,20 +36,25 @@ def document() -> dict[str, Any]:
             "payload": {
                 "allOf": [
                     {"$ref": "#/components/schemas/CloudEvent"},
-                    {"type": "object", "properties": {
-                        "type": {"const": event_type},
-                        "data": {"$ref": f"#/components/schemas/{name}"},
-                    }},
+                    {
+                        "type": "object",
+                        "properties": {
+                            "type": {"const": event_type},
+                            "data": {"$ref": f"#/components/schemas/{name}"},
+                        },
+                    },
                 ]
             },
         }
         channels[event_type] = {
             "description": f"Routing key `{event_type}` on the `{model.exchange}` topic exchange.",
-            "bindings": {"amqp": {
-                "is": "routingKey",
-                "exchange": {"name": model.exchange, "type": "topic", "durable": True, "autoDelete": False},
-                "bindingVersion": "0.2.0",
-            }},
+            "bindings": {
+                "amqp": {
+                    "is": "routingKey",
+                    "exchange": {"name": model.exchange, "type": "topic", "durable": True, "autoDelete": False},
+                    "bindingVersion": "0.2.0",
+                }
+            },
             "subscribe": {"message": {"$ref": f"#/components/messages/{name}"}},
         }
     return {

@@ -108,8 +108,13 @@ class Server:
         self.prepare()
         log = open(self.log_path, "ab")  # noqa: SIM115 - the child keeps it
         self.proc = subprocess.Popen(
-            self.command(), stdout=log, stderr=subprocess.STDOUT, env=self.env(), cwd=self.dir,
-            user=self.run_as, start_new_session=True,
+            self.command(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=self.env(),
+            cwd=self.dir,
+            user=self.run_as,
+            start_new_session=True,
         )
 
     def wait(self, timeout: float = 60.0) -> None:
@@ -177,14 +182,38 @@ class Postgres(Server):
         _chown(self.dir, self.run_as)
         if not (self.data / "PG_VERSION").exists():
             _run_checked(
-                [str(self.bindir / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust",
-                 "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"],
-                user=self.run_as, cwd=self.dir,
+                [
+                    str(self.bindir / "initdb"),
+                    "-D",
+                    str(self.data),
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "-E",
+                    "UTF8",
+                    "--locale=C.UTF-8",
+                    "--no-sync",
+                ],
+                user=self.run_as,
+                cwd=self.dir,
             )
 
     def command(self) -> list[str]:
-        cmd = [str(self.bindir / "postgres"), "-D", str(self.data), "-p", str(self.port), "-h", "127.0.0.1",
-               "-k", str(self.dir / "run"), "-c", "max_connections=400", "-c", "shared_buffers=128MB"]
+        cmd = [
+            str(self.bindir / "postgres"),
+            "-D",
+            str(self.data),
+            "-p",
+            str(self.port),
+            "-h",
+            "127.0.0.1",
+            "-k",
+            str(self.dir / "run"),
+            "-c",
+            "max_connections=400",
+            "-c",
+            "shared_buffers=128MB",
+        ]
         if self.fast:
             cmd += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
         return cmd
@@ -192,19 +221,37 @@ class Postgres(Server):
     def ready(self) -> bool:
         if not _port_open(self.port):
             return False
-        done = subprocess.run([str(self.bindir / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port)],
-                              capture_output=True)
+        done = subprocess.run(
+            [str(self.bindir / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port)], capture_output=True
+        )
         return done.returncode == 0
 
     def psql(self, sql: str, database: str = "postgres") -> str:
         done = subprocess.run(
-            ["psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", database,
-             "-v", "ON_ERROR_STOP=1", "-Atc", sql], check=True, capture_output=True, text=True,
+            [
+                "psql",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                "postgres",
+                "-d",
+                database,
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-Atc",
+                sql,
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
         )
         return done.stdout
 
     def create_database(self, name: str, template: str | None = None) -> None:
-        exists = self.psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}'").strip()
+        """Create `name` unless it exists (names come from the service catalogue, not from users)."""
+        exists = self.psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}'").strip()  # noqa: S608
         if not exists:
             self.psql(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
 
@@ -275,8 +322,12 @@ class RabbitMQ(Server):
 
     def add_vhost(self, vhost: str) -> None:
         httpx.put(f"{self.api}/vhosts/{vhost}", auth=("guest", "guest"), timeout=10).raise_for_status()
-        httpx.put(f"{self.api}/permissions/{vhost}/guest", auth=("guest", "guest"), timeout=10,
-                  json={"configure": ".*", "write": ".*", "read": ".*"}).raise_for_status()
+        httpx.put(
+            f"{self.api}/permissions/{vhost}/guest",
+            auth=("guest", "guest"),
+            timeout=10,
+            json={"configure": ".*", "write": ".*", "read": ".*"},
+        ).raise_for_status()
 
     def delete_vhost(self, vhost: str) -> None:
         httpx.delete(f"{self.api}/vhosts/{vhost}", auth=("guest", "guest"), timeout=10)
@@ -296,8 +347,21 @@ class Redis(Server):
         return f"redis://127.0.0.1:{self.port}/{db}"
 
     def command(self) -> list[str]:
-        return [_find("redis-server"), "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.dir),
-                "--save", "", "--appendonly", "no", "--databases", "64"]
+        return [
+            _find("redis-server"),
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(self.dir),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--databases",
+            "64",
+        ]
 
 
 @dataclass
@@ -333,8 +397,12 @@ class Stack:
         return cls(
             base=base,
             postgres=Postgres(base, ports.get("postgres") or free_port(), fast=fast),
-            rabbitmq=RabbitMQ(base, ports.get("rabbitmq") or free_port(),
-                              dist_port=ports.get("rabbitmq_dist", 0), management_port=ports.get("rabbitmq_mgmt", 0)),
+            rabbitmq=RabbitMQ(
+                base,
+                ports.get("rabbitmq") or free_port(),
+                dist_port=ports.get("rabbitmq_dist", 0),
+                management_port=ports.get("rabbitmq_mgmt", 0),
+            ),
             redis=Redis(base, ports.get("redis") or free_port()),
             mongo=Mongo(base, ports.get("mongo") or free_port(), persistent=not fast),
         )

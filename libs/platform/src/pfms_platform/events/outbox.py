@@ -94,22 +94,26 @@ class OutboxRelay:
         OUTBOX_LAG.labels(self.service).set(n or 0)
         return int(n or 0)
 
+    async def _listen_once(self) -> None:
+        conn = await asyncpg.connect(self.dsn)
+        lost = asyncio.Event()
+        try:
+            conn.add_termination_listener(lambda *_: lost.set())
+            await conn.add_listener(CHANNEL, lambda *_: self._wake.set())
+            await lost.wait()
+        finally:
+            await conn.close()
+
     async def _listen(self) -> None:
         """Wake the relay as soon as a transaction with events commits (LISTEN/NOTIFY)."""
         while True:
             try:
-                conn = await asyncpg.connect(self.dsn)
-                try:
-                    await conn.add_listener(CHANNEL, lambda *_: self._wake.set())
-                    while not conn.is_closed():
-                        await asyncio.sleep(5)
-                finally:
-                    await conn.close()
+                await self._listen_once()
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # database restarting: poll until it is back
+            except Exception as exc:  # database restarting: the timer keeps polling until it is back
                 log.warning("outbox listen failed", error=str(exc))
-                await asyncio.sleep(1)
+            await asyncio.sleep(1)
 
     async def run(self) -> None:
         listener = asyncio.create_task(self._listen())
