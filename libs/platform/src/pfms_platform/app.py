@@ -1,7 +1,7 @@
 """The app factory every service uses: one place wires logging, errors, metrics, auth, bus and health."""
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -37,7 +37,7 @@ def create_app(
     on_startup: Sequence[Hook] = (),
     on_shutdown: Sequence[Hook] = (),
     use_database: bool = True,
-    background: Sequence[Callable[[FastAPI], Awaitable[None]]] = (),
+    background: Sequence[Callable[[FastAPI], Coroutine[Any, Any, None]]] = (),
 ) -> FastAPI:
     """Build a service app. `handlers` maps event types to consumers; `background` are extra loops."""
     handlers = handlers or {}
@@ -105,7 +105,7 @@ def create_app(
     return app
 
 
-async def _after_connect(bus: Bus, job: Awaitable[None]) -> None:
+async def _after_connect(bus: Bus, job: Coroutine[Any, Any, None]) -> None:
     await bus.wait_connected()
     await job
 

@@ -43,7 +43,7 @@ def _redact(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
 
 def configure_logging(service: str, level: str = "INFO") -> None:
     """Route stdlib and structlog records through one JSON renderer."""
-    shared = [
+    shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),

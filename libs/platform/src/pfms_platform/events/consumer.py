@@ -86,7 +86,7 @@ class Consumer:
             await message.ack()
             EVENTS_CONSUMED.labels(self.service, event.type, "applied" if applied else "duplicate").inc()
         except Exception as exc:
-            attempt = int((message.headers or {}).get("x-delivery-count", 0) or 0)
+            attempt = int(str((message.headers or {}).get("x-delivery-count", 0) or 0))
             log.warning("event handler failed", type=event.type, id=event.id, attempt=attempt, error=str(exc)[:300])
             EVENTS_CONSUMED.labels(self.service, event.type, "failed").inc()
             await asyncio.sleep(backoff_seconds(attempt))

@@ -42,8 +42,15 @@ def service_handlers() -> dict[str, dict[str, Handler]]:
 
 
 def _exchange(name: str, kind: str, vhost: str) -> dict[str, Any]:
-    return {"name": name, "vhost": vhost, "type": kind, "durable": True, "auto_delete": False, "internal": False,
-            "arguments": {}}
+    return {
+        "name": name,
+        "vhost": vhost,
+        "type": kind,
+        "durable": True,
+        "auto_delete": False,
+        "internal": False,
+        "arguments": {},
+    }
 
 
 def _queue(name: str, arguments: dict[str, Any], vhost: str) -> dict[str, Any]:
@@ -51,13 +58,17 @@ def _queue(name: str, arguments: dict[str, Any], vhost: str) -> dict[str, Any]:
 
 
 def _binding(source: str, queue: str, key: str, vhost: str) -> dict[str, Any]:
-    return {"source": source, "vhost": vhost, "destination": queue, "destination_type": "queue", "routing_key": key,
-            "arguments": {}}
+    return {
+        "source": source,
+        "vhost": vhost,
+        "destination": queue,
+        "destination_type": "queue",
+        "routing_key": key,
+        "arguments": {},
+    }
 
 
-def definitions(
-    handlers: Mapping[str, Mapping[str, Handler]] | None = None, *, vhost: str = "/"
-) -> dict[str, Any]:
+def definitions(handlers: Mapping[str, Mapping[str, Handler]] | None = None, *, vhost: str = "/") -> dict[str, Any]:
     """Exchanges, queues and bindings for the given services' handlers (default: the whole fleet)."""
     consumers = service_handlers() if handlers is None else handlers
     exchanges = [_exchange(name, "topic", vhost) for name in sorted(EXCHANGES)]

@@ -37,7 +37,7 @@ def stack() -> Iterator[Stack]:
 @pytest.fixture(scope="session")
 def jwt_keys() -> Iterator[TestKeys]:
     keys = TestKeys()
-    keys.url = keys.serve()  # type: ignore[attr-defined]
+    keys.url = keys.serve()
     yield keys
     keys.close()
 
@@ -114,7 +114,7 @@ async def make_service(stack: Stack, jwt_keys: TestKeys) -> AsyncIterator[Callab
             "environment": "test",
             "amqp_url": stack.rabbitmq.url(shared_vhost),
             "redis_url": stack.redis.url(redis_index),
-            "jwks_url": jwt_keys.url,  # type: ignore[attr-defined]
+            "jwks_url": jwt_keys.url,
         }
         if info.store == "postgres":
             values["database_url"] = stack.postgres.url(database or "")

@@ -27,6 +27,7 @@ class TestKeys:
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
         self._server: ThreadingHTTPServer | None = None
+        self.url = ""
 
     def jwks(self) -> dict[str, Any]:
         jwk = json.loads(RSAAlgorithm.to_jwk(self.private_key.public_key()))
