@@ -56,3 +56,6 @@ class FamilyInvited(_UserEvent):
     invitation_id: UUID
     invitee_email: str
     relationship: str
+    token: str | None = Field(
+        default=None, description="Single-use secret for the accept link; the invitee presents it with the id."
+    )

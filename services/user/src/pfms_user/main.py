@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from pfms_platform import cli
 from pfms_platform.app import create_app
+from pfms_user.api import router
 from pfms_user.events import HANDLERS
 from pfms_user.settings import Settings
 
@@ -13,8 +14,8 @@ SERVICE_DIR = Path(__file__).resolve().parents[2]
 
 
 def create(settings: Settings | None = None) -> FastAPI:
-    return create_app(settings or Settings(), title="PFMS user service", handlers=HANDLERS)
+    return create_app(settings or Settings(), title="PFMS user service", routers=[router], handlers=HANDLERS)
 
 
 def main() -> None:
-    cli.run(SERVICE_DIR, Settings(), create)  # type: ignore[arg-type]
+    cli.run(SERVICE_DIR, Settings(), create)

@@ -1,0 +1,120 @@
+"""Pure rules of the user service: the vocabularies, the defaults a new user gets, family transitions."""
+
+from enum import StrEnum
+from typing import Any
+
+from pfms_platform.errors import Conflict, Invalid
+
+
+class Channel(StrEnum):
+    PUSH = "push"
+    EMAIL = "email"
+    SMS = "sms"
+    IN_APP = "in_app"
+
+
+class Category(StrEnum):
+    EXPENSE = "expense"
+    INCOME = "income"
+    INVESTMENT = "investment"
+    LOAN = "loan"
+    GROUP = "group"
+    TAX = "tax"
+    SAVINGS = "savings"
+    SECURITY = "security"
+    SYSTEM = "system"
+
+
+class RiskLevel(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+class EarningSchedule(StrEnum):
+    WEEKLY = "weekly"
+    BIWEEKLY = "biweekly"
+    SEMIMONTHLY = "semimonthly"
+    MONTHLY = "monthly"
+    IRREGULAR = "irregular"
+
+
+class Visibility(StrEnum):
+    PRIVATE = "private"
+    FAMILY = "family"
+    PUBLIC = "public"
+
+
+class Relationship(StrEnum):
+    SPOUSE = "spouse"
+    PARTNER = "partner"
+    CHILD = "child"
+    PARENT = "parent"
+    SIBLING = "sibling"
+    OTHER = "other"
+
+
+class FamilyStatus(StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    REMOVED = "removed"
+
+
+DEFAULT_PROFILE: dict[str, Any] = {"currency": "USD", "timezone": "UTC", "language": "en"}
+
+DEFAULT_FINANCIAL: dict[str, Any] = {
+    "daily_budget_limit": None,
+    "monthly_budget_limit": None,
+    "savings_target": None,
+    "investment_risk_level": RiskLevel.MEDIUM,
+    "salary_day": None,
+    "earning_schedule": EarningSchedule.MONTHLY,
+}
+
+# Private until the person says otherwise; first-party analytics on (it powers their own insights).
+DEFAULT_PRIVACY: dict[str, Any] = {
+    "profile_visibility": Visibility.PRIVATE,
+    "show_net_worth": False,
+    "allow_analytics": True,
+    "data_sharing": False,
+}
+
+# What each channel carries out of the box: in-app gets everything; push everything but system news;
+# email only what must not be missed (security, system notices, tax deadlines, loan dues); SMS costs
+# money and interrupts, so only security.
+_DEFAULT_ON: dict[Channel, frozenset[Category]] = {
+    Channel.IN_APP: frozenset(Category),
+    Channel.PUSH: frozenset(Category) - {Category.SYSTEM},
+    Channel.EMAIL: frozenset({Category.SECURITY, Category.SYSTEM, Category.TAX, Category.LOAN}),
+    Channel.SMS: frozenset({Category.SECURITY}),
+}
+
+
+def default_notification_preferences() -> list[tuple[Channel, Category, bool]]:
+    """One (channel, category, enabled) per pair, so every pair exists and a PUT only flips flags."""
+    return [(channel, category, category in _DEFAULT_ON[channel]) for channel in Channel for category in Category]
+
+
+def changed(current: dict[str, Any], update: dict[str, Any]) -> set[str]:
+    """The keys of `update` whose value differs from `current` (Decimal 1.5 equals 1.5000)."""
+    return {key for key, value in update.items() if current.get(key) != value}
+
+
+def check_invitee(inviter_email: str, invitee_email: str) -> None:
+    if inviter_email == invitee_email:
+        raise Invalid("You cannot invite yourself", field="email")
+
+
+def respond(status: FamilyStatus, *, accept: bool) -> FamilyStatus:
+    """Only a pending invitation can be answered, and only once."""
+    if status is not FamilyStatus.PENDING:
+        raise Conflict(f"Invitation is already {status.value}")
+    return FamilyStatus.ACCEPTED if accept else FamilyStatus.DECLINED
+
+
+def removable(status: FamilyStatus, *, is_inviter: bool) -> bool:
+    """The inviter may withdraw a pending invitation or end a membership; the invitee may leave."""
+    if status is FamilyStatus.ACCEPTED:
+        return True
+    return status is FamilyStatus.PENDING and is_inviter

@@ -1,0 +1,88 @@
+"""Fixtures for the user service: a running service and people who signed up through real events."""
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import aio_pika
+import pytest
+from sqlalchemy import func, select
+
+from pfms_contracts import CloudEvent, EventData
+from pfms_contracts.identity import UserCreated
+from pfms_platform.events.tables import OutboxEvent
+from pfms_platform.testing import Running
+from pfms_user.models import UserProfile
+
+
+@dataclass
+class Person:
+    user_id: uuid.UUID
+    email: str
+    headers: dict[str, str]
+
+
+@dataclass
+class Harness:
+    """A running user service plus the moves tests make around it: publish, sign up, look inside."""
+
+    svc: Running
+    keys: Any
+
+    async def publish(self, data: EventData, *, event: CloudEvent | None = None) -> CloudEvent:
+        """Publish a CloudEvent the way auth's relay does: on the event's exchange, routed by its type."""
+        event = event or CloudEvent.wrap("auth", data)
+        connection = await aio_pika.connect(self.svc.settings.amqp_url)
+        async with connection:
+            channel = await connection.channel(publisher_confirms=True)
+            exchange = await channel.declare_exchange(data.exchange, aio_pika.ExchangeType.TOPIC, durable=True)
+            await exchange.publish(
+                aio_pika.Message(
+                    event.model_dump_json().encode(),
+                    content_type="application/cloudevents+json",
+                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                    message_id=event.id,
+                    type=event.type,
+                ),
+                routing_key=event.type,
+            )
+        return event
+
+    @staticmethod
+    async def until(check: Callable[[], Awaitable[bool]], *, timeout: float = 10.0) -> None:
+        """Poll `check` until it holds: event delivery is asynchronous."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not await check():
+            assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+            await asyncio.sleep(0.05)
+
+    async def count(self, model: Any, *where: Any) -> int:
+        async with self.svc.db.sessions() as session:
+            return int(await session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+
+    async def has_profile(self, user_id: uuid.UUID) -> bool:
+        return await self.count(UserProfile, UserProfile.user_id == user_id) == 1
+
+    async def outbox(self, routing_key: str) -> list[dict[str, Any]]:
+        """Payloads of the events the service wrote for `routing_key`, oldest first."""
+        async with self.svc.db.sessions() as session:
+            rows = await session.scalars(
+                select(OutboxEvent).where(OutboxEvent.routing_key == routing_key).order_by(OutboxEvent.created_at)
+            )
+            return [row.payload for row in rows]
+
+    async def signup(self, email: str | None = None) -> Person:
+        """Register someone with auth's `user.created` on the broker and wait until their profile exists."""
+        user_id = uuid.uuid4()
+        email = email or f"person-{user_id.hex[:8]}@example.com"
+        await self.publish(UserCreated(user_id=user_id, email=email, created_at=datetime.now(UTC)))
+        await self.until(lambda: self.has_profile(user_id))
+        return Person(user_id, email, self.keys.auth(user_id))
+
+
+@pytest.fixture
+async def env(make_service, jwt_keys) -> Harness:
+    return Harness(await make_service("user"), jwt_keys)
