@@ -88,6 +88,21 @@ async def fresh_database(stack: Stack, name: str) -> str:
     return db
 
 
+def _state_per_request(app: FastAPI) -> Any:
+    """Give each request its own shallow copy of the lifespan state, as uvicorn does.
+
+    asgi-lifespan hands every request the same dict, so `request.state` set by one request (the
+    verified token claims, for one) would leak into the next and hide cross-user bugs.
+    """
+
+    async def wrapped(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "lifespan" and "state" in scope:
+            scope = {**scope, "state": dict(scope["state"])}
+        await app(scope, receive, send)
+
+    return wrapped
+
+
 @pytest.fixture
 async def make_service(stack: Stack, jwt_keys: TestKeys) -> AsyncIterator[Callable[..., Awaitable[Running]]]:
     """`await make_service("user", vhost=None, **settings)` → a Running service on fresh resources.
@@ -124,7 +139,7 @@ async def make_service(stack: Stack, jwt_keys: TestKeys) -> AsyncIterator[Callab
         values.update(overrides)
         settings = settings_cls(**values)
         app = create(settings)
-        manager = LifespanManager(app, startup_timeout=30, shutdown_timeout=30)
+        manager = LifespanManager(_state_per_request(app), startup_timeout=30, shutdown_timeout=30)
         await manager.__aenter__()
         await app.state.bus.wait_connected()
         consumer = getattr(app.state, "consumer", None)
