@@ -1,0 +1,184 @@
+"""Account lifecycle: registration, credentials, email verification, password reset/change, deletion.
+
+Each change and the event announcing it are written in the caller's transaction (outbox).
+Where an answer could reveal whether an email is registered, both cases do the same work.
+"""
+
+import asyncio
+import uuid
+from datetime import timedelta
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pfms_auth import mfa_store, passwords, sessions, tokens
+from pfms_auth.models import EmailVerificationToken, PasswordResetToken, User
+from pfms_auth.runtime import Runtime
+from pfms_auth.throttle import account_key
+from pfms_contracts.identity import EmailVerificationRequested, PasswordResetRequested, UserCreated, UserDeleted
+from pfms_platform.db import utcnow
+from pfms_platform.errors import AppError, Forbidden, Invalid, TooManyRequests
+from pfms_platform.events.outbox import emit
+from pfms_platform.logging import get_logger
+
+log = get_logger(__name__)
+
+
+class InvalidToken(AppError):
+    """A reset or verification token that is unknown, used or expired (all look the same)."""
+
+    status_code = 400
+    code = "INVALID_TOKEN"
+
+
+def locked(retry_after: int) -> TooManyRequests:
+    return TooManyRequests("Too many failed attempts; try again later", headers={"Retry-After": str(retry_after)})
+
+
+def enforce_policy(password: str, email: str, field: str) -> None:
+    for problem in passwords.problems(password, email):
+        raise Invalid(f"Password {problem}", field=field)
+
+
+async def hash_password(rt: Runtime, password: str) -> str:
+    """argon2 off the event loop (it releases the GIL, so other requests keep flowing)."""
+    return await asyncio.to_thread(rt.hasher.hash, password)
+
+
+async def password_matches(rt: Runtime, stored: str | None, password: str) -> bool:
+    """Always spends one verification, against a dummy hash when there is nothing to compare with."""
+    matches = await asyncio.to_thread(rt.hasher.verify, stored or rt.hasher.dummy_hash, password)
+    return matches and stored is not None
+
+
+async def register(db: AsyncSession, rt: Runtime, email: str, password: str) -> uuid.UUID | None:
+    """Create the account, or do nothing (after hashing all the same) when the email is taken."""
+    enforce_policy(password, email, "password")
+    hashed = await hash_password(rt, password)
+    user = await db.scalar(
+        insert(User)
+        .values(id=uuid.uuid4(), email=email, password_hash=hashed)
+        .on_conflict_do_nothing(index_elements=[User.email])
+        .returning(User)
+    )
+    if user is None:
+        return None
+    await emit(db, UserCreated(user_id=user.id, email=email, email_verified=False, created_at=user.created_at))
+    await request_verification(db, rt, user)
+    log.info("user registered", user_id=str(user.id))
+    return user.id
+
+
+async def authenticate(db: AsyncSession, rt: Runtime, email: str, password: str) -> User | None:
+    """The user when the password is right; None for a wrong password or an unknown email alike.
+    Upgrades the stored hash when the configured argon2 parameters have grown."""
+    user = await db.scalar(select(User).where(User.email == email))
+    stored = user.password_hash if user is not None and user.is_active else None
+    if not await password_matches(rt, stored, password):
+        return None
+    assert user is not None and user.password_hash is not None
+    if rt.hasher.needs_rehash(user.password_hash):
+        user.password_hash = await hash_password(rt, password)
+    return user
+
+
+async def reauthenticate(
+    db: AsyncSession, rt: Runtime, user: User, password: str, code: str | None, *, second_factor: bool = True
+) -> None:
+    """Sensitive changes ask for the password again (and the second factor, when enabled); failures
+    count toward the same lockout as logins, so a stolen access token cannot guess the password."""
+    key = account_key(user.email)
+    retry = await rt.throttle.retry_after(key)
+    if retry is not None:
+        raise locked(retry)
+    proven = await password_matches(rt, user.password_hash, password)
+    if proven and second_factor and await mfa_store.is_enabled(db, user.id):
+        proven = code is not None and await mfa_store.verify(db, rt, user.id, code)
+    if not proven:
+        await rt.throttle.fail(key, rt.throttle.account)
+        raise Forbidden("Password or code is incorrect", code="INVALID_CREDENTIALS")
+
+
+async def request_verification(db: AsyncSession, rt: Runtime, user: User) -> None:
+    token = tokens.new_opaque_token()
+    expires_at = utcnow() + timedelta(hours=rt.settings.email_verification_ttl_hours)
+    db.add(
+        EmailVerificationToken(
+            user_id=user.id, email=user.email, token_hash=tokens.digest(token), expires_at=expires_at
+        )
+    )
+    await emit(db, EmailVerificationRequested(user_id=user.id, email=user.email, token=token, expires_at=expires_at))
+
+
+async def verify_email(db: AsyncSession, token: str) -> None:
+    row = await db.scalar(
+        select(EmailVerificationToken)
+        .where(EmailVerificationToken.token_hash == tokens.digest(token))
+        .with_for_update()
+    )
+    if row is None or row.used_at is not None or row.expires_at <= utcnow():
+        raise InvalidToken("Invalid or expired verification token", field="token")
+    row.used_at = utcnow()
+    await db.execute(update(User).where(User.id == row.user_id, User.email == row.email).values(email_verified=True))
+
+
+async def request_password_reset(db: AsyncSession, rt: Runtime, email: str) -> None:
+    """Mail a reset link to a registered, active address; anything else silently gets nothing."""
+    user = await db.scalar(select(User).where(User.email == email, User.is_active.is_(True)))
+    if user is None:
+        return
+    now = utcnow()
+    await db.execute(  # only the newest link works
+        update(PasswordResetToken)
+        .where(PasswordResetToken.user_id == user.id, PasswordResetToken.used_at.is_(None))
+        .values(used_at=now)
+    )
+    token = tokens.new_opaque_token()
+    expires_at = now + timedelta(minutes=rt.settings.password_reset_ttl_minutes)
+    db.add(PasswordResetToken(user_id=user.id, token_hash=tokens.digest(token), expires_at=expires_at))
+    await emit(db, PasswordResetRequested(user_id=user.id, email=user.email, token=token, expires_at=expires_at))
+
+
+async def reset_password(db: AsyncSession, rt: Runtime, token: str, new_password: str) -> None:
+    """Single use; signs the user out everywhere. The link proves the mailbox, so the email is verified."""
+    row = await db.scalar(
+        select(PasswordResetToken).where(PasswordResetToken.token_hash == tokens.digest(token)).with_for_update()
+    )
+    now = utcnow()
+    if row is None or row.used_at is not None or row.expires_at <= now:
+        raise InvalidToken("Invalid or expired reset token", field="token")
+    user = await db.get(User, row.user_id)
+    if user is None or not user.is_active:
+        raise InvalidToken("Invalid or expired reset token", field="token")
+    enforce_policy(new_password, user.email, "new_password")
+    user.password_hash = await hash_password(rt, new_password)
+    user.email_verified = True
+    row.used_at = now
+    await sessions.revoke_all(db, user.id, "password_reset")
+    await rt.throttle.clear(account_key(user.email))
+    log.info("password reset", user_id=str(user.id))
+
+
+async def change_password(
+    db: AsyncSession, rt: Runtime, user: User, current: str, new: str, keep_session: uuid.UUID
+) -> None:
+    """Signs out every other session; outstanding reset links stop working."""
+    await reauthenticate(db, rt, user, current, None, second_factor=False)
+    enforce_policy(new, user.email, "new_password")
+    user.password_hash = await hash_password(rt, new)
+    await db.execute(
+        update(PasswordResetToken)
+        .where(PasswordResetToken.user_id == user.id, PasswordResetToken.used_at.is_(None))
+        .values(used_at=utcnow())
+    )
+    await sessions.revoke_all(db, user.id, "password_changed", keep=keep_session)
+    log.info("password changed", user_id=str(user.id))
+
+
+async def delete_account(db: AsyncSession, rt: Runtime, user: User, password: str, code: str | None) -> None:
+    """Delete every auth row of the user (foreign keys cascade) and tell the fleet to purge theirs."""
+    await reauthenticate(db, rt, user, password, code)
+    await emit(db, UserDeleted(user_id=user.id, deleted_at=utcnow()))
+    await db.execute(delete(User).where(User.id == user.id))
+    log.info("account deleted", user_id=str(user.id))

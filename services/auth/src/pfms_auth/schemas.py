@@ -1,0 +1,104 @@
+"""Request and response bodies of the auth API (the public contract).
+
+Requests refuse unknown fields, so a typo is a 422 naming it rather than a silently ignored value.
+Length caps stop oversized input before any hashing; the password policy itself is in `passwords.py`.
+"""
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
+
+Email = Annotated[EmailStr, AfterValidator(str.lower)]
+"""Normalised by email-validator, then lower-cased: one account per address whatever its case."""
+Password = Annotated[str, Field(min_length=1, max_length=1024)]
+Token = Annotated[str, Field(min_length=1, max_length=512)]
+Code = Annotated[str, Field(min_length=6, max_length=32, description="6-digit TOTP code or a backup code")]
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Credentials(_Request):
+    email: Email
+    password: Password
+
+
+class RefreshRequest(_Request):
+    refresh_token: Token
+
+
+class MfaVerifyRequest(_Request):
+    challenge: Token
+    code: Code
+
+
+class CodeRequest(_Request):
+    code: Code
+
+
+class PasswordAndCode(_Request):
+    password: Password
+    code: Code | None = Field(default=None, description="Required when MFA is enabled")
+
+
+class PasswordChange(_Request):
+    current_password: Password
+    new_password: Password
+
+
+class ForgotRequest(_Request):
+    email: Email
+
+
+class ResetRequest(_Request):
+    token: Token
+    new_password: Password
+
+
+class TokenRequest(_Request):
+    token: Token
+
+
+class Message(BaseModel):
+    message: str
+
+
+class TokenPair(BaseModel):
+    mfa_required: Literal[False] = False
+    token_type: Literal["Bearer"] = "Bearer"
+    access_token: str
+    expires_in: int = Field(description="Seconds the access token is valid")
+    refresh_token: str
+    refresh_expires_in: int
+    session_id: uuid.UUID
+
+
+class MfaChallenge(BaseModel):
+    mfa_required: Literal[True] = True
+    challenge: str = Field(description="Single use; send it with a code to mfa/verify")
+    expires_in: int
+
+
+LoginResult = Annotated[TokenPair | MfaChallenge, Field(discriminator="mfa_required")]
+
+
+class SessionOut(BaseModel):
+    id: uuid.UUID
+    current: bool
+    created_at: datetime
+    last_accessed: datetime
+    expires_at: datetime
+    ip_address: str | None
+    user_agent: str | None
+
+
+class MfaSetupOut(BaseModel):
+    secret: str = Field(description="Base32 TOTP secret, for manual entry")
+    otpauth_uri: str = Field(description="otpauth:// URI, for a QR code")
+
+
+class BackupCodes(BaseModel):
+    backup_codes: list[str] = Field(description="Shown once; each works once in place of a TOTP code")
