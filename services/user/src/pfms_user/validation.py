@@ -70,10 +70,10 @@ def phone(value: str) -> str:
     if not _E164.fullmatch(value):
         raise ValueError("must be in E.164 format, e.g. +14155552671")
     try:
-        number = phonenumbers.parse(value, None)
-    except phonenumbers.NumberParseException as exc:
-        raise ValueError("must be in E.164 format, e.g. +14155552671") from exc
-    if not phonenumbers.is_valid_number(number):
+        valid = phonenumbers.is_valid_number(phonenumbers.parse(value, None))
+    except phonenumbers.NumberParseException:  # e.g. no such country code
+        valid = False
+    if not valid:
         raise ValueError("is not a valid phone number")
     return value
 
