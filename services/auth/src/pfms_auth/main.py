@@ -17,6 +17,7 @@ from pfms_auth.throttle import Throttle
 from pfms_platform import cli
 from pfms_platform.app import create_app
 from pfms_platform.db import Database
+from pfms_platform.logging import configure_logging
 
 SERVICE_DIR = Path(__file__).resolve().parents[2]
 
@@ -61,6 +62,8 @@ def main() -> None:
             description="Add a new signing key; tokens signed with the previous one stay valid until they expire.",
         )
         parser.parse_args(sys.argv[2:])
-        print(f"new signing key: {asyncio.run(rotate_keys(Settings()))}")
+        settings = Settings()
+        configure_logging(settings.service_name, settings.log_level)
+        print(f"new signing key: {asyncio.run(rotate_keys(settings))}")
         return
     cli.run(SERVICE_DIR, Settings(), create)
