@@ -23,6 +23,8 @@ from pfms_local.fleet import GATEWAY, Fleet
 from pfms_local.logs import Console, Files, Sink, Tee
 
 RUN = "run"
+DUPLICATE_SIGNAL_WINDOW = 1.0
+"""A Ctrl-C reaches the runner from the terminal and again from `uv run`; only a later one forces."""
 
 
 class RunError(Exception):
@@ -98,12 +100,17 @@ class Runner:
         self.server_groups: list[int] = []
         self.stop_requested = asyncio.Event()
         self.signals = 0
+        self.first_signal = 0.0
 
     def say(self, text: str) -> None:
         self.sink.line(RUN, text)
 
     def on_signal(self, signum: int) -> None:
+        now = time.monotonic()
+        if self.signals and now - self.first_signal < DUPLICATE_SIGNAL_WINDOW:
+            return  # the same Ctrl-C relayed by `make`/`uv run` as well as sent by the terminal
         self.signals += 1
+        self.first_signal = self.first_signal or now
         if self.signals == 1:
             self.say(f"{signal.Signals(signum).name}: stopping (services, gateway, then servers)...")
             self.stop_requested.set()

@@ -5,6 +5,9 @@ the rest of the checklist in the README (compose, kong.yml, manifests, catalogue
 """
 
 import argparse
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 from string import Template
 
@@ -44,7 +47,17 @@ def write_service(name: str, port: int, root: Path = ROOT) -> Path:
         text = (TEMPLATES / source).read_text()
         path.write_text(text if source.endswith(".mako") else Template(text).substitute(values))
     (target / "src" / package / "__init__.py").write_text(f'"""PFMS {name} service."""\n')
+    _tidy(target)
     return target
+
+
+def _tidy(target: Path) -> None:
+    """Sort the imports as ruff wants them: `pfms_<name>` sorts before or after `pfms_platform`."""
+    ruff = Path(sys.executable).parent / "ruff"
+    found = str(ruff) if ruff.exists() else shutil.which("ruff")
+    if found:
+        subprocess.run([found, "check", "--quiet", "--select", "I", "--fix", str(target)], check=False)
+        subprocess.run([found, "format", "--quiet", str(target)], check=False)
 
 
 def main() -> None:

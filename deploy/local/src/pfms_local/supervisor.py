@@ -194,7 +194,7 @@ class Supervisor:
             try:
                 await asyncio.wait_for(child.proc.wait(), self.stop_timeout)
             except TimeoutError:
-                self.sink.line(child.name, f"!! did not stop within {self.stop_timeout:.0f}s; killing")
+                self.sink.line(child.name, f"!! did not stop within {self.stop_timeout:g}s; killing")
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(child.proc.pid, signal.SIGKILL)
                 await child.proc.wait()

@@ -1,0 +1,48 @@
+# PFMS verbs. `make run` is the first command a newcomer types: it installs what is missing itself.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+.PHONY: help setup run test test-slow lint format asyncapi new-service clean
+
+export PATH := $(HOME)/.local/bin:$(PATH)
+# uv from PATH, else the copy `pip install uv` put in the interpreter (evaluated after `setup` ran).
+UV = $(shell command -v uv >/dev/null 2>&1 && echo uv || echo python3 -m uv)
+RUN = $(UV) run --frozen
+CODE := libs services gateway deploy tests-e2e
+TESTS := libs services gateway deploy tests-e2e
+
+help: ## list the verbs
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+setup: ## install what is missing: Debian servers, uv, the locked workspace
+	@bash deploy/local/setup.sh
+
+run: setup ## the whole fleet + gateway on this machine, no Docker (ONLY=auth,user for a subset); Ctrl-C stops
+	@$(RUN) pfms-run $(if $(ONLY),--only $(ONLY))
+
+test: setup lint ## lint, then every test (unit, integration, end-to-end) in one pytest session
+	$(RUN) pytest -m "not slow" $(TESTS)
+
+test-slow: setup ## the long-running tests (pytest -m slow); none yet is fine
+	@$(RUN) pytest -m slow $(TESTS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "no slow tests yet"; exit 0; fi; exit $$rc
+
+lint: setup ## ruff check, ruff format --check, mypy
+	$(RUN) ruff check $(CODE)
+	$(RUN) ruff format --check $(CODE)
+	$(RUN) mypy --exclude '/migrations/versions/' $(CODE)
+
+format: setup ## ruff format and the safe ruff fixes
+	$(RUN) ruff check --fix $(CODE)
+	$(RUN) ruff format $(CODE)
+
+asyncapi: setup ## print the fleet's AsyncAPI document, generated from the event contracts
+	@$(RUN) pfms-asyncapi
+
+new-service: setup ## write a new service skeleton: make new-service NAME=budget PORT=3016
+	@if [ -z "$(NAME)" ] || [ -z "$(PORT)" ]; then echo "usage: make new-service NAME=<name> PORT=<port>"; exit 2; fi
+	$(RUN) pfms-new-service $(NAME) $(PORT)
+
+clean: ## delete .var (the data of `make run`: databases, queues, logs)
+	@pid=$$(sed -n 's/.*"runner": \([0-9]*\).*/\1/p' .var/run.json 2>/dev/null); \
+	if [ -n "$$pid" ] && kill -0 "$$pid" 2>/dev/null; then echo "make run (pid $$pid) is using .var: stop it first"; exit 1; fi
+	rm -rf .var
