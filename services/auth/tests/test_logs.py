@@ -23,8 +23,16 @@ async def test_secrets_never_reach_the_log(auth: Harness, caplog: pytest.LogCapt
 
     logged = caplog.text + "\n".join(str(record.msg) for record in caplog.records)
     assert "user registered" in logged and "refresh token reuse" in logged  # the log is being captured
-    secrets = [PASSWORD, NEW_PASSWORD, person.refresh_token, person.access_token, refreshed["data"]["refresh_token"],
-               reset, setup["secret"], *codes["data"]["backup_codes"]]
+    secrets = [
+        PASSWORD,
+        NEW_PASSWORD,
+        person.refresh_token,
+        person.access_token,
+        refreshed["data"]["refresh_token"],
+        reset,
+        setup["secret"],
+        *codes["data"]["backup_codes"],
+    ]
     for secret in secrets:
         assert secret not in logged
     assert person.email not in logged

@@ -1,6 +1,7 @@
 """HTTP routes of the auth service: parse, authorise, call the domain, shape the envelope."""
 
 import uuid
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import APIRouter
@@ -29,13 +30,18 @@ from pfms_auth.schemas import (
 )
 from pfms_platform.db import Session
 from pfms_platform.envelope import Envelope, ok
-from pfms_platform.errors import Conflict, NotFound, error_response
+from pfms_platform.errors import Conflict, ErrorEnvelope, NotFound, error_response
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 jwks_router = APIRouter(tags=["auth"])
 
 REGISTERED = "Registration received. If the address is new, a verification link is on its way."
 RESET_REQUESTED = "If the address belongs to an account, a reset link is on its way."
+
+
+def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """Error answers beyond the fleet's defaults, documented in OpenAPI."""
+    return {s: {"description": HTTPStatus(s).phrase, "model": ErrorEnvelope} for s in statuses}
 
 
 def _pair(issued: sessions.Issued) -> TokenPair:
@@ -121,7 +127,9 @@ async def revoke_session(session_id: uuid.UUID, caller: CurrentCaller, db: Sessi
     return _message("Session revoked")
 
 
-@router.post("/password/change", response_model=Envelope[Message], summary="Change the password")
+@router.post(
+    "/password/change", response_model=Envelope[Message], responses=_errors(403), summary="Change the password"
+)
 async def change_password(
     body: PasswordChange, user: CurrentUser, caller: CurrentCaller, db: Session, rt: Rt
 ) -> dict[str, Any]:
@@ -151,7 +159,11 @@ async def verify_email(body: TokenRequest, db: Session) -> dict[str, Any]:
 
 
 @router.post(
-    "/verify-email/resend", status_code=202, response_model=Envelope[Message], summary="Send a new verification link"
+    "/verify-email/resend",
+    status_code=202,
+    response_model=Envelope[Message],
+    responses=_errors(409),
+    summary="Send a new verification link",
 )
 async def resend_verification(user: CurrentUser, db: Session, rt: Rt) -> dict[str, Any]:
     if user.email_verified:
@@ -161,19 +173,29 @@ async def resend_verification(user: CurrentUser, db: Session, rt: Rt) -> dict[st
     return _message("A new verification link is on its way")
 
 
-@router.post("/mfa/setup", response_model=Envelope[MfaSetupOut], summary="Start TOTP enrolment")
+@router.post("/mfa/setup", response_model=Envelope[MfaSetupOut], responses=_errors(409), summary="Start TOTP enrolment")
 async def mfa_setup(user: CurrentUser, db: Session, rt: Rt) -> dict[str, Any]:
     enrolment = await mfa_store.setup(db, rt, user.id, user.email)
     return ok(MfaSetupOut(secret=enrolment.secret, otpauth_uri=enrolment.otpauth_uri))
 
 
-@router.post("/mfa/enable", response_model=Envelope[BackupCodes], summary="Confirm TOTP enrolment with a code")
+@router.post(
+    "/mfa/enable",
+    response_model=Envelope[BackupCodes],
+    responses=_errors(409),
+    summary="Confirm TOTP enrolment with a code",
+)
 async def mfa_enable(body: CodeRequest, user: CurrentUser, db: Session, rt: Rt) -> dict[str, Any]:
     """Returns the backup codes, once: only their digests are kept."""
     return ok(BackupCodes(backup_codes=await mfa_store.enable(db, rt, user.id, body.code)))
 
 
-@router.post("/mfa/disable", response_model=Envelope[Message], summary="Turn MFA off (password and code)")
+@router.post(
+    "/mfa/disable",
+    response_model=Envelope[Message],
+    responses=_errors(403, 409),
+    summary="Turn MFA off (password and code)",
+)
 async def mfa_disable(body: PasswordAndCode, user: CurrentUser, db: Session, rt: Rt) -> dict[str, Any]:
     await mfa_store.require_enabled(db, user.id)
     await accounts.reauthenticate(db, rt, user, body.password, body.code)
@@ -181,7 +203,12 @@ async def mfa_disable(body: PasswordAndCode, user: CurrentUser, db: Session, rt:
     return _message("MFA disabled")
 
 
-@router.delete("/account", response_model=Envelope[Message], summary="Delete the account and all its auth data")
+@router.delete(
+    "/account",
+    response_model=Envelope[Message],
+    responses=_errors(403),
+    summary="Delete the account and all its auth data",
+)
 async def delete_account(body: PasswordAndCode, user: CurrentUser, db: Session, rt: Rt) -> dict[str, Any]:
     """Needs the password (and a code when MFA is on); publishes `user.deleted` so every service purges."""
     await accounts.delete_account(db, rt, user, body.password, body.code)
