@@ -200,7 +200,8 @@ def render() -> dict[str, str]:
             }
         ]
     )
-    files.update({target: (REPO / source).read_text() for target, source in COPIES.items()})
+    # A source another team has not committed yet keeps its last copy rather than failing the render.
+    files.update({target: (REPO / source).read_text() for target, source in COPIES.items() if (REPO / source).exists()})
     return files
 
 
