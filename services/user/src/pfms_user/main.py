@@ -8,13 +8,30 @@ from pfms_platform import cli
 from pfms_platform.app import create_app
 from pfms_user.api import router
 from pfms_user.events import HANDLERS
+from pfms_user.reader import ProfileReader
 from pfms_user.settings import Settings
 
 SERVICE_DIR = Path(__file__).resolve().parents[2]
 
 
 def create(settings: Settings | None = None) -> FastAPI:
-    return create_app(settings or Settings(), title="PFMS user service", routers=[router], handlers=HANDLERS)
+    settings = settings or Settings()
+
+    async def open_reader(app: FastAPI) -> None:
+        app.state.profile_reader = reader = ProfileReader(settings.database_url, size=settings.read_pool_size)
+        await reader.open()
+
+    async def close_reader(app: FastAPI) -> None:
+        await app.state.profile_reader.close()
+
+    return create_app(
+        settings,
+        title="PFMS user service",
+        routers=[router],
+        handlers=HANDLERS,
+        on_startup=[open_reader],
+        on_shutdown=[close_reader],
+    )
 
 
 def main() -> None:

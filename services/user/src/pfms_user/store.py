@@ -23,6 +23,7 @@ from pfms_user.models import (
 Owned = TypeVar("Owned", UserProfile, FinancialPreferences, PrivacySettings)
 
 LIVE = (FamilyStatus.PENDING.value, FamilyStatus.ACCEPTED.value)
+NO_PROFILE = "Profile not found; it is created shortly after sign-up"
 
 
 def email_of(user_id: uuid.UUID) -> Any:
@@ -69,7 +70,7 @@ async def owned(session: AsyncSession, model: type[Owned], user_id: uuid.UUID, *
     query = select(model).where(model.user_id == user_id)
     row = await session.scalar(query.with_for_update() if lock else query)
     if row is None:
-        raise NotFound("Profile not found; it is created shortly after sign-up")
+        raise NotFound(NO_PROFILE)
     return row
 
 
@@ -100,7 +101,7 @@ async def notification_rows(
     )
     rows = list((await session.scalars(query.with_for_update() if lock else query)).all())
     if not rows:
-        raise NotFound("Profile not found; it is created shortly after sign-up")
+        raise NotFound(NO_PROFILE)
     return rows
 
 
