@@ -1,8 +1,6 @@
 """App factory and entry point of the auth service (`pfms-auth serve|migrate|rotate-keys`)."""
 
-import argparse
 import asyncio
-import sys
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -18,6 +16,7 @@ from pfms_platform import cli
 from pfms_platform.app import create_app
 from pfms_platform.db import Database
 from pfms_platform.logging import configure_logging
+from pfms_platform.settings import ServiceSettings
 
 SERVICE_DIR = Path(__file__).resolve().parents[2]
 
@@ -55,15 +54,15 @@ async def rotate_keys(settings: Settings) -> str:
         await db.dispose()
 
 
+def _rotate_keys_command(settings: ServiceSettings) -> None:
+    assert isinstance(settings, Settings)
+    configure_logging(settings.service_name, settings.log_level)
+    print(f"new signing key: {asyncio.run(rotate_keys(settings))}")
+
+
 def main() -> None:
-    if sys.argv[1:2] == ["rotate-keys"]:
-        parser = argparse.ArgumentParser(
-            prog="pfms-auth rotate-keys",
-            description="Add a new signing key; tokens signed with the previous one stay valid until they expire.",
-        )
-        parser.parse_args(sys.argv[2:])
-        settings = Settings()
-        configure_logging(settings.service_name, settings.log_level)
-        print(f"new signing key: {asyncio.run(rotate_keys(settings))}")
-        return
-    cli.run(SERVICE_DIR, Settings(), create)
+    rotate = cli.Command(
+        "Add a new signing key; tokens signed with the previous one stay valid until they expire.",
+        _rotate_keys_command,
+    )
+    cli.run(SERVICE_DIR, Settings(), create, {"rotate-keys": rotate})
