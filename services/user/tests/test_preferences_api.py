@@ -3,6 +3,7 @@
 import uuid
 
 import pytest
+from sqlalchemy import text
 
 from pfms_user.domain import Category, Channel
 
@@ -282,3 +283,18 @@ async def test_each_user_only_ever_sees_and_changes_their_own_rows(env) -> None:
         if (p["channel"], p["category"]) == ("sms", "tax")
     ]
     assert bob_sms_tax == [{"channel": "sms", "category": "tax", "enabled": False}]
+
+
+async def test_profile_read_survives_lost_database_connections(env) -> None:
+    me = await env.signup()
+    assert (await env.svc.client.get(PROFILE, headers=me.headers)).status_code == 200
+    async with env.svc.db.engine.connect() as connection:
+        await connection.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+    response = await env.svc.client.get(PROFILE, headers=me.headers)
+    assert response.status_code == 200, response.text
+    assert response.json()["data"]["user_id"] == str(me.user_id)
