@@ -27,3 +27,11 @@ def test_envelope_wraps_payload_as_json() -> None:
     assert event.data["user_id"] == str(uid)
     assert event.correlationid == "c-1"
     assert event.specversion == "1.0"
+
+
+def test_registry_finds_every_event_class_by_type() -> None:
+    from pfms_contracts import identity
+
+    assert EVENTS["user.created"] is UserCreated
+    assert EVENTS["user.family_invited"] is identity.FamilyInvited
+    assert all(model.exchange in EXCHANGES for model in EVENTS.values())
