@@ -1,0 +1,99 @@
+"""Events of the expense service: expenses, recurring expenses, budgets."""
+
+from datetime import date
+from decimal import Decimal
+from typing import ClassVar
+from uuid import UUID
+
+from pydantic import Field
+
+from pfms_contracts.base import EventData
+
+
+class _ExpenseEvent(EventData):
+    exchange: ClassVar[str] = "financial.events"
+
+
+class _ExpenseFacts(_ExpenseEvent):
+    """What consumers need of an expense, so that none of them reads the expense database."""
+
+    expense_id: UUID
+    amount: Decimal = Field(description="Positive amount spent, in `currency`.")
+    currency: str = Field(min_length=3, max_length=3)
+    category_id: UUID | None = None
+    category_name: str | None = None
+    expense_date: date
+    description: str = ""
+    tags: list[str] = Field(default_factory=list)
+    payment_method: str | None = None
+    source: str = Field(default="manual", description="manual | import | recurring | …")
+    recurring_expense_id: UUID | None = None
+
+
+class ExpenseCreated(_ExpenseFacts):
+    type: ClassVar[str] = "expense.created"
+    summary: ClassVar[str] = "An expense was recorded (by hand, by import or by a recurring schedule)."
+
+
+class ExpenseUpdated(_ExpenseFacts):
+    type: ClassVar[str] = "expense.updated"
+    summary: ClassVar[str] = "An expense changed; the payload is its new state."
+    previous_amount: Decimal
+    previous_expense_date: date
+    previous_category_id: UUID | None = None
+
+
+class ExpenseDeleted(_ExpenseEvent):
+    type: ClassVar[str] = "expense.deleted"
+    summary: ClassVar[str] = "An expense was deleted; the payload is its last state."
+    expense_id: UUID
+    amount: Decimal
+    currency: str
+    category_id: UUID | None = None
+    expense_date: date
+
+
+class RecurringExpenseChanged(_ExpenseEvent):
+    type: ClassVar[str] = "expense.recurring_changed"
+    summary: ClassVar[str] = (
+        "A recurring expense was created, edited, paused, resumed or deleted; the payload is its schedule "
+        "(consumers such as the cash-flow projection keep their own copy)."
+    )
+    recurring_expense_id: UUID
+    amount: Decimal
+    currency: str
+    frequency: str = Field(description="daily | weekly | biweekly | monthly | quarterly | yearly")
+    start_date: date
+    next_due_date: date
+    end_date: date | None = None
+    inflation_rate: Decimal = Field(default=Decimal(0), description="Yearly rate, e.g. 0.03 for 3 %.")
+    category_id: UUID | None = None
+    description: str = ""
+    active: bool = Field(description="False when paused or deleted.")
+    deleted: bool = False
+
+
+class RecurringExpenseDue(_ExpenseEvent):
+    type: ClassVar[str] = "expense.recurring_due"
+    summary: ClassVar[str] = "Reminder: a recurring expense falls due in `reminder_days` days."
+    recurring_expense_id: UUID
+    due_date: date
+    amount: Decimal
+    currency: str
+    description: str = ""
+    reminder_days: int
+
+
+class BudgetThresholdReached(_ExpenseEvent):
+    type: ClassVar[str] = "budget.threshold_reached"
+    summary: ClassVar[str] = "Spending in a budget period crossed an alert threshold (once per threshold per period)."
+    budget_id: UUID
+    budget_name: str
+    threshold_percent: int
+    period_start: date
+    period_end: date
+    budget_amount: Decimal
+    spent: Decimal
+    percent_used: Decimal
+    currency: str
+    category_id: UUID | None = None

@@ -1,0 +1,25 @@
+"""Events of the income service."""
+
+from datetime import date
+from decimal import Decimal
+from typing import ClassVar
+from uuid import UUID
+
+from pydantic import Field
+
+from pfms_contracts.base import EventData
+
+
+class IncomeReceived(EventData):
+    type: ClassVar[str] = "income.received"
+    exchange: ClassVar[str] = "financial.events"
+    summary: ClassVar[str] = "Income was recorded as received (net of tax deducted at source)."
+    income_id: UUID
+    source_id: UUID | None = None
+    source_type: str = Field(description="salary | freelance | business | bonus | investment | other")
+    amount: Decimal = Field(description="Gross amount.")
+    tax_deducted: Decimal = Decimal(0)
+    net_amount: Decimal
+    currency: str = Field(min_length=3, max_length=3)
+    received_date: date
+    description: str = ""
