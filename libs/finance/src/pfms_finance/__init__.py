@@ -1,0 +1,1 @@
+"""Pure money and calendar rules (no I/O) shared by the PFMS services."""
