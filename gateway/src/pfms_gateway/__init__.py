@@ -1,0 +1,1 @@
+"""PFMS gateway tooling: kong.yml rendering and a local, Kong-compatible gateway serving it."""

@@ -1,0 +1,5 @@
+import sys
+
+from pfms_gateway.main import main
+
+sys.exit(main())

@@ -1,0 +1,584 @@
+"""Load kong.yml strictly and resolve plugin precedence the way Kong 3.x does.
+
+The local gateway is only trustworthy if it enforces exactly what Kong would. So every entity
+kind, field and plugin option it does not implement is an error at load time (naming the key),
+instead of being silently ignored, and plugin defaults are Kong's own.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+from pfms_gateway.plugins import PRIORITIES
+
+JWKS_TAG = "jwks-from-auth"
+
+
+class ConfigError(ValueError):
+    """kong.yml holds something the local gateway does not implement, or something Kong rejects."""
+
+
+Validator = Callable[[Any, str], Any]
+_REQUIRED = object()
+
+
+# --- field validators: each returns the normalised value or raises ConfigError naming the key ---
+
+
+def _str(value: Any, where: str) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(f"{where}: expected a string, got {value!r}")
+    return value
+
+
+def _opt_str(value: Any, where: str) -> str | None:
+    return None if value is None else _str(value, where)
+
+
+def _bool(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where}: expected true/false, got {value!r}")
+    return value
+
+
+def _number(lo: float | None = None, hi: float | None = None, *, optional: bool = False) -> Validator:
+    def check(value: Any, where: str) -> float | int | None:
+        if value is None and optional:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{where}: expected a number, got {value!r}")
+        if (lo is not None and value < lo) or (hi is not None and value > hi):
+            raise ConfigError(f"{where}: {value!r} is outside [{lo}, {hi}]")
+        return value
+
+    return check
+
+
+def _enum(*allowed: Any) -> Validator:
+    def check(value: Any, where: str) -> Any:
+        if value not in allowed:
+            raise ConfigError(f"{where}: {value!r} is not one of {list(allowed)}")
+        return value
+
+    return check
+
+
+def _only(supported: Any, why: str = "") -> Validator:
+    """A Kong field the local gateway knows but implements for one value only."""
+
+    def check(value: Any, where: str) -> Any:
+        if value != supported:
+            raise ConfigError(f"{where}: {value!r} is not implemented by the local gateway (only {supported!r}){why}")
+        return value
+
+    return check
+
+
+def _str_list(elem: Validator = _str, *, optional: bool = False) -> Validator:
+    def check(value: Any, where: str) -> list[Any] | None:
+        if value is None and optional:
+            return None
+        if not isinstance(value, list):
+            raise ConfigError(f"{where}: expected a list, got {value!r}")
+        return [elem(v, f"{where}[{i}]") for i, v in enumerate(value)]
+
+    return check
+
+
+def _uuid(value: Any, where: str) -> str:
+    try:
+        return str(uuid.UUID(_str(value, where)))
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {value!r} is not a UUID") from exc
+
+
+def _tags(value: Any, where: str) -> list[str]:
+    result = _str_list()(value, where)
+    assert result is not None
+    return result
+
+
+def _record(data: Any, fields: dict[str, tuple[Validator, Any]], where: str) -> dict[str, Any]:
+    """Validate a mapping against a field table; unknown keys are errors, missing ones get defaults."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected a mapping, got {data!r}")
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise ConfigError(f"{where}: unknown or unsupported key {unknown[0]!r} (supported: {sorted(fields)})")
+    out: dict[str, Any] = {}
+    for key, (validator, default) in fields.items():
+        if key in data:
+            out[key] = validator(data[key], f"{where}.{key}")
+        elif default is _REQUIRED:
+            raise ConfigError(f"{where}: missing required key {key!r}")
+        else:
+            out[key] = list(default) if isinstance(default, list) else default
+    return out
+
+
+# --- plugin schemas (Kong 3.x defaults) ---
+
+_ALL_METHODS = ["GET", "HEAD", "PUT", "PATCH", "POST", "DELETE", "OPTIONS", "TRACE", "CONNECT"]
+_PERIODS = ("second", "minute", "hour", "day")
+
+
+def _check_jwt(conf: dict[str, Any], where: str) -> None:
+    if conf["maximum_expiration"] > 0 and "exp" not in conf["claims_to_verify"]:
+        raise ConfigError(f"{where}: maximum_expiration needs 'exp' in claims_to_verify")
+
+
+def _check_rate_limiting(conf: dict[str, Any], where: str) -> None:
+    limits = [(p, conf[p]) for p in _PERIODS if conf[p] is not None]
+    if not limits:
+        raise ConfigError(f"{where}: set at least one limit ({', '.join(_PERIODS)})")
+    for i, (period, limit) in enumerate(limits):
+        for later, later_limit in limits[i + 1 :]:
+            if later_limit < limit:
+                raise ConfigError(f"{where}: the limit for {later} cannot be lower than the limit for {period}")
+    if conf["limit_by"] == "header" and not conf["header_name"]:
+        raise ConfigError(f"{where}: limit_by 'header' needs header_name")
+    if conf["limit_by"] == "path" and not conf["path"]:
+        raise ConfigError(f"{where}: limit_by 'path' needs path")
+
+
+def _check_none(conf: dict[str, Any], where: str) -> None:
+    return None
+
+
+_NOT_LOCAL = " (the local gateway keeps counters in process, like Kong's 'local' policy)"
+
+PLUGIN_SCHEMAS: dict[str, tuple[dict[str, tuple[Validator, Any]], Callable[[dict[str, Any], str], None]]] = {
+    "jwt": (
+        {
+            "uri_param_names": (_str_list(), ["jwt"]),
+            "cookie_names": (_str_list(), []),
+            "header_names": (_str_list(), ["authorization"]),
+            "key_claim_name": (_str, "iss"),
+            "secret_is_base64": (_only(False), False),
+            "claims_to_verify": (_str_list(_enum("exp", "nbf"), optional=True), []),
+            "anonymous": (_only(None), None),
+            "run_on_preflight": (_bool, True),
+            "maximum_expiration": (_number(0, 31536000), 0),
+        },
+        _check_jwt,
+    ),
+    "rate-limiting": (
+        {
+            **{p: (_number(0, optional=True), None) for p in _PERIODS},
+            "month": (_only(None, " (calendar windows)"), None),
+            "year": (_only(None, " (calendar windows)"), None),
+            "limit_by": (_enum("consumer", "credential", "ip", "service", "header", "path"), "consumer"),
+            "header_name": (_opt_str, None),
+            "path": (_opt_str, None),
+            "policy": (_only("local", _NOT_LOCAL), "local"),
+            "fault_tolerant": (_bool, True),
+            "hide_client_headers": (_bool, False),
+            "error_code": (_number(0), 429),
+            "error_message": (_str, "API rate limit exceeded"),
+            "sync_rate": (_only(-1, _NOT_LOCAL), -1),
+        },
+        _check_rate_limiting,
+    ),
+    "cors": (
+        {
+            "origins": (_str_list(optional=True), None),
+            "headers": (_str_list(optional=True), None),
+            "exposed_headers": (_str_list(optional=True), None),
+            "methods": (_str_list(_enum(*_ALL_METHODS)), _ALL_METHODS),
+            "max_age": (_number(optional=True), None),
+            "credentials": (_bool, False),
+            "preflight_continue": (_bool, False),
+            "private_network": (_only(False), False),
+            "allow_origin_absent": (_bool, True),
+        },
+        _check_none,
+    ),
+    "correlation-id": (
+        {
+            "header_name": (_str, "Kong-Request-ID"),
+            "generator": (_enum("uuid", "uuid#counter"), "uuid#counter"),
+            "echo_downstream": (_bool, False),
+        },
+        _check_none,
+    ),
+    "request-size-limiting": (
+        {
+            "allowed_payload_size": (_number(0), 128),
+            "size_unit": (_enum("megabytes", "kilobytes", "bytes"), "megabytes"),
+            "require_content_length": (_bool, False),
+        },
+        _check_none,
+    ),
+    "prometheus": (
+        {
+            "per_consumer": (_bool, False),
+            "status_code_metrics": (_bool, False),
+            "latency_metrics": (_bool, False),
+            "bandwidth_metrics": (_bool, False),
+            "upstream_health_metrics": (_bool, False),
+        },
+        _check_none,
+    ),
+}
+
+
+def _protocols(value: Any, where: str) -> list[str]:
+    result = _str_list(_enum("http", "https", "grpc", "grpcs"))(value, where)
+    assert result is not None
+    if "http" not in result:
+        raise ConfigError(f"{where}: the local gateway serves plain http only, so 'http' must be listed")
+    return result
+
+
+_PLUGIN_FIELDS: dict[str, tuple[Validator, Any]] = {
+    "name": (_str, _REQUIRED),
+    "config": (lambda v, w: v, None),
+    "enabled": (_bool, True),
+    "protocols": (_protocols, ["grpc", "grpcs", "http", "https"]),
+    "tags": (_tags, []),
+    "id": (_uuid, None),
+    "instance_name": (_opt_str, None),
+}
+
+
+# --- entities ---
+
+
+@dataclass(frozen=True)
+class PluginConf:
+    name: str
+    config: dict[str, Any]
+    scope: str  # "global" | "service" | "route"
+    owner: str | None  # service or route name
+    enabled: bool = True
+    tags: tuple[str, ...] = ()
+
+    @property
+    def priority(self) -> int:
+        return PRIORITIES[self.name]
+
+    @property
+    def uid(self) -> str:
+        """Identity of this instance: Kong keys rate-limit counters by the plugin's own scope."""
+        return f"{self.scope}:{self.owner or ''}:{self.name}"
+
+
+@dataclass(frozen=True)
+class JwtSecret:
+    key: str
+    algorithm: str
+    rsa_public_key: str
+    id: str | None = None
+
+
+@dataclass
+class Consumer:
+    username: str | None
+    id: str
+    custom_id: str | None = None
+    tags: tuple[str, ...] = ()
+    jwt_secrets: list[JwtSecret] = field(default_factory=list)
+
+
+@dataclass
+class Route:
+    name: str
+    service: str
+    paths: tuple[str, ...]
+    preserve_host: bool = False
+    regex_priority: int = 0
+    tags: tuple[str, ...] = ()
+    plugins: list[PluginConf] = field(default_factory=list)
+
+
+@dataclass
+class Service:
+    name: str
+    url: str
+    host: str
+    port: int
+    connect_timeout: int = 60000
+    read_timeout: int = 60000
+    write_timeout: int = 60000
+    retries: int = 5
+    tags: tuple[str, ...] = ()
+    routes: list[Route] = field(default_factory=list)
+    plugins: list[PluginConf] = field(default_factory=list)
+
+
+@dataclass
+class KongConfig:
+    format_version: str
+    services: list[Service]
+    consumers: list[Consumer]
+    plugins: list[PluginConf]  # global ones
+    source: str = "<memory>"
+
+    @property
+    def routes(self) -> list[Route]:
+        return [r for s in self.services for r in s.routes]
+
+    def service(self, name: str) -> Service:
+        for s in self.services:
+            if s.name == name:
+                return s
+        raise KeyError(name)
+
+    def route(self, name: str) -> Route:
+        for r in self.routes:
+            if r.name == name:
+                return r
+        raise KeyError(name)
+
+    def effective_plugins(self, route: Route) -> dict[str, PluginConf]:
+        """Kong OSS runs one instance per plugin name: route beats service beats global."""
+        chosen: dict[str, PluginConf] = {}
+        for layer in (self.plugins, self.service(route.service).plugins, route.plugins):
+            for plugin in layer:
+                if plugin.enabled:
+                    chosen[plugin.name] = plugin
+        return dict(sorted(chosen.items(), key=lambda kv: -kv[1].priority))
+
+    def jwks_consumers(self) -> list[Consumer]:
+        return [c for c in self.consumers if JWKS_TAG in c.tags]
+
+
+def _parse_plugins(items: Any, scope: str, owner: str | None, where: str) -> list[PluginConf]:
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        raise ConfigError(f"{where}: expected a list of plugins")
+    result: list[PluginConf] = []
+    seen: set[str] = set()
+    for i, raw in enumerate(items):
+        at = f"{where}[{i}]"
+        if isinstance(raw, dict):
+            for ref in ("service", "route", "consumer", "consumer_group"):
+                if ref in raw:
+                    raise ConfigError(
+                        f"{at}: key {ref!r} (scoping by reference) is not implemented; nest the plugin "
+                        "under its service or route instead (consumer-scoped plugins are not supported)"
+                    )
+        entity = _record(raw, _PLUGIN_FIELDS, at)
+        name = entity["name"]
+        if name not in PLUGIN_SCHEMAS:
+            raise ConfigError(
+                f"{at}: plugin {name!r} is not implemented by the local gateway (supported: {sorted(PLUGIN_SCHEMAS)})"
+            )
+        if name in seen:
+            raise ConfigError(f"{at}: plugin {name!r} is configured twice at the same scope")
+        seen.add(name)
+        fields, check = PLUGIN_SCHEMAS[name]
+        conf = _record(entity["config"], fields, f"{at}({name}).config")
+        check(conf, f"{at}({name}).config")
+        result.append(PluginConf(name, conf, scope, owner, entity["enabled"], tuple(entity["tags"])))
+    return result
+
+
+def _path(value: Any, where: str) -> str:
+    path = _str(value, where)
+    if path.startswith("~"):
+        try:
+            re.compile(path[1:])
+        except re.error as exc:
+            raise ConfigError(f"{where}: invalid regex {path!r}: {exc}") from exc
+    elif not path.startswith("/"):
+        raise ConfigError(f"{where}: path {path!r} must start with '/' (or '~' for a regex)")
+    return path
+
+
+def _paths(value: Any, where: str) -> list[str]:
+    result = _str_list(_path)(value, where)
+    if not result:
+        raise ConfigError(f"{where}: at least one path is required (hosts/methods/headers matching is not implemented)")
+    return result
+
+
+_ROUTE_FIELDS: dict[str, tuple[Validator, Any]] = {
+    "name": (_str, _REQUIRED),
+    "id": (_uuid, None),
+    "paths": (_paths, _REQUIRED),
+    "strip_path": (
+        _only(False, "; set strip_path: false explicitly (Kong's default is true)"),
+        True,
+    ),
+    "preserve_host": (_bool, False),
+    "protocols": (_protocols, ["http", "https"]),
+    "regex_priority": (_number(), 0),
+    "path_handling": (_enum("v0", "v1"), "v0"),
+    "https_redirect_status_code": (_enum(426, 301, 302, 307, 308), 426),
+    "request_buffering": (_only(True, " (requests are buffered)"), True),
+    "response_buffering": (_only(True, " (responses are buffered)"), True),
+    "tags": (_tags, []),
+    "plugins": (lambda v, w: v, None),
+}
+
+_SERVICE_FIELDS: dict[str, tuple[Validator, Any]] = {
+    "name": (_str, _REQUIRED),
+    "id": (_uuid, None),
+    "url": (_str, _REQUIRED),
+    "connect_timeout": (_number(1, 2**31 - 1), 60000),
+    "read_timeout": (_number(1, 2**31 - 1), 60000),
+    "write_timeout": (_number(1, 2**31 - 1), 60000),
+    "retries": (_number(0, 32767), 5),
+    "enabled": (_only(True), True),
+    "tags": (_tags, []),
+    "routes": (lambda v, w: v, None),
+    "plugins": (lambda v, w: v, None),
+}
+
+_SECRET_FIELDS: dict[str, tuple[Validator, Any]] = {
+    "key": (_str, _REQUIRED),
+    "algorithm": (_enum("RS256", "RS384", "RS512"), "HS256"),
+    "rsa_public_key": (_str, _REQUIRED),
+    "id": (_uuid, None),
+    "tags": (_tags, []),
+}
+
+_CONSUMER_FIELDS: dict[str, tuple[Validator, Any]] = {
+    "username": (_opt_str, None),
+    "custom_id": (_opt_str, None),
+    "id": (_uuid, None),
+    "tags": (_tags, []),
+    "jwt_secrets": (lambda v, w: v, []),
+}
+
+_TOP_FIELDS: dict[str, tuple[Validator, Any]] = {
+    "_format_version": (_enum("3.0", "3.1"), _REQUIRED),
+    "_transform": (_bool, True),
+    "services": (lambda v, w: v, []),
+    "consumers": (lambda v, w: v, []),
+    "plugins": (lambda v, w: v, []),
+}
+
+
+def _service_url(url: str, where: str) -> tuple[str, int]:
+    parts = urlsplit(url)
+    if parts.scheme != "http":
+        raise ConfigError(f"{where}: only http:// upstreams are implemented, got {url!r}")
+    if parts.path not in ("", "/") or parts.query or parts.fragment or not parts.hostname:
+        raise ConfigError(f"{where}: a service url with a path or query is not implemented: {url!r}")
+    return parts.hostname, parts.port or 80
+
+
+def _list(value: Any, where: str) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ConfigError(f"{where}: expected a list")
+    return value
+
+
+def load_secret(raw: Any, where: str) -> JwtSecret:
+    data = _record(raw, _SECRET_FIELDS, where)
+    _check_pem(data["rsa_public_key"], f"{where}.rsa_public_key")
+    return JwtSecret(data["key"], data["algorithm"], data["rsa_public_key"], data["id"])
+
+
+def _check_pem(pem: str, where: str) -> None:
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+    try:
+        key = load_pem_public_key(pem.encode())
+    except ValueError as exc:
+        raise ConfigError(f"{where}: not a valid PEM public key") from exc
+    if not isinstance(key, RSAPublicKey):
+        raise ConfigError(f"{where}: not an RSA public key")
+
+
+def parse_config(data: Any, source: str = "<memory>") -> KongConfig:
+    """Validate a parsed kong.yml; raises ConfigError naming the first unsupported key."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: expected a mapping at the top level")
+    for key in data:
+        if key not in _TOP_FIELDS:
+            raise ConfigError(
+                f"{source}: entity kind or key {key!r} is not implemented by the local gateway "
+                f"(supported: {sorted(_TOP_FIELDS)})"
+            )
+    top = _record(data, _TOP_FIELDS, source)
+
+    services: list[Service] = []
+    route_names: set[str] = set()
+    for i, raw in enumerate(_list(top["services"], "services")):
+        where = f"services[{i}]"
+        s = _record(raw, _SERVICE_FIELDS, where)
+        where = f"services[{i}]({s['name']})"
+        if any(x.name == s["name"] for x in services):
+            raise ConfigError(f"{where}: duplicate service name")
+        host, port = _service_url(s["url"], f"{where}.url")
+        svc = Service(
+            s["name"],
+            s["url"],
+            host,
+            port,
+            int(s["connect_timeout"]),
+            int(s["read_timeout"]),
+            int(s["write_timeout"]),
+            int(s["retries"]),
+            tuple(s["tags"]),
+        )
+        svc.plugins = _parse_plugins(s["plugins"], "service", svc.name, f"{where}.plugins")
+        for j, rraw in enumerate(_list(s["routes"], f"{where}.routes")):
+            rwhere = f"{where}.routes[{j}]"
+            r = _record(rraw, _ROUTE_FIELDS, rwhere)
+            if r["name"] in route_names:
+                raise ConfigError(f"{rwhere}: duplicate route name {r['name']!r}")
+            route_names.add(r["name"])
+            route = Route(
+                r["name"], svc.name, tuple(r["paths"]), r["preserve_host"], int(r["regex_priority"]), tuple(r["tags"])
+            )
+            route.plugins = _parse_plugins(r["plugins"], "route", route.name, f"{rwhere}({route.name}).plugins")
+            svc.routes.append(route)
+        services.append(svc)
+
+    consumers: list[Consumer] = []
+    keys: set[str] = set()
+    for i, raw in enumerate(_list(top["consumers"], "consumers")):
+        where = f"consumers[{i}]"
+        c = _record(raw, _CONSUMER_FIELDS, where)
+        if not c["username"] and not c["custom_id"]:
+            raise ConfigError(f"{where}: a consumer needs a username or a custom_id")
+        consumer = Consumer(
+            c["username"],
+            c["id"] or str(uuid.uuid5(uuid.NAMESPACE_URL, f"consumer:{c['username']}")),
+            c["custom_id"],
+            tuple(c["tags"]),
+        )
+        for j, sraw in enumerate(_list(c["jwt_secrets"], f"{where}.jwt_secrets")):
+            secret = load_secret(sraw, f"{where}.jwt_secrets[{j}]")
+            if secret.key in keys:
+                raise ConfigError(f"{where}.jwt_secrets[{j}]: duplicate jwt_secret key {secret.key!r}")
+            keys.add(secret.key)
+            consumer.jwt_secrets.append(secret)
+        consumers.append(consumer)
+
+    plugins = _parse_plugins(top["plugins"], "global", None, "plugins")
+    return KongConfig(top["_format_version"], services, consumers, plugins, source)
+
+
+def load_config(path: str | Path) -> KongConfig:
+    """Read and validate a kong.yml file."""
+    text = Path(path).read_text()
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    return parse_config(data, str(path))
+
+
+def iter_paths(config: KongConfig) -> Iterable[tuple[Route, str]]:
+    for route in config.routes:
+        for path in route.paths:
+            yield route, path
