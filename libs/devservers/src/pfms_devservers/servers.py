@@ -306,6 +306,9 @@ class RabbitMQ(Server):
             RABBITMQ_ENABLED_PLUGINS_FILE=str(self.dir / "enabled_plugins"),
             RABBITMQ_CONFIG_FILE=str(self.dir / "rabbitmq"),
         )
+        # Erlang distribution (and an epmd this node starts) on loopback too, not on every interface.
+        env.setdefault("RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS", "-kernel inet_dist_use_interface {127,0,0,1}")
+        env.setdefault("ERL_EPMD_ADDRESS", "127.0.0.1")
         return env
 
     def command(self) -> list[str]:
