@@ -66,3 +66,11 @@ def test_who_may_remove_what() -> None:
     assert not domain.removable(FamilyStatus.PENDING, is_inviter=False)
     assert not domain.removable(FamilyStatus.DECLINED, is_inviter=True)
     assert not domain.removable(FamilyStatus.REMOVED, is_inviter=False)
+
+
+def test_invitation_tokens_are_kept_only_as_hashes() -> None:
+    token, token_hash = domain.invitation_token()
+    assert len(token) >= 40 and token not in token_hash
+    assert domain.token_matches(token, token_hash)
+    assert not domain.token_matches(token + "x", token_hash)
+    assert domain.invitation_token()[0] != token

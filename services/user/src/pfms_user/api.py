@@ -1,8 +1,5 @@
 """HTTP routes of the user service: every route acts on the caller's own rows only."""
 
-import hashlib
-import hmac
-import secrets
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -149,10 +146,6 @@ async def get_family(user: CurrentUser, session: Session) -> dict[str, Any]:
     return ok(family)
 
 
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 @router.post(
     "/family/invite",
     status_code=status.HTTP_201_CREATED,
@@ -165,14 +158,14 @@ async def invite(body: FamilyInvite, user: CurrentUser, session: Session) -> dic
     domain.check_invitee(me.email, body.email)
     if await store.linked(session, user, me.email, body.email):
         raise Conflict("This person is already invited or in your family", field="email")
-    token = secrets.token_urlsafe(32)
+    token, token_hash = domain.invitation_token()
     row = FamilyMember(
         id=uuid.uuid4(),
         inviter_user_id=user,
         invitee_email=body.email,
         relationship=body.relationship,
         status=FamilyStatus.PENDING,
-        token_hash=_hash(token),
+        token_hash=token_hash,
     )
     session.add(row)
     try:
@@ -200,7 +193,7 @@ async def _answer(session: Session, user: uuid.UUID, invitation: uuid.UUID, toke
     row = await store.family_row(
         session, (FamilyMember.id == invitation) & (FamilyMember.invitee_email == store.email_of(user))
     )
-    if token is not None and not hmac.compare_digest(_hash(token), row.token_hash):
+    if token is not None and not domain.token_matches(token, row.token_hash):
         raise NotFound("Family invitation not found")
     row.status = domain.respond(FamilyStatus(row.status), accept=accept)
     row.invitee_user_id = user

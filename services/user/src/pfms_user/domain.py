@@ -1,5 +1,8 @@
 """Pure rules of the user service: the vocabularies, the defaults a new user gets, family transitions."""
 
+import hashlib
+import hmac
+import secrets
 from enum import StrEnum
 from typing import Any
 
@@ -118,3 +121,17 @@ def removable(status: FamilyStatus, *, is_inviter: bool) -> bool:
     if status is FamilyStatus.ACCEPTED:
         return True
     return status is FamilyStatus.PENDING and is_inviter
+
+
+def invitation_token() -> tuple[str, str]:
+    """A link secret for the invitee's mailbox and the SHA-256 we keep instead of it."""
+    token = secrets.token_urlsafe(32)
+    return token, _sha256(token)
+
+
+def token_matches(token: str, token_hash: str) -> bool:
+    return hmac.compare_digest(_sha256(token), token_hash)
+
+
+def _sha256(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
