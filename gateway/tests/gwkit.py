@@ -19,7 +19,9 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from pfms_gateway.config import KongConfig, parse_config
 from pfms_gateway.main import _install_jwks
-from pfms_gateway.server import ClientConnection, Gateway, StatusConnection
+from pfms_gateway.runtime import Gateway
+from pfms_gateway.server import ClientConnection
+from pfms_gateway.status import StatusConnection
 
 KONG_YML = Path(__file__).resolve().parents[1] / "kong.yml"
 

@@ -412,3 +412,52 @@ async def test_prometheus_counts_requests_on_the_status_port(gw: RunningGateway,
     assert "kong_nginx_requests_total" in text
     status = json.loads((await httpx.AsyncClient().get(f"http://127.0.0.1:{gw.status_port}/status")).text)
     assert status["server"]["total_requests"] >= 4
+
+
+# --- the real command line (uvloop, argument parsing, status listener) ---
+
+
+async def test_cli_serves_through_uvloop(upstream: EchoUpstream, key1: Key) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    def free_port() -> int:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return int(s.getsockname()[1])
+
+    port, status_port = free_port(), free_port()
+    env_upstreams = ",".join(f"{name}=127.0.0.1:{upstream.port}" for name in ("auth", "expense"))
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pfms_gateway",
+            "--port",
+            str(port),
+            "--status-port",
+            str(status_port),
+            "--jwks-url",
+            f"http://127.0.0.1:{upstream.port}/.well-known/jwks.json",
+        ],
+        env={**__import__("os").environ, "PFMS_GATEWAY_UPSTREAMS": env_upstreams},
+        stderr=subprocess.PIPE,
+    )
+    try:
+        async with httpx.AsyncClient(timeout=5) as c:
+            for _ in range(100):
+                try:
+                    r = await c.get(
+                        f"http://127.0.0.1:{port}/api/v1/expenses/7", headers={"Authorization": "Bearer " + token(key1)}
+                    )
+                    break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.1)
+            assert r.status_code == 200 and r.json()["path"] == "/api/v1/expenses/7"
+            assert r.headers["x-ratelimit-limit-minute"] and r.headers["x-correlation-id"]
+            metrics = await c.get(f"http://127.0.0.1:{status_port}/metrics")
+            assert 'kong_http_requests_total{service="expense",route="expense",code="200"' in metrics.text
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

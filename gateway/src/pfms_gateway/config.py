@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,237 +18,28 @@ from urllib.parse import urlsplit
 import yaml
 
 from pfms_gateway.plugins import PRIORITIES
+from pfms_gateway.schema import (
+    PLUGIN_FIELDS,
+    PLUGIN_SCHEMAS,
+    REQUIRED,
+    ConfigError,
+    Validator,
+    boolean,
+    enum,
+    number,
+    only,
+    opt_str,
+    protocols,
+    record,
+    str_list,
+    string,
+    tags_list,
+    uuid_str,
+)
+
+__all__ = ["JWKS_TAG", "ConfigError", "Consumer", "JwtSecret", "KongConfig", "PluginConf", "Route", "Service"]
 
 JWKS_TAG = "jwks-from-auth"
-
-
-class ConfigError(ValueError):
-    """kong.yml holds something the local gateway does not implement, or something Kong rejects."""
-
-
-Validator = Callable[[Any, str], Any]
-_REQUIRED = object()
-
-
-# --- field validators: each returns the normalised value or raises ConfigError naming the key ---
-
-
-def _str(value: Any, where: str) -> str:
-    if not isinstance(value, str):
-        raise ConfigError(f"{where}: expected a string, got {value!r}")
-    return value
-
-
-def _opt_str(value: Any, where: str) -> str | None:
-    return None if value is None else _str(value, where)
-
-
-def _bool(value: Any, where: str) -> bool:
-    if not isinstance(value, bool):
-        raise ConfigError(f"{where}: expected true/false, got {value!r}")
-    return value
-
-
-def _number(lo: float | None = None, hi: float | None = None, *, optional: bool = False) -> Validator:
-    def check(value: Any, where: str) -> float | int | None:
-        if value is None and optional:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(f"{where}: expected a number, got {value!r}")
-        if (lo is not None and value < lo) or (hi is not None and value > hi):
-            raise ConfigError(f"{where}: {value!r} is outside [{lo}, {hi}]")
-        return value
-
-    return check
-
-
-def _enum(*allowed: Any) -> Validator:
-    def check(value: Any, where: str) -> Any:
-        if value not in allowed:
-            raise ConfigError(f"{where}: {value!r} is not one of {list(allowed)}")
-        return value
-
-    return check
-
-
-def _only(supported: Any, why: str = "") -> Validator:
-    """A Kong field the local gateway knows but implements for one value only."""
-
-    def check(value: Any, where: str) -> Any:
-        if value != supported:
-            raise ConfigError(f"{where}: {value!r} is not implemented by the local gateway (only {supported!r}){why}")
-        return value
-
-    return check
-
-
-def _str_list(elem: Validator = _str, *, optional: bool = False) -> Validator:
-    def check(value: Any, where: str) -> list[Any] | None:
-        if value is None and optional:
-            return None
-        if not isinstance(value, list):
-            raise ConfigError(f"{where}: expected a list, got {value!r}")
-        return [elem(v, f"{where}[{i}]") for i, v in enumerate(value)]
-
-    return check
-
-
-def _uuid(value: Any, where: str) -> str:
-    try:
-        return str(uuid.UUID(_str(value, where)))
-    except ValueError as exc:
-        raise ConfigError(f"{where}: {value!r} is not a UUID") from exc
-
-
-def _tags(value: Any, where: str) -> list[str]:
-    result = _str_list()(value, where)
-    assert result is not None
-    return result
-
-
-def _record(data: Any, fields: dict[str, tuple[Validator, Any]], where: str) -> dict[str, Any]:
-    """Validate a mapping against a field table; unknown keys are errors, missing ones get defaults."""
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"{where}: expected a mapping, got {data!r}")
-    unknown = sorted(set(data) - set(fields))
-    if unknown:
-        raise ConfigError(f"{where}: unknown or unsupported key {unknown[0]!r} (supported: {sorted(fields)})")
-    out: dict[str, Any] = {}
-    for key, (validator, default) in fields.items():
-        if key in data:
-            out[key] = validator(data[key], f"{where}.{key}")
-        elif default is _REQUIRED:
-            raise ConfigError(f"{where}: missing required key {key!r}")
-        else:
-            out[key] = list(default) if isinstance(default, list) else default
-    return out
-
-
-# --- plugin schemas (Kong 3.x defaults) ---
-
-_ALL_METHODS = ["GET", "HEAD", "PUT", "PATCH", "POST", "DELETE", "OPTIONS", "TRACE", "CONNECT"]
-_PERIODS = ("second", "minute", "hour", "day")
-
-
-def _check_jwt(conf: dict[str, Any], where: str) -> None:
-    if conf["maximum_expiration"] > 0 and "exp" not in conf["claims_to_verify"]:
-        raise ConfigError(f"{where}: maximum_expiration needs 'exp' in claims_to_verify")
-
-
-def _check_rate_limiting(conf: dict[str, Any], where: str) -> None:
-    limits = [(p, conf[p]) for p in _PERIODS if conf[p] is not None]
-    if not limits:
-        raise ConfigError(f"{where}: set at least one limit ({', '.join(_PERIODS)})")
-    for i, (period, limit) in enumerate(limits):
-        for later, later_limit in limits[i + 1 :]:
-            if later_limit < limit:
-                raise ConfigError(f"{where}: the limit for {later} cannot be lower than the limit for {period}")
-    if conf["limit_by"] == "header" and not conf["header_name"]:
-        raise ConfigError(f"{where}: limit_by 'header' needs header_name")
-    if conf["limit_by"] == "path" and not conf["path"]:
-        raise ConfigError(f"{where}: limit_by 'path' needs path")
-
-
-def _check_none(conf: dict[str, Any], where: str) -> None:
-    return None
-
-
-_NOT_LOCAL = " (the local gateway keeps counters in process, like Kong's 'local' policy)"
-
-PLUGIN_SCHEMAS: dict[str, tuple[dict[str, tuple[Validator, Any]], Callable[[dict[str, Any], str], None]]] = {
-    "jwt": (
-        {
-            "uri_param_names": (_str_list(), ["jwt"]),
-            "cookie_names": (_str_list(), []),
-            "header_names": (_str_list(), ["authorization"]),
-            "key_claim_name": (_str, "iss"),
-            "secret_is_base64": (_only(False), False),
-            "claims_to_verify": (_str_list(_enum("exp", "nbf"), optional=True), []),
-            "anonymous": (_only(None), None),
-            "run_on_preflight": (_bool, True),
-            "maximum_expiration": (_number(0, 31536000), 0),
-        },
-        _check_jwt,
-    ),
-    "rate-limiting": (
-        {
-            **{p: (_number(0, optional=True), None) for p in _PERIODS},
-            "month": (_only(None, " (calendar windows)"), None),
-            "year": (_only(None, " (calendar windows)"), None),
-            "limit_by": (_enum("consumer", "credential", "ip", "service", "header", "path"), "consumer"),
-            "header_name": (_opt_str, None),
-            "path": (_opt_str, None),
-            "policy": (_only("local", _NOT_LOCAL), "local"),
-            "fault_tolerant": (_bool, True),
-            "hide_client_headers": (_bool, False),
-            "error_code": (_number(0), 429),
-            "error_message": (_str, "API rate limit exceeded"),
-            "sync_rate": (_only(-1, _NOT_LOCAL), -1),
-        },
-        _check_rate_limiting,
-    ),
-    "cors": (
-        {
-            "origins": (_str_list(optional=True), None),
-            "headers": (_str_list(optional=True), None),
-            "exposed_headers": (_str_list(optional=True), None),
-            "methods": (_str_list(_enum(*_ALL_METHODS)), _ALL_METHODS),
-            "max_age": (_number(optional=True), None),
-            "credentials": (_bool, False),
-            "preflight_continue": (_bool, False),
-            "private_network": (_only(False), False),
-            "allow_origin_absent": (_bool, True),
-        },
-        _check_none,
-    ),
-    "correlation-id": (
-        {
-            "header_name": (_str, "Kong-Request-ID"),
-            "generator": (_enum("uuid", "uuid#counter"), "uuid#counter"),
-            "echo_downstream": (_bool, False),
-        },
-        _check_none,
-    ),
-    "request-size-limiting": (
-        {
-            "allowed_payload_size": (_number(0), 128),
-            "size_unit": (_enum("megabytes", "kilobytes", "bytes"), "megabytes"),
-            "require_content_length": (_bool, False),
-        },
-        _check_none,
-    ),
-    "prometheus": (
-        {
-            "per_consumer": (_bool, False),
-            "status_code_metrics": (_bool, False),
-            "latency_metrics": (_bool, False),
-            "bandwidth_metrics": (_bool, False),
-            "upstream_health_metrics": (_bool, False),
-        },
-        _check_none,
-    ),
-}
-
-
-def _protocols(value: Any, where: str) -> list[str]:
-    result = _str_list(_enum("http", "https", "grpc", "grpcs"))(value, where)
-    assert result is not None
-    if "http" not in result:
-        raise ConfigError(f"{where}: the local gateway serves plain http only, so 'http' must be listed")
-    return result
-
-
-_PLUGIN_FIELDS: dict[str, tuple[Validator, Any]] = {
-    "name": (_str, _REQUIRED),
-    "config": (lambda v, w: v, None),
-    "enabled": (_bool, True),
-    "protocols": (_protocols, ["grpc", "grpcs", "http", "https"]),
-    "tags": (_tags, []),
-    "id": (_uuid, None),
-    "instance_name": (_opt_str, None),
-}
 
 
 # --- entities ---
@@ -369,7 +160,7 @@ def _parse_plugins(items: Any, scope: str, owner: str | None, where: str) -> lis
                         f"{at}: key {ref!r} (scoping by reference) is not implemented; nest the plugin "
                         "under its service or route instead (consumer-scoped plugins are not supported)"
                     )
-        entity = _record(raw, _PLUGIN_FIELDS, at)
+        entity = record(raw, PLUGIN_FIELDS, at)
         name = entity["name"]
         if name not in PLUGIN_SCHEMAS:
             raise ConfigError(
@@ -379,14 +170,14 @@ def _parse_plugins(items: Any, scope: str, owner: str | None, where: str) -> lis
             raise ConfigError(f"{at}: plugin {name!r} is configured twice at the same scope")
         seen.add(name)
         fields, check = PLUGIN_SCHEMAS[name]
-        conf = _record(entity["config"], fields, f"{at}({name}).config")
+        conf = record(entity["config"], fields, f"{at}({name}).config")
         check(conf, f"{at}({name}).config")
         result.append(PluginConf(name, conf, scope, owner, entity["enabled"], tuple(entity["tags"])))
     return result
 
 
 def _path(value: Any, where: str) -> str:
-    path = _str(value, where)
+    path = string(value, where)
     if path.startswith("~"):
         try:
             re.compile(path[1:])
@@ -398,64 +189,64 @@ def _path(value: Any, where: str) -> str:
 
 
 def _paths(value: Any, where: str) -> list[str]:
-    result = _str_list(_path)(value, where)
+    result = str_list(_path)(value, where)
     if not result:
         raise ConfigError(f"{where}: at least one path is required (hosts/methods/headers matching is not implemented)")
     return result
 
 
 _ROUTE_FIELDS: dict[str, tuple[Validator, Any]] = {
-    "name": (_str, _REQUIRED),
-    "id": (_uuid, None),
-    "paths": (_paths, _REQUIRED),
+    "name": (string, REQUIRED),
+    "id": (uuid_str, None),
+    "paths": (_paths, REQUIRED),
     "strip_path": (
-        _only(False, "; set strip_path: false explicitly (Kong's default is true)"),
+        only(False, "; set strip_path: false explicitly (Kong's default is true)"),
         True,
     ),
-    "preserve_host": (_bool, False),
-    "protocols": (_protocols, ["http", "https"]),
-    "regex_priority": (_number(), 0),
-    "path_handling": (_enum("v0", "v1"), "v0"),
-    "https_redirect_status_code": (_enum(426, 301, 302, 307, 308), 426),
-    "request_buffering": (_only(True, " (requests are buffered)"), True),
-    "response_buffering": (_only(True, " (responses are buffered)"), True),
-    "tags": (_tags, []),
+    "preserve_host": (boolean, False),
+    "protocols": (protocols, ["http", "https"]),
+    "regex_priority": (number(), 0),
+    "path_handling": (enum("v0", "v1"), "v0"),
+    "https_redirect_status_code": (enum(426, 301, 302, 307, 308), 426),
+    "request_buffering": (only(True, " (requests are buffered)"), True),
+    "response_buffering": (only(True, " (responses are buffered)"), True),
+    "tags": (tags_list, []),
     "plugins": (lambda v, w: v, None),
 }
 
 _SERVICE_FIELDS: dict[str, tuple[Validator, Any]] = {
-    "name": (_str, _REQUIRED),
-    "id": (_uuid, None),
-    "url": (_str, _REQUIRED),
-    "connect_timeout": (_number(1, 2**31 - 1), 60000),
-    "read_timeout": (_number(1, 2**31 - 1), 60000),
-    "write_timeout": (_number(1, 2**31 - 1), 60000),
-    "retries": (_number(0, 32767), 5),
-    "enabled": (_only(True), True),
-    "tags": (_tags, []),
+    "name": (string, REQUIRED),
+    "id": (uuid_str, None),
+    "url": (string, REQUIRED),
+    "connect_timeout": (number(1, 2**31 - 1), 60000),
+    "read_timeout": (number(1, 2**31 - 1), 60000),
+    "write_timeout": (number(1, 2**31 - 1), 60000),
+    "retries": (number(0, 32767), 5),
+    "enabled": (only(True), True),
+    "tags": (tags_list, []),
     "routes": (lambda v, w: v, None),
     "plugins": (lambda v, w: v, None),
 }
 
 _SECRET_FIELDS: dict[str, tuple[Validator, Any]] = {
-    "key": (_str, _REQUIRED),
-    "algorithm": (_enum("RS256", "RS384", "RS512"), "HS256"),
-    "rsa_public_key": (_str, _REQUIRED),
-    "id": (_uuid, None),
-    "tags": (_tags, []),
+    "key": (string, REQUIRED),
+    "algorithm": (enum("RS256", "RS384", "RS512"), "HS256"),
+    "rsa_public_key": (string, REQUIRED),
+    "id": (uuid_str, None),
+    "tags": (tags_list, []),
 }
 
 _CONSUMER_FIELDS: dict[str, tuple[Validator, Any]] = {
-    "username": (_opt_str, None),
-    "custom_id": (_opt_str, None),
-    "id": (_uuid, None),
-    "tags": (_tags, []),
+    "username": (opt_str, None),
+    "custom_id": (opt_str, None),
+    "id": (uuid_str, None),
+    "tags": (tags_list, []),
     "jwt_secrets": (lambda v, w: v, []),
 }
 
 _TOP_FIELDS: dict[str, tuple[Validator, Any]] = {
-    "_format_version": (_enum("3.0", "3.1"), _REQUIRED),
-    "_transform": (_bool, True),
+    "_format_version": (enum("3.0", "3.1"), REQUIRED),
+    "_transform": (boolean, True),
     "services": (lambda v, w: v, []),
     "consumers": (lambda v, w: v, []),
     "plugins": (lambda v, w: v, []),
@@ -480,7 +271,7 @@ def _list(value: Any, where: str) -> list[Any]:
 
 
 def load_secret(raw: Any, where: str) -> JwtSecret:
-    data = _record(raw, _SECRET_FIELDS, where)
+    data = record(raw, _SECRET_FIELDS, where)
     _check_pem(data["rsa_public_key"], f"{where}.rsa_public_key")
     return JwtSecret(data["key"], data["algorithm"], data["rsa_public_key"], data["id"])
 
@@ -507,13 +298,13 @@ def parse_config(data: Any, source: str = "<memory>") -> KongConfig:
                 f"{source}: entity kind or key {key!r} is not implemented by the local gateway "
                 f"(supported: {sorted(_TOP_FIELDS)})"
             )
-    top = _record(data, _TOP_FIELDS, source)
+    top = record(data, _TOP_FIELDS, source)
 
     services: list[Service] = []
     route_names: set[str] = set()
     for i, raw in enumerate(_list(top["services"], "services")):
         where = f"services[{i}]"
-        s = _record(raw, _SERVICE_FIELDS, where)
+        s = record(raw, _SERVICE_FIELDS, where)
         where = f"services[{i}]({s['name']})"
         if any(x.name == s["name"] for x in services):
             raise ConfigError(f"{where}: duplicate service name")
@@ -532,7 +323,7 @@ def parse_config(data: Any, source: str = "<memory>") -> KongConfig:
         svc.plugins = _parse_plugins(s["plugins"], "service", svc.name, f"{where}.plugins")
         for j, rraw in enumerate(_list(s["routes"], f"{where}.routes")):
             rwhere = f"{where}.routes[{j}]"
-            r = _record(rraw, _ROUTE_FIELDS, rwhere)
+            r = record(rraw, _ROUTE_FIELDS, rwhere)
             if r["name"] in route_names:
                 raise ConfigError(f"{rwhere}: duplicate route name {r['name']!r}")
             route_names.add(r["name"])
@@ -547,7 +338,7 @@ def parse_config(data: Any, source: str = "<memory>") -> KongConfig:
     keys: set[str] = set()
     for i, raw in enumerate(_list(top["consumers"], "consumers")):
         where = f"consumers[{i}]"
-        c = _record(raw, _CONSUMER_FIELDS, where)
+        c = record(raw, _CONSUMER_FIELDS, where)
         if not c["username"] and not c["custom_id"]:
             raise ConfigError(f"{where}: a consumer needs a username or a custom_id")
         consumer = Consumer(

@@ -23,7 +23,9 @@ from pathlib import Path
 
 from pfms_gateway.config import ConfigError, KongConfig, load_config
 from pfms_gateway.jwks import fetch_jwks, secrets_from_jwks
-from pfms_gateway.server import ClientConnection, Gateway, StatusConnection
+from pfms_gateway.runtime import Gateway
+from pfms_gateway.server import ClientConnection
+from pfms_gateway.status import StatusConnection
 
 log = logging.getLogger("pfms_gateway")
 

@@ -19,6 +19,7 @@ from typing import Any, cast
 
 import httptools
 
+from pfms_gateway.batch import Writer
 from pfms_gateway.exchange import Response
 
 _EMPTY: list[tuple[bytes, bytes]] = []
@@ -128,7 +129,7 @@ class UpstreamConnection(asyncio.Protocol):
                 if self.reused:  # the upstream had closed this idle connection: it never saw the request
                     on_done, data, head_only = self.on_done, self.data, self.head_only
                     self._reset()
-                    self.pool.send(data, head_only, on_done, retry=False)
+                    self.pool.send(data, head_only, on_done, use_idle=False)
                     return
                 self.fail(UpstreamError(502, BAD_GATEWAY))
             elif self.status and not self._has_length():
@@ -173,7 +174,7 @@ class UpstreamConnection(asyncio.Protocol):
         self.deadline = self.loop.time() + self.pool.read_timeout
         self.pool.busy.add(self)
         assert self.transport is not None
-        self.pool.writer.write(self.transport, data)
+        cast(Writer, self.pool.writer).write(self.transport, data)
 
     def _has_length(self) -> bool:
         return any(name.lower() in (b"content-length", b"transfer-encoding") for name, _ in self.headers)
@@ -233,22 +234,26 @@ class UpstreamPool:
         self.idle: list[UpstreamConnection] = []
         self.busy: set[UpstreamConnection] = set()
         self.loop: Any = None
-        self.writer: Any = None  # the gateway's coalescing Writer, set when it starts
+        self.writer: Writer | None = None  # the gateway's coalescing Writer, set when it starts
         self.last_error: str | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def send(self, data: bytes, head_only: bool, on_done: Callback, retry: bool = True) -> None:
+    def send(self, data: bytes, head_only: bool, on_done: Callback, use_idle: bool = True) -> None:
         """Send one serialized request; on_done gets the response or an UpstreamError."""
         if self.loop is None:
             self.loop = asyncio.get_running_loop()
-        if self.writer is None:
-            from pfms_gateway.batch import Writer
-
-            self.writer = Writer(self.loop)
-        conn = self._take_idle() if retry else None
-        if conn is not None:
-            conn.send(data, head_only, on_done, reused=True)
-            return
+            self.writer = self.writer or Writer(self.loop)
+        idle = self.idle
+        if use_idle and idle:
+            conn = idle[-1]  # the most recently used connection, usually still good
+            if conn.transport is not None and conn.reusable and self.loop.time() - conn.idle_since <= self.idle_timeout:
+                idle.pop()
+                conn.send(data, head_only, on_done, reused=True)
+                return
+            found = self._take_idle()
+            if found is not None:
+                found.send(data, head_only, on_done, reused=True)
+                return
         task = self.loop.create_task(self._connect_and_send(data, head_only, on_done))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

@@ -14,256 +14,26 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
-import time
 from collections import deque
-from collections.abc import Callable
-from email.utils import formatdate
-from http import HTTPStatus
 from typing import Any, cast
 
 import httptools
 
 from pfms_gateway.batch import Writer
-from pfms_gateway.config import KongConfig, PluginConf, Route, Service
 from pfms_gateway.exchange import Defer, Exchange, Response, message
-from pfms_gateway.plugins.correlation_id import CorrelationIdPlugin
-from pfms_gateway.plugins.cors import CorsPlugin
-from pfms_gateway.plugins.jwt import CredentialStore, JwtPlugin
-from pfms_gateway.plugins.prometheus import KONG_VERSION, Metrics, PrometheusPlugin
-from pfms_gateway.plugins.rate_limiting import RateLimitingPlugin
-from pfms_gateway.plugins.request_size import RequestSizePlugin, limit_bytes
-from pfms_gateway.proxy import UpstreamError, UpstreamPool
-from pfms_gateway.router import Router, normalize_path
+from pfms_gateway.proxy import UpstreamError
+from pfms_gateway.router import normalize_path
+from pfms_gateway.runtime import Gateway, RouteRuntime
+from pfms_gateway.wire import REQ_SKIP, build_upstream_request, serialize_response
 
 log = logging.getLogger("pfms_gateway")
 
-SERVER = f"kong/{KONG_VERSION}-local".encode()
-VIA = b"1.1 " + SERVER
 NO_ROUTE = message(404, "no Route matched with those values")
 INTERNAL_ERROR = message(500, "An unexpected error occurred")
 TOO_LARGE = message(413, "Request size limit exceeded")
 BAD_REQUEST = message(400, "Bad request")
-
-_REQ_SKIP = frozenset(
-    {
-        b"connection",
-        b"keep-alive",
-        b"proxy-connection",
-        b"te",
-        b"trailer",
-        b"transfer-encoding",
-        b"upgrade",
-        b"host",
-        b"content-length",
-        b"expect",
-        b"x-forwarded-for",
-        b"x-forwarded-proto",
-        b"x-forwarded-host",
-        b"x-forwarded-port",
-        b"x-forwarded-path",
-        b"x-forwarded-prefix",
-        b"x-real-ip",
-    }
-)
-_RESP_SKIP = frozenset({b"connection", b"keep-alive", b"transfer-encoding", b"content-length", b"proxy-connection"})
-_BODY_METHODS = frozenset({b"POST", b"PUT", b"PATCH"})
-_STATUS_LINES = {s.value: f"HTTP/1.1 {s.value} {s.phrase}\r\n".encode() for s in HTTPStatus}
-_HEADER_NAMES = re.compile(rb"\r\n([^:\r\n]*):")
 _PAUSE_QUEUE = 32
 LINGERING_TIMEOUT = 2.0
-
-
-def _status_line(status: int) -> bytes:
-    line = _STATUS_LINES.get(status)
-    return line if line is not None else f"HTTP/1.1 {status} Unknown\r\n".encode()
-
-
-_date_cache: list[Any] = [0, b""]
-
-
-def http_date(now: float) -> bytes:
-    second = int(now)
-    if second != _date_cache[0]:
-        _date_cache[0] = second
-        _date_cache[1] = formatdate(second, usegmt=True).encode()
-    return cast(bytes, _date_cache[1])
-
-
-class RouteRuntime:
-    """A route with everything the hot path needs precomputed: upstream pool, Host, plugin phases."""
-
-    __slots__ = (
-        "access",
-        "header_filter",
-        "host_header",
-        "log",
-        "max_body",
-        "name",
-        "plugins",
-        "pool",
-        "preserve_host",
-        "service_name",
-    )
-
-    def __init__(self, route: Route, service: Service, pool: UpstreamPool, plugins: list[Any], max_body: int) -> None:
-        self.name = route.name
-        self.service_name = service.name
-        self.pool = pool
-        self.preserve_host = route.preserve_host
-        host = service.host if service.port == 80 else f"{service.host}:{service.port}"
-        self.host_header = host.encode()
-        self.plugins = plugins
-        self.max_body = max_body
-        self.access: tuple[Callable[[Exchange], Any], ...] = tuple(p.access for p in plugins if hasattr(p, "access"))
-        self.header_filter: tuple[Callable[[Exchange, Response], None], ...] = tuple(
-            p.header_filter for p in plugins if hasattr(p, "header_filter")
-        )
-        self.log: tuple[Callable[[Exchange, Response, int, float], None], ...] = tuple(
-            p.log for p in plugins if hasattr(p, "log")
-        )
-
-
-class Gateway:
-    """Config turned into runtime objects: one plugin object per configured instance, pools, router."""
-
-    def __init__(
-        self,
-        config: KongConfig,
-        upstreams: dict[str, tuple[str, int]] | None = None,
-        *,
-        max_body: int = 128 * 1024 * 1024,
-        port: int = 3000,
-    ) -> None:
-        self.config = config
-        self.metrics = Metrics()
-        self.store = CredentialStore(config.consumers)
-        self.max_body = max_body
-        self.background: set[asyncio.Future[None]] = set()
-        self.port_header = str(port).encode()
-        upstreams = upstreams or {}
-        self._instances: dict[str, Any] = {}
-        self._sweeper: asyncio.TimerHandle | None = None
-        self.writer: Writer | None = None
-        self.pools: dict[str, UpstreamPool] = {}
-        self.routes: dict[str, RouteRuntime] = {}
-        entries: list[tuple[str, int, RouteRuntime]] = []
-        for service in config.services:
-            host, port_ = upstreams.get(service.name) or upstreams.get(service.host) or (service.host, service.port)
-            pool = UpstreamPool(
-                host, port_, connect_timeout=service.connect_timeout / 1000, read_timeout=service.read_timeout / 1000
-            )
-            self.pools[service.name] = pool
-            for route in service.routes:
-                effective = config.effective_plugins(route)
-                plugins = [self._instance(p) for p in effective.values()]
-                size = effective.get("request-size-limiting")
-                # Buffer up to the route's limit; past it the body is dropped and the request refused.
-                route_max = min(limit_bytes(size), max_body) if size is not None else max_body
-                runtime = RouteRuntime(route, service, pool, plugins, route_max)
-                self.routes[route.name] = runtime
-                entries.extend((path, route.regex_priority, runtime) for path in route.paths)
-        self.router: Router[RouteRuntime] = Router(entries)
-        self.metrics.upstream_health = self._upstream_health
-
-    def _instance(self, conf: PluginConf) -> Any:
-        """Service- and global-scoped instances are shared by their routes (their counters too)."""
-        existing = self._instances.get(conf.uid)
-        if existing is not None:
-            return existing
-        plugin: Any
-        if conf.name == "jwt":
-            plugin = JwtPlugin(conf, self.store)
-        elif conf.name == "rate-limiting":
-            plugin = RateLimitingPlugin(conf)
-        elif conf.name == "cors":
-            plugin = CorsPlugin(conf)
-        elif conf.name == "correlation-id":
-            plugin = CorrelationIdPlugin(conf)
-        elif conf.name == "request-size-limiting":
-            plugin = RequestSizePlugin(conf)
-        elif conf.name == "prometheus":
-            plugin = PrometheusPlugin(conf, self.metrics)
-        else:  # config.py already refused it
-            raise ValueError(conf.name)
-        self._instances[conf.uid] = plugin
-        return plugin
-
-    def start(self, loop: asyncio.AbstractEventLoop) -> Writer:
-        """Bind to the running loop (idempotent): the shared writer and the read-timeout sweep."""
-        if self.writer is None:
-            self.writer = Writer(loop)
-            for pool in self.pools.values():
-                pool.writer = self.writer
-            self._sweep(loop)
-        return self.writer
-
-    def _sweep(self, loop: asyncio.AbstractEventLoop) -> None:
-        now = loop.time()
-        for pool in self.pools.values():
-            if pool.busy:
-                pool.sweep(now)
-        self._sweeper = loop.call_later(1.0, self._sweep, loop)
-
-    def _upstream_health(self) -> list[tuple[tuple[str, ...], int]]:
-        rows: list[tuple[tuple[str, ...], int]] = []
-        for name, pool in self.pools.items():
-            target = f"{pool.host}:{pool.port}"
-            for state in ("healthchecks_off", "healthy", "unhealthy", "dns_error"):
-                rows.append(((name, target, target, state, "http"), 1 if state == "healthchecks_off" else 0))
-        return rows
-
-    def close(self) -> None:
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-        for task in self.background:
-            task.cancel()
-        for pool in self.pools.values():
-            pool.close()
-
-
-def build_upstream_request(ex: Exchange, route: RouteRuntime, port_header: bytes) -> bytes:
-    headers = ex.headers
-    host = headers.get(b"host", b"")
-    target = ex.path.encode("latin-1")
-    if ex.query:
-        target += b"?" + ex.query
-    up_set = ex.up_set
-    fwd = ex.fwd
-    if not headers.keys().isdisjoint(up_set):  # a plugin replaces or clears a header the client sent
-        fwd = [line for line, lname in zip(ex.fwd, ex.fwd_names, strict=True) if lname not in up_set]
-    ip = ex.client_ip
-    xff = headers.get(b"x-forwarded-for")
-    body = b"".join(ex.body_parts) if ex.body_parts else b""
-    length = b""
-    if body or ex.method in _BODY_METHODS or b"content-length" in headers or b"transfer-encoding" in headers:
-        length = b"Content-Length: %d\r\n" % len(body)
-    return b"".join(
-        (
-            ex.method,
-            b" ",
-            target,
-            b" HTTP/1.1\r\nHost: ",
-            host if route.preserve_host else route.host_header,
-            b"\r\n",
-            *fwd,
-            *filter(None, up_set.values()),
-            b"X-Forwarded-For: ",
-            xff + b", " + ip if xff else ip,
-            b"\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Host: ",
-            host.rsplit(b":", 1)[0] if b"]" not in host else host,
-            b"\r\nX-Forwarded-Port: ",
-            port_header,
-            b"\r\nX-Forwarded-Path: ",
-            target.partition(b"?")[0],
-            b"\r\nX-Real-IP: ",
-            ip,
-            b"\r\n",
-            length,
-            b"\r\n",
-            body,
-        )
-    )
 
 
 class ClientConnection(asyncio.Protocol):
@@ -353,7 +123,7 @@ class ClientConnection(asyncio.Protocol):
         lname = name.lower()
         if lname not in ex.headers:
             ex.headers[lname] = value
-        if lname not in _REQ_SKIP:
+        if lname not in REQ_SKIP:
             ex.fwd.append(line)
             ex.fwd_names.append(lname)
 
@@ -385,7 +155,16 @@ class ClientConnection(asyncio.Protocol):
         if cl is None or cl == b"0":
             if b"transfer-encoding" not in headers:
                 ex.body_complete = True  # no body: handle it right away
-                self._enqueue(ex)
+                if self.busy or self.queue or self.dispatching or self.closed or self.write_paused:
+                    self._enqueue(ex)
+                else:  # the usual keep-alive request: nothing queued, start it here
+                    ex.queued = True
+                    self.busy = True
+                    try:
+                        self._start(ex)
+                    except Exception:
+                        log.exception("request failed")
+                        self._complete(ex, INTERNAL_ERROR, None)
                 return
         else:
             max_body = route.max_body if route is not None else self.gw.max_body
@@ -479,7 +258,12 @@ class ClientConnection(asyncio.Protocol):
                     return
                 self._complete(ex, result, route)
                 return
-        self._forward(ex, route)
+        if ex.body_complete:
+            data = build_upstream_request(ex, route, self.gw.port_header)
+            ex.sent = self.loop.time()
+            route.pool.send(data, ex.method == b"HEAD", ex.on_upstream)
+        else:
+            self._forward(ex, route)
 
     def _forward(self, ex: Exchange, route: RouteRuntime) -> None:
         if not ex.body_complete:
@@ -603,136 +387,8 @@ class ClientConnection(asyncio.Protocol):
             self.writer.close(transport)
 
     def _write(self, ex: Exchange, response: Response) -> int:
-        """Serialize and send; returns the bytes written (for the log phase)."""
-        keep = ex.keep_alive and ex.body_complete and not ex.oversize
-        resp_set = ex.resp_set
-        raw = response.raw
-        if raw is not None:
-            if resp_set.keys().isdisjoint(_HEADER_NAMES.findall(response.low)):
-                # relay the upstream's header block untouched, then the gateway's own lines
-                upstream = ex.upstream_latency or 0.0
-                data = b"".join(
-                    (
-                        response.status_line,
-                        raw,
-                        b"Via: %s\r\nX-Kong-Upstream-Latency: %d\r\nX-Kong-Proxy-Latency: %d\r\n"
-                        % (VIA, upstream, max(0.0, (self.loop.time() - ex.start) * 1000 - upstream)),
-                        *filter(None, resp_set.values()),
-                        b"\r\n"
-                        if keep and ex.http_minor
-                        else b"Connection: keep-alive\r\n\r\n"
-                        if keep
-                        else b"Connection: close\r\n\r\n",
-                        response.body,
-                    )
-                )
-                if self.transport is not None:
-                    self.writer.write(self.transport, data)
-                return len(data)
-            response.headers = _split_headers(raw)
-        status = response.status
-        parts = [_status_line(status)]
-        head_length: bytes | None = None
-        now = self.loop.time()
-        if response.source == "service":
-            for name, value in response.headers:
-                lname = name.lower()
-                if lname in _RESP_SKIP or lname in resp_set:
-                    if lname == b"content-length":
-                        head_length = value
-                    continue
-                parts += (name, b": ", value, b"\r\n")
-            upstream = ex.upstream_latency or 0.0
-            parts.append(
-                b"Via: %s\r\nX-Kong-Upstream-Latency: %d\r\nX-Kong-Proxy-Latency: %d\r\n"
-                % (VIA, upstream, max(0.0, (now - ex.start) * 1000 - upstream))
-            )
-        else:
-            parts.append(
-                b"Date: %s\r\nServer: %s\r\nX-Kong-Response-Latency: %d\r\n"
-                % (http_date(time.time()), SERVER, (now - ex.start) * 1000)
-            )
-            for name, value in response.headers:
-                if name.lower() not in resp_set:
-                    parts += (name, b": ", value, b"\r\n")
-        parts += filter(None, resp_set.values())
-        body = response.body
-        if ex.method == b"HEAD":
-            if head_length is not None:
-                parts += (b"Content-Length: ", head_length, b"\r\n")
-            body = b""
-        elif status >= 200 and status != 204 and status != 304:
-            parts.append(b"Content-Length: %d\r\n" % len(body))
-        else:
-            body = b""
-        if not keep:
-            parts.append(b"Connection: close\r\n")
-        elif ex.http_minor == 0:
-            parts.append(b"Connection: keep-alive\r\n")
-        parts += (b"\r\n", body)
-        data = b"".join(parts)
+        """Serialize and send (coalesced); returns the bytes written, for the log phase."""
+        data = serialize_response(ex, response, self.loop.time())
         if self.transport is not None:
             self.writer.write(self.transport, data)
         return len(data)
-
-
-def _split_headers(raw: bytes) -> list[tuple[bytes, bytes]]:
-    headers = []
-    for line in raw.split(b"\r\n"):
-        name, _, value = line.partition(b":")
-        if name:
-            headers.append((name, value.strip()))
-    return headers
-
-
-class StatusConnection(asyncio.Protocol):
-    """Kong's status listener: GET /metrics (Prometheus text) and GET /status."""
-
-    def __init__(self, gateway: Gateway) -> None:
-        self.gw = gateway
-        self.parser = httptools.HttpRequestParser(self)
-        self.transport: asyncio.Transport | None = None
-        self.url = b""
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.Transport, transport)
-
-    def data_received(self, data: bytes) -> None:
-        try:
-            self.parser.feed_data(data)
-        except httptools.HttpParserError:
-            if self.transport is not None:
-                self.transport.close()
-
-    def on_message_begin(self) -> None:
-        self.url = b""
-
-    def on_url(self, url: bytes) -> None:
-        self.url += url
-
-    def on_message_complete(self) -> None:
-        path = self.url.partition(b"?")[0]
-        if path == b"/metrics":
-            body = self.gw.metrics.render().encode()
-            ctype = b"text/plain; version=0.0.4; charset=utf-8"
-            status = 200
-        elif path == b"/status":
-            m = self.gw.metrics
-            body = (
-                b'{"server":{"connections_accepted":%d,"connections_active":%d,"total_requests":%d},'
-                b'"database":{"reachable":true}}'
-                % (m.connections_accepted, m.connections_active, m.nginx_requests_total)
-            )
-            ctype = b"application/json; charset=utf-8"
-            status = 200
-        else:
-            body = b'{"message":"Not found"}'
-            ctype = b"application/json; charset=utf-8"
-            status = 404
-        keep = self.parser.should_keep_alive()
-        head = _status_line(status) + b"Content-Type: " + ctype + b"\r\nContent-Length: %d\r\n" % len(body)
-        head += b"Server: " + SERVER + b"\r\n" + (b"" if keep else b"Connection: close\r\n") + b"\r\n"
-        if self.transport is not None:
-            self.transport.write(head + body)
-            if not keep:
-                self.transport.close()
