@@ -52,11 +52,11 @@ def _short(path: Path) -> str:
 
 def summary(fleet: Fleet, stack: Stack, cfg: RunConfig, seconds: float) -> list[str]:
     """What a developer needs after `make run`: where everything answers."""
-    pad = max(len(s.name) for s in fleet.services) + 2
+    pad = max(len(name) for name in fleet.names) + 2
     lines = [f"PFMS is up in {seconds:.1f}s. Ctrl-C stops everything.", ""]
     if fleet.with_gateway:
         lines.append(
-            f"  {'gateway':<{pad}} {fleet.gateway_url}   "
+            f"  {GATEWAY:<{pad}} {fleet.gateway_url}   "
             f"(status and metrics http://127.0.0.1:{fleet.gateway_status_port}/metrics)"
         )
     for info in fleet.services:
@@ -151,7 +151,7 @@ class Runner:
         others = asyncio.gather(*(asyncio.to_thread(s.wait, 90) for s in self.stack.servers[1:]))
         await asyncio.gather(migrate(self.fleet, self.cfg.services, self.sink), others)
         took = time.monotonic() - began
-        self.say(f"servers up, databases migrated in {took:.1f}s; starting {len(self.fleet.names)} processes")
+        self.say(f"servers up, databases migrated in {took:.1f}s; starting {', '.join(self.fleet.names)}")
         await self.fleet.start(self.timeout)
         return time.monotonic() - began
 
