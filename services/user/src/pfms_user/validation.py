@@ -10,12 +10,13 @@ import zoneinfo
 from datetime import date
 from decimal import Decimal
 from functools import cache
-from importlib import resources
 from urllib.parse import urlsplit
 
 import langcodes
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
+
+from pfms_finance.currency import normalise_currency
 
 NAME_MAX = 100
 URL_MAX = 2048
@@ -31,22 +32,12 @@ _NOT_ZONES = frozenset({"Factory", "localtime"})
 
 
 @cache
-def currency_codes() -> frozenset[str]:
-    """Active ISO 4217 codes shipped in data/iso4217.tsv (source and exclusions named there)."""
-    text = resources.files("pfms_user").joinpath("data/iso4217.tsv").read_text(encoding="utf-8")
-    return frozenset(line.split("\t", 1)[0] for line in text.splitlines() if line and not line.startswith("#"))
-
-
-@cache
 def time_zones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones() - _NOT_ZONES)
 
 
 def currency(value: str) -> str:
-    code = value.strip().upper()
-    if code not in currency_codes():
-        raise ValueError("must be an active ISO 4217 currency code, e.g. USD")
-    return code
+    return normalise_currency(value)
 
 
 def timezone(value: str) -> str:
