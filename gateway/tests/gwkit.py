@@ -171,7 +171,18 @@ class EchoUpstream:
         }
         self.requests.append(echo)
         body = json.dumps(echo).encode()
-        if path.endswith("/chunked"):
+        if path.endswith("/slow"):
+            await asyncio.sleep(3)
+        if path.endswith("/nocontent"):
+            writer.write(b"HTTP/1.1 204 No Content\r\nX-Echo: yes\r\n\r\n")
+        elif path.endswith("/close"):
+            writer.write(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Type: application/json\r\n\r\n" + body)
+            await writer.drain()
+            writer.close()
+            return
+        elif req["method"] == "HEAD":
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body))
+        elif path.endswith("/chunked"):
             half = len(body) // 2
             writer.write(
                 b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"

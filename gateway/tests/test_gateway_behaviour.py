@@ -461,3 +461,79 @@ async def test_cli_serves_through_uvloop(upstream: EchoUpstream, key1: Key) -> N
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+# --- HTTP details ---
+
+
+async def test_http_edge_cases(gw: RunningGateway, bearer: Bearer) -> None:
+    async with gw.client() as c:
+        head = await c.head("/api/v1/income/1", headers=bearer())
+        assert head.status_code == 200 and head.content == b"" and int(head.headers["content-length"]) > 0
+        empty = await c.delete("/api/v1/income/nocontent", headers=bearer())
+        assert empty.status_code == 204 and empty.headers["x-echo"] == "yes" and "content-length" not in empty.headers
+        closing = await c.get("/api/v1/income/close", headers=bearer())  # body delimited by the upstream's close
+        assert closing.status_code == 200 and closing.json()["path"] == "/api/v1/income/close"
+        again = await c.get("/api/v1/income/after-close", headers=bearer())  # the pool copes with the closed one
+        assert again.status_code == 200
+    auth = bearer()["Authorization"].encode()
+    raw = await raw_exchange(gw.port, b"GET /api/v1/income/x HTTP/1.0\r\nAuthorization: " + auth + b"\r\n\r\n")
+    assert raw.startswith(b"HTTP/1.1 200 ") and b"Connection: close" in raw
+    raw = await raw_exchange(gw.port, b"NOT HTTP AT ALL\r\n\r\n")
+    assert raw.startswith(b"HTTP/1.1 400 ")
+
+
+async def test_expect_100_continue_gets_interim_response(gw: RunningGateway, bearer: Bearer) -> None:
+    auth = bearer()["Authorization"].encode()
+    reader, writer = await asyncio.open_connection("127.0.0.1", gw.port)
+    writer.write(
+        b"POST /api/v1/expenses HTTP/1.1\r\nHost: x\r\nAuthorization: "
+        + auth
+        + b"\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n"
+    )
+    await writer.drain()
+    interim = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+    assert interim.startswith(b"HTTP/1.1 100 Continue")
+    writer.write(b"hello")
+    await writer.drain()
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+    assert head.startswith(b"HTTP/1.1 200 ")
+    length = int(re.search(rb"(?i)content-length: (\d+)", head)[1])  # type: ignore[index]
+    body = json.loads(await reader.readexactly(length))
+    assert body["body_len"] == 5
+    writer.close()
+
+
+async def test_upstream_read_timeout_is_504(upstream: EchoUpstream, bearer: Bearer) -> None:
+    data = committed_config()
+    for service in data["services"]:
+        if service["name"] == "tax":
+            service["read_timeout"] = 1000
+    running = await start_gateway(upstream, data)
+    try:
+        async with running.client() as c:
+            r = await c.get("/api/v1/tax/slow", headers=bearer())
+        assert r.status_code == 504 and r.json() == {"message": "The upstream server is timing out"}
+    finally:
+        await running.close()
+
+
+async def test_two_windows_use_kongs_header_rules(upstream: EchoUpstream) -> None:
+    data = committed_config()
+    for plugin in data["plugins"]:
+        if plugin["name"] == "rate-limiting":
+            plugin["config"].update(second=3, minute=4)
+    running = await start_gateway(upstream, data)
+    try:
+        await _not_near_minute_end()
+        async with running.client() as c:
+            first = await c.post("/api/v1/auth/login", json={})
+            h = first.headers
+            assert (h["x-ratelimit-limit-second"], h["x-ratelimit-limit-minute"]) == ("3", "4")
+            assert (h["x-ratelimit-remaining-second"], h["x-ratelimit-remaining-minute"]) == ("2", "3")
+            # RateLimit-* describe the most constraining window: here the per-second one
+            assert (h["ratelimit-limit"], h["ratelimit-remaining"], h["ratelimit-reset"]) == ("3", "2", "1")
+            statuses = [(await c.post("/api/v1/auth/login", json={})).status_code for _ in range(4)]
+            assert statuses[-1] == 429 and statuses.count(200) <= 3
+    finally:
+        await running.close()
