@@ -53,8 +53,11 @@ class Database:
     """Owns the engine and the session factory of one service."""
 
     def __init__(self, url: str, *, pool_size: int = 10, service: str = "pfms") -> None:
+        # No pre-ping: it costs three round trips per checkout. A connection broken by a database
+        # restart fails the one statement that finds it, and SQLAlchemy then invalidates the whole
+        # pool, so later requests get fresh connections.
         self.engine: AsyncEngine = create_async_engine(
-            url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+            url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800
         )
         # `service` rides on every session so the outbox can stamp each event's source.
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, info={"service": service})
