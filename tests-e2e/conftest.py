@@ -22,6 +22,15 @@ START_TIMEOUT = 120.0
 """Generous for a loaded 2-core CI machine; a quiet one is ready in about 15 s."""
 
 
+_started: list[float] = []
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """One line in every run's summary, to notice when the fleet gets slower to start."""
+    if _started:
+        terminalreporter.write_line(f"e2e fleet: {len(SERVICES)} services + gateway ready in {_started[0]:.1f}s")
+
+
 def _distinct_ports(count: int) -> list[int]:
     ports: list[int] = []
     while len(ports) < count:
@@ -56,6 +65,7 @@ async def fleet(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Async
     )
     try:
         await running.start(START_TIMEOUT)
+        _started.append(running.started_in or 0.0)
         yield running
     finally:
         await running.stop()

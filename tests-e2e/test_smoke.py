@@ -1,5 +1,7 @@
 """The fleet comes up behind the gateway, and the gateway enforces the edge policy of kong.yml."""
 
+import uuid
+
 import httpx
 import pytest
 
@@ -43,3 +45,22 @@ async def test_a_killed_service_is_down_until_restarted(fleet: Fleet) -> None:
     assert not await fleet.ready("savings")
     await fleet.restart("savings")
     assert await fleet.ready("savings")
+
+
+async def test_a_token_from_auth_opens_protected_routes_through_the_gateway(gateway: httpx.AsyncClient) -> None:
+    """The wiring journeys rely on: auth's keys reach the gateway and the services; user.created reaches user."""
+    email = f"smoke-{uuid.uuid4().hex[:10]}@example.com"
+    credentials = {"email": email, "password": "Smoke-test-passphrase-42"}
+    assert (await gateway.post("/api/v1/auth/register", json=credentials)).status_code == 202
+    login = await gateway.post("/api/v1/auth/login", json=credentials)
+    assert login.status_code == 200, login.text
+    headers = {"Authorization": f"Bearer {login.json()['data']['access_token']}"}
+    sessions = await gateway.get("/api/v1/auth/sessions", headers=headers)
+    assert sessions.status_code == 200, sessions.text
+
+    async def profile() -> httpx.Response | None:
+        response = await gateway.get("/api/v1/user/profile", headers=headers)
+        return response if response.status_code == 200 else None
+
+    found = await wait_for(profile, timeout=20, message="the profile made from user.created")
+    assert found.json()["data"]["email"] == email
