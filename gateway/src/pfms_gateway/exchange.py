@@ -110,10 +110,6 @@ class Exchange:
         self.up_set: dict[bytes, bytes | None] = {}  # upstream request header edits
         self.resp_set: dict[bytes, bytes | None] = {}  # downstream response header edits
 
-    def on_upstream(self, result: Any, first_byte: float) -> None:
-        """The upstream pool's callback: hand the result to this request's connection."""
-        self.conn.upstream_done(self, result, first_byte)
-
     def set_response_header(self, name: bytes, value: bytes | None) -> None:
         self.resp_set[name.lower()] = None if value is None else header_line(name, value)
 

@@ -37,8 +37,8 @@ class UpstreamError(Exception):
         self.message = message
 
 
-# on_done(response or error, time the first response byte arrived (loop.time()))
-Callback = Callable[[Response | UpstreamError, float], None]
+# on_done(tag, response or error, time the first response byte arrived (loop.time())); tag is the caller's
+Callback = Callable[[Any, Response | UpstreamError, float], None]
 
 
 class UpstreamConnection(asyncio.Protocol):
@@ -48,6 +48,7 @@ class UpstreamConnection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.parser = httptools.HttpResponseParser(self)
         self.on_done: Callback | None = None
+        self.tag: Any = None
         self.data = b""
         self.reused = False
         self.head_only = False
@@ -127,9 +128,9 @@ class UpstreamConnection(asyncio.Protocol):
         if self.on_done is not None:
             if not self.received:
                 if self.reused:  # the upstream had closed this idle connection: it never saw the request
-                    on_done, data, head_only = self.on_done, self.data, self.head_only
+                    on_done, tag, data, head_only = self.on_done, self.tag, self.data, self.head_only
                     self._reset()
-                    self.pool.send(data, head_only, on_done, use_idle=False)
+                    self.pool.send(data, head_only, on_done, tag, use_idle=False)
                     return
                 self.fail(UpstreamError(502, BAD_GATEWAY))
             elif self.status and not self._has_length():
@@ -162,8 +163,9 @@ class UpstreamConnection(asyncio.Protocol):
 
     # --- request lifecycle ---
 
-    def send(self, data: bytes, head_only: bool, on_done: Callback, reused: bool) -> None:
+    def send(self, data: bytes, head_only: bool, on_done: Callback, tag: Any, reused: bool) -> None:
         self.on_done = on_done
+        self.tag = tag
         self.data = data
         self.reused = reused
         self.head_only = head_only
@@ -181,6 +183,7 @@ class UpstreamConnection(asyncio.Protocol):
 
     def _reset(self) -> None:
         self.on_done = None
+        self.tag = None
         self.data = b""
         self.pool.busy.discard(self)
 
@@ -192,20 +195,21 @@ class UpstreamConnection(asyncio.Protocol):
         on_done = self.on_done
         if on_done is None:
             return
+        tag = self.tag
         first_byte = self.first_byte
         self._reset()
         if not self.keep_alive:
             self.reusable = False
         self.pool.release(self)
-        on_done(response, first_byte)
+        on_done(tag, response, first_byte)
 
     def fail(self, error: UpstreamError) -> None:
         self.reusable = False
-        on_done = self.on_done
+        on_done, tag = self.on_done, self.tag
         self._reset()
         self.close()
         if on_done is not None:
-            on_done(error, 0.0)
+            on_done(tag, error, 0.0)
 
     def close(self) -> None:
         if self.transport is not None:
@@ -238,8 +242,8 @@ class UpstreamPool:
         self.last_error: str | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def send(self, data: bytes, head_only: bool, on_done: Callback, use_idle: bool = True) -> None:
-        """Send one serialized request; on_done gets the response or an UpstreamError."""
+    def send(self, data: bytes, head_only: bool, on_done: Callback, tag: Any = None, use_idle: bool = True) -> None:
+        """Send one serialized request; on_done(tag, ...) gets the response or an UpstreamError."""
         if self.loop is None:
             self.loop = asyncio.get_running_loop()
             self.writer = self.writer or Writer(self.loop)
@@ -248,23 +252,23 @@ class UpstreamPool:
             conn = idle[-1]  # the most recently used connection, usually still good
             if conn.transport is not None and conn.reusable and self.loop.time() - conn.idle_since <= self.idle_timeout:
                 idle.pop()
-                conn.send(data, head_only, on_done, reused=True)
+                conn.send(data, head_only, on_done, tag, reused=True)
                 return
             found = self._take_idle()
             if found is not None:
-                found.send(data, head_only, on_done, reused=True)
+                found.send(data, head_only, on_done, tag, reused=True)
                 return
-        task = self.loop.create_task(self._connect_and_send(data, head_only, on_done))
+        task = self.loop.create_task(self._connect_and_send(data, head_only, on_done, tag))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _connect_and_send(self, data: bytes, head_only: bool, on_done: Callback) -> None:
+    async def _connect_and_send(self, data: bytes, head_only: bool, on_done: Callback, tag: Any) -> None:
         try:
             conn = await self._connect()
         except UpstreamError as exc:
-            on_done(exc, 0.0)
+            on_done(tag, exc, 0.0)
             return
-        conn.send(data, head_only, on_done, reused=False)
+        conn.send(data, head_only, on_done, tag, reused=False)
 
     async def _connect(self) -> UpstreamConnection:
         try:

@@ -56,6 +56,7 @@ class ClientConnection(asyncio.Protocol):
         self.closed = False
         self.tasks: set[asyncio.Task[None]] = set()
         self.writer: Writer = cast(Writer, None)  # set in connection_made
+        self.on_upstream = self.upstream_done  # bound once, handed to the pool with every request
 
     # --- asyncio.Protocol ---
 
@@ -131,9 +132,9 @@ class ClientConnection(asyncio.Protocol):
         ex = cast(Exchange, self.ex)
         parser = self.parser
         ex.method = parser.get_method()
-        ex.keep_alive = parser.should_keep_alive()
-        if parser.get_http_version() == "1.0":
-            ex.http_minor = 0
+        ex.keep_alive = keep = parser.should_keep_alive()
+        if keep and b"connection" in ex.headers and parser.get_http_version() == "1.0":
+            ex.http_minor = 0  # an HTTP/1.0 keep-alive: the response must say so
         url = self.url
         if url[:1] != b"/":
             try:
@@ -261,7 +262,7 @@ class ClientConnection(asyncio.Protocol):
         if ex.body_complete:
             data = build_upstream_request(ex, route, self.gw.port_header)
             ex.sent = self.loop.time()
-            route.pool.send(data, ex.method == b"HEAD", ex.on_upstream)
+            route.pool.send(data, ex.method == b"HEAD", self.on_upstream, ex)
         else:
             self._forward(ex, route)
 
@@ -274,10 +275,10 @@ class ClientConnection(asyncio.Protocol):
             return
         data = build_upstream_request(ex, route, self.gw.port_header)
         ex.sent = self.loop.time()
-        route.pool.send(data, ex.method == b"HEAD", ex.on_upstream)
+        route.pool.send(data, ex.method == b"HEAD", self.on_upstream, ex)
 
     def upstream_done(self, ex: Exchange, result: Response | UpstreamError, first_byte: float) -> None:
-        """Called by the upstream connection (through ex.on_upstream) with the response or an error."""
+        """Called by the upstream connection with the response or an error."""
         if result.__class__ is UpstreamError:
             error = cast(UpstreamError, result)
             pool = cast(RouteRuntime, ex.route).pool
