@@ -36,7 +36,7 @@ format: setup ## ruff format and the safe ruff fixes
 	$(RUN) ruff check --fix $(CODE)
 	$(RUN) ruff format $(CODE)
 
-asyncapi: setup ## print the fleet's AsyncAPI document, generated from the event contracts
+asyncapi: setup ## regenerate libs/contracts/asyncapi.yaml from the event contracts
 	@$(RUN) pfms-asyncapi
 
 new-service: setup ## write a new service skeleton: make new-service NAME=budget PORT=3016

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-say() { printf '\033[1msetup:\033[0m %s\n' "$*"; }
+say() { printf 'setup: %s\n' "$*"; }
 
 as_root() {
     if [ "$(id -u)" -eq 0 ]; then
@@ -31,6 +31,13 @@ if ! have redis-server && [ ! -x /usr/bin/redis-server ]; then missing+=(redis-s
 if ! have make; then missing+=(make); fi
 if [ "${#missing[@]}" -gt 0 ]; then
     say "installing ${missing[*]} (apt-get)"
+    # The runner and the tests start their own servers on their own ports: keep the packages from
+    # starting system-wide ones now (they would only take memory and CPU; they start at next boot).
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' | as_root tee /usr/sbin/policy-rc.d >/dev/null
+        as_root chmod 755 /usr/sbin/policy-rc.d
+        trap 'as_root rm -f /usr/sbin/policy-rc.d' EXIT
+    fi
     as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
 fi
