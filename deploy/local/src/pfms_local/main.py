@@ -129,10 +129,9 @@ class Runner:
             try:
                 server.start()
             except RuntimeError as exc:
-                key = {"rabbitmq": "rabbitmq"}.get(server.name, server.name)
                 raise RunError(
                     f"{exc}: another program listens there; pick another port with "
-                    f"{port_variable(key)}=<port> (see deploy/local/README.md)"
+                    f"{port_variable(server.name)}=<port> (see deploy/local/README.md)"
                 ) from None
             assert server.proc is not None
             self.server_groups.append(server.proc.pid)
