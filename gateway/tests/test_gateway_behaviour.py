@@ -537,3 +537,16 @@ async def test_two_windows_use_kongs_header_rules(upstream: EchoUpstream) -> Non
             assert statuses[-1] == 429 and statuses.count(200) <= 3
     finally:
         await running.close()
+
+
+async def test_idle_connections_are_closed(upstream: EchoUpstream) -> None:
+    running = await start_gateway(upstream)
+    running.gateway.idle_timeout = 0.5
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", running.port)
+        writer.write(b"GET /api/v1/auth/log")  # a request that never finishes (slowloris)
+        await writer.drain()
+        assert await asyncio.wait_for(reader.read(), 5) == b""  # closed by the gateway
+        writer.close()
+    finally:
+        await running.close()

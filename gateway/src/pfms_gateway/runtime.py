@@ -78,6 +78,9 @@ class Gateway:
         self._instances: dict[str, Any] = {}
         self._sweeper: asyncio.TimerHandle | None = None
         self.writer: Writer | None = None
+        # downstream connections, for nginx's keepalive/client_header/client_body timeouts (60 s)
+        self.connections: set[Any] = set()
+        self.idle_timeout = 60.0
         self.pools: dict[str, UpstreamPool] = {}
         self.routes: dict[str, RouteRuntime] = {}
         entries: list[tuple[str, int, RouteRuntime]] = []
@@ -136,6 +139,9 @@ class Gateway:
         for pool in self.pools.values():
             if pool.busy:
                 pool.sweep(now)
+        idle_before = now - self.idle_timeout
+        for conn in [c for c in self.connections if c.active_at < idle_before]:
+            conn.idle_timeout()
         self._sweeper = loop.call_later(1.0, self._sweep, loop)
 
     def _upstream_health(self) -> list[tuple[tuple[str, ...], int]]:

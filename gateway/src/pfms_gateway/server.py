@@ -57,6 +57,7 @@ class ClientConnection(asyncio.Protocol):
         self.tasks: set[asyncio.Task[None]] = set()
         self.writer: Writer = cast(Writer, None)  # set in connection_made
         self.on_upstream = self.upstream_done  # bound once, handed to the pool with every request
+        self.active_at = 0.0
 
     # --- asyncio.Protocol ---
 
@@ -68,8 +69,11 @@ class ClientConnection(asyncio.Protocol):
         metrics.connections_accepted += 1
         metrics.connections_active += 1
         self.writer = self.gw.start(self.loop)
+        self.active_at = self.loop.time()
+        self.gw.connections.add(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self.gw.connections.discard(self)
         self.closed = True
         self.gw.metrics.connections_active -= 1
         self.queue.clear()
@@ -78,6 +82,7 @@ class ClientConnection(asyncio.Protocol):
         self.transport = None
 
     def data_received(self, data: bytes) -> None:
+        self.active_at = self.loop.time()
         if self.ignore_input:
             return
         try:
@@ -96,6 +101,13 @@ class ClientConnection(asyncio.Protocol):
             ex.body_complete = True
             ex.start = self.loop.time()
             self._enqueue(ex)
+
+    def idle_timeout(self) -> None:
+        """Nothing received for a while: close, unless a response is still being produced."""
+        if not self.busy and self.transport is not None:
+            self.transport.close()
+        else:
+            self.active_at = self.loop.time()
 
     def pause_writing(self) -> None:
         self.write_paused = True
