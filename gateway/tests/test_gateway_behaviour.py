@@ -550,3 +550,19 @@ async def test_idle_connections_are_closed(upstream: EchoUpstream) -> None:
         writer.close()
     finally:
         await running.close()
+
+
+async def test_large_bodies_are_not_read_before_the_access_phase(gw: RunningGateway, upstream: EchoUpstream) -> None:
+    before = len(upstream.requests)
+    # 10 MB announced for the 50 MB route, no token: 401 straight away, the body is never awaited
+    raw = await raw_exchange(
+        gw.port,
+        b"POST /api/v1/expenses/bulk-import HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\n\r\npartial",
+        timeout=3,
+    )
+    assert raw.startswith(b"HTTP/1.1 401 ") and b"Connection: close" in raw
+    raw = await raw_exchange(
+        gw.port, b"POST /nowhere HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\n\r\n", timeout=3
+    )
+    assert raw.startswith(b"HTTP/1.1 404 ")
+    assert len(upstream.requests) == before

@@ -33,6 +33,7 @@ INTERNAL_ERROR = message(500, "An unexpected error occurred")
 TOO_LARGE = message(413, "Request size limit exceeded")
 BAD_REQUEST = message(400, "Bad request")
 _PAUSE_QUEUE = 32
+_EARLY_ACCESS_BODY = 64 * 1024
 LINGERING_TIMEOUT = 2.0
 
 
@@ -165,31 +166,36 @@ class ClientConnection(asyncio.Protocol):
         if expect is not None and expect.strip().lower() == b"100-continue":
             ex.expect_continue = True
         cl = headers.get(b"content-length")
-        if cl is None or cl == b"0":
-            if b"transfer-encoding" not in headers:
-                ex.body_complete = True  # no body: handle it right away
-                if self.busy or self.queue or self.dispatching or self.closed or self.write_paused:
-                    self._enqueue(ex)
-                else:  # the usual keep-alive request: nothing queued, start it here
-                    ex.queued = True
-                    self.busy = True
-                    try:
-                        self._start(ex)
-                    except Exception:
-                        log.exception("request failed")
-                        self._complete(ex, INTERNAL_ERROR, None)
-                return
-        else:
-            max_body = route.max_body if route is not None else self.gw.max_body
-            if cl.strip().isdigit() and int(cl) > max_body:
-                ex.oversize = True  # refused before any of the body is read
-                ex.keep_alive = False
-                self.ignore_input = True
+        if (cl is None or cl == b"0") and b"transfer-encoding" not in headers:
+            ex.body_complete = True  # no body: handle it right away
+            if self.busy or self.queue or self.dispatching or self.closed or self.write_paused:
                 self._enqueue(ex)
-                return
-        if ex.expect_continue:
-            self._enqueue(ex)  # the access phase decides whether the client may send the body
-        # otherwise the request is queued once its body is in (on_message_complete)
+            else:  # the usual keep-alive request: nothing queued, start it here
+                ex.queued = True
+                self.busy = True
+                try:
+                    self._start(ex)
+                except Exception:
+                    log.exception("request failed")
+                    self._complete(ex, INTERNAL_ERROR, None)
+            return
+        if route is None:
+            ex.keep_alive = False  # 404 without reading the body, then close
+            self.ignore_input = True
+            self._enqueue(ex)
+            return
+        length = int(cl) if cl is not None and cl.strip().isdigit() else -1
+        if length > route.max_body:
+            ex.oversize = True  # refused before any of the body is read
+            ex.keep_alive = False
+            self.ignore_input = True
+            self._enqueue(ex)
+            return
+        if ex.expect_continue or length < 0 or length > _EARLY_ACCESS_BODY:
+            # Run the access phase (jwt, limits) before taking in a large or unknown-size body, as
+            # Kong does: an unauthenticated client cannot make the gateway buffer megabytes.
+            self._enqueue(ex)
+        # otherwise (a small body) the request is queued once its body is in (on_message_complete)
 
     def on_body(self, body: bytes) -> None:
         ex = self.ex
