@@ -1,20 +1,53 @@
 """App factory and entry point of the expense service."""
 
+import asyncio
 from pathlib import Path
 
 from fastapi import FastAPI
 
-from pfms_platform import cli
-from pfms_platform.app import create_app
+from pfms_expense import api_budgets, api_categories, api_expenses, api_habits, api_imports, api_recurring, scheduler
 from pfms_expense.events import HANDLERS
 from pfms_expense.settings import Settings
+from pfms_platform import cli
+from pfms_platform.app import create_app
 
 SERVICE_DIR = Path(__file__).resolve().parents[2]
 
+ROUTERS = (
+    # Fixed paths under /api/v1/expenses before /api/v1/expenses/{expense_id}.
+    api_recurring.router,
+    api_imports.router,
+    api_expenses.router,
+    api_categories.router,
+    api_budgets.router,
+    api_habits.router,
+)
+
+
+async def _open_jobs(app: FastAPI) -> None:
+    app.state.import_jobs = set()
+
+
+async def _stop_jobs(app: FastAPI) -> None:
+    """Cancel running imports: each rolls back and marks its batch failed."""
+    jobs = list(app.state.import_jobs)
+    for task in jobs:
+        task.cancel()
+    await asyncio.gather(*jobs, return_exceptions=True)
+
 
 def create(settings: Settings | None = None) -> FastAPI:
-    return create_app(settings or Settings(), title="PFMS expense service", handlers=HANDLERS)
+    settings = settings or Settings()
+    return create_app(
+        settings,
+        title="PFMS expense service",
+        routers=ROUTERS,
+        handlers=HANDLERS,
+        on_startup=[_open_jobs],
+        on_shutdown=[_stop_jobs],
+        background=[scheduler.run] if settings.scheduler_enabled else [],
+    )
 
 
 def main() -> None:
-    cli.run(SERVICE_DIR, Settings(), create)  # type: ignore[arg-type]
+    cli.run(SERVICE_DIR, Settings(), create)

@@ -2,9 +2,11 @@
 
 import asyncio
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import asyncpg
+import orjson
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,6 +36,37 @@ async def emit(session: AsyncSession, data: EventData) -> CloudEvent:
     )
     await session.execute(text(f"NOTIFY {CHANNEL}"))
     return event
+
+
+async def emit_many(session: AsyncSession, events: Sequence[EventData]) -> int:
+    """Add many events to the current unit of work with one COPY (bulk imports, mass moves).
+
+    Same promise as `emit` (they leave only if the transaction commits), at a fraction of the cost
+    per event: the envelope is built once and only `id`, `type`, `subject` and `data` vary.
+    """
+    if not events:
+        return 0
+    source = str(session.info.get("service", "pfms"))
+    template = CloudEvent.wrap(source, events[0], correlation_id=correlation_id.get()).model_dump(mode="json")
+    records = []
+    for data in events:
+        event_id = uuid.uuid4()
+        payload = {
+            **template,
+            "id": str(event_id),
+            "type": data.type,
+            "subject": str(data.user_id),
+            "dataschema": f"urn:pfms:event:{data.type}:v{data.version}",
+            "data": data.model_dump(mode="json"),
+        }
+        records.append((event_id, data.exchange, data.type, orjson.dumps(payload).decode()))
+    connection = await (await session.connection()).get_raw_connection()
+    driver: asyncpg.Connection = connection.driver_connection  # type: ignore[assignment]
+    await driver.copy_records_to_table(
+        OutboxEvent.__tablename__, records=records, columns=["id", "exchange", "routing_key", "payload"]
+    )
+    await session.execute(text(f"NOTIFY {CHANNEL}"))
+    return len(records)
 
 
 class OutboxRelay:

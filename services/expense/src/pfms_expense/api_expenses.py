@@ -1,0 +1,184 @@
+"""Expense routes: create, read, update, delete, list with filters, and summaries."""
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, status
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pfms_expense import categories, events, money, spending, store, views
+from pfms_expense.imports.rows import manual_fingerprint
+from pfms_expense.models import Expense, Source
+from pfms_expense.schemas import (
+    ExpenseCreate,
+    ExpenseFilters,
+    ExpenseOut,
+    ExpenseUpdate,
+    Summary,
+    SummaryQuery,
+)
+from pfms_expense.summaries import summarise
+from pfms_platform.db import Session
+from pfms_platform.envelope import Envelope, PageEnvelope, PageParams, ok, paged
+from pfms_platform.errors import Invalid
+from pfms_platform.events.outbox import emit
+from pfms_platform.security import CurrentUser
+
+router = APIRouter(prefix="/api/v1/expenses", tags=["expenses"])
+
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such expense of the caller"}}
+
+SORTS = {
+    "date": (Expense.expense_date.asc(), Expense.id.asc()),
+    "-date": (Expense.expense_date.desc(), Expense.id.desc()),
+    "amount": (Expense.amount.asc(), Expense.id.asc()),
+    "-amount": (Expense.amount.desc(), Expense.id.desc()),
+    "created_at": (Expense.created_at.asc(), Expense.id.asc()),
+    "-created_at": (Expense.created_at.desc(), Expense.id.desc()),
+}
+
+
+def checked_amount(amount: Any, currency: str, field: str = "amount") -> Any:
+    try:
+        return money.check_amount(amount, currency)
+    except ValueError as exc:
+        raise Invalid(f"Invalid value for '{field}': {exc}", field=field) from exc
+
+
+def _like(text: str) -> str:
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+async def _conditions(session: AsyncSession, user: uuid.UUID, f: ExpenseFilters) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = [Expense.user_id == user]
+    if f.date_from and f.date_to and f.date_from > f.date_to:
+        raise Invalid("date_from is after date_to", field="date_from")
+    if f.date_from:
+        where.append(Expense.expense_date >= f.date_from)
+    if f.date_to:
+        where.append(Expense.expense_date <= f.date_to)
+    if f.category_id:
+        parent_of = await store.parents(session, user)
+        wanted = categories.descendants(parent_of, f.category_id) if f.category_id in parent_of else set()
+        where.append(Expense.category_id.in_(wanted) if wanted else Expense.id.is_(None))
+    if f.tags:
+        where.append(Expense.tags.contains(f.tags))
+    if f.min_amount is not None:
+        where.append(Expense.amount >= f.min_amount)
+    if f.max_amount is not None:
+        where.append(Expense.amount <= f.max_amount)
+    if f.currency:
+        where.append(Expense.currency == f.currency)
+    if f.payment_method:
+        where.append(Expense.payment_method == f.payment_method)
+    if f.source:
+        where.append(Expense.source == f.source.value)
+    if f.q:
+        where.append(Expense.description.ilike(_like(f.q)))
+    return where
+
+
+@router.get("", response_model=PageEnvelope[ExpenseOut])
+async def list_expenses(
+    user: CurrentUser, session: Session, filters: Annotated[ExpenseFilters, Query()]
+) -> dict[str, Any]:
+    """Filtered, sorted and paginated; `category_id` includes every sub-category."""
+    where = await _conditions(session, user, filters)
+    page = PageParams(page=filters.page, limit=filters.limit)
+    total = await session.scalar(select(func.count()).select_from(Expense).where(*where)) or 0
+    rows = await session.scalars(
+        select(Expense).where(*where).order_by(*SORTS[filters.sort]).offset(page.offset).limit(page.limit)
+    )
+    return paged([views.expense(r) for r in rows], page, total)
+
+
+@router.get("/summary", response_model=Envelope[Summary])
+async def summary(user: CurrentUser, session: Session, query: Annotated[SummaryQuery, Query()]) -> dict[str, Any]:
+    """Totals by category, month or tag over a date range, in the user's profile currency."""
+    if query.date_from > query.date_to:
+        raise Invalid("date_from is after date_to", field="date_from")
+    return ok((await summarise(session, user, query)).model_dump(mode="json"))
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=Envelope[ExpenseOut])
+async def create_expense(body: ExpenseCreate, user: CurrentUser, session: Session) -> dict[str, Any]:
+    """Record an expense; publishes `expense.created` and evaluates the budgets it counts towards."""
+    currency = body.currency or await store.user_currency(session, user)
+    amount = checked_amount(body.amount, currency)
+    category = await store.category_in_body(session, body.category_id, user)
+    row = Expense(
+        id=uuid.uuid4(),
+        user_id=user,
+        amount=amount,
+        currency=currency,
+        category_id=body.category_id,
+        description=body.description,
+        expense_date=body.expense_date,
+        expense_time=body.expense_time,
+        location=body.location.model_dump(mode="json") if body.location else None,
+        payment_method=body.payment_method,
+        tags=body.tags,
+        attachments=[str(a) for a in body.attachments],
+        source=Source.MANUAL.value,
+        meta=body.metadata,
+        fingerprint=manual_fingerprint(user, body.expense_date, amount, currency, body.description),
+    )
+    session.add(row)
+    await session.flush()
+    await session.refresh(row)
+    await emit(session, events.created(row, category.name if category else None))
+    await spending.evaluate(session, user, [(row.expense_date, row.category_id, row.currency)])
+    return ok(views.expense(row))
+
+
+@router.get("/{expense_id}", response_model=Envelope[ExpenseOut], responses=NOT_FOUND)
+async def get_expense(expense_id: uuid.UUID, user: CurrentUser, session: Session) -> dict[str, Any]:
+    return ok(views.expense(await store.owned(session, Expense, expense_id, user)))
+
+
+@router.patch("/{expense_id}", response_model=Envelope[ExpenseOut], responses=NOT_FOUND)
+async def update_expense(
+    expense_id: uuid.UUID, body: ExpenseUpdate, user: CurrentUser, session: Session
+) -> dict[str, Any]:
+    """Partial update; publishes `expense.updated` (new state and previous amount/date/category) if
+    anything changed, and re-evaluates the budgets of both the old and the new state."""
+    row = await store.owned(session, Expense, expense_id, user, lock=True)
+    changes = body.changes()
+    currency = changes.get("currency", row.currency)
+    if "amount" in changes or "currency" in changes:
+        changes["amount"] = checked_amount(changes.get("amount", row.amount), currency)
+    if "category_id" in changes:
+        await store.category_in_body(session, changes["category_id"], user)
+    if "location" in changes and changes["location"] is not None:
+        changes["location"] = body.location.model_dump(mode="json") if body.location else None
+    if "attachments" in changes:
+        changes["attachments"] = [str(a) for a in body.attachments or []]
+    if "metadata" in changes:
+        changes["meta"] = changes.pop("metadata")
+    before = (row.amount, row.expense_date, row.category_id)
+    touched_before = (row.expense_date, row.category_id, row.currency)
+    diff = {k: v for k, v in changes.items() if getattr(row, k) != v}
+    if diff:
+        for key, value in diff.items():
+            setattr(row, key, value)
+        if row.source == Source.MANUAL.value:  # an imported row keeps its bank's key (FITID) for re-imports
+            row.fingerprint = manual_fingerprint(user, row.expense_date, row.amount, row.currency, row.description)
+        await session.flush()
+        await session.refresh(row)
+        category = await store.category_in_body(session, row.category_id, user)
+        await emit(session, events.updated(row, category.name if category else None, before))
+        await spending.evaluate(session, user, [touched_before, (row.expense_date, row.category_id, row.currency)])
+    return ok(views.expense(row))
+
+
+@router.delete("/{expense_id}", response_model=Envelope[ExpenseOut], responses=NOT_FOUND)
+async def delete_expense(expense_id: uuid.UUID, user: CurrentUser, session: Session) -> dict[str, Any]:
+    """Delete; answers the expense as it was and publishes `expense.deleted`."""
+    row = await store.owned(session, Expense, expense_id, user, lock=True)
+    shown = views.expense(row)
+    await emit(session, events.deleted(row))
+    await session.delete(row)
+    await session.flush()
+    await spending.evaluate(session, user, [(row.expense_date, row.category_id, row.currency)])
+    return ok(shown)

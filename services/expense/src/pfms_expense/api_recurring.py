@@ -1,0 +1,176 @@
+"""Recurring-expense routes. Every change publishes `expense.recurring_changed` (the projection's copy)."""
+
+import uuid
+from datetime import date, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, status
+from sqlalchemy import func, select
+
+from pfms_expense import events, schedules, store, views
+from pfms_expense.api_expenses import checked_amount
+from pfms_expense.models import RecurringExpense
+from pfms_expense.scheduler import today_utc
+from pfms_expense.schemas import Occurrence, RecurringCreate, RecurringOut, RecurringUpdate
+from pfms_finance.currency import quantize
+from pfms_finance.recurrence import Frequency
+from pfms_platform.db import Session
+from pfms_platform.envelope import Envelope, PageEnvelope, PageParams, ok, paged
+from pfms_platform.errors import Invalid
+from pfms_platform.events.outbox import emit
+from pfms_platform.security import CurrentUser
+
+router = APIRouter(prefix="/api/v1/expenses/recurring", tags=["recurring expenses"])
+
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such recurring expense of the caller"}}
+SCHEDULE_FIELDS = {"start_date", "frequency", "end_date"}
+
+
+def _check_dates(start: date, end: date | None) -> None:
+    if end is not None and end < start:
+        raise Invalid("end_date is before start_date", field="end_date")
+
+
+def _next_due(row: RecurringExpense, not_before: date | None) -> date | None:
+    """First occurrence not yet paid (and not before `not_before`)."""
+    floor = row.last_paid_date + timedelta(days=1) if row.last_paid_date else None
+    if not_before is not None:
+        floor = max(floor, not_before) if floor else not_before
+    return schedules.first_due(row.start_date, Frequency(row.frequency), row.end_date, not_before=floor)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=Envelope[RecurringOut])
+async def create_recurring(body: RecurringCreate, user: CurrentUser, session: Session) -> dict[str, Any]:
+    """A schedule from `start_date`; a start in the past is caught up by the scheduler on its next pass."""
+    _check_dates(body.start_date, body.end_date)
+    await store.category_in_body(session, body.category_id, user)
+    row = RecurringExpense(
+        id=uuid.uuid4(),
+        user_id=user,
+        name=body.name,
+        amount=checked_amount(body.amount, body.currency),
+        currency=body.currency,
+        category_id=body.category_id,
+        payment_method=body.payment_method,
+        tags=body.tags,
+        frequency=body.frequency.value,
+        start_date=body.start_date,
+        end_date=body.end_date,
+        next_due_date=body.start_date,
+        reminder_days=body.reminder_days,
+        inflation_rate=body.inflation_rate,
+        auto_pay=body.auto_pay,
+        meta=body.metadata,
+        is_active=True,
+    )
+    session.add(row)
+    await session.flush()
+    await session.refresh(row)
+    await emit(session, events.schedule_changed(row))
+    return ok(views.recurring(row))
+
+
+@router.get("", response_model=PageEnvelope[RecurringOut])
+async def list_recurring(
+    user: CurrentUser, session: Session, page: Annotated[PageParams, Query()], active: bool | None = None
+) -> dict[str, Any]:
+    where = [RecurringExpense.user_id == user]
+    if active is not None:
+        where.append(RecurringExpense.is_active.is_(active))
+    total = await session.scalar(select(func.count()).select_from(RecurringExpense).where(*where)) or 0
+    rows = await session.scalars(
+        select(RecurringExpense)
+        .where(*where)
+        .order_by(RecurringExpense.next_due_date.asc().nulls_last(), RecurringExpense.id)
+        .offset(page.offset)
+        .limit(page.limit)
+    )
+    return paged([views.recurring(r) for r in rows], page, total)
+
+
+@router.get("/{recurring_id}", response_model=Envelope[RecurringOut], responses=NOT_FOUND)
+async def get_recurring(recurring_id: uuid.UUID, user: CurrentUser, session: Session) -> dict[str, Any]:
+    return ok(views.recurring(await store.owned(session, RecurringExpense, recurring_id, user)))
+
+
+@router.get("/{recurring_id}/upcoming", response_model=Envelope[list[Occurrence]], responses=NOT_FOUND)
+async def upcoming(
+    recurring_id: uuid.UUID,
+    user: CurrentUser,
+    session: Session,
+    count: Annotated[int, Query(ge=1, le=100)] = 12,
+) -> dict[str, Any]:
+    """The next due dates and their amounts (with inflation), from `next_due_date`."""
+    row = await store.owned(session, RecurringExpense, recurring_id, user)
+    out: list[dict[str, Any]] = []
+    day = row.next_due_date
+    frequency = Frequency(row.frequency)
+    while day is not None and len(out) < count:
+        amount = schedules.amount_on(row.amount, row.inflation_rate, row.start_date, day, row.currency)
+        out.append({"due_date": day.isoformat(), "amount": str(quantize(amount, row.currency))})
+        day = schedules.following(row.start_date, frequency, day, row.end_date)
+    return ok(out)
+
+
+@router.patch("/{recurring_id}", response_model=Envelope[RecurringOut], responses=NOT_FOUND)
+async def update_recurring(
+    recurring_id: uuid.UUID, body: RecurringUpdate, user: CurrentUser, session: Session
+) -> dict[str, Any]:
+    """Partial update; a new start, frequency or end recomputes the next due date (paid ones stay paid)."""
+    row = await store.owned(session, RecurringExpense, recurring_id, user, lock=True)
+    changes = body.changes()
+    if "frequency" in changes:
+        changes["frequency"] = changes["frequency"].value
+    if "metadata" in changes:
+        changes["meta"] = changes.pop("metadata")
+    if "category_id" in changes:
+        await store.category_in_body(session, changes["category_id"], user)
+    _check_dates(changes.get("start_date", row.start_date), changes.get("end_date", row.end_date))
+    if {"amount", "currency"} & changes.keys():
+        changes["amount"] = checked_amount(changes.get("amount", row.amount), changes.get("currency", row.currency))
+    diff = {k: v for k, v in changes.items() if getattr(row, k) != v}
+    if diff:
+        for key, value in diff.items():
+            setattr(row, key, value)
+        if SCHEDULE_FIELDS & diff.keys():
+            row.next_due_date = _next_due(row, None)
+        await session.flush()
+        await session.refresh(row)
+        await emit(session, events.schedule_changed(row))
+    return ok(views.recurring(row))
+
+
+@router.post("/{recurring_id}/pause", response_model=Envelope[RecurringOut], responses=NOT_FOUND)
+async def pause(recurring_id: uuid.UUID, user: CurrentUser, session: Session) -> dict[str, Any]:
+    """No occurrence is materialised (nor reminded) while paused."""
+    row = await store.owned(session, RecurringExpense, recurring_id, user, lock=True)
+    if row.is_active:
+        row.is_active = False
+        await session.flush()
+        await session.refresh(row)
+        await emit(session, events.schedule_changed(row))
+    return ok(views.recurring(row))
+
+
+@router.post("/{recurring_id}/resume", response_model=Envelope[RecurringOut], responses=NOT_FOUND)
+async def resume(recurring_id: uuid.UUID, user: CurrentUser, session: Session) -> dict[str, Any]:
+    """Occurrences that fell due during the pause are skipped, not caught up: the next is today or later."""
+    row = await store.owned(session, RecurringExpense, recurring_id, user, lock=True)
+    if not row.is_active:
+        row.is_active = True
+        row.next_due_date = _next_due(row, today_utc())
+        await session.flush()
+        await session.refresh(row)
+        await emit(session, events.schedule_changed(row))
+    return ok(views.recurring(row))
+
+
+@router.delete("/{recurring_id}", response_model=Envelope[RecurringOut], responses=NOT_FOUND)
+async def delete_recurring(recurring_id: uuid.UUID, user: CurrentUser, session: Session) -> dict[str, Any]:
+    """The schedule goes; the expenses it already produced stay (their link is cleared)."""
+    row = await store.owned(session, RecurringExpense, recurring_id, user, lock=True)
+    shown = views.recurring(row)
+    await emit(session, events.schedule_changed(row, is_deleted=True))
+    await session.delete(row)
+    await session.flush()
+    return ok(shown)

@@ -1,0 +1,1 @@
+"""Bulk import: parsers that stream bank files into rows, and the job that applies them."""

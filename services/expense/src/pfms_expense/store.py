@@ -1,0 +1,107 @@
+"""Queries shared by routes, handlers, the scheduler and the import job; each scoped to one user."""
+
+import uuid
+from typing import TypeVar
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pfms_expense import categories
+from pfms_expense.models import (
+    Budget,
+    Category,
+    Expense,
+    Habit,
+    HabitLog,
+    ImportBatch,
+    ImportMapping,
+    RecurringExpense,
+    UserSettings,
+)
+from pfms_platform.errors import Invalid, NotFound
+
+Owned = TypeVar("Owned", Category, Expense, RecurringExpense, Habit, Budget, ImportBatch, ImportMapping)
+
+DEFAULT_CURRENCY = "USD"
+
+_NAMES = {
+    Category: "Category",
+    Expense: "Expense",
+    RecurringExpense: "Recurring expense",
+    Habit: "Habit",
+    Budget: "Budget",
+    ImportBatch: "Import batch",
+    ImportMapping: "Import mapping",
+}
+
+
+async def owned(
+    session: AsyncSession, model: type[Owned], row_id: uuid.UUID, user_id: uuid.UUID, *, lock: bool = False
+) -> Owned:
+    """The caller's row, or 404 — for someone else's row exactly as for one that does not exist."""
+    query = select(model).where(model.id == row_id, model.user_id == user_id)
+    row = await session.scalar(query.with_for_update() if lock else query)
+    if row is None:
+        raise NotFound(f"{_NAMES[model]} not found")
+    return row
+
+
+async def category_in_body(session: AsyncSession, category_id: uuid.UUID | None, user_id: uuid.UUID) -> Category | None:
+    """A category named in a request body: the caller's, or 422 on the field (never whose it is)."""
+    if category_id is None:
+        return None
+    row = await session.scalar(select(Category).where(Category.id == category_id, Category.user_id == user_id))
+    if row is None:
+        raise Invalid("Unknown category", field="category_id")
+    return row
+
+
+async def parents(session: AsyncSession, user_id: uuid.UUID) -> dict[uuid.UUID, uuid.UUID | None]:
+    rows = await session.execute(select(Category.id, Category.parent_category_id).where(Category.user_id == user_id))
+    return {row.id: row.parent_category_id for row in rows}
+
+
+async def category_names(session: AsyncSession, user_id: uuid.UUID) -> dict[uuid.UUID, str]:
+    rows = await session.execute(select(Category.id, Category.name).where(Category.user_id == user_id))
+    return {row.id: row.name for row in rows}
+
+
+async def user_currency(session: AsyncSession, user_id: uuid.UUID) -> str:
+    found = await session.scalar(select(UserSettings.currency).where(UserSettings.user_id == user_id))
+    return found or DEFAULT_CURRENCY
+
+
+async def create_defaults(session: AsyncSession, user_id: uuid.UUID) -> bool:
+    """Settings row and the default category tree; False (nothing written) if the user is known."""
+    created = await session.scalar(
+        insert(UserSettings)
+        .values(user_id=user_id)
+        .on_conflict_do_nothing(index_elements=[UserSettings.user_id])
+        .returning(UserSettings.user_id)
+    )
+    if created is None:
+        return False
+    rows = categories.default_rows(user_id)
+    await session.execute(
+        insert(Category).values(rows).on_conflict_do_nothing(constraint="uq_expense_categories_user_name")
+    )
+    return True
+
+
+async def set_currency(session: AsyncSession, user_id: uuid.UUID, currency: str) -> None:
+    await session.execute(
+        insert(UserSettings)
+        .values(user_id=user_id, currency=currency)
+        .on_conflict_do_update(index_elements=[UserSettings.user_id], set_={"currency": currency})
+    )
+
+
+async def purge(session: AsyncSession, user_id: uuid.UUID) -> None:
+    """Every row of the user, children before parents (batches' issues and logs cascade)."""
+    for model in (HabitLog, Habit, Expense, RecurringExpense, Budget, ImportBatch, ImportMapping, UserSettings):
+        await session.execute(delete(model).where(model.user_id == user_id))
+    await session.execute(
+        Category.__table__.update().where(Category.user_id == user_id).values(parent_category_id=None)
+    )
+    await session.execute(delete(Category).where(Category.user_id == user_id))

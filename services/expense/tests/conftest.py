@@ -1,0 +1,116 @@
+"""Fixtures for the expense service: a running service, people signed up through real events, and
+the moves tests make around it (publish on the bus, look into the outbox, wait for a condition)."""
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import aio_pika
+import pytest
+from sqlalchemy import func, select
+
+from pfms_contracts import CloudEvent, EventData
+from pfms_contracts.identity import UserCreated
+from pfms_expense.models import Category, UserSettings
+from pfms_platform.events.tables import OutboxEvent
+from pfms_platform.testing import Running
+
+
+@dataclass
+class Person:
+    user_id: uuid.UUID
+    headers: dict[str, str]
+
+
+async def publish(svc: Running, data: EventData, *, source: str = "auth") -> CloudEvent:
+    """Publish a CloudEvent as another service's relay does: on its exchange, routed by its type."""
+    event = CloudEvent.wrap(source, data)
+    connection = await aio_pika.connect(svc.settings.amqp_url)
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True)
+        exchange = await channel.declare_exchange(data.exchange, aio_pika.ExchangeType.TOPIC, durable=True)
+        await exchange.publish(
+            aio_pika.Message(
+                event.model_dump_json().encode(),
+                content_type="application/cloudevents+json",
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                message_id=event.id,
+                type=event.type,
+            ),
+            routing_key=event.type,
+        )
+    return event
+
+
+async def until(check: Callable[[], Awaitable[bool]], *, timeout: float = 15.0) -> None:
+    """Poll `check` until it holds: events and jobs are asynchronous."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():
+        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.05)
+
+
+@dataclass
+class Harness:
+    svc: Running
+    keys: Any
+
+    @property
+    def client(self) -> Any:
+        return self.svc.client
+
+    @staticmethod
+    def data(response: Any) -> Any:
+        """The `data` of a success envelope (failing the test with the body otherwise)."""
+        assert response.is_success, response.text
+        return response.json()["data"]
+
+    async def count(self, model: Any, *where: Any) -> int:
+        async with self.svc.db.sessions() as session:
+            return int(await session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+
+    async def outbox(self, routing_key: str) -> list[dict[str, Any]]:
+        """`data` of the events the service wrote for `routing_key`, oldest first."""
+        async with self.svc.db.sessions() as session:
+            rows = await session.scalars(
+                select(OutboxEvent).where(OutboxEvent.routing_key == routing_key).order_by(OutboxEvent.created_at)
+            )
+            return [row.payload["data"] for row in rows]
+
+    async def signup(self) -> Person:
+        """A person registered with auth: `user.created` on the bus, defaults created by the consumer."""
+        user_id = uuid.uuid4()
+        await publish(self.svc, UserCreated(user_id=user_id, email=f"{user_id.hex[:8]}@example.com", created_at=datetime.now(UTC)))
+
+        async def ready() -> bool:
+            return await self.count(UserSettings, UserSettings.user_id == user_id) == 1
+
+        await until(ready)
+        return Person(user_id, self.keys.auth(user_id))
+
+    def stranger(self) -> Person:
+        """Someone with a valid token the service has never heard of."""
+        user_id = uuid.uuid4()
+        return Person(user_id, self.keys.auth(user_id))
+
+    async def category_id(self, person: Person, name: str) -> str:
+        async with self.svc.db.sessions() as session:
+            found = await session.scalar(
+                select(Category.id).where(Category.user_id == person.user_id, Category.name == name)
+            )
+        assert found is not None, name
+        return str(found)
+
+    async def expense(self, person: Person, **fields: Any) -> dict[str, Any]:
+        body = {"amount": "10.00", "currency": "USD", "expense_date": "2026-03-10", **fields}
+        response = await self.client.post("/api/v1/expenses", json=body, headers=person.headers)
+        assert response.status_code == 201, response.text
+        return response.json()["data"]
+
+
+@pytest.fixture
+async def env(make_service, jwt_keys) -> Harness:
+    return Harness(await make_service("expense", scheduler_interval_seconds=0.2), jwt_keys)
