@@ -208,10 +208,15 @@ class JwtPlugin:
             return None
         if self.header_only:  # the usual configuration: Bearer in one header
             value = ex.headers.get(self.header_names[0])
-            match = _BEARER.search(value) if value is not None else None
-            if match is None:
+            if value is None:
                 return UNAUTHORIZED
-            token = match.group(1)
+            if value[:7] == b"Bearer " and value[7:8] > b" ":
+                token = value[7:]  # what the regex below captures for this, the common shape
+            else:
+                match = _BEARER.search(value)
+                if match is None:
+                    return UNAUTHORIZED
+                token = match.group(1)
         else:
             found = self._token(ex)
             if found is None:

@@ -28,6 +28,7 @@ def _num(value: float) -> bytes:
 
 class _Window:
     __slots__ = (
+        "block",
         "counts",
         "limit",
         "limit_header",
@@ -58,6 +59,15 @@ class _Window:
         self.limit_line = header_line(self.limit_header, self.limit_value)
         self.remaining_prefix = self.remaining_header + b": "
         self.ratelimit_limit_line = header_line(b"RateLimit-Limit", self.limit_value)
+        self.block: bytes | None = None
+        if limit == int(limit):  # integral limits: one format for the five headers of a single window
+            self.block = (
+                self.limit_line
+                + self.remaining_prefix.replace(b"%", b"%%")
+                + b"%d\r\n"
+                + self.ratelimit_limit_line
+                + b"RateLimit-Remaining: %d\r\nRateLimit-Reset: %d\r\n"
+            )
 
 
 class RateLimitingPlugin:
@@ -112,13 +122,22 @@ class RateLimitingPlugin:
             if used >= w.limit:
                 return self._refuse(w, now)
             if not self.hide_headers:
-                remaining = _num(w.limit - used - 1)
                 resp_set = ex.resp_set
-                resp_set[w.limit_key] = w.limit_line
-                resp_set[w.remaining_key] = w.remaining_prefix + remaining + b"\r\n"
-                resp_set[b"ratelimit-limit"] = w.ratelimit_limit_line
-                resp_set[b"ratelimit-remaining"] = b"RateLimit-Remaining: " + remaining + b"\r\n"
-                resp_set[b"ratelimit-reset"] = b"RateLimit-Reset: %d\r\n" % max(1, w.seconds - (now - start))
+                if w.block is not None:
+                    # all five headers in one line block; the other names map to b"" (emitted, not cleared)
+                    remaining_int = w.limit - used - 1
+                    resp_set[w.limit_key] = w.block % (remaining_int, remaining_int, max(1, w.seconds - (now - start)))
+                    resp_set[w.remaining_key] = b""
+                    resp_set[b"ratelimit-limit"] = b""
+                    resp_set[b"ratelimit-remaining"] = b""
+                    resp_set[b"ratelimit-reset"] = b""
+                else:
+                    remaining = _num(w.limit - used - 1)
+                    resp_set[w.limit_key] = w.limit_line
+                    resp_set[w.remaining_key] = w.remaining_prefix + remaining + b"\r\n"
+                    resp_set[b"ratelimit-limit"] = w.ratelimit_limit_line
+                    resp_set[b"ratelimit-remaining"] = b"RateLimit-Remaining: " + remaining + b"\r\n"
+                    resp_set[b"ratelimit-reset"] = b"RateLimit-Reset: %d\r\n" % max(1, w.seconds - (now - start))
             counts[ident] = used + 1
             return None
         return self._general(ex, ident, now)
