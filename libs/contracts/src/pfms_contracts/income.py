@@ -23,3 +23,27 @@ class IncomeReceived(EventData):
     currency: str = Field(min_length=3, max_length=3)
     received_date: date
     description: str = ""
+
+
+class IncomeUpdated(IncomeReceived):
+    """Carries the same facts as `income.received`, in their new state, so consumers can correct their totals."""
+
+    type: ClassVar[str] = "income.updated"
+    summary: ClassVar[str] = (
+        "A recorded income changed; the payload is its new state and its previous net amount, currency and date."
+    )
+    previous_net_amount: Decimal
+    previous_currency: str = Field(min_length=3, max_length=3)
+    previous_received_date: date
+
+
+class IncomeDeleted(EventData):
+    type: ClassVar[str] = "income.deleted"
+    exchange: ClassVar[str] = "financial.events"
+    summary: ClassVar[str] = "A recorded income was deleted; the payload is its last state."
+    income_id: UUID
+    source_id: UUID | None = None
+    source_type: str
+    net_amount: Decimal
+    currency: str = Field(min_length=3, max_length=3)
+    received_date: date

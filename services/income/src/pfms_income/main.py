@@ -4,17 +4,18 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from pfms_platform import cli
-from pfms_platform.app import create_app
+from pfms_income.api import router
 from pfms_income.events import HANDLERS
 from pfms_income.settings import Settings
+from pfms_platform import cli
+from pfms_platform.app import create_app
 
 SERVICE_DIR = Path(__file__).resolve().parents[2]
 
 
 def create(settings: Settings | None = None) -> FastAPI:
-    return create_app(settings or Settings(), title="PFMS income service", handlers=HANDLERS)
+    return create_app(settings or Settings(), title="PFMS income service", routers=[router], handlers=HANDLERS)
 
 
 def main() -> None:
-    cli.run(SERVICE_DIR, Settings(), create)  # type: ignore[arg-type]
+    cli.run(SERVICE_DIR, Settings(), create)

@@ -1,0 +1,309 @@
+"""Queries shared by the routes and the event handlers; every one is scoped to one user's rows."""
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, Select, String, and_, cast, delete, func, null, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pfms_finance.recurrence import Frequency
+from pfms_income.domain import OutflowKind, Projection, Schedule, SourceFrequency
+from pfms_income.models import (
+    CashflowProjection,
+    ExpenseFact,
+    IncomeSource,
+    IncomeTransaction,
+    ProjectionInputs,
+    ScheduledOutflow,
+)
+from pfms_income.schemas import SourceFilters, SummaryParams, TransactionFilters
+from pfms_platform.errors import NotFound
+
+Owned = TypeVar("Owned", IncomeSource, IncomeTransaction)
+
+NOT_FOUND = {IncomeSource: "Income source not found", IncomeTransaction: "Income transaction not found"}
+
+
+async def owned(
+    session: AsyncSession,
+    model: type[Owned],
+    object_id: uuid.UUID,
+    user_id: uuid.UUID,
+    *,
+    lock: bool = True,
+    field: str | None = None,
+) -> Owned:
+    """The caller's row (locked for the unit of work unless `lock=False`); anybody else's is a 404."""
+    query = select(model).where(model.id == object_id, model.user_id == user_id)
+    row = await session.scalar(query.with_for_update() if lock else query)
+    if row is None:
+        raise NotFound(NOT_FOUND[model], field=field)
+    return row
+
+
+# --- projection inputs ---------------------------------------------------------------------------
+
+
+async def bump(session: AsyncSession, user_id: uuid.UUID, *, currency: str | None = None) -> None:
+    """Mark the user's projection inputs changed, in the caller's transaction (cache keys carry the version)."""
+    changes: dict[str, Any] = {"version": ProjectionInputs.version + 1, "updated_at": func.now()}
+    if currency is not None:
+        changes["currency"] = currency
+    await session.execute(
+        insert(ProjectionInputs)
+        .values(user_id=user_id, version=1, currency=currency)
+        .on_conflict_do_update(index_elements=[ProjectionInputs.user_id], set_=changes)
+    )
+
+
+async def inputs_state(session: AsyncSession, user_id: uuid.UUID) -> tuple[int, str | None]:
+    """(version, profile currency) of the user's projection inputs; (0, None) before any input."""
+    row = (
+        await session.execute(
+            select(ProjectionInputs.version, ProjectionInputs.currency).where(ProjectionInputs.user_id == user_id)
+        )
+    ).first()
+    return (int(row.version), row.currency) if row else (0, None)
+
+
+async def burn_totals(session: AsyncSession, user_id: uuid.UUID, first: date, last: date) -> dict[str, Decimal]:
+    """Per currency, the expenses of [first, last] that no schedule booked (those are projected as outflows)."""
+    rows = await session.execute(
+        select(ExpenseFact.currency, func.sum(ExpenseFact.amount))
+        .where(
+            ExpenseFact.user_id == user_id,
+            ExpenseFact.expense_date.between(first, last),
+            ExpenseFact.deleted.is_(False),
+            ExpenseFact.recurring_expense_id.is_(None),
+        )
+        .group_by(ExpenseFact.currency)
+    )
+    return {currency: total for currency, total in rows}
+
+
+async def income_schedules(session: AsyncSession, user_id: uuid.UUID) -> list[Schedule]:
+    """Active sources with a schedule, each with the date of the latest income recorded against it."""
+    latest = (
+        select(IncomeTransaction.income_source_id, func.max(IncomeTransaction.date).label("last_received"))
+        .where(IncomeTransaction.user_id == user_id, IncomeTransaction.income_source_id.is_not(None))
+        .group_by(IncomeTransaction.income_source_id)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(IncomeSource, latest.c.last_received)
+        .outerjoin(latest, latest.c.income_source_id == IncomeSource.id)
+        .where(IncomeSource.user_id == user_id, IncomeSource.is_active, IncomeSource.frequency.is_not(None))
+    )
+    schedules = []
+    for source, last_received in rows:
+        assert source.amount is not None and source.start_date is not None and source.frequency is not None
+        schedules.append(
+            Schedule(
+                amount=source.amount,
+                currency=source.currency,
+                start=source.start_date,
+                frequency=SourceFrequency(source.frequency).recurrence,
+                end=source.end_date,
+                label=source.name,
+                last_received=last_received,
+            )
+        )
+    return schedules
+
+
+async def outflow_schedules(session: AsyncSession, user_id: uuid.UUID) -> list[Schedule]:
+    rows = await session.scalars(
+        select(ScheduledOutflow).where(
+            ScheduledOutflow.user_id == user_id, ScheduledOutflow.active, ScheduledOutflow.deleted.is_(False)
+        )
+    )
+    return [
+        Schedule(
+            amount=row.amount,
+            currency=row.currency,
+            start=row.start_date if row.frequency else row.next_due_date,
+            frequency=Frequency(row.frequency) if row.frequency else None,
+            end=row.end_date,
+            not_before=row.next_due_date,
+            inflation_rate=row.inflation_rate,
+            label=row.description,
+        )
+        for row in rows
+    ]
+
+
+async def save_projection(
+    session: AsyncSession, user_id: uuid.UUID, projection: Projection, calculated_at: datetime
+) -> None:
+    """Replace the user's stored projection with this one (the table keeps the latest only)."""
+    await session.execute(delete(CashflowProjection).where(CashflowProjection.user_id == user_id))
+    await session.execute(
+        insert(CashflowProjection),
+        [
+            {
+                "id": uuid.uuid4(),
+                "user_id": user_id,
+                "projection_date": day.date,
+                "currency": projection.currency,
+                "projected_balance": day.projected_balance,
+                "confidence_score": day.confidence,
+                "expected_income": day.expected_income,
+                "expected_expenses": day.expected_expenses,
+                "notes": "; ".join(day.notes) or None,
+                "calculated_at": calculated_at,
+            }
+            for day in projection.days
+        ],
+    )
+
+
+# --- what other services tell us -------------------------------------------------------------------
+
+
+async def record_expense(session: AsyncSession, user_id: uuid.UUID, expense_id: uuid.UUID, **facts: Any) -> None:
+    """Upsert an expense's latest state, unless it was already deleted (a late update never resurrects it)."""
+    await session.execute(
+        insert(ExpenseFact)
+        .values(expense_id=expense_id, user_id=user_id, **facts)
+        .on_conflict_do_update(
+            index_elements=[ExpenseFact.expense_id],
+            set_={**facts, "updated_at": func.now()},
+            where=ExpenseFact.deleted.is_(False),
+        )
+    )
+    await bump(session, user_id)
+
+
+async def forget_expense(session: AsyncSession, user_id: uuid.UUID, expense_id: uuid.UUID, **facts: Any) -> None:
+    """Leave a tombstone, so an update that arrives after the deletion is ignored."""
+    await session.execute(
+        insert(ExpenseFact)
+        .values(expense_id=expense_id, user_id=user_id, deleted=True, **facts)
+        .on_conflict_do_update(
+            index_elements=[ExpenseFact.expense_id], set_={"deleted": True, "updated_at": func.now()}
+        )
+    )
+    await bump(session, user_id)
+
+
+async def record_outflow(
+    session: AsyncSession, user_id: uuid.UUID, kind: OutflowKind, external_id: uuid.UUID, **schedule: Any
+) -> None:
+    """Upsert a confirmed outflow by its producer's id; a deleted one stays deleted."""
+    await session.execute(
+        insert(ScheduledOutflow)
+        .values(id=uuid.uuid4(), user_id=user_id, kind=kind.value, external_id=external_id, **schedule)
+        .on_conflict_do_update(
+            index_elements=[ScheduledOutflow.kind, ScheduledOutflow.external_id],
+            set_={**schedule, "updated_at": func.now()},
+            where=ScheduledOutflow.deleted.is_(False),
+        )
+    )
+    await bump(session, user_id)
+
+
+async def purge(session: AsyncSession, user_id: uuid.UUID) -> None:
+    """Every row about the user, in every table."""
+    for model in (
+        IncomeTransaction,
+        IncomeSource,
+        ExpenseFact,
+        ScheduledOutflow,
+        CashflowProjection,
+        ProjectionInputs,
+    ):
+        await session.execute(delete(model).where(model.user_id == user_id))
+
+
+# --- lists and summaries ---------------------------------------------------------------------------
+
+
+async def page(session: AsyncSession, query: Select[Any], offset: int, limit: int) -> tuple[list[Any], int]:
+    total = await session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    rows = (await session.scalars(query.offset(offset).limit(limit))).all()
+    return list(rows), int(total or 0)
+
+
+def source_query(user_id: uuid.UUID, f: SourceFilters) -> Select[Any]:
+    query = select(IncomeSource).where(IncomeSource.user_id == user_id)
+    if f.type is not None:
+        query = query.where(IncomeSource.type == f.type.value)
+    if f.currency is not None:
+        query = query.where(IncomeSource.currency == f.currency)
+    if f.active is not None:
+        query = query.where(IncomeSource.is_active.is_(f.active))
+    if f.recurring is not None:
+        recurring = IncomeSource.frequency.is_not(None) & (IncomeSource.frequency != SourceFrequency.ONE_TIME.value)
+        query = query.where(recurring if f.recurring else ~recurring)
+    return query.order_by(IncomeSource.created_at.desc(), IncomeSource.id)
+
+
+def _like(words: str) -> ColumnElement[bool]:
+    escaped = [w.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") for w in words.split()]
+    return and_(*(IncomeTransaction.description.ilike(f"%{w}%", escape="\\") for w in escaped))
+
+
+def _transaction_conditions(user_id: uuid.UUID, f: TransactionFilters | SummaryParams) -> list[ColumnElement[bool]]:
+    conditions = [IncomeTransaction.user_id == user_id]
+    if f.date_from is not None:
+        conditions.append(IncomeTransaction.date >= f.date_from)
+    if f.date_to is not None:
+        conditions.append(IncomeTransaction.date <= f.date_to)
+    if f.currency is not None:
+        conditions.append(IncomeTransaction.currency == f.currency)
+    return conditions
+
+
+def transaction_query(user_id: uuid.UUID, f: TransactionFilters) -> Select[Any]:
+    conditions = _transaction_conditions(user_id, f)
+    if f.source_id is not None:
+        conditions.append(IncomeTransaction.income_source_id == f.source_id)
+    if f.type is not None:
+        conditions.append(IncomeTransaction.type == f.type.value)
+    if f.category is not None:
+        conditions.append(func.lower(IncomeTransaction.category) == f.category.lower())
+    if f.min_amount is not None:
+        conditions.append(IncomeTransaction.amount >= f.min_amount)
+    if f.max_amount is not None:
+        conditions.append(IncomeTransaction.amount <= f.max_amount)
+    if f.q is not None:
+        conditions.append(_like(f.q))
+    column = getattr(IncomeTransaction, f.sort.lstrip("-"))
+    order = column.desc() if f.sort.startswith("-") else column.asc()
+    return (
+        select(IncomeTransaction)
+        .where(*conditions)
+        .order_by(order, IncomeTransaction.created_at.desc(), IncomeTransaction.id)
+    )
+
+
+async def summary(session: AsyncSession, user_id: uuid.UUID, p: SummaryParams) -> tuple[list[Any], list[Any]]:
+    """(totals per currency, rows per group and currency), each with count, gross, tax and net."""
+    t = IncomeTransaction
+    sums = (
+        func.count().label("count"),
+        func.sum(t.amount).label("amount"),
+        func.sum(t.tax_deducted).label("tax_deducted"),
+        func.sum(t.net_amount).label("net_amount"),
+    )
+    where = _transaction_conditions(user_id, p)
+    totals = await session.execute(select(t.currency, *sums).where(*where).group_by(t.currency).order_by(t.currency))
+    label: Any = null()
+    if p.group_by == "month":
+        key: Any = func.to_char(t.date, "YYYY-MM")
+    elif p.group_by == "source":
+        key, label = cast(t.income_source_id, String), IncomeSource.name
+    else:
+        key = getattr(t, p.group_by)
+    query = (
+        select(key.label("key"), label.label("label"), t.currency, *sums)
+        .outerjoin(IncomeSource, IncomeSource.id == t.income_source_id)
+        .where(*where)
+        .group_by(key, t.currency, *([label] if p.group_by == "source" else []))
+        .order_by(key.asc().nulls_last(), t.currency)
+    )
+    groups = await session.execute(query)
+    return list(totals.mappings()), list(groups.mappings())

@@ -1,0 +1,90 @@
+"""Fixtures for the income service: a running service, people with tokens, and real events on the bus."""
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import aio_pika
+import pytest
+from sqlalchemy import func, select
+
+from pfms_contracts import CloudEvent, EventData
+from pfms_platform.events.tables import OutboxEvent
+from pfms_platform.testing import Running
+
+
+@dataclass
+class Person:
+    user_id: uuid.UUID
+    headers: dict[str, str]
+
+
+@dataclass
+class Harness:
+    """A running income service plus the moves tests make around it: people, events, a look inside."""
+
+    svc: Running
+    keys: Any
+
+    @property
+    def client(self) -> Any:
+        return self.svc.client
+
+    def person(self) -> Person:
+        user_id = uuid.uuid4()
+        return Person(user_id, self.keys.auth(user_id))
+
+    async def publish(self, data: EventData, *, source: str = "expense", event: CloudEvent | None = None) -> CloudEvent:
+        """Publish a CloudEvent the way a producer's relay does: on its exchange, routed by its type."""
+        event = event or CloudEvent.wrap(source, data)
+        connection = await aio_pika.connect(self.svc.settings.amqp_url)
+        async with connection:
+            channel = await connection.channel(publisher_confirms=True)
+            exchange = await channel.declare_exchange(data.exchange, aio_pika.ExchangeType.TOPIC, durable=True)
+            await exchange.publish(
+                aio_pika.Message(
+                    event.model_dump_json().encode(),
+                    content_type="application/cloudevents+json",
+                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                    message_id=event.id,
+                    type=event.type,
+                ),
+                routing_key=event.type,
+            )
+        return event
+
+    @staticmethod
+    async def until(check: Callable[[], Awaitable[bool]], *, timeout: float = 10.0) -> None:
+        """Poll `check` until it holds: event delivery is asynchronous."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not await check():
+            assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+            await asyncio.sleep(0.05)
+
+    async def count(self, model: Any, *where: Any) -> int:
+        async with self.svc.db.sessions() as session:
+            return int(await session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+
+    async def outbox(self, routing_key: str) -> list[dict[str, Any]]:
+        """CloudEvents the service wrote for `routing_key`, oldest first."""
+        async with self.svc.db.sessions() as session:
+            rows = await session.scalars(
+                select(OutboxEvent).where(OutboxEvent.routing_key == routing_key).order_by(OutboxEvent.created_at)
+            )
+            return [row.payload for row in rows]
+
+    async def projection(self, person: Person, **params: Any) -> dict[str, Any]:
+        response = await self.client.get("/api/v1/income/cashflow/projection", params=params, headers=person.headers)
+        assert response.status_code == 200, response.text
+        return dict(response.json()["data"])
+
+
+@pytest.fixture
+async def env(make_service, jwt_keys) -> Harness:
+    return Harness(await make_service("income"), jwt_keys)
+
+
+def error_fields(response: Any) -> list[str]:
+    return [d["field"] for d in response.json()["error"]["details"]]
