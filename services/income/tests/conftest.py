@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from pfms_contracts import CloudEvent, EventData
-from pfms_platform.events.tables import OutboxEvent
+from pfms_platform.events.tables import InboxEvent, OutboxEvent
 from pfms_platform.testing import Running
 
 
@@ -62,6 +62,16 @@ class Harness:
         while not await check():
             assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
             await asyncio.sleep(0.05)
+
+    async def deliver(self, data: EventData, *, source: str = "expense") -> CloudEvent:
+        """Publish an event and wait until the service has applied it (its id is in the inbox)."""
+        event = await self.publish(data, source=source)
+
+        async def applied() -> bool:
+            return await self.count(InboxEvent, InboxEvent.event_id == event.id) == 1
+
+        await self.until(applied)
+        return event
 
     async def count(self, model: Any, *where: Any) -> int:
         async with self.svc.db.sessions() as session:
