@@ -566,3 +566,16 @@ async def test_large_bodies_are_not_read_before_the_access_phase(gw: RunningGate
     )
     assert raw.startswith(b"HTTP/1.1 404 ")
     assert len(upstream.requests) == before
+
+
+async def test_websocket_upgrade_is_answered_as_plain_http_then_closed(gw: RunningGateway, bearer: Bearer) -> None:
+    auth = bearer()["Authorization"].encode()
+    raw = await raw_exchange(
+        gw.port,
+        b"GET /api/v1/notifications/ws HTTP/1.1\r\nHost: x\r\nAuthorization: "
+        + auth
+        + b"\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n",
+        timeout=3,
+    )
+    assert raw.startswith(b"HTTP/1.1 200 ")
+    assert b'"upgrade"' not in raw.lower().split(b"\r\n\r\n", 1)[1]  # the upstream never saw the Upgrade header

@@ -55,6 +55,7 @@ class ClientConnection(asyncio.Protocol):
         self.ignore_input = False
         self.reading_paused = False
         self.closed = False
+        self.must_close = False  # close once the queued responses are out
         self.tasks: set[asyncio.Task[None]] = set()
         self.writer: Writer = cast(Writer, None)  # set in connection_made
         self.on_upstream = self.upstream_done  # bound once, handed to the pool with every request
@@ -91,8 +92,9 @@ class ClientConnection(asyncio.Protocol):
         except httptools.HttpParserUpgrade:
             # Upgrades (websockets) are not proxied: answer the request as plain HTTP, then close.
             self.ignore_input = True
-            if self.queue:
-                self.queue[-1].keep_alive = False
+            self.must_close = True
+            if not self.busy and not self.queue:
+                self._close()
         except httptools.HttpParserError:
             self.ignore_input = True
             ex = Exchange()
@@ -385,7 +387,8 @@ class ClientConnection(asyncio.Protocol):
             for log_phase in route.log:
                 log_phase(ex, response, size, end)
         self.busy = False
-        if not ex.method or not (ex.keep_alive and ex.body_complete and not ex.oversize):
+        reusable = ex.method and ex.keep_alive and ex.body_complete and not ex.oversize
+        if not reusable or (self.must_close and not self.queue):
             self._close()
 
     def _close(self) -> None:
