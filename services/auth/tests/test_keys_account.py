@@ -8,14 +8,11 @@ from pathlib import Path
 
 import jwt
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from sqlalchemy import delete, func, select
 
 from pfms_auth import keys
 from pfms_auth.keystore import KeyStore
 from pfms_auth.models import (
-    Base,
     EmailVerificationToken,
     MfaBackupCode,
     MfaSetting,
@@ -27,6 +24,7 @@ from pfms_auth.models import (
 )
 from pfms_platform.db import Database
 from pfms_platform.security import JWKSCache, TokenVerifier
+from pfms_platform.testing.schema import schema_drift
 
 from .conftest import PASSWORD, Harness, Person, totp_at
 
@@ -139,8 +137,4 @@ async def test_delete_account_removes_every_row_and_announces_it(auth: Harness) 
 
 
 async def test_the_migrations_match_the_models(auth: Harness) -> None:
-    async with auth.svc.db.engine.connect() as conn:
-        diff = await conn.run_sync(
-            lambda sync: compare_metadata(MigrationContext.configure(sync, opts={"compare_type": True}), Base.metadata)
-        )
-    assert diff == []
+    assert await schema_drift(auth.svc.db, "pfms_auth") == []

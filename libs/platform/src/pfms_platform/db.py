@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import DateTime, MetaData, Numeric, String, text
+from sqlalchemy import DateTime, MetaData, Numeric, String, Table, text
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -84,6 +84,24 @@ async def _session(request: Request) -> AsyncIterator[AsyncSession]:
 
 # scope="function": the commit happens before the response is sent, so a 2xx means committed.
 Session = Annotated[AsyncSession, Depends(_session, scope="function")]
+
+
+def service_metadata(package: str) -> MetaData:
+    """The tables one service owns (classes mapped in `package`) plus the platform's outbox and inbox.
+
+    All services map onto one `Base`, so in a process that imports several of them (the test
+    suite) `Base.metadata` holds every service's tables; migrations and schema checks use this.
+    """
+    owners = (package, "pfms_platform")
+    tables = [
+        mapper.local_table
+        for mapper in Base.registry.mappers
+        if mapper.class_.__module__.split(".")[0] in owners and isinstance(mapper.local_table, Table)
+    ]
+    metadata = MetaData(naming_convention=NAMING)
+    for table in sorted(tables, key=lambda t: t.name):
+        table.to_metadata(metadata)
+    return metadata
 
 
 def sync_url(url: str) -> str:

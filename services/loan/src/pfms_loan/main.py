@@ -4,10 +4,10 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from pfms_platform import cli
-from pfms_platform.app import create_app
 from pfms_loan.events import HANDLERS
 from pfms_loan.settings import Settings
+from pfms_platform import cli
+from pfms_platform.app import create_app
 
 SERVICE_DIR = Path(__file__).resolve().parents[2]
 
@@ -17,4 +17,4 @@ def create(settings: Settings | None = None) -> FastAPI:
 
 
 def main() -> None:
-    cli.run(SERVICE_DIR, Settings(), create)  # type: ignore[arg-type]
+    cli.run(SERVICE_DIR, Settings(), create)

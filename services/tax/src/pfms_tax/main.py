@@ -17,4 +17,4 @@ def create(settings: Settings | None = None) -> FastAPI:
 
 
 def main() -> None:
-    cli.run(SERVICE_DIR, Settings(), create)  # type: ignore[arg-type]
+    cli.run(SERVICE_DIR, Settings(), create)

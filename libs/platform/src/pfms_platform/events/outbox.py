@@ -61,7 +61,7 @@ async def emit_many(session: AsyncSession, events: Sequence[EventData]) -> int:
         }
         records.append((event_id, data.exchange, data.type, orjson.dumps(payload).decode()))
     connection = await (await session.connection()).get_raw_connection()
-    driver: asyncpg.Connection = connection.driver_connection  # type: ignore[assignment]
+    driver: asyncpg.Connection = connection.driver_connection
     await driver.copy_records_to_table(
         OutboxEvent.__tablename__, records=records, columns=["id", "exchange", "routing_key", "payload"]
     )
