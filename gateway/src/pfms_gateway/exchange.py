@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from pfms_gateway.config import Consumer, JwtSecret
-    from pfms_gateway.server import RouteRuntime
+    from pfms_gateway.runtime import RouteRuntime
 
 JSON_TYPE = b"application/json; charset=utf-8"
 
