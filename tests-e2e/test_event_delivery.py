@@ -8,8 +8,8 @@ import aio_pika
 import asyncpg
 import httpx
 import pytest
-
 from journeys import PASSWORD, settle
+
 from pfms_local.fleet import Fleet, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -25,8 +25,10 @@ async def query(fleet: Fleet, service: str, sql: str, *args: object) -> list[asy
 
 async def created_events(fleet: Fleet, emails: list[str]) -> list[asyncpg.Record]:
     return await query(
-        fleet, "auth",
-        "SELECT id, payload, sent_at FROM outbox WHERE routing_key = 'user.created' AND payload->'data'->>'email' = ANY($1)",
+        fleet,
+        "auth",
+        "SELECT id, payload, sent_at FROM outbox"
+        " WHERE routing_key = 'user.created' AND payload->'data'->>'email' = ANY($1)",
         emails,
     )
 
@@ -75,7 +77,9 @@ async def test_broker_outage_and_killed_relay_lose_no_event_and_apply_none_twice
     sent = await created_events(fleet, emails)
     assert all(r["sent_at"] is not None for r in sent)
     applied = await query(
-        fleet, "user", "SELECT event_id FROM inbox WHERE consumer = 'user' AND event_id = ANY($1)",
+        fleet,
+        "user",
+        "SELECT event_id FROM inbox WHERE consumer = 'user' AND event_id = ANY($1)",
         [str(r["id"]) for r in sent],
     )
     assert len(applied) == len(emails)
