@@ -25,8 +25,11 @@ def test_day_based_frequencies_ignore_dst_and_month_lengths() -> None:
 
 
 def test_window_respects_end_date() -> None:
-    got = list(occurrences(date(2024, 1, 15), Frequency.MONTHLY, first=date(2024, 3, 1), last=date(2024, 12, 31),
-                           end=date(2024, 5, 15)))
+    got = list(
+        occurrences(
+            date(2024, 1, 15), Frequency.MONTHLY, first=date(2024, 3, 1), last=date(2024, 12, 31), end=date(2024, 5, 15)
+        )
+    )
     assert got == [date(2024, 3, 15), date(2024, 4, 15), date(2024, 5, 15)]
 
 
@@ -35,8 +38,11 @@ def test_next_occurrence_is_strictly_after() -> None:
     assert next_occurrence(date(2024, 1, 1), Frequency.WEEKLY, date(2023, 12, 1)) == date(2024, 1, 1)
 
 
-@given(st.dates(min_value=date(1990, 1, 1), max_value=date(2090, 1, 1)), st.sampled_from(list(Frequency)),
-       st.dates(min_value=date(1990, 1, 1), max_value=date(2095, 1, 1)))
+@given(
+    st.dates(min_value=date(1990, 1, 1), max_value=date(2090, 1, 1)),
+    st.sampled_from(list(Frequency)),
+    st.dates(min_value=date(1990, 1, 1), max_value=date(2095, 1, 1)),
+)
 def test_next_occurrence_is_the_first_one_after(start: date, freq: Frequency, after: date) -> None:
     nxt = next_occurrence(start, freq, after)
     assert nxt > after and nxt >= start

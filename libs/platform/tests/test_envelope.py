@@ -1,5 +1,6 @@
 """Every error leaves in the fleet's envelope; pagination says whether there is more."""
 
+from collections.abc import AsyncIterator
 from decimal import Decimal
 
 import httpx
@@ -41,7 +42,7 @@ def build() -> FastAPI:
 
 
 @pytest.fixture
-async def client() -> httpx.AsyncClient:
+async def client() -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=build(), raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
         yield c
