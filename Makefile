@@ -1,7 +1,7 @@
 # PFMS verbs. `make run` is the first command a newcomer types: it installs what is missing itself.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-.PHONY: help setup run test test-slow lint format asyncapi new-service clean
+.PHONY: help setup run test test-slow lint format asyncapi topology bench new-service clean
 
 export PATH := $(HOME)/.local/bin:$(PATH)
 # uv from PATH, else the copy `pip install uv` put in the interpreter (evaluated after `setup` ran).
@@ -38,6 +38,10 @@ format: setup ## ruff format and the safe ruff fixes
 
 asyncapi: setup ## regenerate libs/contracts/asyncapi.yaml from the event contracts
 	@$(RUN) pfms-asyncapi
+
+topology: setup ## regenerate deploy/rabbitmq/definitions.json and the Kubernetes manifests from the code
+	$(RUN) python -m pfms_platform.events.topology
+	$(RUN) python deploy/k8s/generate.py
 
 new-service: setup ## write a new service skeleton: make new-service NAME=budget PORT=3016
 	@if [ -z "$(NAME)" ] || [ -z "$(PORT)" ]; then echo "usage: make new-service NAME=<name> PORT=<port>"; exit 2; fi
