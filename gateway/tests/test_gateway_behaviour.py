@@ -579,3 +579,24 @@ async def test_websocket_upgrade_is_answered_as_plain_http_then_closed(gw: Runni
     )
     assert raw.startswith(b"HTTP/1.1 200 ")
     assert b'"upgrade"' not in raw.lower().split(b"\r\n\r\n", 1)[1]  # the upstream never saw the Upgrade header
+
+
+async def test_a_failing_plugin_gives_500_or_keeps_the_sent_response(upstream: EchoUpstream, bearer: Bearer) -> None:
+    running = await start_gateway(upstream)
+    try:
+        route = running.gateway.routes["loan"]
+
+        def boom(*args: Any) -> None:
+            raise RuntimeError("bug")
+
+        route.access = (boom,)
+        async with running.client() as c:
+            r = await c.get("/api/v1/loans", headers=bearer())
+            assert r.status_code == 500 and r.json() == {"message": "An unexpected error occurred"}
+        route = running.gateway.routes["tax"]
+        route.log = (boom,)
+        async with running.client() as c:
+            r = await c.get("/api/v1/tax", headers=bearer())
+            assert r.status_code == 200  # already sent when the log phase failed
+    finally:
+        await running.close()

@@ -96,6 +96,7 @@ class Exchange:
     correlation_id: bytes | None = None
     skip_cors_headers = False
     retried = False  # set while an access step is re-run after a Defer: it must not defer again
+    responded = False  # a response (or its first bytes) has been handed to the transport
     # timing (loop.time()) and sizes for the log phase
     start = 0.0
     sent = 0.0

@@ -178,8 +178,7 @@ class ClientConnection(asyncio.Protocol):
                 try:
                     self._start(ex)
                 except Exception:
-                    log.exception("request failed")
-                    self._complete(ex, INTERNAL_ERROR, None)
+                    self._failed(ex)
             return
         if route is None:
             ex.keep_alive = False  # 404 without reading the body, then close
@@ -259,8 +258,7 @@ class ClientConnection(asyncio.Protocol):
                 try:
                     self._start(ex)
                 except Exception:
-                    log.exception("request failed")
-                    self._complete(ex, INTERNAL_ERROR, None)
+                    self._failed(ex)
         finally:
             self.dispatching = False
 
@@ -310,8 +308,18 @@ class ClientConnection(asyncio.Protocol):
         try:
             self._complete(ex, response, ex.route)
         except Exception:
-            log.exception("request failed")
+            self._failed(ex)
         self._dispatch()
+
+    def _failed(self, ex: Exchange) -> None:
+        """A bug in the gateway while handling `ex`: answer 500 if nothing was sent yet, then close
+        (the connection's state can no longer be trusted)."""
+        log.exception("request failed")
+        if not ex.responded:
+            ex.keep_alive = False
+            self._write(ex, INTERNAL_ERROR)
+        self.busy = False
+        self._close()
 
     def _spawn(self, coro: Any) -> None:
         task = self.loop.create_task(coro)
@@ -323,7 +331,7 @@ class ClientConnection(asyncio.Protocol):
         if not task.cancelled() and task.exception() is not None:
             log.error("request failed", exc_info=task.exception())
             self.busy = False
-            self._close()
+            self._close()  # the exchange it was handling is unknown here: no 500, just close
         else:
             self._dispatch()
 
@@ -410,6 +418,7 @@ class ClientConnection(asyncio.Protocol):
 
     def _write(self, ex: Exchange, response: Response) -> int:
         """Serialize and send (coalesced); returns the bytes written, for the log phase."""
+        ex.responded = True
         data = serialize_response(ex, response, self.loop.time())
         if self.transport is not None:
             self.writer.write(self.transport, data)
