@@ -68,6 +68,11 @@ class Harness:
         assert response.is_success, response.text
         return response.json()["data"]
 
+    async def publish(self, data: EventData, *, source: str = "user") -> CloudEvent:
+        return await publish(self.svc, data, source=source)
+
+    until = staticmethod(until)
+
     async def count(self, model: Any, *where: Any) -> int:
         async with self.svc.db.sessions() as session:
             return int(await session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
@@ -83,7 +88,9 @@ class Harness:
     async def signup(self) -> Person:
         """A person registered with auth: `user.created` on the bus, defaults created by the consumer."""
         user_id = uuid.uuid4()
-        await publish(self.svc, UserCreated(user_id=user_id, email=f"{user_id.hex[:8]}@example.com", created_at=datetime.now(UTC)))
+        await publish(
+            self.svc, UserCreated(user_id=user_id, email=f"{user_id.hex[:8]}@example.com", created_at=datetime.now(UTC))
+        )
 
         async def ready() -> bool:
             return await self.count(UserSettings, UserSettings.user_id == user_id) == 1

@@ -43,7 +43,11 @@ def test_german_bank_csv_with_bom_semicolons_decimal_commas_and_quoted_newlines(
     assert kinds(rows) == ["Row", "Skip", "Row", "RowError", "Row", "Row"]
     first, _, cafe, bad_date, _, no_currency = rows
     assert (first.number, first.expense_date, first.amount, first.description, first.currency) == (
-        1, date(2026, 1, 5), D("1234.56"), "REWE Markt\r\nBerlin", "EUR"
+        1,
+        date(2026, 1, 5),
+        D("1234.56"),
+        "REWE Markt\r\nBerlin",
+        "EUR",
     )
     assert (cafe.amount, cafe.description) == (D("3.50"), 'Café "Zur Post"')
     assert bad_date.number == 4 and "does not match %d.%m.%Y" in bad_date.reason
@@ -101,7 +105,12 @@ def test_ofx_1_sgml() -> None:
     assert kinds(rows) == ["Row", "Skip"]
     row = rows[0]
     assert (row.expense_date, row.amount, row.currency, row.account, row.external_id, row.description) == (
-        date(2026, 1, 5), D("42.17"), "USD", "0123456789", "2026010501", "GROCERY STORE #12 Card 1234"
+        date(2026, 1, 5),
+        D("42.17"),
+        "USD",
+        "0123456789",
+        "2026010501",
+        "GROCERY STORE #12 Card 1234",
     )
 
 
@@ -125,7 +134,11 @@ def test_qif_bank_records() -> None:
     assert kinds(rows) == ["Row", "Skip", "Row", "RowError"]
     grocer, _, water, _ = rows
     assert (grocer.expense_date, grocer.amount, grocer.description, grocer.category, grocer.account) == (
-        date(2026, 1, 15), D("45.20"), "Corner Grocer Milk and bread", "Groceries", "Everyday Checking"
+        date(2026, 1, 15),
+        D("45.20"),
+        "Corner Grocer Milk and bread",
+        "Groceries",
+        "Everyday Checking",
     )
     assert (water.expense_date, water.payment_method) == (date(2026, 1, 17), "cheque")
 
@@ -141,11 +154,17 @@ def test_camt053_streams_debits_only() -> None:
     assert kinds(rows) == ["Row", "Skip", "RowError", "Row"]
     utility, _, broken, bakery = rows
     assert (utility.amount, utility.currency, utility.account, utility.external_id, utility.description) == (
-        D("120.50"), "EUR", "DE89370400440532013000", "BANKREF-0001", "Strom Januar Stadtwerke Berlin"
+        D("120.50"),
+        "EUR",
+        "DE89370400440532013000",
+        "BANKREF-0001",
+        "Strom Januar Stadtwerke Berlin",
     )
     assert "not a number" in broken.reason
     assert (bakery.expense_date, bakery.external_id, bakery.description) == (
-        date(2026, 1, 8), None, "KARTENZAHLUNG BAECKEREI"
+        date(2026, 1, 8),
+        None,
+        "KARTENZAHLUNG BAECKEREI",
     )
 
 

@@ -70,7 +70,10 @@ def test_periods_tile_the_calendar_without_gaps_or_overlaps(kind, start, offset)
 def test_status_percentages_and_rollover() -> None:
     state = budgets.status(D("500"), D("412.345"), "USD", budgets.rollover(D("500"), D("450")))
     assert (state.available, state.spent, state.remaining, state.rollover_amount) == (
-        D("550.00"), D("412.34"), D("137.66"), D("50.00")
+        D("550.00"),
+        D("412.34"),
+        D("137.66"),
+        D("50.00"),
     )
     assert state.percent_used == D("74.97")
     assert budgets.rollover(D("100"), D("180")) == 0, "an overspend is not carried as debt"
@@ -98,7 +101,9 @@ def test_remaining_plus_spent_is_what_was_available(amount, spent) -> None:
 def test_due_occurrences_clamp_month_ends_and_catch_up() -> None:
     start = date(2026, 1, 31)
     assert schedules.due(start, Frequency.MONTHLY, start, date(2026, 4, 1), None) == [
-        date(2026, 1, 31), date(2026, 2, 28), date(2026, 3, 31)
+        date(2026, 1, 31),
+        date(2026, 2, 28),
+        date(2026, 3, 31),
     ]
     leap = schedules.due(date(2024, 1, 31), Frequency.MONTHLY, date(2024, 2, 29), date(2024, 3, 31), None)
     assert leap == [date(2024, 2, 29), date(2024, 3, 31)]
@@ -144,7 +149,9 @@ def test_habit_costs_buckets_and_progress() -> None:
     logs = [(date(2026, 3, 2), 4, D("4.00")), (date(2026, 3, 4), 2, D("2.00")), (date(2026, 3, 17), 1, D("1.00"))]
     weeks = habits.buckets(logs, StatsPeriod.WEEK, date(2026, 3, 2), date(2026, 3, 18))
     assert [(b.start, b.quantity) for b in weeks] == [
-        (date(2026, 3, 2), 6), (date(2026, 3, 9), 0), (date(2026, 3, 16), 1)
+        (date(2026, 3, 2), 6),
+        (date(2026, 3, 9), 0),
+        (date(2026, 3, 16), 1),
     ]
     months = habits.buckets(logs, StatsPeriod.MONTH, date(2025, 12, 20), date(2026, 3, 18))
     assert [b.start for b in months] == [date(2025, 12, 1), date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1)]
@@ -176,8 +183,14 @@ def test_default_tree_and_nesting_rules() -> None:
 
 @pytest.mark.parametrize(
     ("amount", "currency", "problem"),
-    [("0", "USD", "greater than zero"), ("-1", "USD", "greater than zero"), ("12.345", "USD", "2 decimals"),
-     ("1.5", "JPY", "0 decimals"), ("1000000000000000", "USD", "below"), ("NaN", "USD", "finite")],
+    [
+        ("0", "USD", "greater than zero"),
+        ("-1", "USD", "greater than zero"),
+        ("12.345", "USD", "2 decimals"),
+        ("1.5", "JPY", "0 decimals"),
+        ("1000000000000000", "USD", "below"),
+        ("NaN", "USD", "finite"),
+    ],
 )
 def test_amounts_refused(amount, currency, problem) -> None:
     with pytest.raises(ValueError, match=problem):

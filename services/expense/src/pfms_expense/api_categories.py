@@ -39,7 +39,7 @@ async def _parent(session: AsyncSession, user: uuid.UUID, parent_id: uuid.UUID |
     """The parent must be the caller's and must not sit below the category itself."""
     if parent_id is None:
         return
-    if await store.category_in_body(session, parent_id, user) is None:
+    if await store.category_in_body(session, parent_id, user, field="parent_id") is None:
         return
     if node is not None and categories.creates_cycle(await store.parents(session, user), node, parent_id):
         raise Invalid("A category cannot be nested below itself", field="parent_id")
@@ -141,7 +141,7 @@ async def merge_category(
     source = await store.owned(session, Category, category_id, user, lock=True)
     if source.is_system:
         raise Forbidden(SYSTEM_FIXED)
-    target = await store.category_in_body(session, body.into_id, user)
+    target = await store.category_in_body(session, body.into_id, user, field="into_id")
     assert target is not None
     if target.id == source.id:
         raise Invalid("A category cannot be merged into itself", field="into_id")

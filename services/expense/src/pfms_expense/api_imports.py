@@ -70,7 +70,10 @@ async def _mapping(
         except json.JSONDecodeError:
             raise Invalid("mapping is not valid JSON", field="mapping") from None
         except ValidationError as exc:
-            details = [{**d, "field": f"mapping.{d['field']}".rstrip(".")} for d in validation_details(exc.errors())]
+            details = [
+                {**d, "field": "mapping" if d["field"] == "body" else f"mapping.{d['field']}"}
+                for d in validation_details(list(exc.errors()))
+            ]
             raise Invalid(f"Invalid value for '{details[0]['field']}'", details=details) from None
     if mapping_id is None:
         raise Invalid("A CSV import needs a column mapping (mapping or mapping_id)", field="mapping")

@@ -47,13 +47,15 @@ async def owned(
     return row
 
 
-async def category_in_body(session: AsyncSession, category_id: uuid.UUID | None, user_id: uuid.UUID) -> Category | None:
+async def category_in_body(
+    session: AsyncSession, category_id: uuid.UUID | None, user_id: uuid.UUID, field: str = "category_id"
+) -> Category | None:
     """A category named in a request body: the caller's, or 422 on the field (never whose it is)."""
     if category_id is None:
         return None
     row = await session.scalar(select(Category).where(Category.id == category_id, Category.user_id == user_id))
     if row is None:
-        raise Invalid("Unknown category", field="category_id")
+        raise Invalid("Unknown category", field=field)
     return row
 
 

@@ -52,7 +52,7 @@ ISSUE_COLUMNS = ["batch_id", "row_number", "kind", "reason"]
 
 
 class CountingReader(io.RawIOBase):
-    """A binary file that counts the bytes the parser has pulled (the job's progress)."""
+    """The stored upload as a raw file whose position is the job's progress (bytes the parser pulled)."""
 
     def __init__(self, path: Path) -> None:
         self._file = path.open("rb")
@@ -61,10 +61,20 @@ class CountingReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        self.bytes_read = self._file.seek(offset, whence)
+        return self.bytes_read
+
+    def tell(self) -> int:
+        return self.bytes_read
+
     def readinto(self, buffer: Any) -> int:
-        n = self._file.readinto(buffer)
-        self.bytes_read += n or 0
-        return n or 0
+        n = self._file.readinto(buffer) or 0
+        self.bytes_read += n
+        return n
 
     def close(self) -> None:
         self._file.close()

@@ -7,8 +7,8 @@ transaction is a row error instead of failing the whole statement.
 from collections.abc import Iterator
 from typing import IO, Any
 
-from ofxtools.models.bank.stmt import STMTTRN
 from ofxtools.header import OFXHeaderError
+from ofxtools.models.bank.stmt import STMTTRN
 from ofxtools.Parser import OFXTree, ParseError
 
 from pfms_expense.imports.rows import BadFile, Parsed, Row, RowError, Skip
