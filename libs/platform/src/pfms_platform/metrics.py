@@ -5,7 +5,6 @@ import time
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUESTS = Counter("http_requests_total", "HTTP requests handled", ["service", "method", "route", "status"])
@@ -21,13 +20,10 @@ OUTBOX_LAG = Gauge("outbox_pending_events", "Outbox rows not yet published", ["s
 
 
 def _route_template(scope: Scope) -> str:
-    app = scope.get("app")
-    router = getattr(app, "router", None)
-    for route in getattr(router, "routes", []):
-        match, _ = route.matches(scope)
-        if match == Match.FULL:
-            return str(getattr(route, "path", scope["path"]))
-    return "unmatched"
+    """The matched route's template (`/api/v1/items/{id}`), set in the scope by the router; keeps
+    the label set small whatever ids clients send."""
+    route = scope.get("route")
+    return str(getattr(route, "path", "unmatched")) if route is not None else "unmatched"
 
 
 class MetricsMiddleware:
