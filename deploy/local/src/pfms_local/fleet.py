@@ -6,6 +6,7 @@ both drive this class, so what the tests exercise is what a developer runs.
 
 import asyncio
 import inspect
+import json
 import os
 import shutil
 import sys
@@ -140,6 +141,7 @@ class Fleet:
             "JWKS_URL": self.jwks_url,
             "RELAY_ENABLED": "true",
             "CONSUMERS_ENABLED": "true",
+            "SERVICE_URLS": json.dumps({s.name: self.url(s.name) for s in self.services}),
         }
         if info.store == "mongo":
             values |= {"MONGO_URL": self.stack.mongo.url(), "MONGO_DATABASE": self.mongo_database}

@@ -18,6 +18,7 @@ class EventData(BaseModel):
     summary: ClassVar[str] = ""
 
     user_id: uuid.UUID = Field(description="The user the event is about; consumers purge by it.")
+    """Market-wide events (prices, rates) override this with `user_id: None = None`."""
 
 
 class CloudEvent(BaseModel):
@@ -41,7 +42,7 @@ class CloudEvent(BaseModel):
         return cls(
             source=source,
             type=data.type,
-            subject=str(data.user_id),
+            subject=str(data.user_id) if data.user_id else None,
             dataschema=f"urn:pfms:event:{data.type}:v{data.version}",
             correlationid=correlation_id,
             data=data.model_dump(mode="json"),

@@ -31,10 +31,22 @@ class ServiceSettings(BaseSettings):
     jwt_audience: str = "pfms"
     service_token_secret: str = DEV_SERVICE_TOKEN_SECRET
 
+    service_urls: dict[str, str] = Field(
+        default_factory=dict,
+        description="Where other services answer, by catalogue name, as JSON "
+        '(e.g. {"market-data": "http://market-data:3013"}); others are on 127.0.0.1 at their catalogue port.',
+    )
+
     user_rate_limit_per_minute: int = Field(default=100, ge=0, description="0 disables the limiter")
     relay_enabled: bool = True
     consumers_enabled: bool = True
     ready_timeout_seconds: float = 1.0
+
+    def service_url(self, name: str) -> str:
+        """Base URL of another service, for the few synchronous internal calls (`/internal/...`)."""
+        from pfms_platform.catalogue import service
+
+        return self.service_urls.get(name) or f"http://127.0.0.1:{service(name).port}"
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> "ServiceSettings":
