@@ -34,7 +34,11 @@ class ServiceSettings(BaseSettings):
     service_urls: dict[str, str] = Field(
         default_factory=dict,
         description="Where other services answer, by catalogue name, as JSON "
-        '(e.g. {"market-data": "http://market-data:3013"}); others are on 127.0.0.1 at their catalogue port.',
+        '(e.g. {"market-data": "http://127.0.0.1:41234"}); others follow service_url_template.',
+    )
+    service_url_template: str = Field(
+        default="http://127.0.0.1:{port}",
+        description="Address of a service not in service_urls; compose and Kubernetes use http://{name}:{port}.",
     )
 
     user_rate_limit_per_minute: int = Field(default=100, ge=0, description="0 disables the limiter")
@@ -46,7 +50,7 @@ class ServiceSettings(BaseSettings):
         """Base URL of another service, for the few synchronous internal calls (`/internal/...`)."""
         from pfms_platform.catalogue import service
 
-        return self.service_urls.get(name) or f"http://127.0.0.1:{service(name).port}"
+        return self.service_urls.get(name) or self.service_url_template.format(name=name, port=service(name).port)
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> "ServiceSettings":
