@@ -52,11 +52,14 @@ def create_app(
         app.state.settings = settings
         app.state.ready_checks = checks
         app.state.redis = Redis.from_url(settings.redis_url, decode_responses=True, socket_timeout=2)
-        app.state.rate_limiter = UserRateLimiter(app.state.redis, settings.user_rate_limit_per_minute)
+        app.state.rate_limiter = limiter = UserRateLimiter(app.state.redis, settings.user_rate_limit_per_minute)
         jwks = JWKSCache(settings.jwks_url)
         app.state.verifier = TokenVerifier(jwks, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
         app.state.bus = bus = Bus(settings.amqp_url, settings.service_name)
-        tasks: list[asyncio.Task[Any]] = [asyncio.create_task(bus.connect(), name="bus-connect")]
+        tasks: list[asyncio.Task[Any]] = [
+            asyncio.create_task(bus.connect(), name="bus-connect"),
+            asyncio.create_task(limiter.run(), name="rate-limit-flush"),
+        ]
         if use_database:
             app.state.db = db = Database(
                 settings.database_url, pool_size=settings.db_pool_size, service=settings.service_name
