@@ -1,0 +1,81 @@
+"""Events of the investment service: transactions, realized gains, tracked symbols, price alerts."""
+
+from datetime import date
+from decimal import Decimal
+from typing import ClassVar, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+from pfms_contracts.base import EventData
+
+
+class InvestmentTransaction(EventData):
+    type: ClassVar[str] = "investment.transaction"
+    exchange: ClassVar[str] = "financial.events"
+    summary: ClassVar[str] = "A transaction was recorded in a portfolio (buy, sell, dividend, fee, split, transfer)."
+    portfolio_id: UUID
+    asset_id: UUID
+    transaction_id: UUID
+    symbol: str
+    asset_type: str = Field(description="stock | crypto | mutual_fund | etf | bond | custom")
+    transaction_type: str = Field(description="buy | sell | dividend | fee | split | transfer_in | transfer_out")
+    quantity: Decimal = Field(description="Units (up to 8 decimals); the ratio for a split; 0 for dividend and fee.")
+    price: Decimal = Field(description="Price per unit in `currency`; 0 where it does not apply.")
+    amount: Decimal = Field(description="Gross cash amount: quantity x price, or the dividend or fee paid.")
+    fees: Decimal = Decimal(0)
+    tax: Decimal = Decimal(0)
+    currency: str = Field(min_length=3, max_length=3)
+    transaction_date: date
+
+
+class RealizedGain(EventData):
+    type: ClassVar[str] = "investment.realized_gain"
+    exchange: ClassVar[str] = "financial.events"
+    summary: ClassVar[str] = (
+        "A sell disposed of (part of) one lot: what the tax service needs for capital gains, one event per lot."
+    )
+    portfolio_id: UUID
+    asset_id: UUID
+    transaction_id: UUID = Field(description="The sell.")
+    lot_id: UUID = Field(description="The buy or transfer-in the lot came from.")
+    symbol: str
+    asset_type: str
+    quantity: Decimal
+    acquisition_date: date
+    disposal_date: date
+    proceeds: Decimal = Field(description="Net of the sell's fees and tax, allocated pro rata to quantity.")
+    cost: Decimal = Field(description="Cost basis of the units disposed of, buy fees and tax included.")
+    gain: Decimal = Field(description="proceeds - cost (negative for a loss).")
+    currency: str = Field(min_length=3, max_length=3)
+    cost_method: str = Field(description="fifo | lifo | average | specific")
+
+
+class TrackedSymbol(BaseModel):
+    symbol: str
+    asset_class: str = Field(description="stock | crypto | forex (the market-data provider's class)")
+
+
+class SymbolsChanged(EventData):
+    type: ClassVar[str] = "investment.symbols_changed"
+    exchange: ClassVar[str] = "financial.events"
+    summary: ClassVar[str] = (
+        "A user started (watch) or stopped (unwatch) holding or watching symbols; market-data refreshes the "
+        "symbols anyone tracks."
+    )
+    symbols: list[TrackedSymbol]
+    action: Literal["watch", "unwatch"]
+
+
+class PriceAlertTriggered(EventData):
+    type: ClassVar[str] = "investment.price_alert_triggered"
+    exchange: ClassVar[str] = "notification.events"
+    summary: ClassVar[str] = "A price alert fired (once): the notification service tells the user."
+    alert_id: UUID
+    symbol: str
+    asset_class: str
+    condition: str = Field(description="above | below | move_percent")
+    threshold: Decimal = Field(description="The price crossed, or the % move (absolute) from the reference price.")
+    reference_price: Decimal | None = Field(default=None, description="Price when the alert was set (% moves).")
+    price: Decimal = Field(description="The price that fired it.")
+    currency: str = Field(min_length=3, max_length=3)
