@@ -67,7 +67,7 @@ def create_app(
             if settings.relay_enabled:
                 relay = OutboxRelay(db, bus, settings.service_name, settings.database_url)
                 app.state.relay = relay
-                tasks.append(asyncio.create_task(_after_connect(bus, relay.run()), name="outbox-relay"))
+                tasks.append(asyncio.create_task(_after_connect(bus, relay.run), name="outbox-relay"))
             if settings.consumers_enabled and handlers:
                 consumer = Consumer(db, bus, settings.service_name, handlers)
                 app.state.consumer = consumer
@@ -108,9 +108,9 @@ def create_app(
     return app
 
 
-async def _after_connect(bus: Bus, job: Coroutine[Any, Any, None]) -> None:
+async def _after_connect(bus: Bus, job: Callable[[], Coroutine[Any, Any, None]]) -> None:
     await bus.wait_connected()
-    await job
+    await job()
 
 
 def _report_crash(task: asyncio.Task[Any]) -> None:

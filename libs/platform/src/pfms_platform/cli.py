@@ -40,8 +40,13 @@ def run(
         if (service_dir / "alembic.ini").exists():  # a MongoDB-backed service has nothing to migrate
             upgrade(service_dir, settings.database_url)
     else:
+        # Several workers need the factory by name: each process builds its own app (and relay and
+        # consumer, which compete safely: SKIP LOCKED rows, one queue).
+        target = factory(settings) if settings.workers == 1 else f"{factory.__module__}:{factory.__name__}"
         uvicorn.run(
-            factory(settings),
+            target,
+            factory=settings.workers > 1,
+            workers=settings.workers,
             host=settings.host,
             port=settings.port,
             loop="uvloop",

@@ -42,8 +42,9 @@ def _key(slot: Slot) -> str:
 
 
 class UserRateLimiter:
-    def __init__(self, redis: Redis, limit_per_minute: int, *, flush_seconds: float = 0.1,
-                 exact_share: float = 0.8) -> None:
+    def __init__(
+        self, redis: Redis, limit_per_minute: int, *, flush_seconds: float = 0.1, exact_share: float = 0.8
+    ) -> None:
         self.redis = redis
         self.limit = limit_per_minute
         self.flush_seconds = flush_seconds

@@ -17,6 +17,7 @@ class ServiceSettings(BaseSettings):
     environment: Literal["development", "test", "production"] = "development"
     host: str = "127.0.0.1"
     port: int = 8000
+    workers: int = Field(default=1, ge=1, description="uvicorn worker processes (more cores, same port)")
     log_level: str = "INFO"
 
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/pfms"
