@@ -393,21 +393,34 @@ class Stack:
     mongo: Mongo
 
     @classmethod
-    def create(cls, base: Path, *, ports: dict[str, int] | None = None, fast: bool = False) -> "Stack":
+    def create(
+        cls, base: Path, *, ports: dict[str, int] | None = None, fast: bool = False, docker: bool = False
+    ) -> "Stack":
+        """Local processes, or with `docker=True` the same servers as containers (testcontainers)."""
         ports = ports or {}
         base.mkdir(parents=True, exist_ok=True)
         base.chmod(0o755)  # the postgres and rabbitmq system users must reach their folders
+        pg, rabbit, redis, mongo = Postgres, RabbitMQ, Redis, Mongo
+        if docker:
+            from pfms_devservers import containers  # only where Docker is used
+
+            pg, rabbit, redis, mongo = (
+                containers.DockerPostgres,
+                containers.DockerRabbitMQ,
+                containers.DockerRedis,
+                containers.DockerMongo,
+            )
         return cls(
             base=base,
-            postgres=Postgres(base, ports.get("postgres") or free_port(), fast=fast),
-            rabbitmq=RabbitMQ(
+            postgres=pg(base, ports.get("postgres") or free_port(), fast=fast),
+            rabbitmq=rabbit(
                 base,
                 ports.get("rabbitmq") or free_port(),
                 dist_port=ports.get("rabbitmq_dist", 0),
                 management_port=ports.get("rabbitmq_mgmt", 0),
             ),
-            redis=Redis(base, ports.get("redis") or free_port()),
-            mongo=Mongo(base, ports.get("mongo") or free_port(), persistent=not fast),
+            redis=redis(base, ports.get("redis") or free_port()),
+            mongo=mongo(base, ports.get("mongo") or free_port(), persistent=not fast),
         )
 
     @property
@@ -427,3 +440,6 @@ class Stack:
     def stop(self) -> None:
         for server in reversed(self.servers):
             server.stop()
+            remove = getattr(server, "remove", None)  # containers are deleted, not just stopped
+            if remove is not None:
+                remove()

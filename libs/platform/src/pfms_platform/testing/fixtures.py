@@ -24,11 +24,23 @@ from pfms_platform.settings import ServiceSettings
 from pfms_platform.testing.keys import TestKeys
 
 
+def _use_docker() -> bool:
+    """PFMS_TEST_SERVERS=local|docker|auto (default auto: containers when a Docker engine answers)."""
+    choice = os.environ.get("PFMS_TEST_SERVERS", "auto")
+    if choice not in ("local", "docker", "auto"):
+        raise ValueError(f"PFMS_TEST_SERVERS must be local, docker or auto, not {choice!r}")
+    if choice == "auto":
+        from pfms_devservers.containers import docker_available
+
+        return docker_available()
+    return choice == "docker"
+
+
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Stack]:
     """PostgreSQL, RabbitMQ, Redis and the MongoDB-wire server, started once for the whole run."""
     base = Path(tempfile.mkdtemp(prefix="pfms-test-", dir=os.environ.get("PFMS_TEST_TMP")))
-    servers = Stack.create(base, fast=True)
+    servers = Stack.create(base, fast=True, docker=_use_docker())
     servers.start()
     yield servers
     servers.stop()
