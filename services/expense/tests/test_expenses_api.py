@@ -41,6 +41,8 @@ async def test_create_read_update_delete_with_events(env) -> None:
 
     got = env.data(await env.client.get(f"{URL}/{created['id']}", headers=alice.headers))
     assert got["description"] == "Weekly shop"
+    assert got == created
+    assert env.data(await env.client.get(URL, headers=alice.headers)) == [got], "the list serialises the same way"
 
     patched = env.data(
         await env.client.patch(

@@ -3,7 +3,7 @@
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,6 +28,8 @@ from pfms_platform.security import CurrentUser
 router = APIRouter(prefix="/api/v1/expenses", tags=["expenses"])
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such expense of the caller"}}
+
+COLUMNS = [getattr(Expense, name) for name in views.EXPENSE_FIELDS]
 
 SORTS = {
     "date": (Expense.expense_date.asc(), Expense.id.asc()),
@@ -80,17 +82,15 @@ async def _conditions(session: AsyncSession, user: uuid.UUID, f: ExpenseFilters)
 
 
 @router.get("", response_model=PageEnvelope[ExpenseOut])
-async def list_expenses(
-    user: CurrentUser, session: Session, filters: Annotated[ExpenseFilters, Query()]
-) -> dict[str, Any]:
+async def list_expenses(user: CurrentUser, session: Session, filters: Annotated[ExpenseFilters, Query()]) -> Response:
     """Filtered, sorted and paginated; `category_id` includes every sub-category."""
     where = await _conditions(session, user, filters)
     page = PageParams(page=filters.page, limit=filters.limit)
     total = await session.scalar(select(func.count()).select_from(Expense).where(*where)) or 0
-    rows = await session.scalars(
-        select(Expense).where(*where).order_by(*SORTS[filters.sort]).offset(page.offset).limit(page.limit)
+    rows = await session.execute(
+        select(*COLUMNS).where(*where).order_by(*SORTS[filters.sort]).offset(page.offset).limit(page.limit)
     )
-    return paged([views.expense(r) for r in rows], page, total)
+    return views.json_response(paged([views.expense(r) for r in rows], page, total))
 
 
 @router.get("/summary", response_model=Envelope[Summary])

@@ -140,11 +140,18 @@ def _money_out(record: list[str], cols: _Columns, mapping: CsvMapping) -> Decima
     return None
 
 
+def _parse_date(text: str, fmt: str) -> date:
+    """strptime, with the ISO format (most exports, and every benchmark row) on the fast path."""
+    if fmt == "%Y-%m-%d" and len(text) == 10 and text[4] == text[7] == "-":
+        return date.fromisoformat(text)
+    return datetime.strptime(text, fmt).date()
+
+
 def _row(number: int, record: list[str], cols: _Columns, mapping: CsvMapping) -> Parsed:
     try:
         raw_date = _cell(record, cols.date)
         try:
-            day: date = datetime.strptime(raw_date, mapping.date_format).date()
+            day = _parse_date(raw_date, mapping.date_format)
         except ValueError:
             raise ValueError(f"date {raw_date!r} does not match {mapping.date_format}") from None
         amount = _money_out(record, cols, mapping)

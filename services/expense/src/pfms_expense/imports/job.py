@@ -10,6 +10,7 @@ duplicate check.
 
 import asyncio
 import io
+import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ from pfms_expense import money, spending
 from pfms_expense.imports import camt_format, csv_format, ofx_format, qif_format
 from pfms_expense.imports.csv_format import CsvMapping
 from pfms_expense.imports.rows import BadFile, ImportFormat, Parsed, Row, RowError, Skip, fingerprint
-from pfms_expense.models import Category, Expense, ImportBatch, ImportStatus, Source
+from pfms_expense.models import Category, ImportBatch, ImportStatus, Source
 from pfms_finance.currency import normalise_currency
 from pfms_platform.db import Database
 from pfms_platform.events.outbox import emit_many
@@ -96,31 +97,52 @@ def parsed(stream: CountingReader, options: dict[str, Any]) -> Iterator[Parsed]:
     raise AssertionError(options["format"])
 
 
-def take(rows: Iterator[Parsed], n: int) -> list[Parsed]:
-    return list(islice(rows, n))
-
-
 @dataclass
 class Counts:
+    """Kept in two halves: the parsing stage (a worker thread) and the writing stage (the event loop)
+    each count only their own, so the two can overlap without sharing a counter."""
+
     total: int = 0
-    successful: int = 0
-    duplicates: int = 0
     failed: int = 0
     skipped: int = 0
+    repeated: int = 0
+    known: int = 0
+    successful: int = 0
     touched: set[tuple[Any, uuid.UUID | None, str]] = field(default_factory=set)
 
     def columns(self) -> dict[str, int]:
         return {
             "total_rows": self.total,
             "successful_rows": self.successful,
-            "duplicate_rows": self.duplicates,
+            "duplicate_rows": self.repeated + self.known,
             "failed_rows": self.failed,
             "skipped_rows": self.skipped,
         }
 
 
+Issue = tuple[uuid.UUID, int, str, str]
+
+
+@dataclass
+class Prepared:
+    """One chunk, checked and fingerprinted, with the expenses and events it would add."""
+
+    issues: list[Issue]
+    rows: list[tuple[Row, str, str, uuid.UUID]]
+
+
+def _ids(n: int) -> list[uuid.UUID]:
+    """Random (version 4) ids from one call to the OS's random source instead of one per id."""
+    pool = os.urandom(16 * n)
+    return [uuid.UUID(bytes=pool[i : i + 16], version=4) for i in range(0, 16 * n, 16)]
+
+
 class Applier:
-    """Turns parsed rows into expenses, issues and events inside the job's transaction."""
+    """Turns parsed rows into expenses, issues and events inside the job's transaction.
+
+    `prepare` is pure CPU (run in a worker thread, a chunk ahead); `write` does the database work.
+    While PostgreSQL copies one chunk, the next one is being parsed.
+    """
 
     def __init__(self, session: AsyncSession, batch: ImportBatch, categories: dict[str, tuple[uuid.UUID, str]]) -> None:
         self.session = session
@@ -143,9 +165,13 @@ class Applier:
             return f"amount {row.amount}: {exc}"
         return currency, fingerprint(self.user, row, currency)
 
-    async def apply(self, chunk: list[Parsed]) -> None:
-        issues: list[tuple[uuid.UUID, int, str, str]] = []
-        candidates: list[tuple[Row, str, str]] = []
+    def prepare(self, rows: Iterator[Parsed], size: int) -> Prepared | None:
+        """The next chunk of the file, or None at its end (BadFile if the file breaks)."""
+        chunk = list(islice(rows, size))
+        if not chunk:
+            return None
+        issues: list[Issue] = []
+        fresh: list[tuple[Row, str, str]] = []
         for item in chunk:
             self.counts.total += 1
             if isinstance(item, RowError):
@@ -154,41 +180,40 @@ class Applier:
             elif isinstance(item, Skip):
                 issues.append((self.batch.id, item.number, "skipped", item.reason))
                 self.counts.skipped += 1
-            else:
-                checked = self._checked(item)
-                if isinstance(checked, str):
-                    issues.append((self.batch.id, item.number, "error", checked))
-                    self.counts.failed += 1
-                    continue
-                currency, key = checked
-                if key in self.seen:
-                    issues.append(
-                        (self.batch.id, item.number, "duplicate", f"same transaction as row {self.seen[key]}")
-                    )
-                    self.counts.duplicates += 1
-                    continue
-                self.seen[key] = item.number
-                candidates.append((item, currency, key))
-        known = set(
-            (
-                await self.session.scalars(
-                    select(Expense.fingerprint).where(
-                        Expense.user_id == self.user, Expense.fingerprint.in_([key for _, _, key in candidates])
-                    )
+            elif isinstance(checked := self._checked(item), str):
+                issues.append((self.batch.id, item.number, "error", checked))
+                self.counts.failed += 1
+            elif checked[1] in self.seen:
+                issues.append(
+                    (self.batch.id, item.number, "duplicate", f"same transaction as row {self.seen[checked[1]]}")
                 )
-            ).all()
-        )
+                self.counts.repeated += 1
+            else:
+                self.seen[checked[1]] = item.number
+                fresh.append((item, *checked))
+        return Prepared(issues, [(*row, new_id) for row, new_id in zip(fresh, _ids(len(fresh)), strict=True)])
+
+    async def write(self, chunk: Prepared) -> None:
+        driver = await _driver(self.session)
+        known = {
+            r[0]
+            for r in await driver.fetch(
+                "SELECT fingerprint FROM expenses WHERE user_id = $1 AND fingerprint = ANY($2::text[])",
+                self.user,
+                [key for _, _, key, _ in chunk.rows],
+            )
+        }
+        issues = list(chunk.issues)
         records: list[tuple[Any, ...]] = []
         created: list[ExpenseCreated] = []
-        for row, currency, key in candidates:
+        for row, currency, key, expense_id in chunk.rows:
             if key in known:
                 issues.append(
                     (self.batch.id, row.number, "duplicate", "already recorded (an earlier import or by hand)")
                 )
-                self.counts.duplicates += 1
+                self.counts.known += 1
                 continue
             category_id, category_name = self.categories.get((row.category or "").casefold(), (None, None))
-            expense_id = uuid.uuid4()
             records.append(
                 (
                     expense_id,
@@ -220,7 +245,6 @@ class Applier:
             )
             self.counts.touched.add((row.expense_date, category_id, currency))
         self.counts.successful += len(records)
-        driver = await _driver(self.session)
         if records:
             await driver.copy_records_to_table("expenses", records=records, columns=EXPENSE_COLUMNS)
             await emit_many(self.session, created)
@@ -250,12 +274,18 @@ async def _apply_file(db: Database, batch_id: uuid.UUID, path: Path, chunk_rows:
         await session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(f"import:{batch.user_id}", 0))))
         applier = Applier(session, batch, await _categories(session, batch.user_id))
         stream = CountingReader(path)
+        rows = parsed(stream, batch.options)
+        ahead = asyncio.ensure_future(asyncio.to_thread(applier.prepare, rows, chunk_rows))
         try:
-            rows = parsed(stream, batch.options)
-            while chunk := await asyncio.to_thread(take, rows, chunk_rows):
-                await applier.apply(chunk)
+            while (chunk := await ahead) is not None:
+                ahead = asyncio.ensure_future(asyncio.to_thread(applier.prepare, rows, chunk_rows))
+                await applier.write(chunk)
                 await _set(db, batch_id, processed_bytes=stream.bytes_read, **applier.counts.columns())
         finally:
+            # The worker thread cannot be cancelled: let it finish with the file before closing it.
+            await asyncio.wait([ahead])
+            if not ahead.cancelled():
+                ahead.exception()
             stream.close()
         await spending.evaluate(session, batch.user_id, applier.counts.touched)
         await session.execute(
