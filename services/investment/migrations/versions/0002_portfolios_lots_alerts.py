@@ -18,7 +18,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.create_table('asset_prices',
+    op.create_table('daily_prices',
     sa.Column('symbol', sa.String(length=20), nullable=False),
     sa.Column('asset_class', sa.String(length=10), nullable=False),
     sa.Column('day', sa.Date(), nullable=False),
@@ -26,16 +26,16 @@ def upgrade() -> None:
     sa.Column('currency', sa.String(length=3), nullable=False),
     sa.Column('as_of', sa.DateTime(timezone=True), nullable=False),
     sa.Column('source', sa.String(length=50), nullable=False),
-    sa.PrimaryKeyConstraint('symbol', 'asset_class', 'day', name=op.f('pk_asset_prices'))
+    sa.PrimaryKeyConstraint('symbol', 'asset_class', 'day', name=op.f('pk_daily_prices'))
     )
-    op.create_table('fx_rates',
+    op.create_table('cached_fx_rates',
     sa.Column('base', sa.String(length=3), nullable=False),
     sa.Column('quote', sa.String(length=3), nullable=False),
     sa.Column('day', sa.Date(), nullable=False),
     sa.Column('rate', sa.Numeric(precision=24, scale=10), nullable=False),
     sa.Column('source', sa.String(length=50), nullable=False),
     sa.Column('fetched_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.PrimaryKeyConstraint('base', 'quote', 'day', name=op.f('pk_fx_rates'))
+    sa.PrimaryKeyConstraint('base', 'quote', 'day', name=op.f('pk_cached_fx_rates'))
     )
     op.create_table('portfolios',
     sa.Column('user_id', sa.UUID(), nullable=False),
@@ -166,5 +166,5 @@ def downgrade() -> None:
     op.drop_table('price_alerts')
     op.drop_index(op.f('ix_portfolios_user_id'), table_name='portfolios')
     op.drop_table('portfolios')
-    op.drop_table('fx_rates')
-    op.drop_table('asset_prices')
+    op.drop_table('cached_fx_rates')
+    op.drop_table('daily_prices')

@@ -52,6 +52,11 @@ def money(value: Decimal) -> Decimal:
     return value.quantize(MONEY, rounding=ROUND_HALF_EVEN)
 
 
+def plain(value: Decimal) -> str:
+    """A quantity as people write it: 20, 0.5 (no trailing zeros, no exponent)."""
+    return f"{value.normalize():f}"
+
+
 def units(value: Decimal) -> Decimal:
     return value.quantize(QUANTITY, rounding=ROUND_HALF_EVEN)
 
@@ -142,7 +147,8 @@ def share(total: Decimal, parts: Sequence[Decimal]) -> list[Decimal]:
 
 def _take(lot: Lot, quantity: Decimal) -> Decimal:
     """Remove `quantity` from a lot and return the cost that leaves with it."""
-    cost = lot.cost if quantity == lot.quantity else money(lot.cost * quantity / lot.quantity)
+    # Capped at what is left, so rounding many small takes up can never push a lot's cost below zero.
+    cost = lot.cost if quantity == lot.quantity else min(money(lot.cost * quantity / lot.quantity), lot.cost)
     lot.quantity -= quantity
     lot.cost -= cost
     return cost
@@ -159,7 +165,8 @@ def _plan(position: Position, txn: Txn, method: Method) -> list[tuple[Lot, Decim
     """Which lots a disposal consumes, and how much of each."""
     held = position.quantity
     if txn.quantity > held:
-        raise LotError(f"Cannot {txn.kind.value.replace('_', ' ')} {txn.quantity}: only {held} held on {txn.day}")
+        verb = txn.kind.value.replace("_", " ")
+        raise LotError(f"Cannot {verb} {plain(txn.quantity)}: only {plain(held)} held on {txn.day}")
     if method == Method.SPECIFIC and txn.kind == Kind.SELL:
         by_id = {lot.id: lot for lot in position.lots}
         if not txn.picks:

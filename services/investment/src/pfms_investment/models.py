@@ -22,9 +22,9 @@ RATE = Numeric(24, 10, asdecimal=True)
 
 __all__ = [
     "Asset",
-    "AssetPrice",
     "Base",
-    "FxRate",
+    "CachedFxRate",
+    "DailyPrice",
     "InboxEvent",
     "InvestmentTransaction",
     "ManualPrice",
@@ -84,10 +84,10 @@ class InvestmentTransaction(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=text("now()"))
 
 
-class AssetPrice(Base):
+class DailyPrice(Base):
     """Latest price per symbol and day: the read model fed by `price.updated` and quote look-ups."""
 
-    __tablename__ = "asset_prices"
+    __tablename__ = "daily_prices"
 
     symbol: Mapped[str] = mapped_column(String(20), primary_key=True)
     asset_class: Mapped[str] = mapped_column(String(10), primary_key=True)
@@ -108,10 +108,10 @@ class ManualPrice(Base):
     price: Mapped[Decimal] = mapped_column(PRICE)
 
 
-class FxRate(Base):
+class CachedFxRate(Base):
     """market-data's rate for a date, cached so analytics stay fast and work while market-data is down."""
 
-    __tablename__ = "fx_rates"
+    __tablename__ = "cached_fx_rates"
 
     base: Mapped[str] = mapped_column(String(3), primary_key=True)
     quote: Mapped[str] = mapped_column(String(3), primary_key=True)

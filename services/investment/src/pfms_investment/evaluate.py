@@ -1,0 +1,111 @@
+"""Gathers a portfolio's history, prices and rates (fetching what the caches lack) for the pure analytics."""
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pfms_investment import market, store
+from pfms_investment.analytics import AssetMeta, analyse
+from pfms_investment.lots import Method
+from pfms_investment.models import Portfolio
+from pfms_investment.returns import PERIODS, period_start
+from pfms_investment.schemas import market_class
+from pfms_investment.valuation import FxTable, MissingRate
+from pfms_platform.internal import InternalClient, UpstreamUnavailable
+
+
+def today_utc() -> date:
+    return datetime.now(UTC).date()
+
+
+def _needed_rates(
+    base: str, first_day: dict[str, date], cached: dict[str, list[tuple[date, Decimal]]], today: date
+) -> set[tuple[str, str, date]]:
+    """A rate on or before each currency's first transaction, and today's."""
+    wanted = set()
+    for currency, first in first_day.items():
+        days = [d for d, _ in cached.get(currency, [])]
+        if not days or days[0] > first:
+            wanted.add((currency, base, first))
+        if not days or days[-1] < today:
+            wanted.add((currency, base, today))
+    return wanted
+
+
+async def portfolio_analytics(
+    session: AsyncSession, client: InternalClient | None, portfolio: Portfolio, today: date
+) -> dict[str, Any]:
+    """Analytics of one portfolio. With no client (the snapshot job) nothing is fetched: only caches are used."""
+    base = portfolio.base_currency
+    assets = await store.assets_of(session, portfolio.id)
+    histories = await store.histories(session, portfolio.id)
+    stale: list[str] = []
+
+    keys = {(a.symbol, c) for a in assets if (c := market_class(a.asset_type))}
+    prices = await store.market_prices(session, keys)
+    if client is not None:
+        unpriced = [k for k in keys if not prices.get(k) and histories.get(_asset_id(assets, k))]
+        fetched = False
+        for symbol, asset_class in unpriced:
+            if await market.fetch_quote(session, client, symbol, asset_class):
+                fetched = True
+            else:
+                stale.append(f"price:{symbol}")
+        if fetched:
+            prices = await store.market_prices(session, keys)
+    manual = await store.manual_prices(session, [a.id for a in assets if market_class(a.asset_type) is None])
+
+    first_day: dict[str, date] = {}
+    for a in assets:
+        history = histories.get(a.id)
+        if history and a.currency != base:
+            first_day[a.currency] = min(first_day.get(a.currency, history[0].day), history[0].day)
+    rates = await store.fx_rates(session, base, set(first_day))
+    wanted = _needed_rates(base, first_day, rates, today)
+    if wanted and client is not None:
+        stale += await market.fetch_rates(session, client, wanted)
+        rates = await store.fx_rates(session, base, set(first_day))
+
+    benchmark = None
+    if portfolio.benchmark_symbol and portfolio.benchmark_asset_class:
+        key = (portfolio.benchmark_symbol, portfolio.benchmark_asset_class)
+        series = (await store.market_prices(session, {key})).get(key, [])
+        first = min((h[0].day for h in histories.values() if h), default=today)
+        earliest = min(period_start(p, today, first) for p in PERIODS)
+        if client is not None and (not series or series[0][0] > earliest):
+            if await market.fetch_history(session, client, *key, earliest, today):
+                series = (await store.market_prices(session, {key})).get(key, [])
+            else:
+                stale.append(f"benchmark:{key[0]}")
+        benchmark = series
+
+    metas = [AssetMeta(a.id, a.symbol, a.name, a.asset_type, a.sector, a.currency) for a in assets]
+    series_of = [
+        prices.get((a.symbol, c), []) if (c := market_class(a.asset_type)) else manual.get(a.id, []) for a in assets
+    ]
+    try:
+        result = analyse(
+            base,
+            Method(portfolio.cost_method),
+            metas,
+            [histories.get(a.id, []) for a in assets],
+            series_of,
+            FxTable(base, rates),
+            today,
+            benchmark,
+        )
+    except MissingRate as exc:
+        raise UpstreamUnavailable(
+            f"No {exc.currency}/{exc.base} rate for {exc.day} is cached and market-data could not be reached",
+            field="base_currency",
+        ) from exc
+    if portfolio.benchmark_symbol:
+        result["benchmark"] = {"symbol": portfolio.benchmark_symbol, "asset_class": portfolio.benchmark_asset_class}
+    result["stale"] = stale
+    return result
+
+
+def _asset_id(assets: list[Any], key: tuple[str, str]) -> Any:
+    return next(a.id for a in assets if (a.symbol, market_class(a.asset_type)) == key)

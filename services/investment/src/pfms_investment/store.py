@@ -1,0 +1,156 @@
+"""Reads and writes of the investment tables; every lookup is scoped to its owner (404 otherwise)."""
+
+import json
+import uuid
+from collections import defaultdict
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import asyncpg
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pfms_investment.lots import Kind, Txn
+from pfms_investment.models import (
+    Asset,
+    CachedFxRate,
+    InvestmentTransaction,
+    ManualPrice,
+    Portfolio,
+    PortfolioSnapshot,
+    PriceAlert,
+    WatchlistItem,
+)
+from pfms_platform.errors import NotFound
+
+
+async def portfolio(
+    session: AsyncSession, user: uuid.UUID, portfolio_id: uuid.UUID, *, lock: bool = False
+) -> Portfolio:
+    query = select(Portfolio).where(Portfolio.id == portfolio_id, Portfolio.user_id == user)
+    if lock:
+        query = query.with_for_update()
+    row = await session.scalar(query)
+    if row is None:
+        raise NotFound("Portfolio not found")
+    return row
+
+
+async def asset(session: AsyncSession, user: uuid.UUID, portfolio_id: uuid.UUID, asset_id: uuid.UUID) -> Asset:
+    row = await session.scalar(
+        select(Asset).where(Asset.id == asset_id, Asset.portfolio_id == portfolio_id, Asset.user_id == user)
+    )
+    if row is None:
+        raise NotFound("Asset not found", field="asset_id")
+    return row
+
+
+async def owned(session: AsyncSession, model: Any, user: uuid.UUID, row_id: uuid.UUID, what: str) -> Any:
+    """A watchlist entry or alert of the caller; anyone else's is a 404."""
+    row = await session.scalar(select(model).where(model.id == row_id, model.user_id == user))
+    if row is None:
+        raise NotFound(f"{what} not found")
+    return row
+
+
+async def _driver(session: AsyncSession) -> asyncpg.Connection:
+    raw = await (await session.connection()).get_raw_connection()
+    driver: asyncpg.Connection = raw.driver_connection
+    return driver
+
+
+def txn_of(row: Any) -> Txn:
+    picks = (
+        tuple((uuid.UUID(p["lot_id"]), Decimal(p["quantity"])) for p in json.loads(row["lots"]))
+        if row["lots"] != "[]"
+        else ()
+    )
+    return Txn(
+        row["id"],
+        Kind(row["transaction_type"]),
+        row["trade_date"],
+        row["quantity"],
+        row["price"],
+        row["fees"],
+        row["tax"],
+        row["amount"],
+        picks,
+    )
+
+
+async def histories(
+    session: AsyncSession, portfolio_id: uuid.UUID, asset_id: uuid.UUID | None = None
+) -> dict[uuid.UUID, list[Txn]]:
+    """Each asset's transactions in replay order (date, then recording order), straight off the driver:
+    the analytics path reads tens of thousands of rows and an ORM object per row would cost more than the maths."""
+    sql = (
+        "SELECT id, asset_id, transaction_type, trade_date, quantity, price, fees, tax, amount, lots::text AS lots "
+        "FROM investment_transactions WHERE portfolio_id = $1"
+    )
+    args: list[Any] = [portfolio_id]
+    if asset_id is not None:
+        sql += " AND asset_id = $2"
+        args.append(asset_id)
+    rows = await (await _driver(session)).fetch(sql + " ORDER BY trade_date, seq", *args)
+    out: dict[uuid.UUID, list[Txn]] = defaultdict(list)
+    for row in rows:
+        out[row["asset_id"]].append(txn_of(row))
+    return out
+
+
+async def assets_of(session: AsyncSession, portfolio_id: uuid.UUID) -> list[Asset]:
+    return list(await session.scalars(select(Asset).where(Asset.portfolio_id == portfolio_id).order_by(Asset.symbol)))
+
+
+async def market_prices(
+    session: AsyncSession, keys: set[tuple[str, str]]
+) -> dict[tuple[str, str], list[tuple[date, Decimal]]]:
+    """Daily prices of the given (symbol, market class) pairs, oldest first."""
+    out: dict[tuple[str, str], list[tuple[date, Decimal]]] = defaultdict(list)
+    if not keys:
+        return out
+    rows = await (await _driver(session)).fetch(
+        "SELECT p.symbol, p.asset_class, p.day, p.price FROM daily_prices p "
+        "JOIN unnest($1::text[], $2::text[]) AS k(symbol, asset_class) USING (symbol, asset_class) ORDER BY p.day",
+        [k[0] for k in keys],
+        [k[1] for k in keys],
+    )
+    for row in rows:
+        out[(row["symbol"], row["asset_class"])].append((row["day"], row["price"]))
+    return out
+
+
+async def manual_prices(
+    session: AsyncSession, asset_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[tuple[date, Decimal]]]:
+    out: dict[uuid.UUID, list[tuple[date, Decimal]]] = defaultdict(list)
+    if asset_ids:
+        rows = await session.execute(
+            select(ManualPrice.asset_id, ManualPrice.day, ManualPrice.price)
+            .where(ManualPrice.asset_id.in_(asset_ids))
+            .order_by(ManualPrice.day)
+        )
+        for asset_id, day, price in rows:
+            out[asset_id].append((day, price))
+    return out
+
+
+async def fx_rates(session: AsyncSession, base: str, currencies: set[str]) -> dict[str, list[tuple[date, Decimal]]]:
+    """Cached rates into `base`, by currency, oldest first."""
+    out: dict[str, list[tuple[date, Decimal]]] = defaultdict(list)
+    if currencies:
+        rows = await session.execute(
+            select(CachedFxRate.base, CachedFxRate.day, CachedFxRate.rate)
+            .where(CachedFxRate.quote == base, CachedFxRate.base.in_(currencies))
+            .order_by(CachedFxRate.day)
+        )
+        for currency, day, rate in rows:
+            out[currency].append((day, rate))
+    return out
+
+
+async def purge(session: AsyncSession, user: uuid.UUID) -> None:
+    """Every row of the user (transactions, assets, prices and snapshots go with their portfolios)."""
+    for model in (PriceAlert, WatchlistItem, PortfolioSnapshot, InvestmentTransaction, Asset, Portfolio):
+        await session.execute(delete(model).where(model.user_id == user))
