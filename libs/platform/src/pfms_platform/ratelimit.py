@@ -93,6 +93,10 @@ class UserRateLimiter:
                     await self.flush()
                 except Exception as exc:  # Redis away: count again once it is back
                     log.warning("rate-limit flush failed", error=str(exc)[:200])
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    # the Redis client can swallow a cancel that lands mid-command; shutdown must still end the loop
+                    raise asyncio.CancelledError
         finally:
             try:
                 await asyncio.shield(self.flush())
