@@ -273,6 +273,8 @@ def test_no_money_is_created_or_lost_by_rounding(data, currency, days, window, b
     unit = D(1).scaleb(-{"USD": 2, "JPY": 0, "KWD": 3}[currency])
     balance = start
     for day in result.days:
+        figures = (day.expected_income, day.burn, day.scheduled_outflows, day.expected_expenses, day.projected_balance)
+        assert {f.as_tuple().exponent for f in figures} == {unit.as_tuple().exponent}  # shown as is, to the unit
         assert abs(day.burn - burn / window) <= unit  # each day within one minor unit of the exact average
         assert day.projected_balance == balance + day.expected_income - day.expected_expenses
         balance = day.projected_balance

@@ -8,6 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from pfms_income.models import CashflowProjection
+from pfms_income.schemas import CashflowProjection as CashflowProjectionBody
+from pfms_platform.envelope import Envelope
 
 from .conftest import error_fields
 
@@ -43,6 +45,18 @@ async def test_expected_income_from_sources_builds_the_daily_series(env) -> None
     assert [d["notes"] for d in series if d["date"] == payday.isoformat()] == [["+2500.00 Pay"]]
     confidences = [d["confidence"] for d in series]
     assert confidences[0] == 0.99 and confidences == sorted(confidences, reverse=True)
+
+
+async def test_the_answer_is_exactly_the_documented_model(env) -> None:
+    """The route answers without re-validating; the documented model, applied, must change nothing."""
+    me = env.person()
+    await add_source(env, me, amount="1000", currency="KWD", frequency="weekly", start_date=TODAY.isoformat())
+    await add_source(env, me, amount="12.5", currency="USD", frequency="daily", start_date=TODAY.isoformat())
+    for params in ({"days": 365, "starting_balance": "-20.5"}, {"days": 7, "currency": "KWD", "threshold": "1.125"}):
+        response = await env.client.get(URL, params=params, headers=me.headers)
+        envelope = response.json()
+        assert Envelope[CashflowProjectionBody].model_validate(envelope).model_dump(mode="json") == envelope
+    assert envelope["data"]["series"][0]["expected_income"] in ("0.000", "1000.000")
 
 
 async def test_the_latest_projection_is_kept_in_the_table(env) -> None:

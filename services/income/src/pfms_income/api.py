@@ -4,7 +4,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, BackgroundTasks, Query, Request, Response, status
 
 from pfms_contracts.income import IncomeDeleted, IncomeReceived, IncomeUpdated
 from pfms_income import cashflow, domain, store
@@ -283,14 +283,24 @@ async def delete_transaction(transaction_id: uuid.UUID, user: CurrentUser, sessi
 
 @router.get("/cashflow/projection", response_model=Envelope[CashflowProjection])
 async def projection(
-    params: Annotated[ProjectionParams, Query()], user: CurrentUser, session: Session, request: Request
-) -> dict[str, Any]:
+    params: Annotated[ProjectionParams, Query()],
+    user: CurrentUser,
+    session: Session,
+    request: Request,
+    background: BackgroundTasks,
+) -> Response:
     """Daily balance for the next `days` days (seed §7.1), cached 5 minutes until an input changes.
 
     Starts from `starting_balance` (no accounts service yet), spends the average daily burn of the
     last 30 days, pays recurring expenses on their due dates, receives expected income from
     recurring sources, and lists the days the balance falls below `threshold`. Flows in other
-    currencies are totalled apart in `other_currencies`, never converted.
+    currencies are totalled apart in `other_currencies`, never converted. A computed projection
+    becomes the stored latest one right after the answer is sent.
     """
-    cache = ProjectionCache(request.app.state.redis, request.app.state.settings.projection_cache_seconds)
-    return ok(await cashflow.projection(session, cache, request.app.state.settings, user, params))
+    settings = request.app.state.settings
+    cache = ProjectionCache(request.app.state.redis, settings.projection_cache_seconds)
+    body, computed = await cashflow.projection(session, cache, settings, user, params)
+    if computed is not None:
+        background.add_task(cashflow.keep_latest, request.app.state.db, user, computed, body["calculated_at"])
+    # Already in its public form: answered as is, without a second validation of 365 days.
+    return Response(cashflow.to_json(ok(body)), media_type="application/json")

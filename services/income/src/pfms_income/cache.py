@@ -6,12 +6,12 @@ entry computed before it, and an entry computed from pre-change data can only be
 old version. Old entries simply expire. Redis being down costs speed, never answers.
 """
 
-import json
 import uuid
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -39,12 +39,13 @@ class ProjectionCache:
         except RedisError as exc:
             log.warning("projection cache read failed", error=str(exc)[:200])
             return None
-        return json.loads(raw) if raw else None
+        return dict(orjson.loads(raw)) if raw else None
 
-    async def put(self, key: str, value: dict[str, Any]) -> None:
+    async def put(self, key: str, value: bytes) -> None:
+        """`value` is the JSON of the projection."""
         if not self.ttl:
             return
         try:
-            await self.redis.set(key, json.dumps(value), ex=self.ttl)
+            await self.redis.set(key, value, ex=self.ttl)
         except RedisError as exc:
             log.warning("projection cache write failed", error=str(exc)[:200])

@@ -4,68 +4,82 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pfms_finance.currency import quantize
 from pfms_income import domain, store
 from pfms_income.cache import ProjectionCache, cache_key
-from pfms_income.schemas import CashflowProjection, ForeignCurrency, ProjectionDay, ProjectionParams
+from pfms_income.schemas import ProjectionParams
 from pfms_income.settings import Settings
+from pfms_platform.db import Database
+from pfms_platform.logging import get_logger
+
+log = get_logger(__name__)
 
 
 def shape(projection: domain.Projection, calculated_at: datetime, window_days: int) -> dict[str, Any]:
-    """The public form of a projection (JSON-ready)."""
+    """The public form (`schemas.CashflowProjection`), built directly rather than validated field by field.
+
+    This is the hot path of an uncached projection (365 days), and every money figure of the domain
+    already carries its currency's minor unit, so the only work left is naming the fields.
+    """
     lowest = projection.lowest
     assert lowest is not None  # a projection always has at least one day
     code = projection.currency
-    return CashflowProjection(
-        currency=code,
-        as_of=projection.today,
-        days=len(projection.days),
-        starting_balance=projection.starting_balance,
-        threshold=projection.threshold,
-        daily_burn=projection.daily_burn,
-        burn_window_days=window_days,
-        total_expected_income=projection.total_income,
-        total_expected_expenses=projection.total_expenses,
-        ending_balance=projection.ending_balance,
-        lowest_balance=lowest.projected_balance,
-        lowest_balance_date=lowest.date,
-        warning_dates=list(projection.warning_dates),
-        series=[
-            ProjectionDay(
-                currency=code,
-                date=day.date,
-                expected_income=day.expected_income,
-                expected_expenses=day.expected_expenses,
-                burn=day.burn,
-                scheduled_outflows=day.scheduled_outflows,
-                projected_balance=day.projected_balance,
-                confidence=float(day.confidence),
-                below_threshold=day.below_threshold,
-                notes=list(day.notes),
-            )
+    return {
+        "currency": code,
+        "as_of": projection.today,
+        "days": len(projection.days),
+        "starting_balance": quantize(projection.starting_balance, code),
+        "threshold": quantize(projection.threshold, code),
+        "daily_burn": projection.daily_burn,
+        "burn_window_days": window_days,
+        "total_expected_income": projection.total_income,
+        "total_expected_expenses": projection.total_expenses,
+        "ending_balance": projection.ending_balance,
+        "lowest_balance": lowest.projected_balance,
+        "lowest_balance_date": lowest.date,
+        "warning_dates": list(projection.warning_dates),
+        "series": [
+            {
+                "currency": code,
+                "date": day.date,
+                "expected_income": day.expected_income,
+                "expected_expenses": day.expected_expenses,
+                "burn": day.burn,
+                "scheduled_outflows": day.scheduled_outflows,
+                "projected_balance": day.projected_balance,
+                "confidence": float(day.confidence),
+                "below_threshold": day.below_threshold,
+                "notes": list(day.notes),
+            }
             for day in projection.days
         ],
-        other_currencies=[
-            ForeignCurrency(
-                currency=other.currency,
-                daily_burn=other.daily_burn,
-                expected_income=other.expected_income,
-                expected_expenses=other.expected_expenses,
-            )
+        "other_currencies": [
+            {
+                "currency": other.currency,
+                "daily_burn": other.daily_burn,
+                "expected_income": other.expected_income,
+                "expected_expenses": other.expected_expenses,
+            }
             for other in projection.other_currencies
         ],
-        calculated_at=calculated_at,
-        cached=False,
-    ).model_dump(mode="json")
+        "calculated_at": calculated_at,
+        "cached": False,
+    }
+
+
+def to_json(value: Any) -> bytes:
+    """orjson with decimals as strings (money is never a JSON number)."""
+    return orjson.dumps(value, default=str, option=orjson.OPT_UTC_Z)
 
 
 async def projection(
     session: AsyncSession, cache: ProjectionCache, settings: Settings, user_id: uuid.UUID, params: ProjectionParams
-) -> dict[str, Any]:
-    """The user's projection: from the cache when the inputs have not changed, else computed and stored."""
+) -> tuple[dict[str, Any], domain.Projection | None]:
+    """The user's projection (public form), and the computed projection to keep if it was not cached."""
     today = datetime.now(UTC).date()
     # The version is read before any input, so whatever is computed below is at least that fresh.
     version, profile_currency = await store.inputs_state(session, user_id)
@@ -77,7 +91,8 @@ async def projection(
 
     key = cache_key(user_id, version, today, params.days, currency, starting, threshold)
     if (hit := await cache.get(key)) is not None:
-        return {**hit, "cached": True}
+        hit["cached"] = True
+        return hit, None
 
     window = settings.burn_window_days
     result = domain.project(
@@ -94,10 +109,22 @@ async def projection(
             half_life_days=settings.confidence_half_life_days,
         )
     )
-    calculated_at = datetime.now(UTC)
-    # One writer per user at a time, so two concurrent projections never interleave their rows.
-    await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"income-projection:{user_id}"))))
-    await store.save_projection(session, user_id, result, calculated_at)
-    body = shape(result, calculated_at, window)
-    await cache.put(key, body)
-    return body
+    body = shape(result, datetime.now(UTC), window)
+    await cache.put(key, to_json(body))
+    return body, result
+
+
+async def keep_latest(db: Database, user_id: uuid.UUID, result: domain.Projection, calculated_at: datetime) -> None:
+    """Store the projection as the user's latest, in its own unit of work once the answer has gone out.
+
+    Writing a year of rows costs about as much as projecting it, and the answer does not depend on
+    it, so it is kept off the request's path. A failure loses only this snapshot: the next
+    computation writes a newer one.
+    """
+    try:
+        async with db.sessions() as session, session.begin():
+            # One writer per user at a time, so two projections never interleave their rows.
+            await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"income-projection:{user_id}"))))
+            await store.save_projection(session, user_id, result, calculated_at)
+    except Exception as exc:
+        log.warning("latest projection not stored", user_id=str(user_id), error=str(exc)[:200])

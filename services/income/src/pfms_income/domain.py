@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
+from functools import cache
 
 from pfms_finance.currency import minor_units, quantize
-from pfms_finance.inflation import inflated_amount
-from pfms_finance.recurrence import Frequency, next_occurrence, occurrences
+from pfms_finance.inflation import completed_years, inflated_amount
+from pfms_finance.recurrence import Frequency, add_months, next_occurrence, occurrences
 from pfms_platform.errors import Invalid
 
 ZERO = Decimal(0)
@@ -152,6 +153,11 @@ def settled(schedule: Schedule, day: date) -> bool:
     return grace is None or received >= day - timedelta(days=grace)
 
 
+def next_anniversary(start: date, day: date) -> date:
+    """The first anniversary of `start` after `day`, when an inflating amount steps up next."""
+    return add_months(start, 12 * (completed_years(start, day) + 1))
+
+
 def expand(schedule: Schedule, first: date, last: date) -> Iterable[tuple[date, Decimal]]:
     """Occurrences within [first, last] with their (inflated, rounded) amounts."""
     if schedule.not_before is not None:
@@ -160,8 +166,12 @@ def expand(schedule: Schedule, first: date, last: date) -> Iterable[tuple[date, 
         days: Iterable[date] = [schedule.start] if first <= schedule.start <= last else []
     else:
         days = occurrences(schedule.start, schedule.frequency, first=first, last=last, end=schedule.end)
+    # The amount only changes on an anniversary, so it is computed once per year of the horizon.
+    amount, changes_on = None, first
     for day in days:
-        amount = inflated_amount(schedule.amount, schedule.inflation_rate, schedule.start, day, schedule.currency)
+        if amount is None or day >= changes_on:
+            amount = inflated_amount(schedule.amount, schedule.inflation_rate, schedule.start, day, schedule.currency)
+            changes_on = next_anniversary(schedule.start, day) if schedule.inflation_rate else last + timedelta(days=1)
         yield day, amount
 
 
@@ -174,6 +184,7 @@ def cumulative_burn(total: Decimal, window_days: int, day: int, currency: str) -
     return quantize(total * day / window_days, currency)
 
 
+@cache
 def confidence(day: int, half_life_days: int) -> Decimal:
     """Trust in a projected day: 1 today, halving every `half_life_days` as the unknowns pile up."""
     value = Decimal(repr(math.pow(0.5, day / half_life_days)))
@@ -195,7 +206,7 @@ class ProjectionInput:
     half_life_days: int = 90
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Day:
     date: date
     expected_income: Decimal
@@ -234,11 +245,11 @@ class Projection:
 
     @property
     def total_income(self) -> Decimal:
-        return sum((d.expected_income for d in self.days), ZERO)
+        return sum((d.expected_income for d in self.days), quantize(ZERO, self.currency))
 
     @property
     def total_expenses(self) -> Decimal:
-        return sum((d.expected_expenses for d in self.days), ZERO)
+        return sum((d.expected_expenses for d in self.days), quantize(ZERO, self.currency))
 
     @property
     def ending_balance(self) -> Decimal:
@@ -253,17 +264,18 @@ Flows = dict[date, list[tuple[Decimal, str]]]
 
 
 def _by_day(
-    occurrences_of: Iterable[tuple[Schedule, Iterable[tuple[date, Decimal]]]], currency: str
+    occurrences_of: Iterable[tuple[Schedule, Iterable[tuple[date, Decimal]]]], currency: str, sign: str
 ) -> tuple[Flows, dict[str, Decimal]]:
-    """Occurrences in the projection's currency by day (with labels), and totals of every other currency."""
+    """Occurrences in the projection's currency by day, each with its note ("+3000.00 Salary"), and
+    the totals of every other currency."""
     own: Flows = defaultdict(list)
     foreign: dict[str, Decimal] = defaultdict(lambda: ZERO)
     for schedule, dated in occurrences_of:
-        for day, amount in dated:
-            if schedule.currency == currency:
-                own[day].append((amount, schedule.label))
-            else:
-                foreign[schedule.currency] += amount
+        if schedule.currency == currency:
+            for day, amount in dated:
+                own[day].append((amount, f"{sign}{amount} {schedule.label}".rstrip()))
+        else:
+            foreign[schedule.currency] += sum((amount for _, amount in dated), ZERO)
     return own, foreign
 
 
@@ -272,50 +284,51 @@ def project(inp: ProjectionInput) -> Projection:
     if not 1 <= inp.days <= MAX_HORIZON_DAYS:
         raise Invalid(f"days must be between 1 and {MAX_HORIZON_DAYS}", field="days")
     first, last = inp.today + timedelta(days=1), inp.today + timedelta(days=inp.days)
-    income_days, foreign_income = _by_day(((s, expected_incomes(s, first, last)) for s in inp.incomes), inp.currency)
-    outflow_days, foreign_outflow = _by_day(((s, expand(s, first, last)) for s in inp.outflows), inp.currency)
+    incomes_of = ((s, expected_incomes(s, first, last)) for s in inp.incomes)
+    outflows_of = ((s, expand(s, first, last)) for s in inp.outflows)
+    income_days, foreign_income = _by_day(incomes_of, inp.currency, "+")
+    outflow_days, foreign_outflow = _by_day(outflows_of, inp.currency, "-")
 
-    burn_total = inp.burn_totals.get(inp.currency, ZERO)
-    window = inp.burn_window_days
+    code, window = inp.currency, inp.burn_window_days
+    zero = quantize(ZERO, code)  # sums start here, so every figure carries the currency's minor unit
+    burn_total = inp.burn_totals.get(code, ZERO)
     balance = inp.starting_balance
     below = balance < inp.threshold
     series: list[Day] = []
     warnings: list[date] = []
-    burned = ZERO
+    burned = zero
     for k in range(1, inp.days + 1):
         day = inp.today + timedelta(days=k)
-        through = cumulative_burn(burn_total, window, k, inp.currency)
+        through = cumulative_burn(burn_total, window, k, code)
         burn, burned = through - burned, through
-        incomes, outflows = income_days.get(day, []), outflow_days.get(day, [])
-        income = sum((a for a, _ in incomes), ZERO)
-        outflow = sum((a for a, _ in outflows), ZERO)
+        incomes, outflows = income_days.get(day, ()), outflow_days.get(day, ())
+        income = sum((a for a, _ in incomes), zero) if incomes else zero
+        outflow = sum((a for a, _ in outflows), zero) if outflows else zero
         balance = balance + income - burn - outflow
         now_below = balance < inp.threshold
         if now_below and (not below or k == 1):
             warnings.append(day)
         below = now_below
-        notes = tuple(f"+{a} {label}".rstrip() for a, label in incomes) + tuple(
-            f"-{a} {label}".rstrip() for a, label in outflows
-        )
+        notes = tuple(note for _, note in incomes) + tuple(note for _, note in outflows)
         series.append(Day(day, income, burn, outflow, balance, confidence(k, inp.half_life_days), now_below, notes))
 
-    currencies = sorted((set(inp.burn_totals) | set(foreign_income) | set(foreign_outflow)) - {inp.currency})
+    currencies = sorted((set(inp.burn_totals) | set(foreign_income) | set(foreign_outflow)) - {code})
     others = tuple(
         ForeignTotals(
-            currency=code,
-            daily_burn=cumulative_burn(inp.burn_totals.get(code, ZERO), window, 1, code),
-            expected_income=foreign_income.get(code, ZERO),
-            expected_expenses=cumulative_burn(inp.burn_totals.get(code, ZERO), window, inp.days, code)
-            + foreign_outflow.get(code, ZERO),
+            currency=other,
+            daily_burn=cumulative_burn(inp.burn_totals.get(other, ZERO), window, 1, other),
+            expected_income=quantize(foreign_income.get(other, ZERO), other),
+            expected_expenses=cumulative_burn(inp.burn_totals.get(other, ZERO), window, inp.days, other)
+            + quantize(foreign_outflow.get(other, ZERO), other),
         )
-        for code in currencies
+        for other in currencies
     )
     return Projection(
-        currency=inp.currency,
+        currency=code,
         today=inp.today,
         starting_balance=inp.starting_balance,
         threshold=inp.threshold,
-        daily_burn=cumulative_burn(burn_total, window, 1, inp.currency),
+        daily_burn=cumulative_burn(burn_total, window, 1, code),
         days=tuple(series),
         warning_dates=tuple(warnings),
         other_currencies=others,

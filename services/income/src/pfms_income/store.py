@@ -5,7 +5,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, String, and_, cast, delete, func, null, select
+from sqlalchemy import ColumnElement, Select, String, and_, cast, delete, func, null, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -135,28 +135,57 @@ async def outflow_schedules(session: AsyncSession, user_id: uuid.UUID) -> list[S
     ]
 
 
+_SAVE_PROJECTION = text(
+    """
+    WITH stale AS (
+        DELETE FROM cashflow_projections
+        WHERE user_id = :user_id AND projection_date NOT BETWEEN :first AND :last
+    )
+    INSERT INTO cashflow_projections AS p (
+        id, user_id, projection_date, currency, projected_balance, confidence_score,
+        expected_income, expected_expenses, notes, calculated_at
+    )
+    SELECT gen_random_uuid(), :user_id, d.day, :currency, d.balance, d.confidence,
+           d.income, d.expenses, d.notes, :calculated_at
+    FROM unnest(
+        CAST(:days AS date[]), CAST(:balances AS numeric[]), CAST(:confidences AS numeric[]),
+        CAST(:incomes AS numeric[]), CAST(:expenses AS numeric[]), CAST(:notes AS text[])
+    ) AS d(day, balance, confidence, income, expenses, notes)
+    ON CONFLICT (user_id, projection_date) DO UPDATE SET
+        currency = excluded.currency, projected_balance = excluded.projected_balance,
+        confidence_score = excluded.confidence_score, expected_income = excluded.expected_income,
+        expected_expenses = excluded.expected_expenses, notes = excluded.notes,
+        calculated_at = excluded.calculated_at
+    WHERE p.calculated_at <= excluded.calculated_at
+    """
+)
+
+
 async def save_projection(
     session: AsyncSession, user_id: uuid.UUID, projection: Projection, calculated_at: datetime
 ) -> None:
-    """Replace the user's stored projection with this one (the table keeps the latest only)."""
-    await session.execute(delete(CashflowProjection).where(CashflowProjection.user_id == user_id))
+    """Make this the user's stored projection (the table keeps the latest only).
+
+    One statement with the days as arrays: a year is 365 rows, and row-by-row parameters cost more
+    than the projection itself. Days outside the new horizon go; days inside are overwritten unless
+    they hold a projection computed later than this one.
+    """
+    days = projection.days
     await session.execute(
-        insert(CashflowProjection),
-        [
-            {
-                "id": uuid.uuid4(),
-                "user_id": user_id,
-                "projection_date": day.date,
-                "currency": projection.currency,
-                "projected_balance": day.projected_balance,
-                "confidence_score": day.confidence,
-                "expected_income": day.expected_income,
-                "expected_expenses": day.expected_expenses,
-                "notes": "; ".join(day.notes) or None,
-                "calculated_at": calculated_at,
-            }
-            for day in projection.days
-        ],
+        _SAVE_PROJECTION,
+        {
+            "user_id": user_id,
+            "first": days[0].date,
+            "last": days[-1].date,
+            "currency": projection.currency,
+            "calculated_at": calculated_at,
+            "days": [d.date for d in days],
+            "balances": [d.projected_balance for d in days],
+            "confidences": [d.confidence for d in days],
+            "incomes": [d.expected_income for d in days],
+            "expenses": [d.expected_expenses for d in days],
+            "notes": ["; ".join(d.notes) or None for d in days],
+        },
     )
 
 
