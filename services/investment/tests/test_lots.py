@@ -130,9 +130,12 @@ def test_split_with_nothing_held_is_refused() -> None:
         replay([Txn(A, Kind.SPLIT, date(2024, 1, 1), D(2))], Method.FIFO)
 
 
-def test_share_gives_the_remainder_to_the_last_piece() -> None:
-    assert share(D(100), [D(1), D(1), D(1)]) == [D("33.3333"), D("33.3333"), D("33.3334")]
+def test_share_splits_exactly_by_rounded_running_totals() -> None:
+    # Running totals 33.3333, 66.6667, 100 -> pieces 33.3333, 33.3334, 33.3333.
+    assert share(D(100), [D(1), D(1), D(1)]) == [D("33.3333"), D("33.3334"), D("33.3333")]
     assert share(D(5), [D(0), D(0)]) == [D(0), D(5)]
+    # Rounding each piece on its own would give 0.0001 x 4 and -0.0001: a negative cost. Never.
+    assert share(D("0.0003"), [D(1)] * 5) == [D("0.0001"), D(0), D("0.0001"), D(0), D("0.0001")]
 
 
 quantity = st.decimals(min_value=D("0.00000001"), max_value=D(1000), places=8)

@@ -135,14 +135,20 @@ class Position:
 
 
 def share(total: Decimal, parts: Sequence[Decimal]) -> list[Decimal]:
-    """Split `total` pro rata to `parts` at 4 decimals; the last piece takes the remainder."""
+    """Split `total` pro rata to `parts` at 4 decimals, exactly: each piece is the difference of the
+    rounded running totals, so the pieces add up to `total` and none has the opposite sign."""
     whole = sum(parts, ZERO)
     if not parts:
         return []
     if whole == 0:
         return [ZERO] * (len(parts) - 1) + [total]
-    pieces = [money(total * p / whole) for p in parts[:-1]]
-    return [*pieces, total - sum(pieces, ZERO)]
+    pieces, running, previous = [], ZERO, ZERO
+    for part in parts[:-1]:
+        running += part
+        upto = money(total * running / whole)
+        pieces.append(upto - previous)
+        previous = upto
+    return [*pieces, total - previous]
 
 
 def _take(lot: Lot, quantity: Decimal) -> Decimal:
