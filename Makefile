@@ -39,6 +39,10 @@ format: setup ## ruff format and the safe ruff fixes
 asyncapi: setup ## regenerate libs/contracts/asyncapi.yaml from the event contracts
 	@$(RUN) pfms-asyncapi
 
+bench: setup ## every benchmark in bench/ (starts its own servers); figures to bench/results/*.json and the READMEs
+	@command -v wrk >/dev/null 2>&1 || { apt-get install -y -qq wrk 2>/dev/null || (apt-get update -qq && apt-get install -y -qq wrk); }
+	@set -e; for script in bench/*.py; do echo "== $$script"; $(RUN) python $$script; done
+
 topology: setup ## regenerate deploy/rabbitmq/definitions.json and the Kubernetes manifests from the code
 	$(RUN) python -m pfms_platform.events.topology
 	$(RUN) python deploy/k8s/generate.py
