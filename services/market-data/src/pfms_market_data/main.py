@@ -4,7 +4,11 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from pfms_market_data import api, internal, stream
 from pfms_market_data.events import HANDLERS
+from pfms_market_data.market import Market
+from pfms_market_data.providers import build
+from pfms_market_data.scheduler import refresh_loop
 from pfms_market_data.settings import Settings
 from pfms_platform import cli
 from pfms_platform.app import create_app
@@ -13,7 +17,27 @@ SERVICE_DIR = Path(__file__).resolve().parents[2]
 
 
 def create(settings: Settings | None = None) -> FastAPI:
-    return create_app(settings or Settings(), title="PFMS market-data service", handlers=HANDLERS)
+    settings = settings or Settings()
+
+    async def start(app: FastAPI) -> None:
+        app.state.market = Market(settings, app.state.redis, app.state.db.sessions, build(settings))
+        app.state.broadcaster = stream.Broadcaster(settings.database_url)
+
+    async def stop(app: FastAPI) -> None:
+        await app.state.market.close()
+
+    async def listen(app: FastAPI) -> None:
+        await app.state.broadcaster.run()
+
+    return create_app(
+        settings,
+        title="PFMS market-data service",
+        routers=[api.router, stream.router, internal.router],
+        handlers=HANDLERS,
+        on_startup=[start],
+        on_shutdown=[stop],
+        background=[listen, refresh_loop],
+    )
 
 
 def main() -> None:
