@@ -1,13 +1,10 @@
 """Fixtures for the user service: a running service and people who signed up through real events."""
 
-import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import aio_pika
 import pytest
 from sqlalchemy import func, select
 
@@ -15,6 +12,7 @@ from pfms_contracts import CloudEvent, EventData
 from pfms_contracts.identity import UserCreated
 from pfms_platform.events.tables import OutboxEvent
 from pfms_platform.testing import Running
+from pfms_platform.testing.helpers import publish_event, until
 from pfms_user.models import UserProfile
 
 
@@ -33,31 +31,10 @@ class Harness:
     keys: Any
 
     async def publish(self, data: EventData, *, event: CloudEvent | None = None) -> CloudEvent:
-        """Publish a CloudEvent the way auth's relay does: on the event's exchange, routed by its type."""
-        event = event or CloudEvent.wrap("auth", data)
-        connection = await aio_pika.connect(self.svc.settings.amqp_url)
-        async with connection:
-            channel = await connection.channel(publisher_confirms=True)
-            exchange = await channel.declare_exchange(data.exchange, aio_pika.ExchangeType.TOPIC, durable=True)
-            await exchange.publish(
-                aio_pika.Message(
-                    event.model_dump_json().encode(),
-                    content_type="application/cloudevents+json",
-                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                    message_id=event.id,
-                    type=event.type,
-                ),
-                routing_key=event.type,
-            )
-        return event
+        """Publish a CloudEvent the way auth's relay does."""
+        return await publish_event(self.svc.settings.amqp_url, data, source="auth", event=event)
 
-    @staticmethod
-    async def until(check: Callable[[], Awaitable[bool]], *, timeout: float = 10.0) -> None:
-        """Poll `check` until it holds: event delivery is asynchronous."""
-        deadline = asyncio.get_running_loop().time() + timeout
-        while not await check():
-            assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-            await asyncio.sleep(0.05)
+    until = staticmethod(until)
 
     async def count(self, model: Any, *where: Any) -> int:
         async with self.svc.db.sessions() as session:

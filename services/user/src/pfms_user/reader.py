@@ -19,7 +19,12 @@ SELECT user_id, email, first_name, last_name, phone, avatar_url, date_of_birth,
 FROM user_profiles WHERE user_id = $1
 """
 
-_DEAD_CONNECTION = (asyncpg.ConnectionDoesNotExistError, asyncpg.InterfaceError, ConnectionError)
+_DEAD_CONNECTION = (
+    asyncpg.ConnectionDoesNotExistError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,  # a terminated backend can leave the protocol mid-operation
+    ConnectionError,
+)
 
 
 async def _nothing_to_reset(_: asyncpg.Connection) -> None:
@@ -50,7 +55,11 @@ class ProfileReader:
     async def _fetch(self, user_id: uuid.UUID) -> dict[str, Any] | None:
         assert self._pool is not None
         async with self._pool.acquire() as connection:
-            row = await connection.fetchrow(PROFILE_QUERY, user_id)
+            try:
+                row = await connection.fetchrow(PROFILE_QUERY, user_id)
+            except _DEAD_CONNECTION:
+                connection.terminate()  # never hand this connection to the next request
+                raise
         return dict(row) if row is not None else None
 
 
