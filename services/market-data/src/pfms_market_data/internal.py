@@ -5,8 +5,9 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
 
-from pfms_market_data.api import From, To, market, symbol_of
+from pfms_market_data.api import From, To, market, quote_response, symbol_of
 from pfms_market_data.domain import AssetClass, last_on_or_before, pair_symbol
 from pfms_market_data.schemas import CloseOut, FxOut, QuoteOut
 from pfms_platform.envelope import Envelope, ok
@@ -20,9 +21,8 @@ FX_LOOKBACK = timedelta(days=14)
 
 
 @router.get("/quotes/{symbol}", response_model=Envelope[QuoteOut])
-async def quote(symbol: str, asset_class: AssetClass, request: Request, _: CallingService) -> dict[str, Any]:
-    served = await market(request).quote(symbol_of(symbol, asset_class), asset_class)
-    return ok(served.body())
+async def quote(symbol: str, asset_class: AssetClass, request: Request, _: CallingService) -> JSONResponse:
+    return await quote_response(request, symbol, asset_class)
 
 
 @router.get("/history/{symbol}", response_model=Envelope[list[CloseOut]])

@@ -46,7 +46,7 @@ class Served:
             "asset_class": q.asset_class.value,
             "price": str(q.price),
             "currency": q.currency,
-            "as_of": q.as_of.isoformat(),
+            "as_of": q.as_of.isoformat().replace("+00:00", "Z"),  # as pydantic writes it elsewhere
             "source": q.source,
             "age_seconds": age_seconds(q.as_of, now or datetime.now(UTC)),
             "stale": self.stale,

@@ -42,8 +42,9 @@ def build(settings: Settings) -> dict[AssetClass, Guarded]:
         if name not in made:
             made[name] = Guarded(
                 _make(name, settings),
-                rate_per_second=settings.provider_rate_per_second,
-                burst=settings.provider_burst,
+                # the offline provider reads memory: nothing upstream to protect from load
+                rate_per_second=settings.provider_rate_per_second if name != "offline" else 10_000.0,
+                burst=settings.provider_burst if name != "offline" else 1_000,
                 attempts=settings.provider_attempts,
                 base_delay=settings.provider_retry_delay_seconds,
                 failure_threshold=settings.breaker_failures,
