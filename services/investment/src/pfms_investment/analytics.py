@@ -106,23 +106,27 @@ def analyse(
         quantity = position.quantity
         value_local = quantity * price
         value_base = value_local * rate_today
-        cost_base = sum((fx.convert(lot.cost, meta.currency, lot.acquired) for lot in position.lots), ZERO)
-        gains = sum(
-            (
-                fx.convert(d.proceeds, meta.currency, d.disposed) - fx.convert(d.cost, meta.currency, d.acquired)
-                for d in position.disposals
-            ),
-            ZERO,
-        )
-        income = sum((fx.convert(amount, meta.currency, day) for day, amount in position.income), ZERO)
-        asset_realized = gains + income
+        if meta.currency == base:
+            cost_base, asset_realized, asset_cost_in = position.cost, position.realized, position.cost_in
+        else:
+            cost_base = sum((fx.convert(lot.cost, meta.currency, lot.acquired) for lot in position.lots), ZERO)
+            gains = sum(
+                (
+                    fx.convert(d.proceeds, meta.currency, d.disposed) - fx.convert(d.cost, meta.currency, d.acquired)
+                    for d in position.disposals
+                ),
+                ZERO,
+            )
+            income = sum((fx.convert(amount, meta.currency, day) for day, amount in position.income), ZERO)
+            asset_realized = gains + income
+            asset_cost_in = sum(
+                (fx.convert(t.gross + t.fees + t.tax, meta.currency, t.day) for t in history if t.kind in ACQUIRES),
+                ZERO,
+            )
         realized += asset_realized
         unrealized += value_base - cost_base
         invested += cost_base
-        cost_in += sum(
-            (fx.convert(t.gross + t.fees + t.tax, meta.currency, t.day) for t in history if t.kind in ACQUIRES),
-            ZERO,
-        )
+        cost_in += asset_cost_in
         rows.append(
             {
                 "asset_id": meta.id,

@@ -15,6 +15,10 @@ from pfms_investment.schemas import market_class
 from pfms_investment.valuation import FxTable, MissingRate
 from pfms_platform.internal import InternalClient, UpstreamUnavailable
 
+_history_tried: dict[tuple[str, str], date] = {}
+"""Benchmarks whose history this process asked market-data for today: once a day is enough, even when
+market-data has no older closes to give."""
+
 
 def today_utc() -> date:
     return datetime.now(UTC).date()
@@ -74,7 +78,8 @@ async def portfolio_analytics(
         series = (await store.market_prices(session, {key})).get(key, [])
         first = min((h[0].day for h in histories.values() if h), default=today)
         earliest = min(period_start(p, today, first) for p in PERIODS)
-        if client is not None and (not series or series[0][0] > earliest):
+        if client is not None and (not series or series[0][0] > earliest) and _history_tried.get(key) != today:
+            _history_tried[key] = today
             if await market.fetch_history(session, client, *key, earliest, today):
                 series = (await store.market_prices(session, {key})).get(key, [])
             else:

@@ -36,8 +36,8 @@ class Kind(StrEnum):
     TRANSFER_OUT = "transfer_out"
 
 
-ACQUIRES = frozenset({Kind.BUY, Kind.TRANSFER_IN})
-DISPOSES = frozenset({Kind.SELL, Kind.TRANSFER_OUT})
+ACQUIRES = (Kind.BUY, Kind.TRANSFER_IN)  # tuples: membership by identity, no Enum.__hash__ (hot path)
+DISPOSES = (Kind.SELL, Kind.TRANSFER_OUT)
 
 
 class LotError(ValueError):
@@ -75,15 +75,17 @@ class Txn:
     tax: Decimal = ZERO
     amount: Decimal = ZERO
     picks: tuple[tuple[UUID, Decimal], ...] = ()
+    gross: Decimal = field(init=False, default=ZERO)
+    """Cash value before fees and tax (computed once: analytics replays tens of thousands)."""
 
-    @property
-    def gross(self) -> Decimal:
-        """Cash value before fees and tax."""
+    def __post_init__(self) -> None:
         if self.kind in (Kind.DIVIDEND, Kind.FEE):
-            return self.amount
-        if self.kind == Kind.SPLIT:
-            return ZERO
-        return money(self.quantity * self.price)
+            gross = self.amount
+        elif self.kind == Kind.SPLIT:
+            gross = ZERO
+        else:
+            gross = money(self.quantity * self.price)
+        object.__setattr__(self, "gross", gross)
 
 
 @dataclass(slots=True)
@@ -119,10 +121,8 @@ class Position:
     """Net dividends (+) and standalone fees (-), by date."""
     cost_in: Decimal = ZERO
     cost_transferred_out: Decimal = ZERO
-
-    @property
-    def quantity(self) -> Decimal:
-        return sum((lot.quantity for lot in self.lots), ZERO)
+    quantity: Decimal = ZERO
+    """Units held: kept as a running total (equal to the sum over the open lots)."""
 
     @property
     def cost(self) -> Decimal:
@@ -208,7 +208,16 @@ def _dispose(position: Position, txn: Txn, method: Method) -> None:
             position.disposals.append(Disposal(txn.id, lot.id, lot.acquired, txn.day, quantity, part, cost))
     else:
         position.cost_transferred_out += sum(costs, ZERO)
-    position.lots = [lot for lot in position.lots if lot.quantity > 0]
+    position.quantity -= txn.quantity
+    lots = position.lots
+    if method in (Method.FIFO, Method.AVERAGE):
+        while lots and lots[0].quantity == 0:
+            lots.pop(0)
+    elif method == Method.LIFO:
+        while lots and lots[-1].quantity == 0:
+            lots.pop()
+    else:
+        position.lots = [lot for lot in lots if lot.quantity > 0]
 
 
 def apply(position: Position, txn: Txn, method: Method) -> Position:
@@ -217,6 +226,7 @@ def apply(position: Position, txn: Txn, method: Method) -> Position:
         cost = txn.gross + txn.fees + txn.tax
         position.lots.append(Lot(txn.id, txn.day, txn.quantity, cost))
         position.cost_in += cost
+        position.quantity += txn.quantity
     elif txn.kind in DISPOSES:
         _dispose(position, txn, method)
     elif txn.kind == Kind.SPLIT:
@@ -224,6 +234,7 @@ def apply(position: Position, txn: Txn, method: Method) -> Position:
             raise LotError(f"Nothing held to split on {txn.day}")
         for lot in position.lots:
             lot.quantity = units(lot.quantity * txn.quantity)
+        position.quantity = sum((lot.quantity for lot in position.lots), ZERO)
     elif txn.kind == Kind.DIVIDEND:
         position.income.append((txn.day, txn.amount - txn.fees - txn.tax))
     elif txn.kind == Kind.FEE:

@@ -78,6 +78,7 @@ def flow(txn: Txn) -> Decimal:
 
 
 PRICE, QTY = 0, 1
+_NO_PRICE = (Kind.DIVIDEND, Kind.FEE, Kind.SPLIT)
 
 
 def walk(
@@ -94,21 +95,25 @@ def walk(
     Gives the final positions, the latest prices, and a Point per breakpoint and per flow day.
     """
     positions: list[Position] = []
-    events: list[tuple[date, int, int, object]] = []
+    # Events bucketed by day (no global sort): (kind, asset index, new quantity or price).
+    by_day: dict[date, list[tuple[int, int, Decimal]]] = defaultdict(list)
     flows: dict[date, Decimal] = defaultdict(Decimal)
+    base = fx.base
     for i, (asset, history) in enumerate(zip(assets, txns, strict=True)):
         position = Position()
+        foreign = asset.currency != base
         for txn in history:
             apply(position, txn, method)
-            events.append((txn.day, QTY, i, position.quantity))
-            if txn.price > 0 and txn.kind not in (Kind.DIVIDEND, Kind.FEE, Kind.SPLIT):
-                events.append((txn.day, PRICE, i, txn.price))
+            bucket = by_day[txn.day]
+            bucket.append((QTY, i, position.quantity))
+            if txn.price > 0 and txn.kind not in _NO_PRICE:
+                bucket.append((PRICE, i, txn.price))
             amount = flow(txn)
             if amount:
-                flows[txn.day] += fx.convert(amount, asset.currency, txn.day)
+                flows[txn.day] += fx.convert(amount, asset.currency, txn.day) if foreign else amount
         positions.append(position)
-        events.extend((day, PRICE, i, price) for day, price in prices[i])
-    events.sort(key=lambda e: (e[0], e[1]))
+        for day, observed in prices[i]:
+            by_day[day].append((PRICE, i, observed))
 
     currencies = sorted({a.currency for a in assets})
     slot = {c: n for n, c in enumerate(currencies)}
@@ -117,21 +122,18 @@ def walk(
     quantity = [ZERO] * len(assets)
     price = [ZERO] * len(assets)
     points: dict[date, Point] = {}
+    pending = sorted(by_day)
     n = 0
     for day in sorted({*breakpoints, *flows}):
-        while n < len(events) and events[n][0] <= day:
-            _, kind, i, value = events[n]
-            assert isinstance(value, Decimal)
-            if kind == QTY:
-                local[asset_slot[i]] += (value - quantity[i]) * price[i]
-                quantity[i] = value
-            else:
-                local[asset_slot[i]] += quantity[i] * (value - price[i])
-                price[i] = value
+        while n < len(pending) and pending[n] <= day:
+            for kind, i, value in by_day[pending[n]]:
+                if kind == QTY:
+                    local[asset_slot[i]] += (value - quantity[i]) * price[i]
+                    quantity[i] = value
+                else:
+                    local[asset_slot[i]] += quantity[i] * (value - price[i])
+                    price[i] = value
             n += 1
-        total = sum(
-            (local[slot[c]] * fx.rate(c, day) for c in currencies if local[slot[c]]),
-            ZERO,
-        )
+        total = sum((local[slot[c]] * fx.rate(c, day) for c in currencies if local[slot[c]]), ZERO)
         points[day] = Point(day, total, flows.get(day, ZERO))
     return Walk(positions, price, points)

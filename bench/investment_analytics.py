@@ -1,0 +1,304 @@
+"""Benchmark: analytics of a portfolio of 200 assets and 20,000 transactions, uncached (target < 100 ms).
+
+Starts its own PostgreSQL, RabbitMQ and Redis on loopback, migrates a fresh investment database, runs
+the real service (`pfms-investment serve`, uvicorn) as a separate process, and gives one portfolio
+(base USD) 200 assets (180 in USD, 20 in EUR), 20,000 transactions over five years (buys, partial
+sells that never oversell, dividends, fees, a few splits), 60 days of daily prices per symbol from
+`price.updated`, and the EUR/USD rates the service caches. market-data is pointed at a closed port:
+everything the analytics need is in the service's own tables, as in steady state. Then it measures:
+
+- `analytics.analyse` alone (the pure lots engine, valuation walk, TWR and XIRR over five periods);
+- the service path in this process (reading the rows, then the pure part), no HTTP;
+- `GET /api/v1/portfolios/{id}/analytics` through HTTP; nothing is cached between requests.
+
+Writes bench/results/investment.json. Usage: `uv run python bench/investment_analytics.py`.
+"""
+
+import asyncio
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+
+from pfms_devservers import Stack, free_port
+from pfms_investment import store
+from pfms_investment.analytics import AssetMeta, analyse
+from pfms_investment.evaluate import portfolio_analytics
+from pfms_investment.lots import Method
+from pfms_investment.main import SERVICE_DIR
+from pfms_investment.valuation import FxTable
+from pfms_platform.db import Database
+from pfms_platform.migrations import upgrade
+from pfms_platform.testing.keys import TestKeys
+
+RESULTS = Path(__file__).resolve().parent / "results" / "investment.json"
+ASSETS = 200
+TRANSACTIONS = 20_000
+PRICE_DAYS = 60
+RUNS = 20
+WARMUP = 3
+TARGET_MS = 100.0
+DEADLINE_SECONDS = 400
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    return {
+        "n": len(ordered),
+        "p50_ms": round(statistics.median(ordered), 2),
+        "p95_ms": round(ordered[int(0.95 * (len(ordered) - 1))], 2),
+        "max_ms": round(ordered[-1], 2),
+    }
+
+
+async def seed(dsn: str, user_id: uuid.UUID) -> uuid.UUID:
+    """Rows as the API and the handlers write them, copied in bulk."""
+    rng = random.Random(5)
+    today = datetime.now(UTC).date()
+    start = today - timedelta(days=5 * 365)
+    portfolio_id = uuid.uuid4()
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(
+            "INSERT INTO portfolios (id, user_id, name, base_currency, cost_method, benchmark_symbol,"
+            " benchmark_asset_class) VALUES ($1, $2, 'Bench', 'USD', 'fifo', 'SPY', 'stock')",
+            portfolio_id,
+            user_id,
+        )
+        assets = []
+        for i in range(ASSETS):
+            currency = "EUR" if i % 10 == 0 else "USD"
+            kind = ["stock", "etf", "crypto", "bond", "mutual_fund"][i % 5]
+            assets.append(
+                (uuid.uuid4(), portfolio_id, user_id, kind, f"S{i:03d}", f"Asset {i}", f"Sector {i % 11}", currency)
+            )
+        await conn.copy_records_to_table(
+            "assets",
+            records=assets,
+            columns=["id", "portfolio_id", "user_id", "asset_type", "symbol", "name", "sector", "currency"],
+        )
+        txns, per_asset = [], TRANSACTIONS // ASSETS
+        for asset_id, *_ in assets:
+            held, price = Decimal(0), Decimal(rng.randint(2000, 50000)) / 100
+            days = sorted(start + timedelta(days=rng.randint(0, 5 * 365 - 1)) for _ in range(per_asset))
+            for n, day in enumerate(days):
+                price = max(Decimal(1), (price * Decimal(rng.uniform(0.9, 1.12))).quantize(Decimal("0.0001")))
+                roll = rng.random()
+                if held == 0 or roll < 0.55:
+                    kind, quantity = "buy", Decimal(rng.randint(1, 4000)) / 100
+                    held += quantity
+                elif roll < 0.85:
+                    kind, quantity = "sell", (held * Decimal(rng.uniform(0.1, 0.6))).quantize(Decimal("0.00000001"))
+                    held -= quantity
+                elif roll < 0.95:
+                    kind, quantity = "dividend", Decimal(0)
+                elif roll < 0.99 or n < 10:
+                    kind, quantity = "fee", Decimal(0)
+                else:
+                    kind, quantity = "split", Decimal(2)
+                    held = (held * 2).quantize(Decimal("0.00000001"))
+                amount = Decimal(rng.randint(100, 5000)) / 100 if kind in ("dividend", "fee") else Decimal(0)
+                txn_price = price if kind in ("buy", "sell") else Decimal(0)
+                fees = Decimal(rng.randint(0, 999)) / 100 if kind in ("buy", "sell") else Decimal(0)
+                txns.append(
+                    (uuid.uuid4(), user_id, portfolio_id, asset_id, kind, quantity, txn_price, amount, fees, day)
+                )
+        txns.sort(key=lambda t: t[9])
+        await conn.copy_records_to_table(
+            "investment_transactions",
+            records=txns,
+            columns=[
+                "id",
+                "user_id",
+                "portfolio_id",
+                "asset_id",
+                "transaction_type",
+                "quantity",
+                "price",
+                "amount",
+                "fees",
+                "trade_date",
+            ],
+        )
+        prices = []
+        for _, _, _, kind, symbol, *_ in assets:
+            cls = "crypto" if kind == "crypto" else "stock"
+            level = Decimal(rng.randint(2000, 50000)) / 100
+            for d in range(PRICE_DAYS):
+                day = today - timedelta(days=PRICE_DAYS - 1 - d)
+                at = datetime(day.year, day.month, day.day, 21, tzinfo=UTC)
+                prices.append((symbol, cls, day, level, "EUR" if symbol.endswith("0") else "USD", at, "bench"))
+        for d in range(5 * 365 + 30):
+            day = today - timedelta(days=5 * 365 + 29 - d)
+            at = datetime(day.year, day.month, day.day, 21, tzinfo=UTC)
+            prices.append(("SPY", "stock", day, Decimal(400 + d) / 1, "USD", at, "bench"))
+        await conn.copy_records_to_table(
+            "daily_prices",
+            records=prices,
+            columns=["symbol", "asset_class", "day", "price", "currency", "as_of", "source"],
+        )
+        eur_days = sorted({t[9] for t in txns} | {today})
+        rates = [("EUR", "USD", d, Decimal("1.05") + Decimal(i % 20) / 100, "bench") for i, d in enumerate(eur_days)]
+        await conn.copy_records_to_table(
+            "cached_fx_rates", records=rates, columns=["base", "quote", "day", "rate", "source"]
+        )
+        await conn.execute("ANALYZE")
+    finally:
+        await conn.close()
+    return portfolio_id
+
+
+async def time_pure_and_service(dsn: str, user_id: uuid.UUID, portfolio_id: uuid.UUID) -> dict[str, Any]:
+    db = Database(dsn)
+    today = datetime.now(UTC).date()
+    async with db.sessions() as session:
+        portfolio = await store.portfolio(session, user_id, portfolio_id)
+        assets = await store.assets_of(session, portfolio_id)
+        histories = await store.histories(session, portfolio_id)
+        prices = await store.market_prices(
+            session, {(a.symbol, "crypto" if a.asset_type == "crypto" else "stock") for a in assets}
+        )
+        rates = await store.fx_rates(session, "USD", {"EUR"})
+        bench = (await store.market_prices(session, {("SPY", "stock")}))[("SPY", "stock")]
+    metas = [AssetMeta(a.id, a.symbol, a.name, a.asset_type, a.sector, a.currency) for a in assets]
+    txns = [histories.get(a.id, []) for a in assets]
+    series = [prices.get((a.symbol, "crypto" if a.asset_type == "crypto" else "stock"), []) for a in assets]
+    pure: list[float] = []
+    result: dict[str, Any] = {}
+    for i in range(RUNS + WARMUP):
+        started = time.perf_counter()
+        result = analyse("USD", Method.FIFO, metas, txns, series, FxTable("USD", rates), today, bench)
+        if i >= WARMUP:
+            pure.append((time.perf_counter() - started) * 1000)
+    service: list[float] = []
+    for i in range(RUNS + WARMUP):
+        started = time.perf_counter()
+        async with db.sessions() as session:
+            await portfolio_analytics(session, None, portfolio, today)
+        if i >= WARMUP:
+            service.append((time.perf_counter() - started) * 1000)
+    await db.dispose()
+    summary = {k: str(result[k]) for k in ("current_value", "realized_pnl", "unrealized_pnl", "total_return")}
+    summary["returns"] = {r["period"]: {"twr": str(r["twr"]), "xirr": str(r["xirr"])} for r in result["returns"]}
+    return {"pure_function": percentiles(pure), "service_path_uncached": percentiles(service), "sample_answer": summary}
+
+
+async def time_http(client: httpx.AsyncClient, headers: dict[str, str], portfolio_id: uuid.UUID) -> dict[str, float]:
+    samples = []
+    for i in range(RUNS + WARMUP):
+        started = time.perf_counter()
+        response = await client.get(f"/api/v1/portfolios/{portfolio_id}/analytics", headers=headers)
+        elapsed = (time.perf_counter() - started) * 1000
+        response.raise_for_status()
+        assert response.json()["data"]["stale"] == [], response.json()["data"]["stale"]
+        if i >= WARMUP:
+            samples.append(elapsed)
+    return percentiles(samples)
+
+
+async def wait_ready(client: httpx.AsyncClient, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "the investment service exited during start-up"
+        try:
+            if (await client.get("/ready")).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        await asyncio.sleep(0.2)
+    raise TimeoutError("investment service not ready")
+
+
+async def measure(dsn: str, port: int, keys: TestKeys, process: subprocess.Popen[bytes]) -> dict[str, Any]:
+    user_id = uuid.uuid4()
+    headers = keys.auth(user_id, ttl=3600)
+    portfolio_id = await seed(dsn.replace("+asyncpg", ""), user_id)
+    in_process = await time_pure_and_service(dsn, user_id, portfolio_id)
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+        await wait_ready(client, process)
+        http = await time_http(client, headers, portfolio_id)
+    return {**in_process, "http_uncached": http}
+
+
+def main() -> dict[str, Any]:
+    """Servers and the service process are started here, measured in `measure`, and always stopped."""
+    stack = Stack.create(Path(tempfile.mkdtemp(prefix="pfms-bench-investment-")), fast=True)
+    stack.start()
+    keys = TestKeys()
+    jwks = keys.serve()
+    process: subprocess.Popen[bytes] | None = None
+    try:
+        stack.postgres.create_database("pfms_investment")
+        dsn = stack.postgres.url("pfms_investment")
+        upgrade(SERVICE_DIR, dsn)
+        port = free_port()
+        env = {
+            **os.environ,
+            "PFMS_INVESTMENT_DATABASE_URL": dsn,
+            "PFMS_INVESTMENT_AMQP_URL": stack.rabbitmq.url(),
+            "PFMS_INVESTMENT_REDIS_URL": stack.redis.url(1),
+            "PFMS_INVESTMENT_JWKS_URL": jwks,
+            "PFMS_INVESTMENT_PORT": str(port),
+            "PFMS_INVESTMENT_USER_RATE_LIMIT_PER_MINUTE": "0",
+            "PFMS_INVESTMENT_LOG_LEVEL": "WARNING",
+            "PFMS_INVESTMENT_SNAPSHOT_ENABLED": "false",
+            "PFMS_INVESTMENT_SERVICE_URLS": json.dumps({"market-data": f"http://127.0.0.1:{free_port()}"}),
+        }
+        process = subprocess.Popen(
+            [str(Path(sys.executable).parent / "pfms-investment"), "serve"], env=env, stdout=subprocess.DEVNULL
+        )
+        load_before = os.getloadavg()
+        timings = asyncio.run(asyncio.wait_for(measure(dsn, port, keys, process), DEADLINE_SECONDS))
+        load_after = os.getloadavg()
+    finally:
+        if process is not None:
+            process.terminate()
+            process.wait(timeout=30)
+        keys.close()
+        stack.stop()
+    result = {
+        "benchmark": "investment portfolio analytics, uncached",
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": sys.version.split()[0],
+            "load_average_1m_before_after": [round(load_before[0], 2), round(load_after[0], 2)],
+        },
+        "data": {
+            "assets": ASSETS,
+            "transactions": TRANSACTIONS,
+            "years_of_history": 5,
+            "daily_prices_per_symbol": PRICE_DAYS,
+            "currencies": ["USD", "EUR"],
+            "periods": ["1M", "3M", "YTD", "1Y", "ALL"],
+            "benchmark_symbol": "SPY",
+        },
+        "target": {"uncached_ms_below": TARGET_MS},
+        **timings,
+        "meets_target": {
+            "service_path_p50": timings["service_path_uncached"]["p50_ms"] < TARGET_MS,
+            "http_p50": timings["http_uncached"]["p50_ms"] < TARGET_MS,
+            "http_p95": timings["http_uncached"]["p95_ms"] < TARGET_MS,
+        },
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    return result
+
+
+if __name__ == "__main__":
+    outcome = main()
+    print(json.dumps(outcome, indent=2))
+    sys.exit(0 if outcome["meets_target"]["http_p50"] else 1)
