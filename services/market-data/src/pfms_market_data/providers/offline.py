@@ -120,8 +120,8 @@ class OfflineProvider:
             if q in symbol or q in NAMES.get(symbol, "").upper()
         ]
         _, rates = ecb_rates()
-        found += [Match(f"{code}-EUR", f"{code} per EUR", AssetClass.forex) for code in sorted(rates) if code == q]
-        found += [Match(f"EUR-{code}", f"EUR in {code}", AssetClass.forex) for code in sorted(rates) if code == q]
+        if q in rates and q != "EUR":
+            found.append(Match(f"EUR-{q}", f"Euro in {q} (ECB reference rate)", AssetClass.forex))
         return found
 
     def source(self, asset_class: AssetClass) -> str:
