@@ -12,7 +12,7 @@ import zipfile
 from bisect import bisect_right
 from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 from pfms_market_data.domain import AssetClass, Close, Match, Quote, cross_rate, pair_symbol, parse_pair
@@ -72,13 +72,26 @@ def shipped_closes() -> dict[tuple[str, AssetClass], list[Close]]:
     return series
 
 
+@lru_cache(maxsize=64)
 def fx_series(base: str, quote: str) -> list[Close]:
-    """Daily `base`→`quote` rates on the days the ECB quoted both currencies."""
+    """Daily `base`→`quote` rates on the days the ECB quoted both currencies (kept for the pairs in use:
+    building one costs thousands of divisions, and the investment service asks for the same few)."""
     days, rates = ecb_rates()
     if base not in rates or quote not in rates:
         raise UnknownSymbol(pair_symbol(base, quote))
     b, q = rates[base], rates[quote]
     return [Close(d, cross_rate(b[d], q[d]), quote) for d in days if d in b and d in q]
+
+
+def warm() -> None:
+    """Load the shipped files before the first request needs them (the ECB history takes ~0.5 s)."""
+    ecb_rates()
+    shipped_closes()
+
+
+@lru_cache(maxsize=64)
+def fx_days(base: str, quote: str) -> list[date]:
+    return [c.day for c in fx_series(base, quote)]
 
 
 class OfflineProvider:
@@ -107,7 +120,7 @@ class OfflineProvider:
 
     async def history(self, symbol: str, asset_class: AssetClass, start: date, end: date) -> list[Close]:
         closes, _ = self._series(symbol, asset_class)
-        days = [c.day for c in closes]
+        days = [c.day for c in closes] if asset_class is not AssetClass.forex else fx_days(*parse_pair(symbol))
         # one close before `start` too, so "the rate on a holiday" can fall back to the day before
         lo = max(0, bisect_right(days, start) - 1)
         return [c for c in closes[lo : bisect_right(days, end)]]
