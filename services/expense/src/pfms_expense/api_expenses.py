@@ -3,11 +3,9 @@
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response, status
-from sqlalchemy import ColumnElement, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from fastapi import APIRouter, Query, Request, Response, status
 
-from pfms_expense import categories, events, money, spending, store, views
+from pfms_expense import events, listing, money, spending, store, views
 from pfms_expense.imports.rows import manual_fingerprint
 from pfms_expense.models import Expense, Source
 from pfms_expense.schemas import (
@@ -29,17 +27,6 @@ router = APIRouter(prefix="/api/v1/expenses", tags=["expenses"])
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such expense of the caller"}}
 
-COLUMNS = [getattr(Expense, name) for name in views.EXPENSE_FIELDS]
-
-SORTS = {
-    "date": (Expense.expense_date.asc(), Expense.id.asc()),
-    "-date": (Expense.expense_date.desc(), Expense.id.desc()),
-    "amount": (Expense.amount.asc(), Expense.id.asc()),
-    "-amount": (Expense.amount.desc(), Expense.id.desc()),
-    "created_at": (Expense.created_at.asc(), Expense.id.asc()),
-    "-created_at": (Expense.created_at.desc(), Expense.id.desc()),
-}
-
 
 def checked_amount(amount: Any, currency: str, field: str = "amount") -> Any:
     try:
@@ -48,48 +35,12 @@ def checked_amount(amount: Any, currency: str, field: str = "amount") -> Any:
         raise Invalid(f"Invalid value for '{field}': {exc}", field=field) from exc
 
 
-def _like(text: str) -> str:
-    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
-async def _conditions(session: AsyncSession, user: uuid.UUID, f: ExpenseFilters) -> list[ColumnElement[bool]]:
-    where: list[ColumnElement[bool]] = [Expense.user_id == user]
-    if f.date_from and f.date_to and f.date_from > f.date_to:
-        raise Invalid("date_from is after date_to", field="date_from")
-    if f.date_from:
-        where.append(Expense.expense_date >= f.date_from)
-    if f.date_to:
-        where.append(Expense.expense_date <= f.date_to)
-    if f.category_id:
-        parent_of = await store.parents(session, user)
-        wanted = categories.descendants(parent_of, f.category_id) if f.category_id in parent_of else set()
-        where.append(Expense.category_id.in_(wanted) if wanted else Expense.id.is_(None))
-    if f.tags:
-        where.append(Expense.tags.contains(f.tags))
-    if f.min_amount is not None:
-        where.append(Expense.amount >= f.min_amount)
-    if f.max_amount is not None:
-        where.append(Expense.amount <= f.max_amount)
-    if f.currency:
-        where.append(Expense.currency == f.currency)
-    if f.payment_method:
-        where.append(Expense.payment_method == f.payment_method)
-    if f.source:
-        where.append(Expense.source == f.source.value)
-    if f.q:
-        where.append(Expense.description.ilike(_like(f.q)))
-    return where
-
-
 @router.get("", response_model=PageEnvelope[ExpenseOut])
-async def list_expenses(user: CurrentUser, session: Session, filters: Annotated[ExpenseFilters, Query()]) -> Response:
-    """Filtered, sorted and paginated; `category_id` includes every sub-category."""
-    where = await _conditions(session, user, filters)
+async def list_expenses(user: CurrentUser, request: Request, filters: Annotated[ExpenseFilters, Query()]) -> Response:
+    """Filtered, sorted and paginated; `category_id` includes every sub-category. One read-only
+    statement gives the page and its total (see listing.py)."""
     page = PageParams(page=filters.page, limit=filters.limit)
-    total = await session.scalar(select(func.count()).select_from(Expense).where(*where)) or 0
-    rows = await session.execute(
-        select(*COLUMNS).where(*where).order_by(*SORTS[filters.sort]).offset(page.offset).limit(page.limit)
-    )
+    total, rows = await listing.fetch(request.app.state.db.engine, user, filters, page)
     return views.json_response(paged([views.expense(r) for r in rows], page, total))
 
 
