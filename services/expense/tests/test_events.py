@@ -7,13 +7,10 @@ from pathlib import Path
 
 import aio_pika
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 
 from pfms_contracts import CloudEvent, event_model
 from pfms_contracts.identity import UserDeleted
 from pfms_expense.models import (
-    Base,
     Budget,
     Category,
     Expense,
@@ -24,6 +21,7 @@ from pfms_expense.models import (
     RecurringExpense,
     UserSettings,
 )
+from pfms_platform.testing.schema import schema_drift
 
 pytestmark = pytest.mark.integration
 
@@ -125,9 +123,4 @@ async def test_published_events_reach_the_broker_as_cloudevents(env) -> None:
 
 
 async def test_migrations_match_the_models(env) -> None:
-    def diff(connection):
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
-        return compare_metadata(context, Base.metadata)
-
-    async with env.svc.db.engine.connect() as connection:
-        assert await connection.run_sync(diff) == []
+    assert await schema_drift(env.svc.db, "pfms_expense") == []

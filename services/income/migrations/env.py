@@ -1,6 +1,7 @@
 """Alembic environment: the shared runner with this service's metadata."""
 
-from pfms_income.models import Base
+import pfms_income.models  # noqa: F401 - maps the service's tables
+from pfms_platform.db import service_metadata
 from pfms_platform.migrations import run_env
 
-run_env(Base.metadata)
+run_env(service_metadata("pfms_income"))
