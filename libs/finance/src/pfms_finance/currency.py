@@ -28,6 +28,12 @@ def minor_units(currency: str) -> int:
     return int(get_currency_precision(currency))
 
 
+@cache
+def minor_unit(currency: str) -> Decimal:
+    """The smallest amount of the currency: 0.01 for USD, 1 for JPY, 0.001 for KWD."""
+    return Decimal(1).scaleb(-minor_units(currency))
+
+
 def quantize(amount: Decimal, currency: str, rounding: str = ROUND_HALF_EVEN) -> Decimal:
     """Round to the currency's minor unit; banker's rounding unless the caller's rule says otherwise."""
-    return amount.quantize(Decimal(1).scaleb(-minor_units(currency)), rounding=rounding)
+    return amount.quantize(minor_unit(currency), rounding=rounding)
