@@ -1,0 +1,238 @@
+"""Issue 3 benchmark: authenticated `GET /api/v1/user/profile`, straight at the user service and
+through the gateway, in one run on this machine; plus login latency (argon2id is slow on purpose).
+
+Starts its own servers, auth, user and the local gateway (fresh data under a temp folder), signs
+up 64 users, then drives 64 keep-alive connections with wrk (each connection cycling through the
+users' tokens) for a fixed time against each target. Writes bench/results/identity.json and
+rewrites the figures between the `bench:identity` markers of the README.
+
+    uv run python bench/identity.py [--seconds 15] [--connections 64]
+"""
+
+import argparse
+import asyncio
+import json
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from pfms_auth.settings import Settings as AuthSettings
+from pfms_devservers import Stack, free_port
+from pfms_local.fleet import Fleet
+from pfms_local.logs import Files
+from pfms_platform.catalogue import service
+from pfms_platform.testing.fixtures import fresh_database
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results" / "identity.json"
+PASSWORD = "benchmark passphrase that is long"
+GOALS = {"gateway_rps": 1250, "gateway_p99_ms": 100, "gateway_share_of_direct": 0.70}
+
+WRK_SCRIPT = """
+local tokens = {%s}
+local n = 0
+request = function()
+  n = n + 1
+  return wrk.format("GET", "/api/v1/user/profile", {["Authorization"] = "Bearer " .. tokens[(n %% #tokens) + 1]})
+end
+"""
+
+
+def parse_wrk(output: str) -> dict[str, float]:
+    """Requests/s, errors and latency percentiles (ms) from `wrk --latency` output."""
+
+    def ms(value: str, unit: str) -> float:
+        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    figures: dict[str, float] = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output)[1])}  # type: ignore[index]
+    for pct in ("50", "75", "90", "99"):
+        match = re.search(rf"^\s+{pct}%\s+([\d.]+)(us|ms|s)\s*$", output, re.M)
+        if match:
+            figures[f"p{pct}_ms"] = round(ms(match[1], match[2]), 2)
+    errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    figures["non_2xx"] = float(errors[1]) if errors else 0.0
+    socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    figures["socket_errors"] = float(sum(int(x) for x in socket.groups())) if socket else 0.0
+    return figures
+
+
+def wrk(url: str, script: Path, seconds: int, connections: int) -> dict[str, float]:
+    done = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=seconds + 60,
+    )
+    return parse_wrk(done.stdout)
+
+
+async def sign_up(client: httpx.AsyncClient, count: int) -> list[str]:
+    emails = [f"bench-{uuid.uuid4().hex[:10]}@example.com" for _ in range(count)]
+    limit = asyncio.Semaphore(8)
+
+    async def one(email: str) -> str:
+        async with limit:
+            body = {"email": email, "password": PASSWORD}
+            assert (await client.post("/api/v1/auth/register", json=body)).status_code == 202
+            login = await client.post("/api/v1/auth/login", json=body)
+            assert login.status_code == 200, login.text
+            return str(login.json()["data"]["access_token"])
+
+    return await asyncio.gather(*(one(e) for e in emails))
+
+
+async def wait_profiles(client: httpx.AsyncClient, tokens: list[str]) -> None:
+    deadline = time.monotonic() + 60
+    for token in tokens:
+        while (
+            await client.get("/api/v1/user/profile", headers={"Authorization": f"Bearer {token}"})
+        ).status_code != 200:
+            assert time.monotonic() < deadline, "profiles were not created from user.created"
+            await asyncio.sleep(0.1)
+
+
+async def login_latency(client: httpx.AsyncClient, samples: int) -> dict[str, float]:
+    body = {"email": f"latency-{uuid.uuid4().hex[:8]}@example.com", "password": PASSWORD}
+    await client.post("/api/v1/auth/register", json=body)
+    times = []
+    for _ in range(samples):
+        began = time.perf_counter()
+        response = await client.post("/api/v1/auth/login", json=body)
+        times.append((time.perf_counter() - began) * 1000)
+        assert response.status_code == 200, response.text
+    times.sort()
+    return {
+        "p50_ms": round(statistics.median(times), 1),
+        "p95_ms": round(times[int(len(times) * 0.95) - 1], 1),
+        "samples": samples,
+    }
+
+
+async def run(seconds: int, connections: int, workers: int) -> dict[str, Any]:
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is missing: `make bench` installs it (apt-get install wrk)")
+    base = Path(tempfile.mkdtemp(prefix="pfms-bench-"))
+    base.chmod(0o755)  # the servers run as their own system users
+    stack = Stack.create(base / "servers", fast=True)
+    await asyncio.to_thread(stack.start)
+    fleet: Fleet | None = None
+    try:
+        services = (service("auth"), service("user"))
+        databases = {s.name: await fresh_database(stack, s.name) for s in services}
+        fleet = Fleet(
+            stack,
+            sink=Files(base / "logs"),
+            services=services,
+            ports={s.name: free_port() for s in services},
+            gateway_port=free_port(),
+            gateway_status_port=free_port(),
+            databases=databases,
+            environment="test",
+            # The per-user limiter stays on (its Redis round trip is part of the cost), with a quota
+            # a 64-user load test does not exhaust.
+            extra_env={"PFMS_USER_USER_RATE_LIMIT_PER_MINUTE": "100000000", "PFMS_USER_WORKERS": str(workers)},
+        )
+        await fleet.start(120)
+        async with httpx.AsyncClient(base_url=fleet.gateway_url, timeout=30) as client:
+            tokens = await sign_up(client, connections)
+            await wait_profiles(client, tokens)
+            login = await login_latency(client, 30)
+        script = base / "tokens.lua"
+        script.write_text(WRK_SCRIPT % ", ".join(json.dumps(t) for t in tokens))
+        wrk(fleet.url("user") + "/api/v1/user/profile", script, 3, connections)  # warm-up
+        direct = wrk(fleet.url("user") + "/api/v1/user/profile", script, seconds, connections)
+        through = wrk(fleet.gateway_url + "/api/v1/user/profile", script, seconds, connections)
+    finally:
+        if fleet is not None:
+            await fleet.stop()
+        await asyncio.to_thread(stack.stop)
+        shutil.rmtree(base, ignore_errors=True)
+    argon = AuthSettings()
+    return {
+        "benchmark": "GET /api/v1/user/profile, authenticated, direct vs through the gateway",
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()}, {subprocess.getoutput('nproc')} cores, Python {platform.python_version()}",
+        "load": f"wrk -t2 -c{connections} -d{seconds}s, {connections} users' tokens in rotation",
+        "user_service_workers": workers,
+        "direct": direct,
+        "gateway": through,
+        "gateway_share_of_direct": round(through["rps"] / direct["rps"], 3),
+        "login": {
+            **login,
+            "argon2id": {
+                "memory_kib": argon.argon2_memory_cost,
+                "time_cost": argon.argon2_time_cost,
+                "parallelism": argon.argon2_parallelism,
+            },
+        },
+        "goals": GOALS,
+        "met": {
+            "gateway_rps": through["rps"] >= GOALS["gateway_rps"],
+            "gateway_p99_ms": through.get("p99_ms", 1e9) < GOALS["gateway_p99_ms"],
+            "gateway_share_of_direct": through["rps"] / direct["rps"] >= GOALS["gateway_share_of_direct"],
+        },
+    }
+
+
+def readme_table(result: dict[str, Any]) -> str:
+    d, g, login = result["direct"], result["gateway"], result["login"]
+    ok = {True: "met", False: "**not met**"}
+    return "\n".join(
+        [
+            f"Authenticated `GET /api/v1/user/profile` — {result['load']}; user service with "
+            f"{result['user_service_workers']} uvicorn workers; {result['machine']}; {result['date']}.",
+            "",
+            "| target | req/s | p50 | p90 | p99 | non-2xx | goal |",
+            "|---|---|---|---|---|---|---|",
+            f"| user service, direct | {d['rps']:.0f} | {d.get('p50_ms')} ms | {d.get('p90_ms')} ms | {d.get('p99_ms')} ms "
+            f"| {d['non_2xx']:.0f} | |",
+            f"| through the gateway | {g['rps']:.0f} | {g.get('p50_ms')} ms | {g.get('p90_ms')} ms | {g.get('p99_ms')} ms "
+            f"| {g['non_2xx']:.0f} | ≥ 1,250 req/s: {ok[result['met']['gateway_rps']]}; "
+            f"p99 < 100 ms: {ok[result['met']['gateway_p99_ms']]} |",
+            f"| gateway ÷ direct | {result['gateway_share_of_direct']:.0%} | | | | | ≥ 70 %: "
+            f"{ok[result['met']['gateway_share_of_direct']]} |",
+            "",
+            f"Login (`POST /api/v1/auth/login` through the gateway, one at a time): p50 {login['p50_ms']} ms, "
+            f"p95 {login['p95_ms']} ms — argon2id with m = {login['argon2id']['memory_kib']} KiB, "
+            f"t = {login['argon2id']['time_cost']}, p = {login['argon2id']['parallelism']} (OWASP's minimum), "
+            "deliberately slow.",
+        ]
+    )
+
+
+def update_readme(result: dict[str, Any]) -> None:
+    readme = ROOT / "README.md"
+    text = readme.read_text()
+    start, end = "<!-- bench:identity -->", "<!-- /bench:identity -->"
+    if start in text and end in text:
+        head, rest = text.split(start, 1)
+        _, tail = rest.split(end, 1)
+        readme.write_text(f"{head}{start}\n{readme_table(result)}\n{end}{tail}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn workers of the user service")
+    args = parser.parse_args()
+    result = asyncio.run(run(args.seconds, args.connections, args.workers))
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    update_readme(result)
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
