@@ -273,7 +273,7 @@ def _by_day(
     for schedule, dated in occurrences_of:
         if schedule.currency == currency:
             for day, amount in dated:
-                own[day].append((amount, f"{sign}{amount} {schedule.label}".rstrip()))
+                own[day].append((amount, f"{sign}{amount!s} {schedule.label}".rstrip()))
         else:
             foreign[schedule.currency] += sum((amount for _, amount in dated), ZERO)
     return own, foreign
