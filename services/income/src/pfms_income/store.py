@@ -76,7 +76,7 @@ async def burn_totals(session: AsyncSession, user_id: uuid.UUID, first: date, la
         .where(
             ExpenseFact.user_id == user_id,
             ExpenseFact.expense_date.between(first, last),
-            ExpenseFact.deleted.is_(False),
+            ~ExpenseFact.deleted,
             ExpenseFact.recurring_expense_id.is_(None),
         )
         .group_by(ExpenseFact.currency)
@@ -117,7 +117,7 @@ async def income_schedules(session: AsyncSession, user_id: uuid.UUID) -> list[Sc
 async def outflow_schedules(session: AsyncSession, user_id: uuid.UUID) -> list[Schedule]:
     rows = await session.scalars(
         select(ScheduledOutflow).where(
-            ScheduledOutflow.user_id == user_id, ScheduledOutflow.active, ScheduledOutflow.deleted.is_(False)
+            ScheduledOutflow.user_id == user_id, ScheduledOutflow.active, ~ScheduledOutflow.deleted
         )
     )
     return [
@@ -200,7 +200,7 @@ async def record_expense(session: AsyncSession, user_id: uuid.UUID, expense_id: 
         .on_conflict_do_update(
             index_elements=[ExpenseFact.expense_id],
             set_={**facts, "updated_at": func.now()},
-            where=ExpenseFact.deleted.is_(False),
+            where=~ExpenseFact.deleted,
         )
     )
     await bump(session, user_id)
@@ -228,7 +228,7 @@ async def record_outflow(
         .on_conflict_do_update(
             index_elements=[ScheduledOutflow.kind, ScheduledOutflow.external_id],
             set_={**schedule, "updated_at": func.now()},
-            where=ScheduledOutflow.deleted.is_(False),
+            where=~ScheduledOutflow.deleted,
         )
     )
     await bump(session, user_id)
