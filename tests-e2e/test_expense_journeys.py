@@ -152,7 +152,7 @@ async def test_a_csv_import_with_errors_and_duplicates_gets_the_exact_report(gat
 
 async def test_the_projection_sees_a_new_recurring_expense_without_waiting(gateway: httpx.AsyncClient) -> None:
     person, _ = await expense_ready(gateway)
-    params = {"days": 30, "starting_balance": "1000.00", "currency": "USD"}
+    params: dict[str, str | int] = {"days": 30, "starting_balance": "1000.00", "currency": "USD"}
     before = await gateway.get("/api/v1/income/cashflow/projection", params=params, headers=person.headers)
     assert before.status_code == 200, before.text
     due = datetime.now(UTC).date() + timedelta(days=10)

@@ -71,7 +71,7 @@ async def test_income_is_announced_once_and_its_source_projected(gateway: httpx.
 
 async def test_an_expense_moves_the_projection_without_waiting_for_the_cache(gateway: httpx.AsyncClient) -> None:
     person = await sign_up(gateway, wait_profile=False)
-    params = {"days": 30, "starting_balance": "1000.00", "currency": "USD"}
+    params: dict[str, str | int] = {"days": 30, "starting_balance": "1000.00", "currency": "USD"}
     before = await gateway.get(PROJECTION, params=params, headers=person.headers)
     assert before.status_code == 200, before.text
     assert before.json()["data"]["daily_burn"] == "0.00"

@@ -84,8 +84,12 @@ def test_sampling_keeps_the_last_close_of_each_period() -> None:
 
 def test_rate_on_a_holiday_is_the_last_business_day_before() -> None:
     series = closes([date(2024, 3, 27), date(2024, 3, 28), date(2024, 4, 2)])  # Good Friday, Easter Monday shut
-    assert last_on_or_before(series, date(2024, 3, 29)).day == date(2024, 3, 28)
-    assert last_on_or_before(series, date(2024, 4, 2)).day == date(2024, 4, 2)
+    good_friday, easter_tuesday = (
+        last_on_or_before(series, date(2024, 3, 29)),
+        last_on_or_before(series, date(2024, 4, 2)),
+    )
+    assert good_friday is not None and good_friday.day == date(2024, 3, 28)
+    assert easter_tuesday is not None and easter_tuesday.day == date(2024, 4, 2)
     assert last_on_or_before(series, date(2024, 3, 1)) is None
 
 

@@ -120,7 +120,7 @@ async def test_sse_streams_price_updates_for_the_subscribed_symbols(make_service
                     elif line.startswith("data: "):
                         data = json.loads(line.removeprefix("data: "))
                         break
-        assert event == "price.updated"
+        assert event == "price.updated" and data is not None
         assert data["symbol"] == "MSFT" and data["price"] and data["source"] == "offline:historical-closes"
         bad = await svc.client.get("/api/v1/market/stream?symbols=A;B", headers=jwt_keys.auth(user))
         assert bad.status_code == 422 and bad.json()["error"]["details"][0]["field"] == "symbols"

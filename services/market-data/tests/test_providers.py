@@ -2,6 +2,7 @@
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -15,7 +16,7 @@ from pfms_market_data.providers.stooq import StooqProvider
 
 
 def guard(provider, **kw) -> Guarded:
-    values = {"rate_per_second": 1000.0, "burst": 100, "attempts": 3, "base_delay": 0.001}
+    values: dict[str, Any] = {"rate_per_second": 1000.0, "burst": 100, "attempts": 3, "base_delay": 0.001}
     values |= {"failure_threshold": 5, "reset_seconds": 60.0} | kw
     return Guarded(provider, **values)
 
