@@ -11,10 +11,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pfms_contracts.expense import ExpenseCreated
 from pfms_expense.imports import camt_format, csv_format, ofx_format, qif_format
 from pfms_expense.imports.csv_format import CsvMapping
+from pfms_expense.imports.job import expense_created_data
 from pfms_expense.imports.rows import BadFile, Row, RowError, Skip, fingerprint, normalise_description
 from pfms_expense.imports.text import text_lines
+from pfms_platform.events.outbox import random_ids
 
 FILES = Path(__file__).parent / "files"
 D = Decimal
@@ -202,5 +205,41 @@ def test_normalised_descriptions_are_stable(text) -> None:
     assert normalise_description(text.upper()) == normalise_description(text.lower()) or not text.isascii()
 
 
+def test_bulk_ids_are_version_4_uuids() -> None:
+    ids = random_ids(500)
+    assert len(set(ids)) == 500
+    assert {uuid.UUID(i).version for i in ids} == {4}
+    assert {uuid.UUID(i).variant for i in ids} == {uuid.RFC_4122}
+    assert all(str(uuid.UUID(i)) == i for i in ids)
+
+
 def test_skip_and_error_carry_row_numbers() -> None:
     assert Skip(3, "x").number == 3 and RowError(4, "y").number == 4
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "category", "name", "method"),
+    [
+        (D("12.30"), "EUR", uuid.uuid4(), "Groceries", "card"),
+        (D("1500"), "JPY", None, None, None),
+        (D("0.125"), "KWD", None, None, ""),
+    ],
+)
+def test_import_event_data_is_exactly_what_the_contract_dumps(amount, currency, category, name, method) -> None:
+    user, expense = uuid.uuid4(), uuid.uuid4()
+    fast = expense_created_data(
+        str(user), str(expense), amount, currency, category, name, date(2026, 2, 28), "Café «Zur Post»", method
+    )
+    model = ExpenseCreated(
+        user_id=user,
+        expense_id=expense,
+        amount=amount,
+        currency=currency,
+        category_id=category,
+        category_name=name,
+        expense_date=date(2026, 2, 28),
+        description="Café «Zur Post»",
+        payment_method=method,
+        source="import",
+    )
+    assert fast == model.model_dump(mode="json")

@@ -77,7 +77,7 @@ def build(user: uuid.UUID, f: ExpenseFilters, page: PageParams) -> tuple[str, li
         q.ctes.append(TREE.format(root=q.param(f.category_id)))
         q.where.append("category_id = ANY(ARRAY(SELECT id FROM tree))")
     if f.tags:
-        q.add("tags @> {}::text[]", f.tags)
+        q.add("tags @> {}::text[] AND tags <> '{{}}'::text[]", f.tags)  # the second lets the partial index serve
     if f.min_amount is not None:
         q.add("amount >= {}", f.min_amount)
     if f.max_amount is not None:

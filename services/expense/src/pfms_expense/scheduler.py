@@ -57,7 +57,10 @@ async def materialise(session: AsyncSession, row: RecurringExpense, today: date)
         inserted = await session.scalar(
             insert(Expense)
             .values(values)
-            .on_conflict_do_nothing(constraint="uq_expenses_recurring_occurrence")
+            .on_conflict_do_nothing(
+                index_elements=[Expense.recurring_expense_id, Expense.occurrence_date],
+                index_where=Expense.recurring_expense_id.is_not(None),
+            )
             .returning(Expense.id)
         )
         if inserted is not None:

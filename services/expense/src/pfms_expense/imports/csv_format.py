@@ -157,7 +157,8 @@ def _row(number: int, record: list[str], cols: _Columns, mapping: CsvMapping) ->
         amount = _money_out(record, cols, mapping)
         if amount is None:
             return Skip(number, "money in or zero, not an expense")
-        description = " ".join(part for part in (_cell(record, i) for i in cols.description) if part)
+        parts = [_cell(record, i) for i in cols.description]
+        description = " ".join([p for p in parts if p]) if len(parts) > 1 else (parts[0] if parts else "")
         return Row(
             number=number,
             expense_date=day,
@@ -201,7 +202,7 @@ def parse(stream: IO[bytes], mapping: CsvMapping, *, delimiter: str) -> Iterator
         cols = _Columns(mapping, header)
         number = 0
         for record in reader:
-            if not any(cell.strip() for cell in record):
+            if not "".join(record).strip():
                 continue
             number += 1
             yield _row(number, record, cols, mapping)
