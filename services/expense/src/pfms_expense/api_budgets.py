@@ -13,7 +13,7 @@ from pfms_expense.api_expenses import checked_amount
 from pfms_expense.budgets import BudgetPeriod
 from pfms_expense.models import Budget, BudgetCrossing
 from pfms_expense.scheduler import today_utc
-from pfms_expense.schemas import BudgetCreate, BudgetOut, BudgetStatus, BudgetUpdate
+from pfms_expense.schemas_budgets import BudgetCreate, BudgetOut, BudgetStatus, BudgetUpdate
 from pfms_expense.spending import PeriodStatus
 from pfms_platform.db import Session
 from pfms_platform.envelope import Envelope, PageEnvelope, PageParams, ok, paged

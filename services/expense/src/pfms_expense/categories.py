@@ -63,16 +63,6 @@ def descendants(parent_of: dict[uuid.UUID, uuid.UUID | None], root: uuid.UUID) -
     return found
 
 
-def ancestors(parent_of: dict[uuid.UUID, uuid.UUID | None], node: uuid.UUID) -> list[uuid.UUID]:
-    """`node` and its parents up to the root (cycle-safe)."""
-    chain: list[uuid.UUID] = []
-    current: uuid.UUID | None = node
-    while current is not None and current not in chain:
-        chain.append(current)
-        current = parent_of.get(current)
-    return chain
-
-
 def creates_cycle(parent_of: dict[uuid.UUID, uuid.UUID | None], node: uuid.UUID, new_parent: uuid.UUID) -> bool:
     """Whether making `new_parent` the parent of `node` would put `node` below itself."""
     return new_parent in descendants(parent_of, node)

@@ -12,7 +12,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, StringConstraints, field_validator
 
-from pfms_expense.budgets import DEFAULT_THRESHOLDS, BudgetPeriod
 from pfms_expense.habits import StatsPeriod
 from pfms_expense.models import Source
 from pfms_finance.currency import normalise_currency
@@ -27,7 +26,7 @@ Tag = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min
 Amount = Annotated[Decimal, Field(allow_inf_nan=False)]
 
 
-def _refuse_null(value: Any) -> Any:
+def refuse_null(value: Any) -> Any:
     if value is None:
         raise ValueError("may not be null")
     return value
@@ -62,7 +61,7 @@ class CategoryUpdate(Body):
     parent_id: uuid.UUID | None = None
     hidden: bool | None = None
 
-    _required = field_validator("name", "hidden", mode="before")(_refuse_null)
+    _required = field_validator("name", "hidden", mode="before")(refuse_null)
 
 
 class CategoryMerge(Body):
@@ -124,7 +123,7 @@ class ExpenseUpdate(Body):
 
     _required = field_validator(
         "amount", "currency", "expense_date", "description", "tags", "attachments", "metadata", mode="before"
-    )(_refuse_null)
+    )(refuse_null)
 
 
 class ExpenseOut(BaseModel):
@@ -245,7 +244,7 @@ class RecurringUpdate(Body):
         "auto_pay",
         "metadata",
         mode="before",
-    )(_refuse_null)
+    )(refuse_null)
 
 
 class RecurringOut(BaseModel):
@@ -297,7 +296,7 @@ class HabitUpdate(Body):
     target_reduction: int | None = Field(default=None, ge=0, le=100)
     baseline_per_week: Decimal | None = Field(default=None, ge=0, le=100000, decimal_places=2)
 
-    _required = field_validator("name", "unit_cost", "currency", "target_reduction", mode="before")(_refuse_null)
+    _required = field_validator("name", "unit_cost", "currency", "target_reduction", mode="before")(refuse_null)
 
 
 class HabitOut(BaseModel):
@@ -360,74 +359,3 @@ class HabitStats(BaseModel):
     total_quantity: int
     total_cost: Decimal
     progress: HabitProgress
-
-
-# Budgets
-
-Thresholds = Annotated[list[Annotated[int, Field(ge=1, le=1000)]], Field(min_length=1, max_length=10)]
-
-
-class BudgetCreate(Body):
-    name: Name
-    category_id: uuid.UUID | None = Field(default=None, description="None: all spending in the currency")
-    amount: Amount
-    currency: Currency
-    period: BudgetPeriod
-    start_date: date
-    end_date: date | None = Field(default=None, description="Required for a custom period")
-    rollover: bool = False
-    alert_thresholds: Thresholds = list(DEFAULT_THRESHOLDS)
-
-
-class BudgetUpdate(Body):
-    name: Name | None = None
-    category_id: uuid.UUID | None = None
-    amount: Amount | None = None
-    currency: Currency | None = None
-    period: BudgetPeriod | None = None
-    start_date: date | None = None
-    end_date: date | None = None
-    rollover: bool | None = None
-    alert_thresholds: Thresholds | None = None
-    is_active: bool | None = None
-
-    _required = field_validator(
-        "name",
-        "amount",
-        "currency",
-        "period",
-        "start_date",
-        "rollover",
-        "alert_thresholds",
-        "is_active",
-        mode="before",
-    )(_refuse_null)
-
-
-class BudgetStatus(BaseModel):
-    period_start: date
-    period_end: date
-    budget_amount: Decimal
-    rollover_amount: Decimal
-    available: Decimal
-    spent: Decimal
-    remaining: Decimal
-    percent_used: Decimal
-    thresholds_reached: list[int]
-
-
-class BudgetOut(BaseModel):
-    id: uuid.UUID
-    name: str
-    category_id: uuid.UUID | None
-    amount: Decimal
-    currency: str
-    period: BudgetPeriod
-    start_date: date
-    end_date: date | None
-    rollover: bool
-    alert_thresholds: list[int]
-    is_active: bool
-    current: BudgetStatus | None = Field(description="Today's period, if the budget covers today")
-    created_at: datetime
-    updated_at: datetime

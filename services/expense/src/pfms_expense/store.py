@@ -64,11 +64,6 @@ async def parents(session: AsyncSession, user_id: uuid.UUID) -> dict[uuid.UUID, 
     return {row.id: row.parent_category_id for row in rows}
 
 
-async def category_names(session: AsyncSession, user_id: uuid.UUID) -> dict[uuid.UUID, str]:
-    rows = await session.execute(select(Category.id, Category.name).where(Category.user_id == user_id))
-    return {row.id: row.name for row in rows}
-
-
 async def user_currency(session: AsyncSession, user_id: uuid.UUID) -> str:
     found = await session.scalar(select(UserSettings.currency).where(UserSettings.user_id == user_id))
     return found or DEFAULT_CURRENCY

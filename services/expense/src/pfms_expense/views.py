@@ -6,14 +6,8 @@ import orjson
 from fastapi import Response
 
 from pfms_expense.models import Budget, Category, Habit, HabitLog, RecurringExpense
-from pfms_expense.schemas import (
-    BudgetOut,
-    BudgetStatus,
-    CategoryOut,
-    HabitLogOut,
-    HabitOut,
-    RecurringOut,
-)
+from pfms_expense.schemas import CategoryOut, HabitLogOut, HabitOut, RecurringOut
+from pfms_expense.schemas_budgets import BudgetOut, BudgetStatus
 from pfms_expense.spending import PeriodStatus
 from pfms_finance.currency import quantize
 
