@@ -1,10 +1,13 @@
 """Bulk import through the API: exact reports, duplicates, re-uploads, bad files, every format."""
 
+import asyncio
 import json
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
 
 from pfms_expense.models import Expense, ImportBatch, ImportMapping
 
@@ -172,8 +175,6 @@ async def test_bad_uploads_are_refused_before_any_job(make_service, jwt_keys) ->
     assert await post("x.ofx", b"x" * 1001) == (413, "file")
     assert (await svc.client.post(UPLOAD, data={"format": "csv"}, headers=headers)).status_code == 422
     async with svc.db.sessions() as session:
-        from sqlalchemy import func, select
-
         assert await session.scalar(select(func.count()).select_from(ImportBatch)) == 0
         assert await session.scalar(select(func.count()).select_from(ImportMapping)) == 0
 
@@ -214,3 +215,35 @@ async def test_another_users_batch_and_mapping_are_not_found(env) -> None:
         ]
         == "Mine"
     )
+
+
+async def test_a_job_whose_instance_died_is_reported_failed(make_service) -> None:
+    """The scheduler fails a batch without progress for `import_stale_seconds`; a moving one stays."""
+    svc = await make_service("expense", scheduler_interval_seconds=0.1, import_stale_seconds=60)
+    user = uuid.uuid4()
+    async with svc.db.sessions() as session, session.begin():
+        for age, name in ((timedelta(hours=1), "a-stale.csv"), (timedelta(seconds=1), "b-moving.csv")):
+            session.add(
+                ImportBatch(
+                    id=uuid.uuid4(),
+                    user_id=user,
+                    filename=name,
+                    format="csv",
+                    file_sha256="0" * 64,
+                    file_bytes=1,
+                    status="processing",
+                    options={},
+                    updated_at=datetime.now(UTC) - age,
+                )
+            )
+
+    async def statuses() -> list[str]:
+        async with svc.db.sessions() as session:
+            rows = await session.scalars(select(ImportBatch).order_by(ImportBatch.filename))
+            return [f"{r.status}: {r.message}" for r in rows]
+
+    for _ in range(100):
+        if (await statuses())[0].startswith("failed"):
+            break
+        await asyncio.sleep(0.05)
+    assert await statuses() == ["failed: The import was interrupted; nothing was imported", "processing: None"]
