@@ -1,18 +1,16 @@
 """Fixtures for the income service: a running service, people with tokens, and real events on the bus."""
 
-import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-import aio_pika
 import pytest
 from sqlalchemy import func, select
 
 from pfms_contracts import CloudEvent, EventData
 from pfms_platform.events.tables import InboxEvent, OutboxEvent
 from pfms_platform.testing import Running
+from pfms_platform.testing.helpers import publish_event, until
 
 
 @dataclass
@@ -37,31 +35,10 @@ class Harness:
         return Person(user_id, self.keys.auth(user_id))
 
     async def publish(self, data: EventData, *, source: str = "expense", event: CloudEvent | None = None) -> CloudEvent:
-        """Publish a CloudEvent the way a producer's relay does: on its exchange, routed by its type."""
-        event = event or CloudEvent.wrap(source, data)
-        connection = await aio_pika.connect(self.svc.settings.amqp_url)
-        async with connection:
-            channel = await connection.channel(publisher_confirms=True)
-            exchange = await channel.declare_exchange(data.exchange, aio_pika.ExchangeType.TOPIC, durable=True)
-            await exchange.publish(
-                aio_pika.Message(
-                    event.model_dump_json().encode(),
-                    content_type="application/cloudevents+json",
-                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                    message_id=event.id,
-                    type=event.type,
-                ),
-                routing_key=event.type,
-            )
-        return event
+        """Publish a CloudEvent the way a producer's relay does."""
+        return await publish_event(self.svc.settings.amqp_url, data, source=source, event=event)
 
-    @staticmethod
-    async def until(check: Callable[[], Awaitable[bool]], *, timeout: float = 10.0) -> None:
-        """Poll `check` until it holds: event delivery is asynchronous."""
-        deadline = asyncio.get_running_loop().time() + timeout
-        while not await check():
-            assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-            await asyncio.sleep(0.05)
+    until = staticmethod(until)
 
     async def deliver(self, data: EventData, *, source: str = "expense") -> CloudEvent:
         """Publish an event and wait until the service has applied it (its id is in the inbox)."""
