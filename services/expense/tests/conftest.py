@@ -1,14 +1,12 @@
 """Fixtures for the expense service: a running service, people signed up through real events, and
 the moves tests make around it (publish on the bus, look into the outbox, wait for a condition)."""
 
-import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import aio_pika
 import pytest
 from sqlalchemy import func, select
 
@@ -17,6 +15,8 @@ from pfms_contracts.identity import UserCreated
 from pfms_expense.models import Category, UserSettings
 from pfms_platform.events.tables import OutboxEvent
 from pfms_platform.testing import Running
+from pfms_platform.testing.helpers import publish_event
+from pfms_platform.testing.helpers import until as wait_until
 
 
 @dataclass
@@ -26,31 +26,13 @@ class Person:
 
 
 async def publish(svc: Running, data: EventData, *, source: str = "auth") -> CloudEvent:
-    """Publish a CloudEvent as another service's relay does: on its exchange, routed by its type."""
-    event = CloudEvent.wrap(source, data)
-    connection = await aio_pika.connect(svc.settings.amqp_url)
-    async with connection:
-        channel = await connection.channel(publisher_confirms=True)
-        exchange = await channel.declare_exchange(data.exchange, aio_pika.ExchangeType.TOPIC, durable=True)
-        await exchange.publish(
-            aio_pika.Message(
-                event.model_dump_json().encode(),
-                content_type="application/cloudevents+json",
-                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                message_id=event.id,
-                type=event.type,
-            ),
-            routing_key=event.type,
-        )
-    return event
+    """Publish a CloudEvent as another service's relay does."""
+    return await publish_event(svc.settings.amqp_url, data, source=source)
 
 
 async def until(check: Callable[[], Awaitable[bool]], *, timeout: float = 15.0) -> None:
-    """Poll `check` until it holds: events and jobs are asynchronous."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
+    """Poll `check` until it holds: events and jobs are asynchronous (jobs get a longer default)."""
+    await wait_until(check, timeout=timeout)
 
 
 @dataclass
