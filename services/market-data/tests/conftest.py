@@ -1,19 +1,18 @@
 """Fixtures for market-data: a local HTTP server replaying recorded provider answers, and the service."""
 
-import asyncio
 import threading
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import aio_pika
 import pytest
 
 from pfms_contracts import CloudEvent, EventData
+from pfms_platform.testing.helpers import publish_event, until
 
 RECORDED = Path(__file__).parent / "recorded"
 
@@ -120,30 +119,8 @@ def live(fresh_replay: Replay) -> Callable[..., dict[str, Any]]:
 
 
 async def publish(amqp_url: str, data: EventData, source: str = "investment") -> CloudEvent:
-    """Publish a CloudEvent the way another service's relay does: on its exchange, routed by type."""
-    event = CloudEvent.wrap(source, data)
-    connection = await aio_pika.connect(amqp_url)
-    async with connection:
-        channel = await connection.channel(publisher_confirms=True)
-        exchange = await channel.declare_exchange(data.exchange, aio_pika.ExchangeType.TOPIC, durable=True)
-        await exchange.publish(
-            aio_pika.Message(
-                event.model_dump_json().encode(),
-                content_type="application/cloudevents+json",
-                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                message_id=event.id,
-                type=event.type,
-            ),
-            routing_key=event.type,
-        )
-    return event
-
-
-async def until(check: Callable[[], Awaitable[bool]], *, timeout: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
+    """Publish a CloudEvent the way another service's relay does."""
+    return await publish_event(amqp_url, data, source=source)
 
 
 class Tools:
