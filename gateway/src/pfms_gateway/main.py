@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import signal
@@ -147,6 +148,8 @@ async def serve(args: argparse.Namespace, config: KongConfig, upstreams: dict[st
         args.port,
         args.status_port or "off",
     )
+    gc.collect()
+    gc.freeze()  # config, routes and plugins live as long as the process: keep them out of full collections
     stop: asyncio.Future[None] = loop.create_future()
 
     def request_stop() -> None:

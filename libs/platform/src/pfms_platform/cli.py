@@ -1,6 +1,7 @@
 """`pfms-<service> serve|migrate|…`: the one entry point every service image runs."""
 
 import argparse
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +43,10 @@ def run(
     else:
         # Several workers need the factory by name: each process builds its own app (and relay and
         # consumer, which compete safely: SKIP LOCKED rows, one queue).
+        # Workers share one listening socket and libuv accepts every pending connection at once, so
+        # a burst of new connections (a gateway filling its pool) lands on whichever worker woke
+        # first (45/19 seen); accepting one at a time spreads them across workers.
+        os.environ.setdefault("UV_TCP_SINGLE_ACCEPT", "1")
         target = factory(settings) if settings.workers == 1 else f"{factory.__module__}:{factory.__name__}"
         uvicorn.run(
             target,
