@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from pfms_platform import cli
 from pfms_platform.app import create_app
+from pfms_user import internal
 from pfms_user.api import router
 from pfms_user.events import HANDLERS
 from pfms_user.reader import ProfileReader
@@ -27,7 +28,7 @@ def create(settings: Settings | None = None) -> FastAPI:
     return create_app(
         settings,
         title="PFMS user service",
-        routers=[router],
+        routers=[router, internal.router],
         handlers=HANDLERS,
         on_startup=[open_reader],
         on_shutdown=[close_reader],

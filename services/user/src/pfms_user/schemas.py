@@ -90,6 +90,15 @@ class Profile(BaseModel):
     updated_at: datetime
 
 
+class Person(BaseModel):
+    """Who an email belongs to, as other services may see it (`/internal/v1/users/lookup`)."""
+
+    user_id: uuid.UUID
+    email: str
+    first_name: str | None
+    last_name: str | None
+
+
 class FinancialUpdate(Update):
     daily_budget_limit: MoneyIn | None = None
     monthly_budget_limit: MoneyIn | None = None
