@@ -141,12 +141,12 @@ async def run(seconds: int, connections: int, workers: int) -> dict[str, Any]:
             environment="test",
             # The per-user limiter stays on (its Redis round trip is part of the cost), with a quota
             # a 64-user load test does not exhaust.
-            # Each worker's pool holds as many connections as the load has requests in flight, so no
+            # Each worker's profile reader holds as many connections as the load has requests in flight, so no
             # request queues for a connection.
             extra_env={
                 "PFMS_USER_USER_RATE_LIMIT_PER_MINUTE": "100000000",
                 "PFMS_USER_WORKERS": str(workers),
-                "PFMS_USER_DB_POOL_SIZE": str(-(-connections // workers)),
+                "PFMS_USER_READ_POOL_SIZE": str(-(-connections // workers)),
             },
         )
         await fleet.start(120)
