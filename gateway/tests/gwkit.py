@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import copy
 import json
 import time
@@ -93,9 +94,18 @@ def token(
 
 
 class EchoUpstream:
-    """A plain asyncio HTTP/1.1 server: echoes what it received as JSON, and serves a mutable JWKS."""
+    """A plain asyncio HTTP/1.1 server: echoes what it received as JSON, and serves a mutable JWKS.
+
+    Paths ending in `/stream` answer like an event stream: a head and a first event at once, then
+    `ticks` more events `every` seconds, then wait for `stream_gate` (or the connection closing,
+    counted in `stream_disconnects`) before a last event ends the response; `framing=length` sends
+    a Content-Length instead of chunks. `streams_open` counts streams started and not yet finished.
+    """
 
     def __init__(self) -> None:
+        self.stream_gate = asyncio.Event()
+        self.streams_open = 0
+        self.stream_disconnects = 0
         self.jwks: dict[str, Any] = {"keys": []}
         self.jwks_hits = 0
         self.requests: list[dict[str, Any]] = []
@@ -145,15 +155,53 @@ class EchoUpstream:
                 parser.feed_data(data)
                 while done:
                     req = done.pop(0)
-                    await self._respond(req, writer)
+                    await self._respond(req, reader, writer)
         except (ConnectionError, httptools.HttpParserError):
             pass
         finally:
             self.writers.discard(writer)
             writer.close()
 
-    async def _respond(self, req: dict[str, Any], writer: asyncio.StreamWriter) -> None:
+    async def _stream(self, query: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        params = dict(p.partition("=")[::2] for p in query.split("&") if p)
+        events = [b"data: %d\n\n" % i for i in range(int(params.get("ticks", 0)) + 2)]
+        by_length = params.get("framing") == "length"
+
+        def frame(data: bytes) -> bytes:
+            return data if by_length else b"%x\r\n%s\r\n" % (len(data), data)
+
+        framing = b"Content-Length: %d" % sum(map(len, events)) if by_length else b"Transfer-Encoding: chunked"
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+            b"X-Accel-Buffering: no\r\n" + framing + b"\r\n\r\n" + frame(events[0])
+        )
+        await writer.drain()
+        self.streams_open += 1
+        try:
+            for event in events[1:-1]:
+                await asyncio.sleep(float(params.get("every", 0.1)))
+                writer.write(frame(event))
+                await writer.drain()
+            gate = asyncio.ensure_future(self.stream_gate.wait())
+            eof = asyncio.ensure_future(reader.read(65536))
+            await asyncio.wait({gate, eof}, return_when=asyncio.FIRST_COMPLETED)
+            gate.cancel()
+            if eof.done():
+                self.stream_disconnects += 1
+                raise ConnectionResetError("the gateway closed the stream")
+            eof.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await eof  # the connection's read loop reads next
+            writer.write(frame(events[-1]) + (b"" if by_length else b"0\r\n\r\n"))
+            await writer.drain()
+        finally:
+            self.streams_open -= 1
+
+    async def _respond(self, req: dict[str, Any], reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         path, _, query = req["url"].decode().partition("?")
+        if path.endswith("/stream"):
+            await self._stream(query, reader, writer)
+            return
         if path == "/.well-known/jwks.json":
             self.jwks_hits += 1
             body = json.dumps(self.jwks).encode()

@@ -183,6 +183,21 @@ def test_edge_plugins(config: KongConfig) -> None:
     assert config.route("expense-bulk-import").paths == ("/api/v1/expenses/bulk-import",)
 
 
+def test_only_the_market_stream_is_unbuffered_and_it_keeps_market_datas_plugins(
+    config: KongConfig, router: Router[str]
+) -> None:
+    assert [r.name for r in config.routes if not r.response_buffering] == ["market-data-stream"]
+    stream = config.route("market-data-stream")
+    assert stream.service == "market-data" and stream.paths == ("/api/v1/market/stream",)
+    assert router.match(normalize_path("/api/v1/market/stream")) == "market-data-stream"
+    assert router.match(normalize_path("/api/v1/market/stocks/AAPL")) == "market-data"
+    plugins = config.effective_plugins(stream)
+    assert plugins == config.effective_plugins(config.route("market-data"))
+    assert {"jwt", "rate-limiting", "cors", "correlation-id"} <= set(plugins)
+    # the stream idles up to 15 s between keep-alives: the read timeout must be longer
+    assert config.service("market-data").read_timeout > 15000
+
+
 def test_consumer_takes_its_secrets_from_auth(config: KongConfig) -> None:
     (consumer,) = config.consumers
     assert consumer.username == "pfms-users" and "jwks-from-auth" in consumer.tags
@@ -208,6 +223,8 @@ def _mutate(fn: Any) -> dict[str, Any]:
         (lambda d: d.update(upstreams=[]), "upstreams"),
         (lambda d: d["services"][0]["routes"][0].update(methods=["GET"]), "methods"),
         (lambda d: d["services"][0]["routes"][0].update(strip_path=True), "strip_path"),
+        (lambda d: d["services"][0]["routes"][0].update(request_buffering=False), "request_buffering"),
+        (lambda d: d["services"][0]["routes"][0].update(response_buffering="no"), "response_buffering"),
         (lambda d: d["services"][0].update(host="auth"), "host"),
         (lambda d: d["consumers"][0].update(acls=[]), "acls"),
         (lambda d: d["plugins"].append({"name": "cors", "route": "auth", "config": {}}), "route"),

@@ -90,6 +90,7 @@ class Route:
     regex_priority: int = 0
     tags: tuple[str, ...] = ()
     plugins: list[PluginConf] = field(default_factory=list)
+    response_buffering: bool = True
 
 
 @dataclass
@@ -209,7 +210,7 @@ _ROUTE_FIELDS: dict[str, tuple[Validator, Any]] = {
     "path_handling": (enum("v0", "v1"), "v0"),
     "https_redirect_status_code": (enum(426, 301, 302, 307, 308), 426),
     "request_buffering": (only(True, " (requests are buffered)"), True),
-    "response_buffering": (only(True, " (responses are buffered)"), True),
+    "response_buffering": (boolean, True),
     "tags": (tags_list, []),
     "plugins": (lambda v, w: v, None),
 }
@@ -328,7 +329,13 @@ def parse_config(data: Any, source: str = "<memory>") -> KongConfig:
                 raise ConfigError(f"{rwhere}: duplicate route name {r['name']!r}")
             route_names.add(r["name"])
             route = Route(
-                r["name"], svc.name, tuple(r["paths"]), r["preserve_host"], int(r["regex_priority"]), tuple(r["tags"])
+                r["name"],
+                svc.name,
+                tuple(r["paths"]),
+                r["preserve_host"],
+                int(r["regex_priority"]),
+                tuple(r["tags"]),
+                response_buffering=r["response_buffering"],
             )
             route.plugins = _parse_plugins(r["plugins"], "route", route.name, f"{rwhere}({route.name}).plugins")
             svc.routes.append(route)

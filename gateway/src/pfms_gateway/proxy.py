@@ -7,6 +7,12 @@ timeout shorter than typical upstream keep-alive timeouts. A pooled connection t
 had closed before answering is retried once on a fresh one. Failures map to Kong's answers:
 refused/reset/broken response -> 502, name resolution -> 503, timeout -> 504. Read timeouts are
 enforced by a once-a-second sweep rather than a timer per request.
+
+A request sent with a `sink` (a route with `response_buffering: false`) is streamed: once the final
+response head is parsed it goes to `sink.stream_head`, each body piece to `sink.stream_chunk` as it
+arrives, then `sink.stream_end` (or `sink.stream_abort` if the upstream fails mid-body). The read
+timeout then runs between reads, as nginx's proxy_read_timeout does. A response that arrives whole
+in one read still takes the buffered fast path: nothing of it was waiting.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ import asyncio
 import contextlib
 import socket
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import httptools
 
@@ -41,6 +47,20 @@ class UpstreamError(Exception):
 Callback = Callable[[Any, Response | UpstreamError, float], None]
 
 
+class StreamSink(Protocol):
+    """Where a streamed response goes (the downstream connection); tag is the caller's, as for on_done."""
+
+    def stream_head(
+        self, tag: Any, response: Response, first_byte: float, upstream: UpstreamConnection, framed: bool
+    ) -> None: ...
+
+    def stream_chunk(self, tag: Any, data: bytes) -> None: ...
+
+    def stream_end(self, tag: Any) -> None: ...
+
+    def stream_abort(self, tag: Any) -> None: ...
+
+
 class UpstreamConnection(asyncio.Protocol):
     def __init__(self, pool: UpstreamPool) -> None:
         self.pool = pool
@@ -48,6 +68,8 @@ class UpstreamConnection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.parser = httptools.HttpResponseParser(self)
         self.on_done: Callback | None = None
+        self.sink: StreamSink | None = None  # set for a request whose response is streamed
+        self.streaming = False  # the head went to the sink; body pieces follow it there
         self.tag: Any = None
         self.data = b""
         self.reused = False
@@ -81,6 +103,8 @@ class UpstreamConnection(asyncio.Protocol):
             self.first_byte = self.loop.time()
             if not self.head_only and self._whole_response(data):
                 return
+        if self.streaming:
+            self.deadline = self.loop.time() + self.pool.read_timeout  # an idle timeout between reads
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserError:
@@ -128,13 +152,17 @@ class UpstreamConnection(asyncio.Protocol):
         if self.on_done is not None:
             if not self.received:
                 if self.reused:  # the upstream had closed this idle connection: it never saw the request
-                    on_done, tag, data, head_only = self.on_done, self.tag, self.data, self.head_only
+                    on_done, tag, data, head_only, sink = self.on_done, self.tag, self.data, self.head_only, self.sink
                     self._reset()
-                    self.pool.send(data, head_only, on_done, tag, use_idle=False)
+                    self.pool.send(data, head_only, on_done, tag, use_idle=False, sink=sink)
                     return
                 self.fail(UpstreamError(502, BAD_GATEWAY))
             elif self.status and not self._has_length():
-                self.finish()  # body delimited by connection close
+                # body delimited by connection close
+                if self.streaming:
+                    self._stream_end()
+                else:
+                    self.finish()
             else:
                 self.fail(UpstreamError(502, BAD_GATEWAY))
 
@@ -150,21 +178,35 @@ class UpstreamConnection(asyncio.Protocol):
             # httptools cannot be told that a HEAD response has no body: finish now, never reuse.
             self.reusable = False
             self.finish()
+        elif self.sink is not None and self.status >= 200:
+            self.streaming = True
+            self.deadline = self.loop.time() + self.pool.read_timeout
+            response = Response(self.status, self.headers, b"", "service")
+            self.sink.stream_head(self.tag, response, self.first_byte, self, self._has_length())
 
     def on_body(self, body: bytes) -> None:
-        self.body.append(body)
+        if self.streaming:
+            cast(StreamSink, self.sink).stream_chunk(self.tag, body)
+        else:
+            self.body.append(body)
 
     def on_message_complete(self) -> None:
         if 100 <= self.status < 200 and self.status != 101:
             self.headers = []  # interim response: wait for the final one
             self.body = []
             return
-        self.finish()
+        if self.streaming:
+            self._stream_end()
+        else:
+            self.finish()
 
     # --- request lifecycle ---
 
-    def send(self, data: bytes, head_only: bool, on_done: Callback, tag: Any, reused: bool) -> None:
+    def send(
+        self, data: bytes, head_only: bool, on_done: Callback, tag: Any, reused: bool, sink: StreamSink | None = None
+    ) -> None:
         self.on_done = on_done
+        self.sink = sink
         self.tag = tag
         self.data = data
         self.reused = reused
@@ -183,6 +225,8 @@ class UpstreamConnection(asyncio.Protocol):
 
     def _reset(self) -> None:
         self.on_done = None
+        self.sink = None
+        self.streaming = False
         self.tag = None
         self.data = b""
         self.pool.busy.discard(self)
@@ -203,13 +247,40 @@ class UpstreamConnection(asyncio.Protocol):
         self.pool.release(self)
         on_done(tag, response, first_byte)
 
+    def _stream_end(self) -> None:
+        sink, tag = cast(StreamSink, self.sink), self.tag
+        self._reset()
+        if not self.keep_alive:
+            self.reusable = False
+        self.pool.release(self)
+        sink.stream_end(tag)
+
     def fail(self, error: UpstreamError) -> None:
         self.reusable = False
-        on_done, tag = self.on_done, self.tag
+        on_done, tag, sink, streaming = self.on_done, self.tag, self.sink, self.streaming
         self._reset()
         self.close()
-        if on_done is not None:
+        if streaming:
+            cast(StreamSink, sink).stream_abort(tag)  # the head is out: too late for a 502/504
+        elif on_done is not None:
             on_done(tag, error, 0.0)
+
+    def abort(self) -> None:
+        """The client went away: drop the request and this connection (never back to the pool mid-response)."""
+        self.reusable = False
+        self._reset()
+        self.close()
+
+    def pause(self) -> None:
+        """The client is not taking data: stop reading the upstream, and no read timeout meanwhile."""
+        self.deadline = float("inf")
+        if self.transport is not None:
+            self.transport.pause_reading()
+
+    def resume(self) -> None:
+        self.deadline = self.loop.time() + self.pool.read_timeout
+        if self.transport is not None:
+            self.transport.resume_reading()
 
     def close(self) -> None:
         if self.transport is not None:
@@ -242,8 +313,17 @@ class UpstreamPool:
         self.last_error: str | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def send(self, data: bytes, head_only: bool, on_done: Callback, tag: Any = None, use_idle: bool = True) -> None:
-        """Send one serialized request; on_done(tag, ...) gets the response or an UpstreamError."""
+    def send(
+        self,
+        data: bytes,
+        head_only: bool,
+        on_done: Callback,
+        tag: Any = None,
+        use_idle: bool = True,
+        sink: StreamSink | None = None,
+    ) -> None:
+        """Send one serialized request; on_done(tag, ...) gets the response or an UpstreamError (with a
+        sink, a response that does not arrive whole is streamed to it instead)."""
         if self.loop is None:
             self.loop = asyncio.get_running_loop()
             self.writer = self.writer or Writer(self.loop)
@@ -252,23 +332,25 @@ class UpstreamPool:
             conn = idle[-1]  # the most recently used connection, usually still good
             if conn.transport is not None and conn.reusable and self.loop.time() - conn.idle_since <= self.idle_timeout:
                 idle.pop()
-                conn.send(data, head_only, on_done, tag, reused=True)
+                conn.send(data, head_only, on_done, tag, True, sink)
                 return
             found = self._take_idle()
             if found is not None:
-                found.send(data, head_only, on_done, tag, reused=True)
+                found.send(data, head_only, on_done, tag, True, sink)
                 return
-        task = self.loop.create_task(self._connect_and_send(data, head_only, on_done, tag))
+        task = self.loop.create_task(self._connect_and_send(data, head_only, on_done, tag, sink))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _connect_and_send(self, data: bytes, head_only: bool, on_done: Callback, tag: Any) -> None:
+    async def _connect_and_send(
+        self, data: bytes, head_only: bool, on_done: Callback, tag: Any, sink: StreamSink | None
+    ) -> None:
         try:
             conn = await self._connect()
         except UpstreamError as exc:
             on_done(tag, exc, 0.0)
             return
-        conn.send(data, head_only, on_done, tag, reused=False)
+        conn.send(data, head_only, on_done, tag, False, sink)
 
     async def _connect(self) -> UpstreamConnection:
         try:

@@ -37,6 +37,7 @@ class RouteRuntime:
         "pool",
         "preserve_host",
         "service_name",
+        "stream",
     )
 
     def __init__(self, route: Route, service: Service, pool: UpstreamPool, plugins: list[Any], max_body: int) -> None:
@@ -44,6 +45,7 @@ class RouteRuntime:
         self.service_name = service.name
         self.pool = pool
         self.preserve_host = route.preserve_host
+        self.stream = not route.response_buffering  # Kong's route.response_buffering: false
         host = service.host if service.port == 80 else f"{service.host}:{service.port}"
         self.host_header = host.encode()
         self.plugins = plugins

@@ -8,6 +8,11 @@ was produced -> write -> log. Route plugin chains are resolved once, at load.
 
 The common path is plain callbacks (no coroutine or future per request); only the rare steps that
 wait (a JWKS refetch, a body still arriving, a new upstream connection) go through a task.
+
+On a route with `response_buffering: false` the upstream response is streamed: header_filter runs on
+its head, which is written at once, then each body piece as it arrives (re-framed as chunked unless
+the upstream gave a Content-Length). The stream occupies the connection until it ends, so pipelined
+requests still get their answers in order; the client going away closes the upstream connection.
 """
 
 from __future__ import annotations
@@ -21,10 +26,10 @@ import httptools
 
 from pfms_gateway.batch import Writer
 from pfms_gateway.exchange import Defer, Exchange, Response, message
-from pfms_gateway.proxy import UpstreamError
+from pfms_gateway.proxy import UpstreamConnection, UpstreamError
 from pfms_gateway.router import normalize_path
 from pfms_gateway.runtime import Gateway, RouteRuntime
-from pfms_gateway.wire import REQ_SKIP, build_upstream_request, serialize_response
+from pfms_gateway.wire import REQ_SKIP, build_upstream_request, serialize_response, serialize_stream_head
 
 log = logging.getLogger("pfms_gateway")
 
@@ -60,6 +65,11 @@ class ClientConnection(asyncio.Protocol):
         self.writer: Writer = cast(Writer, None)  # set in connection_made
         self.on_upstream = self.upstream_done  # bound once, handed to the pool with every request
         self.active_at = 0.0
+        # the response being streamed, if any: its upstream connection, head, framing, bytes sent
+        self.upstream: UpstreamConnection | None = None
+        self.stream_response: Response | None = None
+        self.chunked = False
+        self.stream_size = 0
 
     # --- asyncio.Protocol ---
 
@@ -82,6 +92,10 @@ class ClientConnection(asyncio.Protocol):
         for task in self.tasks:
             task.cancel()
         self.transport = None
+        upstream = self.upstream
+        if upstream is not None:  # mid-stream: the upstream connection goes too
+            self.upstream = None
+            upstream.abort()
 
     def data_received(self, data: bytes) -> None:
         self.active_at = self.loop.time()
@@ -114,9 +128,13 @@ class ClientConnection(asyncio.Protocol):
 
     def pause_writing(self) -> None:
         self.write_paused = True
+        if self.upstream is not None:
+            self.upstream.pause()
 
     def resume_writing(self) -> None:
         self.write_paused = False
+        if self.upstream is not None:
+            self.upstream.resume()
         self._dispatch()
 
     # --- httptools callbacks ---
@@ -148,8 +166,8 @@ class ClientConnection(asyncio.Protocol):
         parser = self.parser
         ex.method = parser.get_method()
         ex.keep_alive = keep = parser.should_keep_alive()
-        if keep and b"connection" in ex.headers and parser.get_http_version() == "1.0":
-            ex.http_minor = 0  # an HTTP/1.0 keep-alive: the response must say so
+        if (not keep or b"connection" in ex.headers) and parser.get_http_version() == "1.0":
+            ex.http_minor = 0  # HTTP/1.0: a keep-alive response must say so, and no chunked encoding
         url = self.url
         if url[:1] != b"/":
             try:
@@ -280,7 +298,7 @@ class ClientConnection(asyncio.Protocol):
         if ex.body_complete:
             data = build_upstream_request(ex, route, self.gw.port_header)
             ex.sent = self.loop.time()
-            route.pool.send(data, ex.method == b"HEAD", self.on_upstream, ex)
+            route.pool.send(data, ex.method == b"HEAD", self.on_upstream, ex, True, self if route.stream else None)
         else:
             self._forward(ex, route)
 
@@ -293,7 +311,7 @@ class ClientConnection(asyncio.Protocol):
             return
         data = build_upstream_request(ex, route, self.gw.port_header)
         ex.sent = self.loop.time()
-        route.pool.send(data, ex.method == b"HEAD", self.on_upstream, ex)
+        route.pool.send(data, ex.method == b"HEAD", self.on_upstream, ex, True, self if route.stream else None)
 
     def upstream_done(self, ex: Exchange, result: Response | UpstreamError, first_byte: float) -> None:
         """Called by the upstream connection with the response or an error."""
@@ -309,6 +327,94 @@ class ClientConnection(asyncio.Protocol):
             self._complete(ex, response, ex.route)
         except Exception:
             self._failed(ex)
+        self._dispatch()
+
+    # --- streamed responses (StreamSink, called by the upstream connection) ---
+
+    def stream_head(
+        self, ex: Exchange, response: Response, first_byte: float, upstream: UpstreamConnection, framed: bool
+    ) -> None:
+        """header_filter on the head, then send it now; `framed`: the upstream sent a length or chunks."""
+        if self.transport is None:  # the client left while the request was upstream
+            upstream.abort()
+            return
+        try:
+            ex.upstream_latency = (first_byte - ex.sent) * 1000.0
+            route = cast(RouteRuntime, ex.route)
+            for header_filter in route.header_filter:
+                header_filter(ex, response)
+            status = response.status
+            framing = b""
+            self.chunked = False
+            if status != 204 and status != 304:
+                length = None
+                if framed:
+                    for name, value in response.headers:
+                        lname = name.lower()
+                        if lname == b"transfer-encoding":
+                            length = None
+                            break
+                        if lname == b"content-length":
+                            length = value
+                if length is not None:
+                    framing = b"Content-Length: " + length + b"\r\n"
+                elif ex.http_minor:
+                    framing = b"Transfer-Encoding: chunked\r\n"
+                    self.chunked = True
+                else:
+                    ex.keep_alive = False  # an HTTP/1.0 client: the end of the body is the close
+            keep = ex.keep_alive and ex.body_complete and not ex.oversize
+            head = serialize_stream_head(ex, response, self.loop.time(), framing, keep)
+        except Exception:
+            upstream.abort()
+            self._failed(ex)
+            return
+        ex.responded = True
+        self.upstream = upstream
+        self.stream_response = response
+        self.stream_size = len(head)
+        self.writer.write(self.transport, head)
+        if self.write_paused:
+            upstream.pause()
+
+    def stream_chunk(self, ex: Exchange, data: bytes) -> None:
+        if self.transport is None:
+            return
+        if self.chunked:
+            data = b"%x\r\n%b\r\n" % (len(data), data)
+        self.stream_size += len(data)
+        self.writer.write(self.transport, data)
+
+    def stream_end(self, ex: Exchange) -> None:
+        if self.chunked and self.transport is not None:
+            self.writer.write(self.transport, b"0\r\n\r\n")
+            self.stream_size += 5
+        self._stream_done(ex, True)
+
+    def stream_abort(self, ex: Exchange) -> None:
+        """The upstream failed after the head went out: close, so the client sees a cut-off response."""
+        pool = cast(RouteRuntime, ex.route).pool
+        log.warning("upstream %s:%s failed mid-response", pool.host, pool.port)
+        self._stream_done(ex, False)
+
+    def _stream_done(self, ex: Exchange, complete: bool) -> None:
+        """The log phase, then free the connection for the next request (or close it), as _complete does."""
+        self.upstream = None
+        response = cast(Response, self.stream_response)
+        self.stream_response = None
+        try:
+            route = cast(RouteRuntime, ex.route)
+            if route.log:
+                end = self.loop.time()
+                for log_phase in route.log:
+                    log_phase(ex, response, self.stream_size, end)
+        except Exception:
+            self._failed(ex)
+            return
+        self.busy = False
+        reusable = complete and ex.keep_alive and ex.body_complete and not ex.oversize
+        if not reusable or (self.must_close and not self.queue):
+            self._close()
         self._dispatch()
 
     def _failed(self, ex: Exchange) -> None:

@@ -37,6 +37,14 @@ REQ_SKIP = frozenset(
     }
 )
 _RESP_SKIP = frozenset({b"connection", b"keep-alive", b"transfer-encoding", b"content-length", b"proxy-connection"})
+# nginx reads these from the upstream and never passes them on (proxy_hide_header's defaults)
+_STREAM_SKIP = _RESP_SKIP | {
+    b"x-accel-buffering",
+    b"x-accel-charset",
+    b"x-accel-expires",
+    b"x-accel-limit-rate",
+    b"x-accel-redirect",
+}
 _BODY_METHODS = frozenset({b"POST", b"PUT", b"PATCH"})
 _STATUS_LINES = {s.value: f"HTTP/1.1 {s.value} {s.phrase}\r\n".encode() for s in HTTPStatus}
 _HEADER_NAMES = re.compile(rb"\r\n([^:\r\n]*):")
@@ -157,6 +165,29 @@ def serialize_response(ex: Exchange, response: Response, now: float) -> bytes:
     else:
         body = b""
     parts += (end, body)
+    return b"".join(parts)
+
+
+def serialize_stream_head(ex: Exchange, response: Response, now: float, framing: bytes, keep_alive: bool) -> bytes:
+    """The head of a streamed upstream response: as serialize_response, with the framing the gateway
+    chose (`Content-Length` kept, `Transfer-Encoding: chunked`, or none when the close ends it)."""
+    parts = [status_line(response.status)]
+    resp_set = ex.resp_set
+    for name, value in response.headers:
+        lname = name.lower()
+        if lname not in _STREAM_SKIP and lname not in resp_set:
+            parts += (name, b": ", value, b"\r\n")
+    upstream = ex.upstream_latency or 0.0
+    parts.append(
+        b"Via: %s\r\nX-Kong-Upstream-Latency: %d\r\nX-Kong-Proxy-Latency: %d\r\n"
+        % (VIA, upstream, max(0.0, (now - ex.start) * 1000 - upstream))
+    )
+    parts += filter(None, resp_set.values())
+    parts.append(framing)
+    if not keep_alive:
+        parts.append(b"Connection: close\r\n\r\n")
+    else:
+        parts.append(b"\r\n" if ex.http_minor else b"Connection: keep-alive\r\n\r\n")
     return b"".join(parts)
 
 
