@@ -1,0 +1,268 @@
+"""Writing expenses into the ledger and reading balances back out of it.
+
+An expense is split in its own currency, then the split and the payments are carried over to the
+group's currency by largest remainder on the converted total, so they add up to it exactly. The
+per-expense debts (splits.debts) are stored too, for the pairwise view. Balances are SQL
+aggregates over indexes that cover them; Python only sees one row per member.
+"""
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, literal, select, union_all
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pfms_contracts.group import GroupExpenseCreated, MemberAmount
+from pfms_finance.currency import quantize
+from pfms_group import feed, settlement, splits
+from pfms_group.models import (
+    ExpenseDebt,
+    ExpenseKind,
+    ExpensePayer,
+    ExpenseSplit,
+    FinanceGroup,
+    GroupExpense,
+    GroupMember,
+    MemberStatus,
+    Settlement,
+    SettlementStatus,
+)
+from pfms_group.splits import Participant, SplitError, SplitType, from_minor, to_minor
+from pfms_platform.errors import Invalid
+from pfms_platform.events.outbox import emit
+
+
+@dataclass(frozen=True)
+class Draft:
+    """An expense as asked for, before conversion: amounts in its own currency."""
+
+    description: str
+    category: str | None
+    expense_date: date
+    amount: Decimal
+    currency: str
+    split_type: SplitType
+    participants: list[Participant]
+    payers: dict[uuid.UUID, Decimal]
+
+
+def plan(draft: Draft, members: set[uuid.UUID], caller: uuid.UUID) -> tuple[dict[uuid.UUID, int], dict[uuid.UUID, int]]:
+    """Shares and payments in minor units of the expense currency; refuses non-members by field."""
+    participants = draft.participants or [Participant(m) for m in sorted(members)]
+    payers = draft.payers or {caller: draft.amount}
+    for i, p in enumerate(participants):
+        if p.user_id not in members:
+            raise Invalid("not an active member of the group", field=f"participants.{i}.user_id")
+    for i, user_id in enumerate(payers):
+        if user_id not in members:
+            raise Invalid("not an active member of the group", field=f"payers.{i}.user_id")
+    try:
+        total = to_minor(draft.amount, draft.currency)
+        shares = splits.split(total, draft.split_type, participants, draft.currency)
+        paid = {user_id: to_minor(amount, draft.currency) for user_id, amount in payers.items()}
+    except SplitError as exc:
+        raise Invalid(str(exc), field=exc.field) from exc
+    if sum(paid.values()) != total:
+        raise Invalid("payments must add up to the expense amount", field="payers")
+    return shares, paid
+
+
+async def add_expense(
+    session: AsyncSession,
+    group: FinanceGroup,
+    draft: Draft,
+    shares: dict[uuid.UUID, int],
+    paid: dict[uuid.UUID, int],
+    *,
+    created_by: uuid.UUID,
+    rate: Decimal,
+    fx_source: str | None,
+    kind: ExpenseKind = ExpenseKind.EXPENSE,
+    recurring_id: uuid.UUID | None = None,
+) -> GroupExpense | None:
+    """Insert the expense with its splits, payments and debts; None if this occurrence already exists."""
+    group_amount = quantize(draft.amount * rate, group.currency)
+    total = to_minor(group_amount, group.currency)
+    if draft.currency != group.currency:
+        shares, paid = splits.rescale(shares, total), splits.rescale(paid, total)
+    expense_id = uuid.uuid4()
+    values: dict[str, Any] = {
+        "id": expense_id,
+        "group_id": group.id,
+        "created_by": created_by,
+        "kind": kind.value,
+        "description": draft.description,
+        "category": draft.category,
+        "expense_date": draft.expense_date,
+        "amount": draft.amount,
+        "currency": draft.currency,
+        "fx_rate": rate,
+        "fx_source": fx_source,
+        "group_amount": group_amount,
+        "split_type": draft.split_type.value,
+        "recurring_id": recurring_id,
+        "occurrence_date": draft.expense_date if recurring_id else None,
+    }
+    inserted = await session.scalar(
+        insert(GroupExpense)
+        .values(values)
+        .on_conflict_do_nothing(
+            index_elements=[GroupExpense.recurring_id, GroupExpense.occurrence_date],
+            index_where=GroupExpense.recurring_id.is_not(None),
+        )
+        .returning(GroupExpense.id)
+    )
+    if inserted is None:
+        return None
+    inputs = {p.user_id: p for p in draft.participants}
+    session.add_all(
+        ExpenseSplit(
+            expense_id=expense_id,
+            group_id=group.id,
+            user_id=user_id,
+            share_amount=from_minor(units, group.currency),
+            share_percentage=inputs[user_id].percentage if user_id in inputs else None,
+            weight=inputs[user_id].weight if user_id in inputs else None,
+        )
+        for user_id, units in sorted(shares.items())
+    )
+    session.add_all(
+        ExpensePayer(
+            expense_id=expense_id, group_id=group.id, user_id=user_id, paid_amount=from_minor(units, group.currency)
+        )
+        for user_id, units in sorted(paid.items())
+        if units
+    )
+    session.add_all(
+        ExpenseDebt(
+            expense_id=expense_id,
+            group_id=group.id,
+            debtor_id=debtor,
+            creditor_id=creditor,
+            amount=from_minor(units, group.currency),
+        )
+        for (debtor, creditor), units in sorted(splits.debts(shares, paid).items())
+    )
+    await session.flush()
+    expense = GroupExpense(**values)
+    share_list = [MemberAmount(user_id=u, amount=from_minor(v, group.currency)) for u, v in sorted(shares.items())]
+    payer_list = [MemberAmount(user_id=u, amount=from_minor(v, group.currency)) for u, v in sorted(paid.items()) if v]
+    if kind is ExpenseKind.EXPENSE:
+        await emit(
+            session,
+            GroupExpenseCreated(
+                user_id=created_by,
+                group_id=group.id,
+                expense_id=expense_id,
+                description=draft.description,
+                category=draft.category,
+                expense_date=draft.expense_date,
+                amount=draft.amount,
+                currency=draft.currency,
+                group_currency=group.currency,
+                fx_rate=rate,
+                group_amount=group_amount,
+                split_type=draft.split_type.value,
+                shares=share_list,
+                payers=payer_list,
+                recurring_id=recurring_id,
+            ),
+        )
+    await feed.record(
+        session,
+        group.id,
+        created_by,
+        f"{kind.value}.created",
+        expense_id,
+        description=draft.description,
+        amount=str(group_amount),
+        currency=group.currency,
+    )
+    owing = {u for u, v in shares.items() if v} - {created_by}
+    await feed.notify(
+        session,
+        group,
+        owing,
+        title=f"New expense in {group.name}",
+        message=f"{draft.description}: {group_amount} {group.currency}",
+        reference_type="group_expense",
+        reference_id=expense_id,
+        data={"share": {str(u): str(from_minor(v, group.currency)) for u, v in shares.items() if u in owing}},
+    )
+    return expense
+
+
+@dataclass(frozen=True)
+class Row:
+    user_id: uuid.UUID
+    display_name: str | None
+    status: str
+    paid: Decimal
+    share: Decimal
+    settled_out: Decimal
+    settled_in: Decimal
+
+    @property
+    def net(self) -> Decimal:
+        return self.paid - self.share + self.settled_out - self.settled_in
+
+
+async def member_rows(session: AsyncSession, group_id: uuid.UUID) -> list[Row]:
+    """Per member: paid, share and confirmed settlements, each one aggregate over a covering index."""
+    completed = (Settlement.group_id == group_id) & (Settlement.status == SettlementStatus.COMPLETED.value)
+    parts = union_all(
+        select(ExpensePayer.user_id, literal(0).label("k"), func.sum(ExpensePayer.paid_amount).label("v"))
+        .where(ExpensePayer.group_id == group_id)
+        .group_by(ExpensePayer.user_id),
+        select(ExpenseSplit.user_id, literal(1), func.sum(ExpenseSplit.share_amount))
+        .where(ExpenseSplit.group_id == group_id)
+        .group_by(ExpenseSplit.user_id),
+        select(Settlement.from_user_id, literal(2), func.sum(Settlement.amount))
+        .where(completed)
+        .group_by(Settlement.from_user_id),
+        select(Settlement.to_user_id, literal(3), func.sum(Settlement.amount))
+        .where(completed)
+        .group_by(Settlement.to_user_id),
+    ).subquery()
+    sums: dict[uuid.UUID, list[Decimal]] = {}
+    for user_id, kind, value in (await session.execute(select(parts))).all():
+        sums.setdefault(user_id, [Decimal(0)] * 4)[kind] = value
+    members = (
+        await session.execute(
+            select(GroupMember.user_id, GroupMember.display_name, GroupMember.status)
+            .where(GroupMember.group_id == group_id, GroupMember.status != MemberStatus.INVITED.value)
+            .order_by(GroupMember.user_id)
+        )
+    ).all()
+    zero = [Decimal(0)] * 4
+    return [Row(u, name, status, *sums.get(u, zero)) for u, name, status in members]
+
+
+async def net_of(session: AsyncSession, group_id: uuid.UUID, user_id: uuid.UUID) -> Decimal:
+    for row in await member_rows(session, group_id):
+        if row.user_id == user_id:
+            return row.net
+    return Decimal(0)
+
+
+async def pairwise(session: AsyncSession, group_id: uuid.UUID, currency: str) -> list[settlement.Transfer]:
+    """Who owes whom expense by expense, netted per pair; a confirmed payment A→B counts as B owing A."""
+    completed = (Settlement.group_id == group_id) & (Settlement.status == SettlementStatus.COMPLETED.value)
+    edges = union_all(
+        select(ExpenseDebt.debtor_id, ExpenseDebt.creditor_id, func.sum(ExpenseDebt.amount))
+        .where(ExpenseDebt.group_id == group_id)
+        .group_by(ExpenseDebt.debtor_id, ExpenseDebt.creditor_id),
+        select(Settlement.to_user_id, Settlement.from_user_id, func.sum(Settlement.amount))
+        .where(completed)
+        .group_by(Settlement.to_user_id, Settlement.from_user_id),
+    )
+    rows = (await session.execute(edges)).all()
+    return settlement.net_pairs((d, c, to_minor(quantize(v, currency), currency)) for d, c, v in rows)
+
+
+def simplified(rows: list[Row], currency: str) -> list[settlement.Transfer]:
+    return settlement.simplify({r.user_id: to_minor(quantize(r.net, currency), currency) for r in rows})

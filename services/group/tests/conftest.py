@@ -1,0 +1,123 @@
+"""Fixtures for the group service: the service on real servers, market-data and the user service
+served on loopback ports (the group service reaches them over HTTP, as in production), and people."""
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from sqlalchemy import func, select
+
+from pfms_contracts import EventData
+from pfms_devservers import free_port
+from pfms_platform.events.tables import OutboxEvent
+from pfms_platform.testing import Running
+from pfms_platform.testing.helpers import publish_event, until
+
+
+async def serve(app: FastAPI) -> tuple[str, uvicorn.Server, asyncio.Task[None]]:
+    """Serve an already started app (its lifespan runs under make_service) on a loopback port."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.02)
+    return f"http://127.0.0.1:{port}", server, task
+
+
+@dataclass
+class Person:
+    user_id: uuid.UUID
+    headers: dict[str, str]
+
+
+@dataclass
+class Harness:
+    svc: Running
+    keys: Any
+
+    @property
+    def client(self) -> Any:
+        return self.svc.client
+
+    def person(self) -> Person:
+        user_id = uuid.uuid4()
+        return Person(user_id, self.keys.auth(user_id))
+
+    async def publish(self, data: EventData) -> None:
+        await publish_event(self.svc.settings.amqp_url, data, source="auth")
+
+    until = staticmethod(until)
+
+    async def count(self, model: Any, *where: Any) -> int:
+        async with self.svc.db.sessions() as session:
+            return int(await session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+
+    async def outbox(self, routing_key: str) -> list[dict[str, Any]]:
+        """Data of the events the service wrote for `routing_key`, oldest first."""
+        async with self.svc.db.sessions() as session:
+            rows = await session.scalars(
+                select(OutboxEvent).where(OutboxEvent.routing_key == routing_key).order_by(OutboxEvent.created_at)
+            )
+            return [row.payload["data"] for row in rows]
+
+    async def group(self, owner: Person, *members: Person, **fields: Any) -> str:
+        """A group of `owner` (admin) with `members` invited and accepted; returns its id."""
+        body = {"name": "Trip", "currency": "USD", "group_type": "trip", **fields}
+        created = await self.client.post("/api/v1/groups", json=body, headers=owner.headers)
+        assert created.status_code == 201, created.text
+        group_id = str(created.json()["data"]["id"])
+        for m in members:
+            await self.join(group_id, owner, m)
+        return group_id
+
+    async def join(self, group_id: str, inviter: Person, person: Person, role: str = "member") -> None:
+        invited = await self.client.post(
+            f"/api/v1/groups/{group_id}/members",
+            json={"user_id": str(person.user_id), "role": role},
+            headers=inviter.headers,
+        )
+        assert invited.status_code == 201, invited.text
+        accepted = await self.client.post(f"/api/v1/groups/{group_id}/invitations/accept", headers=person.headers)
+        assert accepted.status_code == 200, accepted.text
+
+    async def expense(self, group_id: str, who: Person, **body: Any) -> dict[str, Any]:
+        body = {"description": "Dinner", "expense_date": "2026-11-20", **body}
+        response = await self.client.post(f"/api/v1/groups/{group_id}/expenses", json=body, headers=who.headers)
+        assert response.status_code == 201, response.text
+        return dict(response.json()["data"])
+
+    async def balances(self, group_id: str, who: Person) -> dict[str, Any]:
+        response = await self.client.get(f"/api/v1/groups/{group_id}/balances", headers=who.headers)
+        assert response.status_code == 200, response.text
+        return dict(response.json()["data"])
+
+    async def nets(self, group_id: str, who: Person) -> dict[uuid.UUID, str]:
+        data = await self.balances(group_id, who)
+        return {uuid.UUID(m["user_id"]): m["net"] for m in data["members"]}
+
+
+@pytest.fixture
+async def env(make_service, jwt_keys) -> Harness:
+    return Harness(await make_service("group", scheduler_enabled=False), jwt_keys)
+
+
+@pytest.fixture
+async def fleet(make_service, jwt_keys) -> AsyncIterator[tuple[Harness, Running, Running]]:
+    """The group service with market-data and the user service reachable over loopback HTTP."""
+    market = await make_service("market-data")
+    users = await make_service("user")
+    served = [await serve(market.app), await serve(users.app)]
+    svc = await make_service(
+        "group",
+        scheduler_enabled=False,
+        service_urls={"market-data": served[0][0], "user": served[1][0]},
+    )
+    yield Harness(svc, jwt_keys), market, users
+    for _, server, task in served:
+        server.should_exit = True
+        await task
