@@ -1,0 +1,392 @@
+"""Routes of loans, their schedules, payments and activity log; another user's loan is always a 404.
+
+A loan belongs to the user who recorded it; the counterparty (a contact, even an app user) does not
+see it through this API (sharing is out of scope, see the README).
+"""
+
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, status
+from pydantic import ValidationError
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pfms_contracts.loan import LoanCreated
+from pfms_loan import domain, ledger, store
+from pfms_loan.domain import CLOSED, LoanStatus, PaymentType
+from pfms_loan.models import Contact, Loan, LoanActivity, LoanPayment, LoanTemplate
+from pfms_loan.schemas import (
+    AllocationPart,
+    LoanCreate,
+    LoanFilters,
+    LoanUpdate,
+    Payment,
+    PaymentCreate,
+    Schedule,
+    ScheduleRow,
+    late_fee_rules,
+)
+from pfms_loan.schemas import Loan as LoanOut
+from pfms_loan.schemas_extras import Activity
+from pfms_loan.settings import Settings
+from pfms_platform.db import Session
+from pfms_platform.envelope import Envelope, PageEnvelope, PageParams, ok, paged
+from pfms_platform.errors import Conflict, Invalid, validation_details
+from pfms_platform.events.outbox import emit
+from pfms_platform.security import CurrentUser
+
+router = APIRouter(prefix="/api/v1/loans", tags=["loans"])
+
+SETTINGS_FIELDS = (
+    "reason",
+    "category",
+    "priority",
+    "attachments",
+    "has_written_agreement",
+    "agreement_url",
+    "witness_info",
+    "reminder_enabled",
+    "reminder_days_before",
+    "auto_deduct",
+    "late_fee_enabled",
+    "late_fee_amount",
+    "late_fee_type",
+    "grace_period_days",
+    "prepayment_mode",
+)
+VIEW_FIELDS = (
+    "id",
+    "type",
+    "contact_id",
+    "principal_amount",
+    "currency",
+    "interest_rate",
+    "interest_type",
+    "interest_calculation",
+    "amortisation",
+    "start_date",
+    "end_date",
+    "actual_end_date",
+    "emi_enabled",
+    "emi_frequency",
+    "emi_amount",
+    "emi_day",
+    "total_installments",
+    "status",
+    "remaining_balance",
+    "total_paid",
+    "total_interest_paid",
+    "total_late_fee_paid",
+    "created_at",
+    "updated_at",
+    *SETTINGS_FIELDS,
+)
+
+
+def loan_view(row: Loan, due: Decimal) -> dict[str, Any]:
+    values = {f: getattr(row, f) for f in VIEW_FIELDS}
+    return LoanOut(**values, amount_due=due, metadata=row.meta).model_dump(mode="json")
+
+
+def _today(request: Request) -> Any:
+    settings: Settings = request.app.state.settings
+    return settings.today()
+
+
+async def _with_template(session: AsyncSession, body: LoanCreate, user: uuid.UUID) -> LoanCreate:
+    """Fill what the caller left out from their template; the template counts one more use."""
+    if body.template_id is None:
+        return body
+    template = await store.owned(session, LoanTemplate, body.template_id, user, lock=True)
+    defaults = {
+        "type": template.type,
+        "principal_amount": template.default_amount,
+        "currency": template.currency,
+        "interest_rate": template.interest_rate,
+        "interest_type": template.interest_type,
+        "emi_frequency": template.emi_frequency,
+        "total_installments": template.total_installments,
+        "category": template.category,
+    }
+    if template.emi_frequency and "emi_enabled" not in body.model_fields_set:
+        defaults["emi_enabled"] = True
+    merged = {k: v for k, v in defaults.items() if v is not None} | body.model_dump(exclude_unset=True)
+    try:
+        filled = LoanCreate.model_validate(merged)
+    except ValidationError as exc:
+        details = validation_details(list(exc.errors()))
+        raise Invalid(f"Invalid value for '{details[0]['field']}'", details=details) from exc
+    template.usage_count += 1
+    template.last_used_at = datetime.now(UTC)
+    return filled
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=Envelope[LoanOut])
+async def create_loan(body: LoanCreate, user: CurrentUser, session: Session) -> dict[str, Any]:
+    body = await _with_template(session, body, user)
+    body.check()
+    assert body.type is not None
+    ledger.in_minor_units(body.principal_amount, body.currency, "principal_amount")
+    if body.contact_id is not None:
+        contact = await store.owned(session, Contact, body.contact_id, user)
+        if contact.is_blocked:
+            raise Invalid("The contact is blocked", field="contact_id")
+    loan = Loan(
+        id=uuid.uuid4(),
+        user_id=user,
+        contact_id=body.contact_id,
+        type=body.type.value,
+        principal_amount=body.principal_amount,
+        currency=body.currency,
+        interest_rate=body.interest_rate,
+        interest_type=body.interest_type.value,
+        interest_calculation=body.interest_calculation.value,
+        amortisation=body.amortisation.value,
+        start_date=body.start_date,
+        end_date=body.end_date,
+        emi_enabled=body.emi_enabled,
+        emi_frequency=body.emi_frequency.value if body.emi_frequency else None,
+        emi_day=body.emi_day,
+        total_installments=body.total_installments,
+        status=LoanStatus.ACTIVE.value,
+        remaining_balance=body.principal_amount,
+        total_paid=Decimal(0),
+        total_interest_paid=Decimal(0),
+        total_late_fee_paid=Decimal(0),
+        interest_paid_to=body.start_date,
+        meta=body.metadata,
+        **body.model_dump(include=set(SETTINGS_FIELDS)),
+    )
+    session.add(loan)
+    await session.flush()
+    if loan.emi_enabled:
+        ledger.write_schedule(session, loan)
+    store.log(
+        session,
+        loan,
+        "loan_created",
+        f"{loan.type} {loan.principal_amount} {loan.currency}",
+        new={"principal_amount": loan.principal_amount, "status": loan.status, "emi_amount": loan.emi_amount},
+    )
+    await session.flush()
+    await session.refresh(loan)
+    await emit(
+        session,
+        LoanCreated(
+            user_id=user,
+            loan_id=loan.id,
+            direction=body.type.value,
+            currency=loan.currency,
+            contact_id=loan.contact_id,
+            principal_amount=loan.principal_amount,
+            interest_rate=loan.interest_rate,
+            interest_type=loan.interest_type,
+            start_date=loan.start_date,
+            emi_enabled=loan.emi_enabled,
+            emi_frequency=loan.emi_frequency,
+            emi_amount=loan.emi_amount,
+            total_installments=loan.total_installments,
+        ),
+    )
+    return ok(loan_view(loan, await store.amount_due(session, loan)))
+
+
+@router.get("", response_model=PageEnvelope[LoanOut])
+async def list_loans(params: Annotated[LoanFilters, Query()], user: CurrentUser, session: Session) -> dict[str, Any]:
+    where = [Loan.user_id == user]
+    if params.status is not None:
+        where.append(Loan.status == params.status.value)
+    if params.type is not None:
+        where.append(Loan.type == params.type.value)
+    if params.contact_id is not None:
+        where.append(Loan.contact_id == params.contact_id)
+    total = await session.scalar(select(func.count()).select_from(Loan).where(*where))
+    rows = list(
+        (
+            await session.scalars(
+                select(Loan)
+                .where(*where)
+                .order_by(Loan.created_at.desc(), Loan.id)
+                .offset(params.offset)
+                .limit(params.limit)
+            )
+        ).all()
+    )
+    dues = await store.amounts_due(session, rows)
+    return paged([loan_view(r, dues[r.id]) for r in rows], params, total or 0)
+
+
+@router.get("/{loan_id}", response_model=Envelope[LoanOut])
+async def get_loan(loan_id: uuid.UUID, user: CurrentUser, session: Session) -> dict[str, Any]:
+    loan = await store.owned(session, Loan, loan_id, user)
+    return ok(loan_view(loan, await store.amount_due(session, loan)))
+
+
+@router.patch("/{loan_id}", response_model=Envelope[LoanOut])
+async def update_loan(loan_id: uuid.UUID, body: LoanUpdate, user: CurrentUser, session: Session) -> dict[str, Any]:
+    """Descriptive fields, reminders and penalties; `status` only to cancel or default an open loan."""
+    loan = await store.owned(session, Loan, loan_id, user, lock=True)
+    changes = body.changes()
+    new_status = changes.pop("status", None)
+    if new_status is not None and new_status != loan.status:
+        if LoanStatus(loan.status) in CLOSED or new_status not in (LoanStatus.CANCELLED, LoanStatus.DEFAULTED):
+            raise Conflict(f"A {loan.status} loan cannot become {new_status.value}")
+        changes["status"] = new_status.value
+    if "metadata" in changes:
+        changes["meta"] = changes.pop("metadata")
+    merged = LoanUpdate.model_validate(
+        {f: getattr(loan, f) for f in ("late_fee_enabled", "late_fee_amount", "late_fee_type")}
+        | {k: v for k, v in body.changes().items() if k.startswith("late_fee")}
+    )
+    for broken, field, message in late_fee_rules(merged):
+        if broken:
+            raise Invalid(message, field=field)
+    current = {k: getattr(loan, k) for k in changes}
+    old, new = domain.changes(current, changes)
+    for key, value in new.items():
+        setattr(loan, key, value.value if hasattr(value, "value") else value)
+    if new:
+        store.log(session, loan, "loan_updated", "Loan changed: " + ", ".join(sorted(new)), old=old, new=new)
+    await session.flush()
+    await session.refresh(loan)
+    return ok(loan_view(loan, await store.amount_due(session, loan)))
+
+
+@router.get("/{loan_id}/schedule", response_model=Envelope[Schedule])
+async def get_schedule(loan_id: uuid.UUID, user: CurrentUser, session: Session) -> dict[str, Any]:
+    loan = await store.owned(session, Loan, loan_id, user)
+    rows = await store.instalments(session, loan.id)
+    items = [
+        ScheduleRow(
+            id=r.id,
+            installment_number=r.installment_number,
+            due_date=r.due_date,
+            principal_amount=r.principal_amount,
+            interest_amount=r.interest_amount,
+            late_fee=r.late_fee,
+            total_amount=r.total_amount,
+            balance_after=Decimal(r.meta.get("balance_after", "0")),
+            status=r.status,
+            paid_amount=r.paid_amount,
+            outstanding_amount=r.outstanding_amount,
+            paid_date=r.paid_date,
+            days_overdue=r.days_overdue,
+            overdue_since=r.overdue_since,
+            currency=loan.currency,
+        )
+        for r in rows
+    ]
+    schedule = Schedule(
+        loan_id=loan.id,
+        currency=loan.currency,
+        total_principal=sum((r.principal_amount for r in rows), Decimal(0)),
+        total_interest=sum((r.interest_amount for r in rows), Decimal(0)),
+        total_late_fees=sum((r.late_fee for r in rows), Decimal(0)),
+        instalments=items,
+    )
+    return ok(schedule.model_dump(mode="json"))
+
+
+def payment_view(row: LoanPayment) -> dict[str, Any]:
+    parts = [
+        AllocationPart(
+            installment_number=p["installment_number"],
+            late_fee=Decimal(p["late_fee"]),
+            interest=Decimal(p["interest"]),
+            principal=Decimal(p["principal"]),
+            currency=row.currency,
+        )
+        for p in row.meta.get("allocation", [])
+    ]
+    return Payment(
+        id=row.id,
+        loan_id=row.loan_id,
+        amount=row.amount,
+        currency=row.currency,
+        payment_date=row.payment_date,
+        payment_type=PaymentType(row.payment_type),
+        principal_paid=row.principal_paid,
+        interest_paid=row.interest_paid,
+        late_fee_paid=row.late_fee_paid,
+        remaining_balance=row.remaining_balance,
+        allocation=parts,
+        payment_method=row.payment_method,
+        payment_reference=row.payment_reference,
+        notes=row.notes,
+        receipt_url=row.receipt_url,
+        created_at=row.created_at,
+    ).model_dump(mode="json")
+
+
+@router.post("/{loan_id}/payments", status_code=status.HTTP_201_CREATED, response_model=Envelope[Payment])
+async def record_payment(
+    loan_id: uuid.UUID, body: PaymentCreate, request: Request, user: CurrentUser, session: Session
+) -> dict[str, Any]:
+    """Split late fee → interest → principal, oldest instalment first; a prepayment regenerates the schedule."""
+    loan = await store.owned(session, Loan, loan_id, user, lock=True)
+    if body.currency is not None and body.currency != loan.currency:
+        raise Invalid(f"The loan is in {loan.currency}", field="currency")
+    if body.payment_type is PaymentType.PREPAYMENT and not loan.emi_enabled:
+        raise Invalid("Prepayments apply to EMI loans; pay a loan without a schedule directly", field="payment_type")
+    recorded = await ledger.pay(
+        session,
+        loan,
+        amount=body.amount,
+        on=body.payment_date,
+        kind=body.payment_type,
+        mode=body.prepayment_mode,
+        today=_today(request),
+        extra=body.model_dump(include={"payment_method", "payment_reference", "notes", "receipt_url"}),
+    )
+    await session.refresh(recorded.payment)
+    return ok(payment_view(recorded.payment))
+
+
+@router.get("/{loan_id}/payments", response_model=PageEnvelope[Payment])
+async def list_payments(
+    loan_id: uuid.UUID, params: Annotated[PageParams, Query()], user: CurrentUser, session: Session
+) -> dict[str, Any]:
+    loan = await store.owned(session, Loan, loan_id, user)
+    total = await session.scalar(select(func.count()).select_from(LoanPayment).where(LoanPayment.loan_id == loan.id))
+    rows = await session.scalars(
+        select(LoanPayment)
+        .where(LoanPayment.loan_id == loan.id)
+        .order_by(LoanPayment.payment_date.desc(), LoanPayment.created_at.desc())
+        .offset(params.offset)
+        .limit(params.limit)
+    )
+    return paged([payment_view(r) for r in rows.all()], params, total or 0)
+
+
+@router.get("/{loan_id}/activities", response_model=PageEnvelope[Activity])
+async def list_activities(
+    loan_id: uuid.UUID, params: Annotated[PageParams, Query()], user: CurrentUser, session: Session
+) -> dict[str, Any]:
+    loan = await store.owned(session, Loan, loan_id, user)
+    where = LoanActivity.loan_id == loan.id
+    total = await session.scalar(select(func.count()).select_from(LoanActivity).where(where))
+    rows = await session.scalars(
+        select(LoanActivity)
+        .where(where)
+        .order_by(LoanActivity.created_at.desc(), LoanActivity.id)
+        .offset(params.offset)
+        .limit(params.limit)
+    )
+    items = [
+        Activity(
+            id=r.id,
+            loan_id=r.loan_id,
+            activity_type=r.activity_type,
+            activity_description=r.activity_description,
+            payment_id=r.payment_id,
+            emi_schedule_id=r.emi_schedule_id,
+            old_value=r.old_value,
+            new_value=r.new_value,
+            created_at=r.created_at,
+        ).model_dump(mode="json")
+        for r in rows.all()
+    ]
+    return paged(items, params, total or 0)
