@@ -1,16 +1,22 @@
 """Issue 5, market-data side: quotes through the gateway from the offline ECB and shipped data, and the
 loop investment → market-data → investment: holding a symbol makes the refresh scheduler publish
-`price.updated`, which an SSE client subscribed to the symbol receives straight from the service."""
+`price.updated`, which an SSE client subscribed to the symbol receives through the gateway (its
+`market-data-stream` route has `response_buffering: false`)."""
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
 from journeys import BusTap, sign_up
 
+from pfms_contracts.market import PriceUpdated
 from pfms_local.fleet import Fleet
+from pfms_platform.testing.helpers import publish_event
 
 pytestmark = pytest.mark.e2e
 
@@ -44,7 +50,7 @@ async def first_event(response: httpx.Response) -> dict[str, Any]:
 async def test_holding_a_symbol_streams_its_price_updates(gateway: httpx.AsyncClient, fleet: Fleet) -> None:
     ann = await sign_up(gateway, wait_profile=False)
     tap = await BusTap.open(fleet, "analytics.events", "price.updated")
-    url = f"{fleet.url('market-data')}{M}/stream?symbols=GOOG"
+    url = f"{fleet.gateway_url}{M}/stream?symbols=GOOG"
     try:
         async with (
             httpx.AsyncClient(timeout=60) as client,
@@ -66,3 +72,38 @@ async def test_holding_a_symbol_streams_its_price_updates(gateway: httpx.AsyncCl
         assert on_bus["data"]["price"] == pushed["price"] and on_bus["data"]["user_id"] is None
     finally:
         await tap.close()
+
+
+async def next_data(lines: AsyncIterator[str]) -> dict[str, Any]:
+    """The next event's data from a stream's lines (comments and `event:` lines skipped)."""
+    async for line in lines:
+        if line.startswith("data: "):
+            return dict(json.loads(line.removeprefix("data: ")))
+    raise AssertionError("stream ended without an event")
+
+
+async def test_price_updates_reach_a_subscriber_through_the_gateway(gateway: httpx.AsyncClient, fleet: Fleet) -> None:
+    ann = await sign_up(gateway, wait_profile=False)
+    refused = await gateway.get(f"{M}/stream?symbols=NVDA")
+    assert refused.status_code == 401 and refused.json() == {"message": "Unauthorized"}  # Kong's jwt answer
+    assert "x-correlation-id" in refused.headers
+    update = PriceUpdated(
+        symbol="NVDA",
+        asset_class="stock",
+        price=Decimal("131.2500"),
+        currency="USD",
+        as_of=datetime.now(UTC),
+        source="e2e",
+    )
+    async with gateway.stream(
+        "GET", f"{M}/stream?symbols=nvda,EUR-USD", headers=ann.headers, timeout=httpx.Timeout(15, read=30)
+    ) as stream:
+        assert stream.status_code == 200
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        assert stream.headers["via"].startswith("1.1 kong/") and "x-correlation-id" in stream.headers
+        lines = stream.aiter_lines()
+        # the first line arrives while the response is still open: the gateway is not buffering it
+        assert (await asyncio.wait_for(anext(lines), 10)) == ": subscribed to EUR-USD,NVDA"
+        await publish_event(fleet.stack.rabbitmq.url(fleet.vhost), update, source="market-data")
+        pushed = await asyncio.wait_for(next_data(lines), 10)
+    assert pushed["symbol"] == "NVDA" and pushed["price"] == "131.2500" and pushed["source"] == "e2e"
