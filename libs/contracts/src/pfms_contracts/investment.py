@@ -49,6 +49,47 @@ class RealizedGain(EventData):
     gain: Decimal = Field(description="proceeds - cost (negative for a loss).")
     currency: str = Field(min_length=3, max_length=3)
     cost_method: str = Field(description="fifo | lifo | average | specific")
+    revision: int = Field(
+        default=0,
+        ge=0,
+        description="0 when the sell is recorded; a later correction comes as `investment.realized_gain_revised` "
+        "with a higher revision.",
+    )
+
+
+class RealizedGainLot(BaseModel):
+    lot_id: UUID = Field(description="The buy or transfer-in the lot came from.")
+    quantity: Decimal
+    acquisition_date: date
+    proceeds: Decimal = Field(description="Net of the sell's fees and tax, allocated pro rata to quantity.")
+    cost: Decimal = Field(description="Cost basis of the units disposed of, buy fees and tax included.")
+    gain: Decimal = Field(description="proceeds - cost (negative for a loss).")
+
+
+class RealizedGainRevised(EventData):
+    type: ClassVar[str] = "investment.realized_gain_revised"
+    exchange: ClassVar[str] = "financial.events"
+    summary: ClassVar[str] = (
+        "A sell's realized gains changed after the fact (a transaction inserted or deleted before it, the cost "
+        "method changed, or the sell, its asset or portfolio deleted): `lots` replaces every figure published "
+        "earlier for `transaction_id` (empty: the sell no longer counts). Keep the highest `revision` per sell."
+    )
+    portfolio_id: UUID
+    asset_id: UUID
+    transaction_id: UUID = Field(description="The sell whose gains are replaced.")
+    revision: int = Field(ge=1, description="Increases with every correction of this sell; the original events are 0.")
+    reason: Literal[
+        "backdated_transaction", "transaction_deleted", "cost_method_changed", "asset_deleted", "portfolio_deleted"
+    ]
+    symbol: str
+    asset_type: str
+    disposal_date: date
+    currency: str = Field(min_length=3, max_length=3)
+    cost_method: str = Field(description="fifo | lifo | average | specific")
+    lots: list[RealizedGainLot] = Field(description="The sell's disposals, one per lot, as they now stand.")
+    proceeds: Decimal = Field(description="Sum over `lots`.")
+    cost: Decimal = Field(description="Sum over `lots`.")
+    gain: Decimal = Field(description="Sum over `lots`.")
 
 
 class TrackedSymbol(BaseModel):

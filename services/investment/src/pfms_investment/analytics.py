@@ -2,8 +2,10 @@
 
 Costs convert at the rate of the day they were paid (a lot at its acquisition date), proceeds and
 income at theirs, current values at today's: a currency move shows in unrealized P&L, as it should.
+The inputs are the assets' maintained states (`Holding`), so nothing is replayed here.
 """
 
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -13,11 +15,12 @@ from typing import Any
 from uuid import UUID
 
 from pfms_finance.currency import quantize
-from pfms_investment.lots import ACQUIRES, ZERO, Method, Txn
+from pfms_investment.lots import ZERO, Method
 from pfms_investment.returns import PERIODS, Point, money_weighted, period_start, simple_return, twr
-from pfms_investment.valuation import Asset, FxTable, walk
+from pfms_investment.valuation import FxTable, Holding, Series, current_price, walk
 
 PERCENT = Decimal("0.0001")
+INFINITY = Decimal("Infinity")
 HUNDRED = Decimal(100)
 
 
@@ -39,12 +42,8 @@ def percent(part: Decimal, whole: Decimal) -> Decimal | None:
 
 def price_on(series: Sequence[tuple[date, Decimal]], day: date) -> Decimal | None:
     """The last price on or before `day`."""
-    found = None
-    for when, price in series:
-        if when > day:
-            break
-        found = price
-    return found
+    i = bisect_right(series, (day, INFINITY))
+    return series[i - 1][1] if i else None
 
 
 def _allocation(rows: list[dict[str, Any]], key: str, total: Decimal, base: str) -> list[dict[str, Any]]:
@@ -65,9 +64,9 @@ def _returns(
     for period in PERIODS:
         start = period_start(period, today, first or today)
         start_point = points.get(start)
-        start_value = start_point.value if start_point else ZERO
+        start_value = start_point.value if start_point else 0.0
         inside = [points[d] for d in days if start < d <= today]
-        end_value = points[today].value if today in points else ZERO
+        end_value = points[today].value if today in points else 0.0
         out.append(
             {
                 "period": period,
@@ -83,46 +82,45 @@ def _returns(
     return out
 
 
+def in_base(holding: Holding, currency: str, fx: FxTable) -> tuple[Decimal, Decimal, Decimal]:
+    """Open cost, realized P&L and cost put in, each converted at the rate of its own day."""
+    if currency == fx.base:
+        return holding.cost, holding.realized, holding.cost_in
+    state = holding.state
+    if state is None:
+        raise ValueError("a foreign-currency holding needs its exact state")
+    cost = sum((fx.convert(lot.cost, currency, lot.acquired) for lot in state.position.lots), ZERO)
+    cash = sum((fx.convert(d.cash, currency, d.day) for d in state.days if d.cash), ZERO)
+    disposed = sum((fx.convert(c, currency, day) for day, c in state.disposed_cost.items()), ZERO)
+    cost_in = sum((fx.convert(d.acquired, currency, d.day) for d in state.days if d.acquired), ZERO)
+    return cost, cash - disposed, cost_in
+
+
 def analyse(
     base: str,
     method: Method,
     assets: Sequence[AssetMeta],
-    txns: Sequence[Sequence[Txn]],
-    prices: Sequence[Sequence[tuple[date, Decimal]]],
+    holdings: Sequence[Holding],
+    prices: Sequence[Series],
     fx: FxTable,
     today: date,
     benchmark: Sequence[tuple[date, Decimal]] | None = None,
 ) -> dict[str, Any]:
-    """Everything `GET /portfolios/{id}/analytics` answers, from the portfolio's full history."""
-    first = min((h[0].day for h in txns if h), default=None)
+    """Everything `GET /portfolios/{id}/analytics` answers, from the assets' states and prices."""
+    first = min((d for h in holdings if (d := h.first_day) is not None), default=None)
     breakpoints = {today}
     if first is not None:
         breakpoints |= {period_start(p, today, first) for p in PERIODS}
-    result = walk([Asset(a.id, a.currency) for a in assets], txns, method, prices, fx, breakpoints)
+    points = walk([a.currency for a in assets], holdings, prices, fx, breakpoints)
     rows: list[dict[str, Any]] = []
     realized = unrealized = invested = cost_in = ZERO
-    for meta, history, position, price in zip(assets, txns, result.positions, result.prices, strict=True):
+    for meta, holding, observed in zip(assets, holdings, prices, strict=True):
         rate_today = fx.rate(meta.currency, today)
-        quantity = position.quantity
+        quantity = holding.quantity
+        price = current_price(holding, observed)
         value_local = quantity * price
         value_base = value_local * rate_today
-        if meta.currency == base:
-            cost_base, asset_realized, asset_cost_in = position.cost, position.realized, position.cost_in
-        else:
-            cost_base = sum((fx.convert(lot.cost, meta.currency, lot.acquired) for lot in position.lots), ZERO)
-            gains = sum(
-                (
-                    fx.convert(d.proceeds, meta.currency, d.disposed) - fx.convert(d.cost, meta.currency, d.acquired)
-                    for d in position.disposals
-                ),
-                ZERO,
-            )
-            income = sum((fx.convert(amount, meta.currency, day) for day, amount in position.income), ZERO)
-            asset_realized = gains + income
-            asset_cost_in = sum(
-                (fx.convert(t.gross + t.fees + t.tax, meta.currency, t.day) for t in history if t.kind in ACQUIRES),
-                ZERO,
-            )
+        cost_base, asset_realized, asset_cost_in = in_base(holding, meta.currency, fx)
         realized += asset_realized
         unrealized += value_base - cost_base
         invested += cost_base
@@ -138,9 +136,9 @@ def analyse(
                 "quantity": quantity,
                 "price": price if price else None,
                 "value": quantize(value_local, meta.currency),
-                "cost_basis": quantize(position.cost, meta.currency),
-                "unrealized_pnl": quantize(value_local - position.cost, meta.currency),
-                "unrealized_pnl_percent": percent(value_local - position.cost, position.cost),
+                "cost_basis": quantize(holding.cost, meta.currency),
+                "unrealized_pnl": quantize(value_local - holding.cost, meta.currency),
+                "unrealized_pnl_percent": percent(value_local - holding.cost, holding.cost),
                 "value_base": quantize(value_base, base),
                 "realized_pnl_base": quantize(asset_realized, base),
                 "_value_base": value_base,
@@ -164,7 +162,7 @@ def analyse(
             "sector": _allocation(rows, "sector", value, base),
             "currency": _allocation(rows, "currency", value, base),
         },
-        "returns": _returns(result.points, first, today, benchmark),
+        "returns": _returns(points, first, today, benchmark),
     }
     for row in rows:
         row["weight_percent"] = percent(row.pop("_value_base"), value)

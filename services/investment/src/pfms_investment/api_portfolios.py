@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, status
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from pfms_investment import events, store, tracking
+from pfms_investment import events, state_store, store, tracking
 from pfms_investment.evaluate import today_utc
 from pfms_investment.lots import LotError, Method, replay
 from pfms_investment.models import Asset, ManualPrice, Portfolio
@@ -19,6 +19,7 @@ from pfms_investment.schemas import (
     PortfolioOut,
     PortfolioUpdate,
 )
+from pfms_investment.state import rebuild
 from pfms_platform.db import Session
 from pfms_platform.envelope import Envelope, PageEnvelope, PageParams, ok, paged
 from pfms_platform.errors import Conflict, Invalid
@@ -94,7 +95,8 @@ async def get_portfolio(portfolio_id: uuid.UUID, user: CurrentUser, session: Ses
 async def update_portfolio(
     portfolio_id: uuid.UUID, body: PortfolioUpdate, user: CurrentUser, session: Session
 ) -> dict[str, Any]:
-    """Partial update. A new cost method must fit every sell already recorded (specific needs named lots)."""
+    """Partial update. A new cost method must fit every sell already recorded (specific needs named lots);
+    the assets' states are rebuilt under it and every sell whose gains it changes is re-issued."""
     row = await store.portfolio(session, user, portfolio_id, lock=True)
     changes = body.changes()
     async with tracking.watching(session, user):
@@ -104,15 +106,23 @@ async def update_portfolio(
                     raise Invalid(f"{key} cannot be null", field=key)
                 setattr(row, key, changes[key])
         if changes.get("cost_method") is not None:
-            method = Method(changes["cost_method"])
-            for history in (await store.histories(session, row.id)).values():
+            method, previous = Method(changes["cost_method"]), Method(row.cost_method)
+            histories = await store.histories(session, row.id)
+            rebuilt = {}
+            for asset_id, history in histories.items():
                 try:
-                    replay(history, method)
+                    rebuilt[asset_id] = rebuild(history, method)
                 except LotError as exc:
                     raise Conflict(
                         f"The recorded transactions do not fit {method.value}: {exc}", field="cost_method"
                     ) from exc
             row.cost_method = method.value
+            for asset in await store.assets_of(session, row.id):
+                if asset.id in rebuilt:
+                    state, after = rebuilt[asset.id]
+                    before = replay(histories[asset.id], previous).disposals
+                    await events.revise_gains(session, row, asset, before, after, "cost_method_changed")
+                    await state_store.save(session, row, asset.id, method, state)
         if "benchmark" in changes:
             bench = body.benchmark
             row.benchmark_symbol = bench.symbol.upper() if bench else None
@@ -124,7 +134,13 @@ async def update_portfolio(
 
 @router.delete("/{portfolio_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)
 async def delete_portfolio(portfolio_id: uuid.UUID, user: CurrentUser, session: Session) -> None:
-    row = await store.portfolio(session, user, portfolio_id)
+    """Delete a portfolio with everything in it; its sells' realized gains are withdrawn (revised to none)."""
+    row = await store.portfolio(session, user, portfolio_id, lock=True)
+    histories = await store.histories(session, row.id)
+    for asset in await store.assets_of(session, row.id):
+        if histories.get(asset.id):
+            before = replay(histories[asset.id], Method(row.cost_method)).disposals
+            await events.revise_gains(session, row, asset, before, [], "portfolio_deleted")
     async with tracking.watching(session, user):
         await session.delete(row)
 
@@ -192,7 +208,12 @@ async def update_asset(
 
 @router.delete("/{portfolio_id}/assets/{asset_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)
 async def delete_asset(portfolio_id: uuid.UUID, asset_id: uuid.UUID, user: CurrentUser, session: Session) -> None:
-    """Removes the asset and its transactions."""
+    """Removes the asset and its transactions; its sells' realized gains are withdrawn (revised to none)."""
+    portfolio = await store.portfolio(session, user, portfolio_id, lock=True)
     row = await store.asset(session, user, portfolio_id, asset_id)
+    history = (await store.histories(session, portfolio_id, asset_id)).get(asset_id, [])
+    if history:
+        before = replay(history, Method(portfolio.cost_method)).disposals
+        await events.revise_gains(session, portfolio, row, before, [], "asset_deleted")
     async with tracking.watching(session, user):
         await session.delete(row)

@@ -7,11 +7,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, status
 from sqlalchemy import func, select
 
-from pfms_investment import events, market, store
+from pfms_investment import events, market, state_store, store
 from pfms_investment.evaluate import portfolio_analytics, today_utc
-from pfms_investment.lots import Kind, LotError, Method, Txn, replay
+from pfms_investment.lots import Disposal, Kind, LotError, Method, Txn, replay
 from pfms_investment.models import InvestmentTransaction, PortfolioSnapshot
 from pfms_investment.schemas import Analytics, PositionOut, SnapshotOut, TransactionCreate, TransactionOut
+from pfms_investment.state import advance, rebuild
 from pfms_platform.db import Session
 from pfms_platform.envelope import Envelope, PageEnvelope, PageParams, ok, paged
 from pfms_platform.errors import Conflict, Invalid, NotFound
@@ -57,8 +58,10 @@ def client_of(request: Request) -> InternalClient:
 async def add_transaction(
     portfolio_id: uuid.UUID, body: TransactionCreate, user: CurrentUser, session: Session, request: Request
 ) -> dict[str, Any]:
-    """Record a transaction. The asset's whole history is replayed with it, so a sell (even a backdated
-    one) of more than is held on its date is refused, naming the quantity held."""
+    """Record a transaction. One dated on or after the asset's last transaction is applied to the asset's
+    stored state; an earlier one replays the asset's history with it, and re-issues the realized gains of
+    every later sell it changes. Either way a sell (even a backdated one) of more than is held on its
+    date is refused, naming the quantity held."""
     portfolio = await store.portfolio(session, user, portfolio_id, lock=True)
     asset = await store.asset(session, user, portfolio_id, body.asset_id)
     if body.date > today_utc():
@@ -84,7 +87,6 @@ async def add_transaction(
         lots=picks,
         notes=body.notes,
     )
-    history = (await store.histories(session, portfolio_id, asset.id)).get(asset.id, [])
     new = Txn(
         row.id,
         body.transaction_type,
@@ -96,23 +98,30 @@ async def add_transaction(
         body.amount,
         tuple((p.lot_id, p.quantity) for p in body.lots),
     )
-    position = _replay(sorted([*history, new], key=lambda t: t.day), method)  # stable: same-day order kept
+    state = await state_store.load(session, asset.id, method)
+    revised: tuple[list[Disposal], list[Disposal]] | None = None
+    try:
+        if state is not None and (state.last_day is None or body.date >= state.last_day):
+            disposals = advance(state, new, method)
+        else:
+            history = (await store.histories(session, portfolio_id, asset.id)).get(asset.id, [])
+            before = replay(history, method).disposals
+            state, after = rebuild(sorted([*history, new], key=lambda t: t.day), method)  # stable: same day kept
+            disposals = [d for d in after if d.txn_id == row.id]
+            revised = (before, after)
+    except LotError as exc:
+        raise Invalid(str(exc), field=exc.field) from exc
     session.add(row)
     await session.flush()
     await session.refresh(row)
-    disposals = [d for d in position.disposals if d.txn_id == row.id]
+    if revised is not None:
+        await events.revise_gains(session, portfolio, asset, *revised, "backdated_transaction", skip={row.id})
+    await state_store.save(session, portfolio, asset.id, method, state)
     await events.transaction_recorded(session, portfolio, asset, row, disposals)
     if asset.currency != portfolio.base_currency:
         # Best effort: the rate of the trade date, cached now so analytics need not fetch it later.
         await market.fetch_rates(session, client_of(request), {(asset.currency, portfolio.base_currency, body.date)})
     return ok(txn_out(row))
-
-
-def _replay(history: list[Txn], method: Method) -> Any:
-    try:
-        return replay(history, method)
-    except LotError as exc:
-        raise Invalid(str(exc), field=exc.field) from exc
 
 
 @router.get("/{portfolio_id}/transactions", response_model=PageEnvelope[TransactionOut], responses=NOT_FOUND)
@@ -146,6 +155,8 @@ async def list_transactions(
 async def delete_transaction(
     portfolio_id: uuid.UUID, transaction_id: uuid.UUID, user: CurrentUser, session: Session
 ) -> None:
+    """Delete a transaction: the asset is replayed without it, and every sell whose realized gains change
+    (the deleted sell itself included) is re-issued as `investment.realized_gain_revised`."""
     portfolio = await store.portfolio(session, user, portfolio_id, lock=True)
     row = await session.scalar(
         select(InvestmentTransaction).where(
@@ -156,12 +167,17 @@ async def delete_transaction(
     )
     if row is None:
         raise NotFound("Transaction not found")
+    method = Method(portfolio.cost_method)
+    asset = await store.asset(session, user, portfolio_id, row.asset_id)
     history = (await store.histories(session, portfolio_id, row.asset_id)).get(row.asset_id, [])
     try:
-        replay([t for t in history if t.id != row.id], Method(portfolio.cost_method))
+        state, after = rebuild([t for t in history if t.id != row.id], method)
     except LotError as exc:
         raise Conflict(f"A later transaction depends on this one: {exc}", field="transaction_id") from exc
+    before = replay(history, method).disposals
+    await events.revise_gains(session, portfolio, asset, before, after, "transaction_deleted")
     await session.delete(row)
+    await state_store.save(session, portfolio, asset.id, method, state)
 
 
 @router.get("/{portfolio_id}/assets/{asset_id}/position", response_model=Envelope[PositionOut], responses=NOT_FOUND)

@@ -1,4 +1,4 @@
-"""Gathers a portfolio's history, prices and rates (fetching what the caches lack) for the pure analytics."""
+"""Gathers a portfolio's asset states, prices and rates (fetching what the caches lack) for the pure analytics."""
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -6,14 +6,16 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pfms_investment import market, store
+from pfms_investment import market, state_store, store
 from pfms_investment.analytics import AssetMeta, analyse
 from pfms_investment.lots import Method
 from pfms_investment.models import Portfolio
 from pfms_investment.returns import PERIODS, period_start
 from pfms_investment.schemas import market_class
-from pfms_investment.valuation import FxTable, MissingRate
+from pfms_investment.valuation import EMPTY, FxTable, MissingRate, Series, series
 from pfms_platform.internal import InternalClient, UpstreamUnavailable
+
+NO_PRICES = Series((), (), None)
 
 _history_tried: dict[tuple[str, str], date] = {}
 """Benchmarks whose history this process asked market-data for today: once a day is enough, even when
@@ -44,13 +46,13 @@ async def portfolio_analytics(
     """Analytics of one portfolio. With no client (the snapshot job) nothing is fetched: only caches are used."""
     base = portfolio.base_currency
     assets = await store.assets_of(session, portfolio.id)
-    histories = await store.histories(session, portfolio.id)
+    holdings = await state_store.holdings(session, portfolio)
     stale: list[str] = []
 
     keys = {(a.symbol, c) for a in assets if (c := market_class(a.asset_type))}
-    prices = await store.market_prices(session, keys)
+    prices = await state_store.price_series(session, keys, today)
     if client is not None:
-        unpriced = [k for k in keys if not prices.get(k) and histories.get(_asset_id(assets, k))]
+        unpriced = [k for k in keys if k not in prices and _asset_id(assets, k) in holdings]
         fetched = False
         for symbol, asset_class in unpriced:
             if await market.fetch_quote(session, client, symbol, asset_class):
@@ -58,14 +60,14 @@ async def portfolio_analytics(
             else:
                 stale.append(f"price:{symbol}")
         if fetched:
-            prices = await store.market_prices(session, keys)
+            prices = await state_store.price_series(session, keys, today)
     manual = await store.manual_prices(session, [a.id for a in assets if market_class(a.asset_type) is None])
 
     first_day: dict[str, date] = {}
     for a in assets:
-        history = histories.get(a.id)
-        if history and a.currency != base:
-            first_day[a.currency] = min(first_day.get(a.currency, history[0].day), history[0].day)
+        held = holdings.get(a.id)
+        if held is not None and (start := held.first_day) is not None and a.currency != base:
+            first_day[a.currency] = min(first_day.get(a.currency, start), start)
     rates = await store.fx_rates(session, base, set(first_day))
     wanted = _needed_rates(base, first_day, rates, today)
     if wanted and client is not None:
@@ -75,27 +77,28 @@ async def portfolio_analytics(
     benchmark = None
     if portfolio.benchmark_symbol and portfolio.benchmark_asset_class:
         key = (portfolio.benchmark_symbol, portfolio.benchmark_asset_class)
-        series = (await store.market_prices(session, {key})).get(key, [])
-        first = min((h[0].day for h in histories.values() if h), default=today)
+        closes = (await store.market_prices(session, {key})).get(key, [])
+        first = min((d for h in holdings.values() if (d := h.first_day) is not None), default=today)
         earliest = min(period_start(p, today, first) for p in PERIODS)
-        if client is not None and (not series or series[0][0] > earliest) and _history_tried.get(key) != today:
+        if client is not None and (not closes or closes[0][0] > earliest) and _history_tried.get(key) != today:
             _history_tried[key] = today
             if await market.fetch_history(session, client, *key, earliest, today):
-                series = (await store.market_prices(session, {key})).get(key, [])
+                closes = (await store.market_prices(session, {key})).get(key, [])
             else:
                 stale.append(f"benchmark:{key[0]}")
-        benchmark = series
+        benchmark = closes
 
     metas = [AssetMeta(a.id, a.symbol, a.name, a.asset_type, a.sector, a.currency) for a in assets]
     series_of = [
-        prices.get((a.symbol, c), []) if (c := market_class(a.asset_type)) else manual.get(a.id, []) for a in assets
+        prices.get((a.symbol, c), NO_PRICES) if (c := market_class(a.asset_type)) else series(manual.get(a.id, []))
+        for a in assets
     ]
     try:
         result = analyse(
             base,
             Method(portfolio.cost_method),
             metas,
-            [histories.get(a.id, []) for a in assets],
+            [holdings.get(a.id, EMPTY) for a in assets],
             series_of,
             FxTable(base, rates),
             today,

@@ -1,7 +1,9 @@
 """Tables of the investment service; the shared outbox and inbox come with the platform's Base.
 
-Positions are never stored: they are replayed from the transactions (the lots engine), so a
-backdated or deleted transaction can never leave a stale average cost behind.
+Transactions are the record; `asset_states` holds what each asset's history adds up to (lots, totals,
+per-day records), maintained in the same transaction as every write and rebuilt from the history
+when a write lands before the asset's last day, so a backdated or deleted transaction can never
+leave a stale average cost behind.
 """
 
 import uuid
@@ -9,8 +11,20 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Identity, Index, Numeric, String, Text, UniqueConstraint, text
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import (
+    BigInteger,
+    Double,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pfms_platform.db import Base, IdMixin, TimestampMixin, utcnow
@@ -22,6 +36,7 @@ RATE = Numeric(24, 10, asdecimal=True)
 
 __all__ = [
     "Asset",
+    "AssetStateRow",
     "Base",
     "CachedFxRate",
     "DailyPrice",
@@ -81,7 +96,38 @@ class InvestmentTransaction(Base):
     trade_date: Mapped[date]
     lots: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
     notes: Mapped[str | None] = mapped_column(Text)
+    gain_revision: Mapped[int] = mapped_column(Integer, server_default="0")
+    """For a sell: how many times its realized gains were re-issued (`investment.realized_gain_revised`)."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=text("now()"))
+
+
+class AssetStateRow(Base):
+    """An asset's derived state under its portfolio's cost method (`state.AssetState`).
+
+    `detail` is the exact state (JSON, Decimal strings) a later transaction continues from; the other
+    columns are read by analytics without parsing it: totals in the asset's currency, the latest trade
+    price, and the per-day series (day ordinals; units held, trade price and cash flow as floats) that
+    the value walk needs for TWR and XIRR.
+    """
+
+    __tablename__ = "asset_states"
+
+    asset_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"), primary_key=True)
+    portfolio_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("portfolios.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    cost_method: Mapped[str] = mapped_column(String(10))
+    quantity: Mapped[Decimal] = mapped_column(QUANTITY)
+    cost: Mapped[Decimal]
+    realized: Mapped[Decimal]
+    cost_in: Mapped[Decimal]
+    last_trade_day: Mapped[date | None]
+    last_trade_price: Mapped[Decimal | None] = mapped_column(PRICE)
+    days: Mapped[list[int]] = mapped_column(ARRAY(Integer))
+    quantities: Mapped[list[float]] = mapped_column(ARRAY(Double))
+    prices: Mapped[list[float]] = mapped_column(ARRAY(Double))
+    flows: Mapped[list[float]] = mapped_column(ARRAY(Double))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=text("now()"))
 
 
 class DailyPrice(Base):

@@ -13,10 +13,13 @@ from dateutil.relativedelta import relativedelta
 from pyxirr import InvalidPaymentsError, xirr
 
 RATE = Decimal("0.000001")
-ZERO = Decimal(0)
 ONE = Decimal(1)
 
 PERIODS = ("1M", "3M", "YTD", "1Y", "ALL")
+
+
+Number = float | Decimal
+"""Values and flows feed only ratios: the analytics walk gives floats, hand-worked examples may use Decimal."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,12 +27,19 @@ class Point:
     """The portfolio at the end of `day`: its value after that day's flows, and the net flow of the day."""
 
     day: date
-    value: Decimal
-    flow: Decimal
+    value: Number
+    flow: Number
 
 
 def rate(value: Decimal) -> Decimal:
     return value.quantize(RATE, rounding=ROUND_HALF_EVEN)
+
+
+def to_rate(value: float) -> Decimal | None:
+    """A float ratio as a 6-decimal Decimal (None if it is not finite: a value fell to zero or below)."""
+    if value != value or value in (float("inf"), float("-inf")):
+        return None
+    return rate(Decimal(repr(value)))
 
 
 def period_start(period: str, today: date, first: date) -> date:
@@ -47,26 +57,27 @@ def period_start(period: str, today: date, first: date) -> date:
     raise ValueError(f"unknown period {period}")
 
 
-def twr(start_value: Decimal, points: Sequence[Point]) -> Decimal | None:
+def twr(start_value: Number, points: Sequence[Point]) -> Decimal | None:
     """Time-weighted return: sub-periods between flow days, linked geometrically.
 
     A day's flows happen at its close (the sub-period return is (V_end - flow) / V_start - 1), except
     when nothing was invested before: then the day's return is V_end / flow - 1, so fees paid on the
     very first buy still count. None when nothing was ever invested in the period.
     """
-    growth, previous, invested = ONE, start_value, start_value > 0
+    growth, previous, invested = 1.0, float(start_value), start_value > 0
     for point in points:
+        value, flow = float(point.value), float(point.flow)
         if previous > 0:
-            growth *= (point.value - point.flow) / previous
-        elif point.flow > 0:
-            growth *= point.value / point.flow
+            growth *= (value - flow) / previous
+        elif flow > 0:
+            growth *= value / flow
             invested = True
-        previous = point.value
-    return rate(growth - ONE) if invested else None
+        previous = value
+    return to_rate(growth - 1.0) if invested else None
 
 
 def money_weighted(
-    start: date, start_value: Decimal, points: Sequence[Point], end: date, end_value: Decimal
+    start: date, start_value: Number, points: Sequence[Point], end: date, end_value: Number
 ) -> Decimal | None:
     """XIRR (annualised, actual/365) of the start value, the period's flows and the end value.
 
@@ -96,7 +107,7 @@ def solve_xirr(dates: Sequence[date], amounts: Sequence[float]) -> Decimal | Non
         return None
     if result is None or result != result:  # NaN: no convergence
         return None
-    return rate(Decimal(repr(result)))
+    return to_rate(result)
 
 
 def simple_return(start: Decimal | None, end: Decimal | None) -> Decimal | None:

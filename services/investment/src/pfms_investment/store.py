@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pfms_investment.lots import Kind, Txn
 from pfms_investment.models import (
     Asset,
+    AssetStateRow,
     CachedFxRate,
     InvestmentTransaction,
     ManualPrice,
@@ -54,7 +55,7 @@ async def owned(session: AsyncSession, model: Any, user: uuid.UUID, row_id: uuid
     return row
 
 
-async def _driver(session: AsyncSession) -> asyncpg.Connection:
+async def driver(session: AsyncSession) -> asyncpg.Connection:
     raw = await (await session.connection()).get_raw_connection()
     driver: asyncpg.Connection = raw.driver_connection
     return driver
@@ -92,7 +93,7 @@ async def histories(
     if asset_id is not None:
         sql += " AND asset_id = $2"
         args.append(asset_id)
-    rows = await (await _driver(session)).fetch(sql + " ORDER BY trade_date, seq", *args)
+    rows = await (await driver(session)).fetch(sql + " ORDER BY trade_date, seq", *args)
     out: dict[uuid.UUID, list[Txn]] = defaultdict(list)
     for row in rows:
         out[row["asset_id"]].append(txn_of(row))
@@ -110,7 +111,7 @@ async def market_prices(
     out: dict[tuple[str, str], list[tuple[date, Decimal]]] = defaultdict(list)
     if not keys:
         return out
-    rows = await (await _driver(session)).fetch(
+    rows = await (await driver(session)).fetch(
         "SELECT p.symbol, p.asset_class, p.day, p.price FROM daily_prices p "
         "JOIN unnest($1::text[], $2::text[]) AS k(symbol, asset_class) USING (symbol, asset_class) ORDER BY p.day",
         [k[0] for k in keys],
@@ -152,5 +153,13 @@ async def fx_rates(session: AsyncSession, base: str, currencies: set[str]) -> di
 
 async def purge(session: AsyncSession, user: uuid.UUID) -> None:
     """Every row of the user (transactions, assets, prices and snapshots go with their portfolios)."""
-    for model in (PriceAlert, WatchlistItem, PortfolioSnapshot, InvestmentTransaction, Asset, Portfolio):
+    for model in (
+        PriceAlert,
+        WatchlistItem,
+        PortfolioSnapshot,
+        AssetStateRow,
+        InvestmentTransaction,
+        Asset,
+        Portfolio,
+    ):
         await session.execute(delete(model).where(model.user_id == user))

@@ -1,19 +1,23 @@
-"""Valuation over time (pure): FX by date, latest prices, and the portfolio's value and flows per day.
+"""Valuation over time (pure): FX by date, price series, and the portfolio's value and flows per day.
 
-One pass over the merged, date-ordered stream of quantity changes, price observations and FX
-rates keeps a running value per currency, so valuing a portfolio on every flow day costs
-O(transactions + observations), not O(days x assets).
+The value walk reads each asset's per-day records (units held at the close, the day's trade price and
+cash flow, from the maintained asset states) and its daily prices, and keeps a running value per
+currency in one pass over the merged, date-bucketed stream: valuing the portfolio on every flow day
+costs O(asset-days + price observations). Values and flows feed only ratios (TWR, XIRR), so the walk
+runs in floats; money (value, cost, P&L) is computed in Decimal from the states elsewhere.
 """
 
 from bisect import bisect_right
-from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from pfms_investment.lots import ZERO, Kind, Method, Position, Txn, apply
+import numpy as np
+
+from pfms_investment.lots import ZERO
 from pfms_investment.returns import Point
+from pfms_investment.state import AssetState
 
 
 class MissingRate(LookupError):
@@ -33,107 +37,182 @@ class FxTable:
         self.base = base
         self._days = {c: [d for d, _ in series] for c, series in rates.items()}
         self._rates = {c: [r for _, r in series] for c, series in rates.items()}
+        self._seen: dict[tuple[str, date], Decimal] = {}
 
     def rate(self, currency: str, day: date) -> Decimal:
         """Units of base currency per unit of `currency` on `day`."""
         if currency == self.base:
             return Decimal(1)
-        days = self._days.get(currency, [])
-        i = bisect_right(days, day)
-        if i == 0:
-            raise MissingRate(currency, self.base, day)
-        return self._rates[currency][i - 1]
+        found = self._seen.get((currency, day))
+        if found is None:
+            i = bisect_right(self._days.get(currency, []), day)
+            if i == 0:
+                raise MissingRate(currency, self.base, day)
+            found = self._seen[(currency, day)] = self._rates[currency][i - 1]
+        return found
 
     def convert(self, amount: Decimal, currency: str, day: date) -> Decimal:
         return amount * self.rate(currency, day)
 
-
-@dataclass(frozen=True, slots=True)
-class Asset:
-    id: object
-    currency: str
+    def floats(self, currency: str) -> tuple[list[int], list[float]]:
+        """The currency's rates as (day ordinals, float rates), for the value walk."""
+        return [d.toordinal() for d in self._days.get(currency, [])], [float(r) for r in self._rates.get(currency, [])]
 
 
 @dataclass(frozen=True, slots=True)
-class Walk:
-    positions: list[Position]
-    prices: list[Decimal]
-    """Latest price of each asset (0 if none was ever seen)."""
-    points: dict[date, Point]
+class Series:
+    """An asset's daily prices: day ordinals and float prices for the walk, and the latest price exactly."""
+
+    days: Sequence[int]
+    values: Sequence[float]
+    last: tuple[date, Decimal] | None
 
 
-def flow(txn: Txn) -> Decimal:
-    """Cash into (+) or out of (-) the portfolio, in the asset's currency."""
-    if txn.kind in (Kind.BUY, Kind.TRANSFER_IN):
-        return txn.gross + txn.fees + txn.tax
-    if txn.kind == Kind.SELL:
-        return -(txn.gross - txn.fees - txn.tax)
-    if txn.kind == Kind.TRANSFER_OUT:
-        return -txn.gross
-    if txn.kind == Kind.DIVIDEND:
-        return -(txn.amount - txn.fees - txn.tax)
-    if txn.kind == Kind.FEE:
-        return txn.amount + txn.fees + txn.tax
-    return ZERO
+def series(prices: Sequence[tuple[date, Decimal]]) -> Series:
+    """A Series from (day, price) pairs, oldest first."""
+    return Series([d.toordinal() for d, _ in prices], [float(p) for _, p in prices], prices[-1] if prices else None)
 
 
-PRICE, QTY = 0, 1
-_NO_PRICE = (Kind.DIVIDEND, Kind.FEE, Kind.SPLIT)
+@dataclass(frozen=True, slots=True)
+class Holding:
+    """What analytics read of one asset: totals in its currency, its per-day records as floats, and
+    (when its currency is not the base) the exact state to convert at each day's rate."""
+
+    quantity: Decimal
+    cost: Decimal
+    realized: Decimal
+    cost_in: Decimal
+    last_trade: tuple[date, Decimal] | None
+    days: Sequence[int]
+    """Ordinals of the days with transactions."""
+    quantities: Sequence[float]
+    prices: Sequence[float]
+    flows: Sequence[float]
+    state: AssetState | None = None
+
+    @classmethod
+    def of(cls, state: AssetState) -> "Holding":
+        p = state.position
+        return cls(
+            quantity=p.quantity,
+            cost=p.cost,
+            realized=state.realized,
+            cost_in=p.cost_in,
+            last_trade=state.last_trade,
+            days=[d.day.toordinal() for d in state.days],
+            quantities=[float(d.quantity) for d in state.days],
+            prices=[float(d.price) for d in state.days],
+            flows=[float(d.flow) for d in state.days],
+            state=state,
+        )
+
+    @property
+    def first_day(self) -> date | None:
+        return date.fromordinal(self.days[0]) if self.days else None
+
+
+EMPTY = Holding(ZERO, ZERO, ZERO, ZERO, None, (), (), (), ())
+
+
+def current_price(holding: Holding, prices: Series) -> Decimal:
+    """The latest observed price: a day's market price wins over a trade price of the same day (0 if none)."""
+    trade, market = holding.last_trade, prices.last
+    if market is not None and (trade is None or market[0] >= trade[0]):
+        return market[1]
+    return trade[1] if trade is not None else ZERO
+
+
+def _rates_at(fx: FxTable, currency: str, days: np.ndarray) -> np.ndarray:
+    """Float rates of `currency` on each day ordinal (MissingRate as FxTable.rate for the first day without one)."""
+    if currency == fx.base:
+        return np.ones(len(days))
+    known, rates = fx.floats(currency)
+    at = np.searchsorted(np.asarray(known, dtype=np.int64), days, side="right") - 1
+    if len(at) and at.min() < 0:
+        raise MissingRate(currency, fx.base, date.fromordinal(int(days[np.argmax(at < 0)])))
+    return np.asarray(rates, dtype=np.float64)[at] if len(at) else np.zeros(0)
+
+
+def _last_index(valid: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """For each row, the index of the last row up to it (same group) where `valid` holds; -1 if none."""
+    index = np.where(valid, np.arange(len(valid)), -1)
+    last = np.maximum.accumulate(index) if len(index) else index
+    return np.where((last >= 0) & (group[np.maximum(last, 0)] == group), last, -1)
 
 
 def walk(
-    assets: Sequence[Asset],
-    txns: Sequence[Sequence[Txn]],
-    method: Method,
-    prices: Sequence[Sequence[tuple[date, Decimal]]],
+    currencies: Sequence[str],
+    holdings: Sequence[Holding],
+    prices: Sequence[Series],
     fx: FxTable,
     breakpoints: Iterable[date],
-) -> Walk:
-    """Replay every asset, then value the portfolio (base currency) at the close of each breakpoint.
+) -> dict[date, Point]:
+    """The portfolio's value (base currency) at the close of each breakpoint and of each flow day.
 
-    `txns[i]` and `prices[i]` belong to `assets[i]`; a trade's own price counts as an observation.
-    Gives the final positions, the latest prices, and a Point per breakpoint and per flow day.
+    `currencies[i]`, `holdings[i]` and `prices[i]` belong to the same asset. Each asset's state changes
+    at its trading days (units held, a trade price) and at its market prices (a day's market price
+    comes after that day's trades); its value after each change, minus the value before, summed per
+    currency in date order, gives each currency's value on any day. Vectorised with numpy: one pass
+    over all rows, no Python loop per row.
     """
-    positions: list[Position] = []
-    # Events bucketed by day (no global sort): (kind, asset index, new quantity or price).
-    by_day: dict[date, list[tuple[int, int, Decimal]]] = defaultdict(list)
-    flows: dict[date, Decimal] = defaultdict(Decimal)
-    base = fx.base
-    for i, (asset, history) in enumerate(zip(assets, txns, strict=True)):
-        position = Position()
-        foreign = asset.currency != base
-        for txn in history:
-            apply(position, txn, method)
-            bucket = by_day[txn.day]
-            bucket.append((QTY, i, position.quantity))
-            if txn.price > 0 and txn.kind not in _NO_PRICE:
-                bucket.append((PRICE, i, txn.price))
-            amount = flow(txn)
-            if amount:
-                flows[txn.day] += fx.convert(amount, asset.currency, txn.day) if foreign else amount
-        positions.append(position)
-        for day, observed in prices[i]:
-            by_day[day].append((PRICE, i, observed))
+    n_trade = [len(h.days) for h in holdings]
+    n_close = [len(s.days) for s in prices]
+    asset = np.concatenate(
+        [np.repeat(np.arange(len(holdings)), n_trade), np.repeat(np.arange(len(prices)), n_close)]
+    ).astype(np.int64)
+    day = np.concatenate(
+        [np.asarray(h.days, dtype=np.int64) for h in holdings]
+        + [np.zeros(0, np.int64)]
+        + [np.asarray(s.days, dtype=np.int64) for s in prices]
+    )
+    is_close = np.concatenate([np.zeros(sum(n_trade), bool), np.ones(sum(n_close), bool)])
+    held = np.concatenate([np.asarray(h.quantities, np.float64) for h in holdings] + [np.zeros(sum(n_close))])
+    seen = np.concatenate(
+        [np.asarray(h.prices, np.float64) for h in holdings]
+        + [np.zeros(0)]
+        + [np.asarray(s.values, np.float64) for s in prices]
+    )
+    flow = np.concatenate([np.asarray(h.flows, np.float64) for h in holdings] + [np.zeros(sum(n_close))])
+    order = np.lexsort((is_close, day, asset))
+    asset, day, held, seen, flow = asset[order], day[order], held[order], seen[order], flow[order]
+    trade_row = ~is_close[order]
 
-    currencies = sorted({a.currency for a in assets})
-    slot = {c: n for n, c in enumerate(currencies)}
-    asset_slot = [slot[a.currency] for a in assets]
-    local = [ZERO] * len(currencies)
-    quantity = [ZERO] * len(assets)
-    price = [ZERO] * len(assets)
+    last_trade = _last_index(trade_row, asset)
+    quantity = np.where(last_trade >= 0, held[np.maximum(last_trade, 0)], 0.0)
+    last_price = _last_index(seen > 0, asset)
+    price = np.where(last_price >= 0, seen[np.maximum(last_price, 0)], 0.0)
+    value = quantity * price
+    first = np.ones(len(asset), bool)
+    first[1:] = asset[1:] != asset[:-1]
+    before = np.where(first, 0.0, np.roll(value, 1))
+    delta = value - before
+    counted = (value != 0).astype(np.int64) - (before != 0)
+
+    codes = sorted(set(currencies))
+    slot = np.asarray([codes.index(c) for c in currencies], dtype=np.int64)[asset] if len(asset) else asset
+    base_flow = np.zeros(len(asset))
+    for k, code in enumerate(codes):
+        rows = (slot == k) & (flow != 0)
+        if rows.any():
+            base_flow[rows] = flow[rows] * _rates_at(fx, code, day[rows])
+    flow_days, flow_at = np.unique(day[flow != 0], return_inverse=True)
+    flow_sum = np.bincount(flow_at, weights=base_flow[flow != 0], minlength=len(flow_days))
+
+    wanted = np.union1d(np.asarray(sorted(d.toordinal() for d in breakpoints), dtype=np.int64), flow_days)
+    total = np.zeros(len(wanted))
+    by_day = np.argsort(day, kind="stable")
+    for k, code in enumerate(codes):
+        rows = by_day[slot[by_day] == k]
+        upto = np.searchsorted(day[rows], wanted, side="right") - 1
+        running = np.concatenate([[0.0], np.cumsum(delta[rows])])[upto + 1]
+        valued = np.concatenate([[0], np.cumsum(counted[rows])])[upto + 1]
+        local = np.where(valued > 0, running, 0.0)
+        nonzero = local != 0
+        if nonzero.any():
+            total[nonzero] += local[nonzero] * _rates_at(fx, code, wanted[nonzero])
+    flows_on = dict(zip(flow_days.tolist(), flow_sum.tolist(), strict=True))
     points: dict[date, Point] = {}
-    pending = sorted(by_day)
-    n = 0
-    for day in sorted({*breakpoints, *flows}):
-        while n < len(pending) and pending[n] <= day:
-            for kind, i, value in by_day[pending[n]]:
-                if kind == QTY:
-                    local[asset_slot[i]] += (value - quantity[i]) * price[i]
-                    quantity[i] = value
-                else:
-                    local[asset_slot[i]] += quantity[i] * (value - price[i])
-                    price[i] = value
-            n += 1
-        total = sum((local[slot[c]] * fx.rate(c, day) for c in currencies if local[slot[c]]), ZERO)
-        points[day] = Point(day, total, flows.get(day, ZERO))
-    return Walk(positions, price, points)
+    for ordinal, amount in zip(wanted.tolist(), total.tolist(), strict=True):
+        when = date.fromordinal(ordinal)
+        points[when] = Point(when, amount, flows_on.get(ordinal, 0.0))
+    return points

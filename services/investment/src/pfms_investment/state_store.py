@@ -1,0 +1,130 @@
+"""Reads and writes of the asset states (`asset_states`), kept in step with the transactions.
+
+Every write of a transaction saves the asset's new state in the same database transaction. Analytics
+read the states of a portfolio in one query, straight off the driver, and parse the exact JSON state
+only for assets in a currency other than the base (their amounts convert at each day's rate). An
+asset with transactions but no state under the portfolio's cost method (rows older than the table)
+is replayed and saved on the way.
+"""
+
+import json
+import uuid
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pfms_investment import store
+from pfms_investment.lots import Method
+from pfms_investment.models import AssetStateRow, Portfolio
+from pfms_investment.state import AssetState, from_dict, rebuild, to_dict
+from pfms_investment.valuation import Holding, Series
+
+
+async def load(session: AsyncSession, asset_id: uuid.UUID, method: Method) -> AssetState | None:
+    """The stored state of an asset under `method`, if there is one."""
+    detail = await session.scalar(
+        select(AssetStateRow.detail).where(AssetStateRow.asset_id == asset_id, AssetStateRow.cost_method == method)
+    )
+    return None if detail is None else from_dict(detail)
+
+
+async def save(
+    session: AsyncSession, portfolio: Portfolio, asset_id: uuid.UUID, method: Method, state: AssetState
+) -> None:
+    holding = Holding.of(state)
+    trade = state.last_trade
+    values = {
+        "asset_id": asset_id,
+        "portfolio_id": portfolio.id,
+        "user_id": portfolio.user_id,
+        "cost_method": method.value,
+        "quantity": holding.quantity,
+        "cost": holding.cost,
+        "realized": holding.realized,
+        "cost_in": holding.cost_in,
+        "last_trade_day": trade[0] if trade else None,
+        "last_trade_price": trade[1] if trade else None,
+        "days": list(holding.days),
+        "quantities": list(holding.quantities),
+        "prices": list(holding.prices),
+        "flows": list(holding.flows),
+        "detail": to_dict(state),
+    }
+    statement = insert(AssetStateRow).values(values)
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["asset_id"],
+            set_={k: statement.excluded[k] for k in values if k != "asset_id"} | {"updated_at": func.now()},
+        )
+    )
+
+
+async def refresh(session: AsyncSession, portfolio: Portfolio, method: Method, asset_ids: list[uuid.UUID]) -> None:
+    """Replay the assets' histories and save their states."""
+    for asset_id in asset_ids:
+        history = (await store.histories(session, portfolio.id, asset_id)).get(asset_id, [])
+        state, _ = rebuild(history, method)
+        await save(session, portfolio, asset_id, method, state)
+
+
+async def holdings(session: AsyncSession, portfolio: Portfolio) -> dict[uuid.UUID, Holding]:
+    """Every asset's state under the portfolio's cost method (assets without transactions have none)."""
+    method = Method(portfolio.cost_method)
+    driver = await store.driver(session)
+    stale = await driver.fetch(
+        "SELECT a.id FROM assets a WHERE a.portfolio_id = $1"
+        " AND NOT EXISTS (SELECT 1 FROM asset_states s WHERE s.asset_id = a.id AND s.cost_method = $2)"
+        " AND EXISTS (SELECT 1 FROM investment_transactions t WHERE t.asset_id = a.id)",
+        portfolio.id,
+        method.value,
+    )
+    if stale:
+        await refresh(session, portfolio, method, [r["id"] for r in stale])
+    rows = await driver.fetch(
+        "SELECT s.asset_id, s.quantity, s.cost, s.realized, s.cost_in, s.last_trade_day, s.last_trade_price,"
+        " s.days, s.quantities, s.prices, s.flows, CASE WHEN a.currency <> $2 THEN s.detail::text END AS detail"
+        " FROM asset_states s JOIN assets a ON a.id = s.asset_id WHERE s.portfolio_id = $1 AND s.cost_method = $3",
+        portfolio.id,
+        portfolio.base_currency,
+        method.value,
+    )
+    return {
+        r["asset_id"]: Holding(
+            quantity=r["quantity"],
+            cost=r["cost"],
+            realized=r["realized"],
+            cost_in=r["cost_in"],
+            last_trade=(r["last_trade_day"], r["last_trade_price"]) if r["last_trade_day"] else None,
+            days=r["days"],
+            quantities=r["quantities"],
+            prices=r["prices"],
+            flows=r["flows"],
+            state=from_dict(json.loads(r["detail"])) if r["detail"] is not None else None,
+        )
+        for r in rows
+    }
+
+
+async def price_series(session: AsyncSession, keys: set[tuple[str, str]], today: date) -> dict[tuple[str, str], Series]:
+    """Daily prices up to today of the given (symbol, market class) pairs, aggregated in SQL into arrays."""
+    if not keys:
+        return {}
+    rows = await (await store.driver(session)).fetch(
+        # A day as Python's date.toordinal(): 0001-01-01 is day 1 (both calendars proleptic Gregorian).
+        "SELECT p.symbol, p.asset_class, array_agg(p.day - DATE '0001-01-01' + 1 ORDER BY p.day) AS days,"
+        " array_agg(p.price::float8 ORDER BY p.day) AS prices,"
+        " (array_agg(p.day ORDER BY p.day DESC))[1] AS last_day, (array_agg(p.price ORDER BY p.day DESC))[1] AS last"
+        " FROM daily_prices p JOIN unnest($1::text[], $2::text[]) AS k(symbol, asset_class) USING (symbol, asset_class)"
+        " WHERE p.day <= $3 GROUP BY p.symbol, p.asset_class",
+        [k[0] for k in keys],
+        [k[1] for k in keys],
+        today,
+    )
+    out: dict[tuple[str, str], Series] = {}
+    for r in rows:
+        last: tuple[date, Decimal] = (r["last_day"], r["last"])
+        out[(r["symbol"], r["asset_class"])] = Series(r["days"], r["prices"], last)
+    return out
