@@ -99,7 +99,8 @@ class EchoUpstream:
     Paths ending in `/stream` answer like an event stream: a head and a first event at once, then
     `ticks` more events `every` seconds, then wait for `stream_gate` (or the connection closing,
     counted in `stream_disconnects`) before a last event ends the response; `framing=length` sends
-    a Content-Length instead of chunks. `streams_open` counts streams started and not yet finished.
+    a Content-Length instead of chunks, `pad=N` makes each event N bytes longer. `streams_open` counts
+    streams started and not yet finished.
     """
 
     def __init__(self) -> None:
@@ -164,7 +165,8 @@ class EchoUpstream:
 
     async def _stream(self, query: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         params = dict(p.partition("=")[::2] for p in query.split("&") if p)
-        events = [b"data: %d\n\n" % i for i in range(int(params.get("ticks", 0)) + 2)]
+        pad = b"x" * int(params.get("pad", 0))
+        events = [b"data: %d%s\n\n" % (i, pad) for i in range(int(params.get("ticks", 0)) + 2)]
         by_length = params.get("framing") == "length"
 
         def frame(data: bytes) -> bytes:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import httpx
@@ -169,5 +170,33 @@ async def test_read_timeout_is_between_chunks_not_for_the_whole_stream(
                 await next_event(chunks, buffer, timeout=5)
         await until(lambda: upstream.streams_open == 0)
     finally:
+        gate.set()
+        await running.close()
+
+
+async def test_a_client_that_takes_nothing_is_dropped_and_its_upstream_closed(
+    upstream: EchoUpstream, bearer: Bearer, gate: asyncio.Event
+) -> None:
+    running = await start_gateway(upstream)
+    running.gateway.idle_timeout = 1.0  # nginx's send_timeout, 60 s in production
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.setblocking(False)
+    try:
+        await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", running.port))
+        auth = bearer()["Authorization"].encode()
+        sock.send(
+            b"GET "
+            + STREAM.encode()
+            + b"?ticks=200&every=0.001&pad=100000 HTTP/1.1\r\nAuthorization: "
+            + auth
+            + b"\r\n\r\n"
+        )
+        # never read: the gateway's writes back up, it stops reading the upstream, then gives up on the client
+        await until(lambda: upstream.streams_open == 1)
+        await until(lambda: upstream.streams_open == 0, timeout=10)  # cut off while the gate is still shut
+        assert not running.gateway.pools["market-data"].busy
+    finally:
+        sock.close()
         gate.set()
         await running.close()

@@ -29,7 +29,8 @@ from pfms_gateway.exchange import Defer, Exchange, Response, message
 from pfms_gateway.proxy import UpstreamConnection, UpstreamError
 from pfms_gateway.router import normalize_path
 from pfms_gateway.runtime import Gateway, RouteRuntime
-from pfms_gateway.wire import REQ_SKIP, build_upstream_request, serialize_response, serialize_stream_head
+from pfms_gateway.streaming import StreamingResponses
+from pfms_gateway.wire import REQ_SKIP, build_upstream_request, serialize_response
 
 log = logging.getLogger("pfms_gateway")
 
@@ -42,8 +43,8 @@ _EARLY_ACCESS_BODY = 64 * 1024
 LINGERING_TIMEOUT = 2.0
 
 
-class ClientConnection(asyncio.Protocol):
-    """One downstream connection."""
+class ClientConnection(StreamingResponses, asyncio.Protocol):
+    """One downstream connection (its streamed responses: streaming.py)."""
 
     def __init__(self, gateway: Gateway) -> None:
         self.gw = gateway
@@ -70,6 +71,7 @@ class ClientConnection(asyncio.Protocol):
         self.stream_response: Response | None = None
         self.chunked = False
         self.stream_size = 0
+        self.paused_at = 0.0
 
     # --- asyncio.Protocol ---
 
@@ -120,14 +122,22 @@ class ClientConnection(asyncio.Protocol):
             self._enqueue(ex)
 
     def idle_timeout(self) -> None:
-        """Nothing received for a while: close, unless a response is still being produced."""
-        if not self.busy and self.transport is not None:
-            self.transport.close()
+        """Nothing received for a while: close, unless a response is still being produced. A stream the
+        client has not taken anything of for as long is dropped (nginx's send_timeout)."""
+        transport = self.transport
+        if transport is None:
+            return
+        now = self.loop.time()
+        if not self.busy:
+            transport.close()
+        elif self.upstream is not None and self.write_paused and now - self.paused_at >= self.gw.idle_timeout:
+            transport.abort()  # its buffered bytes would never drain; connection_lost closes the upstream
         else:
-            self.active_at = self.loop.time()
+            self.active_at = now
 
     def pause_writing(self) -> None:
         self.write_paused = True
+        self.paused_at = self.loop.time()
         if self.upstream is not None:
             self.upstream.pause()
 
@@ -327,94 +337,6 @@ class ClientConnection(asyncio.Protocol):
             self._complete(ex, response, ex.route)
         except Exception:
             self._failed(ex)
-        self._dispatch()
-
-    # --- streamed responses (StreamSink, called by the upstream connection) ---
-
-    def stream_head(
-        self, ex: Exchange, response: Response, first_byte: float, upstream: UpstreamConnection, framed: bool
-    ) -> None:
-        """header_filter on the head, then send it now; `framed`: the upstream sent a length or chunks."""
-        if self.transport is None:  # the client left while the request was upstream
-            upstream.abort()
-            return
-        try:
-            ex.upstream_latency = (first_byte - ex.sent) * 1000.0
-            route = cast(RouteRuntime, ex.route)
-            for header_filter in route.header_filter:
-                header_filter(ex, response)
-            status = response.status
-            framing = b""
-            self.chunked = False
-            if status != 204 and status != 304:
-                length = None
-                if framed:
-                    for name, value in response.headers:
-                        lname = name.lower()
-                        if lname == b"transfer-encoding":
-                            length = None
-                            break
-                        if lname == b"content-length":
-                            length = value
-                if length is not None:
-                    framing = b"Content-Length: " + length + b"\r\n"
-                elif ex.http_minor:
-                    framing = b"Transfer-Encoding: chunked\r\n"
-                    self.chunked = True
-                else:
-                    ex.keep_alive = False  # an HTTP/1.0 client: the end of the body is the close
-            keep = ex.keep_alive and ex.body_complete and not ex.oversize
-            head = serialize_stream_head(ex, response, self.loop.time(), framing, keep)
-        except Exception:
-            upstream.abort()
-            self._failed(ex)
-            return
-        ex.responded = True
-        self.upstream = upstream
-        self.stream_response = response
-        self.stream_size = len(head)
-        self.writer.write(self.transport, head)
-        if self.write_paused:
-            upstream.pause()
-
-    def stream_chunk(self, ex: Exchange, data: bytes) -> None:
-        if self.transport is None:
-            return
-        if self.chunked:
-            data = b"%x\r\n%b\r\n" % (len(data), data)
-        self.stream_size += len(data)
-        self.writer.write(self.transport, data)
-
-    def stream_end(self, ex: Exchange) -> None:
-        if self.chunked and self.transport is not None:
-            self.writer.write(self.transport, b"0\r\n\r\n")
-            self.stream_size += 5
-        self._stream_done(ex, True)
-
-    def stream_abort(self, ex: Exchange) -> None:
-        """The upstream failed after the head went out: close, so the client sees a cut-off response."""
-        pool = cast(RouteRuntime, ex.route).pool
-        log.warning("upstream %s:%s failed mid-response", pool.host, pool.port)
-        self._stream_done(ex, False)
-
-    def _stream_done(self, ex: Exchange, complete: bool) -> None:
-        """The log phase, then free the connection for the next request (or close it), as _complete does."""
-        self.upstream = None
-        response = cast(Response, self.stream_response)
-        self.stream_response = None
-        try:
-            route = cast(RouteRuntime, ex.route)
-            if route.log:
-                end = self.loop.time()
-                for log_phase in route.log:
-                    log_phase(ex, response, self.stream_size, end)
-        except Exception:
-            self._failed(ex)
-            return
-        self.busy = False
-        reusable = complete and ex.keep_alive and ex.body_complete and not ex.oversize
-        if not reusable or (self.must_close and not self.queue):
-            self._close()
         self._dispatch()
 
     def _failed(self, ex: Exchange) -> None:
