@@ -1,5 +1,6 @@
 """The cash-flow projection over HTTP: the series, its parameters, the stored latest projection and the cache."""
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -7,6 +8,9 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
+from pfms_income import cashflow, domain
+from pfms_income.cashflow import LatestWriter
+from pfms_income.domain import ZERO
 from pfms_income.models import CashflowProjection
 from pfms_income.schemas import CashflowProjection as CashflowProjectionBody
 from pfms_platform.envelope import Envelope
@@ -74,6 +78,32 @@ async def test_the_latest_projection_is_kept_in_the_table(env) -> None:
     assert [r.projection_date for r in rows] == [TODAY + timedelta(days=k) for k in range(1, 6)]
     assert {r.projected_balance for r in rows} == {Decimal("7")} and rows[0].confidence_score == Decimal("0.99")
     assert rows[0].currency == "USD" and rows[0].expected_income == 0
+
+
+async def test_a_burst_of_projections_writes_only_the_newest_after_the_running_write(env, monkeypatch) -> None:
+    """One write per user in flight: the ones submitted meanwhile collapse into the newest."""
+    me = env.person()
+    writer = LatestWriter()
+    balances = [Decimal(n) for n in range(1, 6)]
+    projections = [
+        domain.project(domain.ProjectionInput(today=TODAY, days=3, currency="USD", starting_balance=b, threshold=ZERO))
+        for b in balances
+    ]
+    writes: list[Decimal] = []
+    keep = cashflow.keep_latest
+
+    async def counting(db, user_id, result, calculated_at) -> None:
+        writes.append(result.starting_balance)
+        await keep(db, user_id, result, calculated_at)
+
+    monkeypatch.setattr(cashflow, "keep_latest", counting)
+    await asyncio.gather(*(writer.submit(env.svc.db, me.user_id, p, datetime.now(UTC)) for p in projections))
+    assert writes == [balances[0], balances[-1]]
+    async with env.svc.db.sessions() as session:
+        stored = await session.scalars(
+            select(CashflowProjection.projected_balance).where(CashflowProjection.user_id == me.user_id)
+        )
+        assert set(stored) == {balances[-1]}
 
 
 async def test_a_cached_projection_is_served_until_an_input_changes(env) -> None:

@@ -301,6 +301,7 @@ async def projection(
     cache = ProjectionCache(request.app.state.redis, settings.projection_cache_seconds)
     body, computed = await cashflow.projection(session, cache, settings, user, params)
     if computed is not None:
-        background.add_task(cashflow.keep_latest, request.app.state.db, user, computed, body["calculated_at"])
+        writer = request.app.state.latest_projections
+        background.add_task(writer.submit, request.app.state.db, user, computed, body["calculated_at"])
     # Already in its public form: answered as is, without a second validation of 365 days.
     return Response(cashflow.to_json(ok(body)), media_type="application/json")

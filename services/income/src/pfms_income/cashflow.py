@@ -128,3 +128,31 @@ async def keep_latest(db: Database, user_id: uuid.UUID, result: domain.Projectio
             await store.save_projection(session, user_id, result, calculated_at)
     except Exception as exc:
         log.warning("latest projection not stored", user_id=str(user_id), error=str(exc)[:200])
+
+
+class LatestWriter:
+    """Stores each user's latest projection with at most one write per user in flight in this instance.
+
+    Only the newest projection is kept, so a burst of projections for one user (a dashboard
+    refreshing, a client stepping through horizons) needs one write, not one per request: while a
+    write runs, newer projections replace each other in a one-slot queue and the running writer
+    stores the newest when it finishes. Across instances the advisory lock and the
+    `calculated_at` guard of `save_projection` keep the newest.
+    """
+
+    def __init__(self) -> None:
+        self._pending: dict[uuid.UUID, tuple[domain.Projection, datetime]] = {}
+        self._writing: set[uuid.UUID] = set()
+
+    async def submit(
+        self, db: Database, user_id: uuid.UUID, result: domain.Projection, calculated_at: datetime
+    ) -> None:
+        self._pending[user_id] = (result, calculated_at)
+        if user_id in self._writing:
+            return
+        self._writing.add(user_id)
+        try:
+            while (job := self._pending.pop(user_id, None)) is not None:
+                await keep_latest(db, user_id, *job)
+        finally:
+            self._writing.discard(user_id)

@@ -260,20 +260,30 @@ class Projection:
         return min(self.days, key=lambda d: (d.projected_balance, d.date), default=None)
 
 
-Flows = dict[date, list[tuple[Decimal, str]]]
+@dataclass(frozen=True)
+class Flows:
+    """Occurrences in the projection's currency summed per day, with their notes ("+3000.00 Salary")."""
+
+    totals: dict[date, Decimal]
+    notes: dict[date, list[str]]
 
 
 def _by_day(
     occurrences_of: Iterable[tuple[Schedule, Iterable[tuple[date, Decimal]]]], currency: str, sign: str
 ) -> tuple[Flows, dict[str, Decimal]]:
-    """Occurrences in the projection's currency by day, each with its note ("+3000.00 Salary"), and
-    the totals of every other currency."""
-    own: Flows = defaultdict(list)
+    """The occurrences in the projection's currency by day, and the totals of every other currency.
+
+    Summed here once per occurrence, so the daily loop only looks its day up.
+    """
+    zero = quantize(ZERO, currency)  # every day's total carries the currency's minor unit
+    own = Flows({}, defaultdict(list))
     foreign: dict[str, Decimal] = defaultdict(lambda: ZERO)
     for schedule, dated in occurrences_of:
         if schedule.currency == currency:
+            label = f" {schedule.label}".rstrip()
             for day, amount in dated:
-                own[day].append((amount, f"{sign}{amount!s} {schedule.label}".rstrip()))
+                own.totals[day] = own.totals.get(day, zero) + amount
+                own.notes[day].append(f"{sign}{amount!s}{label}")
         else:
             foreign[schedule.currency] += sum((amount for _, amount in dated), ZERO)
     return own, foreign
@@ -301,15 +311,14 @@ def project(inp: ProjectionInput) -> Projection:
         day = inp.today + timedelta(days=k)
         through = cumulative_burn(burn_total, window, k, code)
         burn, burned = through - burned, through
-        incomes, outflows = income_days.get(day, ()), outflow_days.get(day, ())
-        income = sum((a for a, _ in incomes), zero) if incomes else zero
-        outflow = sum((a for a, _ in outflows), zero) if outflows else zero
+        income = income_days.totals.get(day, zero)
+        outflow = outflow_days.totals.get(day, zero)
         balance = balance + income - burn - outflow
         now_below = balance < inp.threshold
         if now_below and (not below or k == 1):
             warnings.append(day)
         below = now_below
-        notes = tuple(note for _, note in incomes) + tuple(note for _, note in outflows)
+        notes = tuple(income_days.notes.get(day, ())) + tuple(outflow_days.notes.get(day, ()))
         series.append(Day(day, income, burn, outflow, balance, confidence(k, inp.half_life_days), now_below, notes))
 
     currencies = sorted((set(inp.burn_totals) | set(foreign_income) | set(foreign_outflow)) - {code})

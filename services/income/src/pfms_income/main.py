@@ -5,6 +5,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from pfms_income.api import router
+from pfms_income.cashflow import LatestWriter
 from pfms_income.events import HANDLERS
 from pfms_income.settings import Settings
 from pfms_platform import cli
@@ -14,7 +15,9 @@ SERVICE_DIR = Path(__file__).resolve().parents[2]
 
 
 def create(settings: Settings | None = None) -> FastAPI:
-    return create_app(settings or Settings(), title="PFMS income service", routers=[router], handlers=HANDLERS)
+    app = create_app(settings or Settings(), title="PFMS income service", routers=[router], handlers=HANDLERS)
+    app.state.latest_projections = LatestWriter()
+    return app
 
 
 def main() -> None:
