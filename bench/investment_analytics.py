@@ -4,12 +4,16 @@ Starts its own PostgreSQL, RabbitMQ and Redis on loopback, migrates a fresh inve
 the real service (`pfms-investment serve`, uvicorn) as a separate process, and gives one portfolio
 (base USD) 200 assets (180 in USD, 20 in EUR), 20,000 transactions over five years (buys, partial
 sells that never oversell, dividends, fees, a few splits), 60 days of daily prices per symbol from
-`price.updated`, and the EUR/USD rates the service caches. market-data is pointed at a closed port:
-everything the analytics need is in the service's own tables, as in steady state. Then it measures:
+`price.updated`, and the EUR/USD rates the service caches. The asset states are built by the
+service's own code, as its writes maintain them. market-data is pointed at a closed port: everything
+the analytics need is in the service's own tables, as in steady state. Then it measures:
 
-- `analytics.analyse` alone (the pure lots engine, valuation walk, TWR and XIRR over five periods);
-- the service path in this process (reading the rows, then the pure part), no HTTP;
-- `GET /api/v1/portfolios/{id}/analytics` through HTTP; nothing is cached between requests.
+- `analytics.analyse` alone (per-asset totals, the vectorised value walk, TWR and XIRR over five periods);
+- the service path in this process (reading states, prices and rates, then the pure part), no HTTP;
+- `GET /api/v1/portfolios/{id}/analytics` through HTTP; nothing is cached between requests;
+- for reference, a full replay of every transaction (what a request cost before the states table).
+
+It checks that the HTTP answer equals analytics computed from a full replay of the transactions.
 
 Writes bench/results/investment.json. Usage: `uv run python bench/investment_analytics.py`.
 """
@@ -33,12 +37,14 @@ import asyncpg
 import httpx
 
 from pfms_devservers import Stack, free_port
-from pfms_investment import store
+from pfms_investment import state_store, store
 from pfms_investment.analytics import AssetMeta, analyse
 from pfms_investment.evaluate import portfolio_analytics
 from pfms_investment.lots import Method
 from pfms_investment.main import SERVICE_DIR
-from pfms_investment.valuation import FxTable
+from pfms_investment.schemas import Analytics
+from pfms_investment.state import rebuild
+from pfms_investment.valuation import FxTable, Holding
 from pfms_platform.db import Database
 from pfms_platform.migrations import upgrade
 from pfms_platform.testing.keys import TestKeys
@@ -160,51 +166,85 @@ async def seed(dsn: str, user_id: uuid.UUID) -> uuid.UUID:
     return portfolio_id
 
 
+async def build_states(dsn: str, user_id: uuid.UUID, portfolio_id: uuid.UUID) -> float:
+    """The states the service's writes keep, built by its own code; returns the seconds it took."""
+    db = Database(dsn)
+    started = time.perf_counter()
+    async with db.sessions() as session, session.begin():
+        portfolio = await store.portfolio(session, user_id, portfolio_id)
+        assets = await store.assets_of(session, portfolio_id)
+        await state_store.refresh(session, portfolio, Method.FIFO, [a.id for a in assets])
+    elapsed = time.perf_counter() - started
+    await db.dispose()
+    return elapsed
+
+
+def timed(samples: list[float], i: int, started: float) -> None:
+    if i >= WARMUP:
+        samples.append((time.perf_counter() - started) * 1000)
+
+
 async def time_pure_and_service(dsn: str, user_id: uuid.UUID, portfolio_id: uuid.UUID) -> dict[str, Any]:
     db = Database(dsn)
     today = datetime.now(UTC).date()
     async with db.sessions() as session:
         portfolio = await store.portfolio(session, user_id, portfolio_id)
         assets = await store.assets_of(session, portfolio_id)
+        holdings = await state_store.holdings(session, portfolio)
         histories = await store.histories(session, portfolio_id)
-        prices = await store.market_prices(
-            session, {(a.symbol, "crypto" if a.asset_type == "crypto" else "stock") for a in assets}
-        )
+        keys = {(a.symbol, "crypto" if a.asset_type == "crypto" else "stock") for a in assets}
+        prices = await state_store.price_series(session, keys, today)
         rates = await store.fx_rates(session, "USD", {"EUR"})
         bench = (await store.market_prices(session, {("SPY", "stock")}))[("SPY", "stock")]
     metas = [AssetMeta(a.id, a.symbol, a.name, a.asset_type, a.sector, a.currency) for a in assets]
-    txns = [histories.get(a.id, []) for a in assets]
-    series = [prices.get((a.symbol, "crypto" if a.asset_type == "crypto" else "stock"), []) for a in assets]
+    series = [prices[(a.symbol, "crypto" if a.asset_type == "crypto" else "stock")] for a in assets]
+    states = [holdings[a.id] for a in assets]
     pure: list[float] = []
     result: dict[str, Any] = {}
     for i in range(RUNS + WARMUP):
         started = time.perf_counter()
-        result = analyse("USD", Method.FIFO, metas, txns, series, FxTable("USD", rates), today, bench)
-        if i >= WARMUP:
-            pure.append((time.perf_counter() - started) * 1000)
+        result = analyse("USD", Method.FIFO, metas, states, series, FxTable("USD", rates), today, bench)
+        timed(pure, i, started)
+    replayed: list[float] = []
+    reference: dict[str, Any] = {}
+    for i in range(5 + WARMUP):
+        started = time.perf_counter()
+        full = [Holding.of(rebuild(histories.get(a.id, []), Method.FIFO)[0]) for a in assets]
+        reference = analyse("USD", Method.FIFO, metas, full, series, FxTable("USD", rates), today, bench)
+        timed(replayed, i, started)
+    assert reference == result, "analytics from the states differ from a full replay"
     service: list[float] = []
     for i in range(RUNS + WARMUP):
         started = time.perf_counter()
         async with db.sessions() as session:
             await portfolio_analytics(session, None, portfolio, today)
-        if i >= WARMUP:
-            service.append((time.perf_counter() - started) * 1000)
+        timed(service, i, started)
     await db.dispose()
     summary = {k: str(result[k]) for k in ("current_value", "realized_pnl", "unrealized_pnl", "total_return")}
     summary["returns"] = {r["period"]: {"twr": str(r["twr"]), "xirr": str(r["xirr"])} for r in result["returns"]}
-    return {"pure_function": percentiles(pure), "service_path_uncached": percentiles(service), "sample_answer": summary}
+    return {
+        "pure_function": percentiles(pure),
+        "service_path_uncached": percentiles(service),
+        "full_replay_for_reference": percentiles(replayed),
+        "sample_answer": summary,
+        "_reference": Analytics.model_validate(reference).model_dump(mode="json"),
+    }
 
 
-async def time_http(client: httpx.AsyncClient, headers: dict[str, str], portfolio_id: uuid.UUID) -> dict[str, float]:
-    samples = []
+async def time_http(
+    client: httpx.AsyncClient, headers: dict[str, str], portfolio_id: uuid.UUID, reference: dict[str, Any]
+) -> dict[str, float]:
+    samples: list[float] = []
     for i in range(RUNS + WARMUP):
         started = time.perf_counter()
         response = await client.get(f"/api/v1/portfolios/{portfolio_id}/analytics", headers=headers)
-        elapsed = (time.perf_counter() - started) * 1000
+        timed(samples, i, started)
         response.raise_for_status()
-        assert response.json()["data"]["stale"] == [], response.json()["data"]["stale"]
-        if i >= WARMUP:
-            samples.append(elapsed)
+        data = response.json()["data"]
+        assert data["stale"] == [], data["stale"]
+        assert {k: v for k, v in data.items() if k not in ("stale", "benchmark")} == {
+            k: v for k, v in reference.items() if k not in ("stale", "benchmark")
+        }, "the service's answer differs from a full replay"
     return percentiles(samples)
 
 
@@ -225,11 +265,13 @@ async def measure(dsn: str, port: int, keys: TestKeys, process: subprocess.Popen
     user_id = uuid.uuid4()
     headers = keys.auth(user_id, ttl=3600)
     portfolio_id = await seed(dsn.replace("+asyncpg", ""), user_id)
+    build_seconds = await build_states(dsn, user_id, portfolio_id)
     in_process = await time_pure_and_service(dsn, user_id, portfolio_id)
+    reference = in_process.pop("_reference")
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
         await wait_ready(client, process)
-        http = await time_http(client, headers, portfolio_id)
-    return {**in_process, "http_uncached": http}
+        http = await time_http(client, headers, portfolio_id, reference)
+    return {**in_process, "http_uncached": http, "build_all_states_seconds": round(build_seconds, 2)}
 
 
 def main() -> dict[str, Any]:

@@ -4,6 +4,7 @@ import uuid
 from datetime import date
 from decimal import Decimal as D
 
+import numpy as np
 import pytest
 from sqlalchemy import select, text
 
@@ -27,7 +28,8 @@ async def stored_state_is_the_replay(env, portfolio_id: str, asset_id: str, meth
     full, _ = rebuild(history, method)
     assert from_dict(row.detail) == full
     assert (row.quantity, row.cost, row.realized) == (full.position.quantity, full.position.cost, full.realized)
-    assert row.days == [d.day.toordinal() for d in full.days]
+    assert np.frombuffer(row.days, "<i4").tolist() == [d.day.toordinal() for d in full.days]
+    assert np.frombuffer(row.quantities, "<f8").tolist() == [float(d.quantity) for d in full.days]
 
 
 def lots(event: dict) -> list[tuple[str, D, str, D, D, D]]:

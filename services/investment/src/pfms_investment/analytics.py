@@ -60,12 +60,13 @@ def _returns(
     points: dict[date, Point], first: date | None, today: date, benchmark: Sequence[tuple[date, Decimal]] | None
 ) -> list[dict[str, Any]]:
     days = sorted(points)
+    ordered = [points[d] for d in days]
     out = []
     for period in PERIODS:
         start = period_start(period, today, first or today)
         start_point = points.get(start)
         start_value = start_point.value if start_point else 0.0
-        inside = [points[d] for d in days if start < d <= today]
+        inside = ordered[bisect_right(days, start) : bisect_right(days, today)]
         end_value = points[today].value if today in points else 0.0
         out.append(
             {
@@ -86,14 +87,13 @@ def in_base(holding: Holding, currency: str, fx: FxTable) -> tuple[Decimal, Deci
     """Open cost, realized P&L and cost put in, each converted at the rate of its own day."""
     if currency == fx.base:
         return holding.cost, holding.realized, holding.cost_in
-    state = holding.state
-    if state is None:
-        raise ValueError("a foreign-currency holding needs its exact state")
-    cost = sum((fx.convert(lot.cost, currency, lot.acquired) for lot in state.position.lots), ZERO)
-    cash = sum((fx.convert(d.cash, currency, d.day) for d in state.days if d.cash), ZERO)
-    disposed = sum((fx.convert(c, currency, day) for day, c in state.disposed_cost.items()), ZERO)
-    cost_in = sum((fx.convert(d.acquired, currency, d.day) for d in state.days if d.acquired), ZERO)
-    return cost, cash - disposed, cost_in
+    cost = realized = cost_in = ZERO
+    for day, gained, paid, still_open in holding.by_day:
+        rate = fx.rate(currency, day)
+        realized += gained * rate
+        cost_in += paid * rate
+        cost += still_open * rate
+    return cost, realized, cost_in
 
 
 def analyse(
@@ -107,7 +107,8 @@ def analyse(
     benchmark: Sequence[tuple[date, Decimal]] | None = None,
 ) -> dict[str, Any]:
     """Everything `GET /portfolios/{id}/analytics` answers, from the assets' states and prices."""
-    first = min((d for h in holdings if (d := h.first_day) is not None), default=None)
+    first_ordinal = min((int(h.days[0]) for h in holdings if len(h.days)), default=None)
+    first = date.fromordinal(first_ordinal) if first_ordinal is not None else None
     breakpoints = {today}
     if first is not None:
         breakpoints |= {period_start(p, today, first) for p in PERIODS}

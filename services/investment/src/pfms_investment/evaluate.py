@@ -7,15 +7,13 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pfms_investment import market, state_store, store
-from pfms_investment.analytics import AssetMeta, analyse
+from pfms_investment.analytics import analyse
 from pfms_investment.lots import Method
 from pfms_investment.models import Portfolio
 from pfms_investment.returns import PERIODS, period_start
 from pfms_investment.schemas import market_class
-from pfms_investment.valuation import EMPTY, FxTable, MissingRate, Series, series
+from pfms_investment.valuation import EMPTY, NO_PRICES, FxTable, MissingRate, series
 from pfms_platform.internal import InternalClient, UpstreamUnavailable
-
-NO_PRICES = Series((), (), None)
 
 _history_tried: dict[tuple[str, str], date] = {}
 """Benchmarks whose history this process asked market-data for today: once a day is enough, even when
@@ -45,7 +43,7 @@ async def portfolio_analytics(
 ) -> dict[str, Any]:
     """Analytics of one portfolio. With no client (the snapshot job) nothing is fetched: only caches are used."""
     base = portfolio.base_currency
-    assets = await store.assets_of(session, portfolio.id)
+    assets = await store.asset_metas(session, portfolio.id)
     holdings = await state_store.holdings(session, portfolio)
     stale: list[str] = []
 
@@ -88,7 +86,6 @@ async def portfolio_analytics(
                 stale.append(f"benchmark:{key[0]}")
         benchmark = closes
 
-    metas = [AssetMeta(a.id, a.symbol, a.name, a.asset_type, a.sector, a.currency) for a in assets]
     series_of = [
         prices.get((a.symbol, c), NO_PRICES) if (c := market_class(a.asset_type)) else series(manual.get(a.id, []))
         for a in assets
@@ -97,7 +94,7 @@ async def portfolio_analytics(
         result = analyse(
             base,
             Method(portfolio.cost_method),
-            metas,
+            assets,
             [holdings.get(a.id, EMPTY) for a in assets],
             series_of,
             FxTable(base, rates),

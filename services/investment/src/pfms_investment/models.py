@@ -13,11 +13,12 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
-    Double,
+    Date,
     ForeignKey,
     Identity,
     Index,
     Integer,
+    LargeBinary,
     Numeric,
     String,
     Text,
@@ -106,8 +107,10 @@ class AssetStateRow(Base):
 
     `detail` is the exact state (JSON, Decimal strings) a later transaction continues from; the other
     columns are read by analytics without parsing it: totals in the asset's currency, the latest trade
-    price, and the per-day series (day ordinals; units held, trade price and cash flow as floats) that
-    the value walk needs for TWR and XIRR.
+    price, the amounts to convert at each day's FX rate (`money_*`, exact, read for assets not in the
+    base currency), and the per-day series the value walk needs for TWR and XIRR, packed as little-endian
+    arrays (`days` int32 ordinals; `quantities`, `prices`, `flows` float64) so a read costs no object
+    per value.
     """
 
     __tablename__ = "asset_states"
@@ -122,10 +125,14 @@ class AssetStateRow(Base):
     cost_in: Mapped[Decimal]
     last_trade_day: Mapped[date | None]
     last_trade_price: Mapped[Decimal | None] = mapped_column(PRICE)
-    days: Mapped[list[int]] = mapped_column(ARRAY(Integer))
-    quantities: Mapped[list[float]] = mapped_column(ARRAY(Double))
-    prices: Mapped[list[float]] = mapped_column(ARRAY(Double))
-    flows: Mapped[list[float]] = mapped_column(ARRAY(Double))
+    money_days: Mapped[list[date]] = mapped_column(ARRAY(Date))
+    money_realized: Mapped[list[Decimal]] = mapped_column(ARRAY(Numeric))
+    money_cost_in: Mapped[list[Decimal]] = mapped_column(ARRAY(Numeric))
+    money_open_cost: Mapped[list[Decimal]] = mapped_column(ARRAY(Numeric))
+    days: Mapped[bytes] = mapped_column(LargeBinary)
+    quantities: Mapped[bytes] = mapped_column(LargeBinary)
+    prices: Mapped[bytes] = mapped_column(LargeBinary)
+    flows: Mapped[bytes] = mapped_column(LargeBinary)
     detail: Mapped[dict[str, Any]] = mapped_column(JSONB)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=text("now()"))
 

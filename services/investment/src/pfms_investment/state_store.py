@@ -7,11 +7,11 @@ asset with transactions but no state under the portfolio's cost method (rows old
 is replayed and saved on the way.
 """
 
-import json
 import uuid
 from datetime import date
 from decimal import Decimal
 
+import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -47,10 +47,14 @@ async def save(
         "cost_in": holding.cost_in,
         "last_trade_day": trade[0] if trade else None,
         "last_trade_price": trade[1] if trade else None,
-        "days": list(holding.days),
-        "quantities": list(holding.quantities),
-        "prices": list(holding.prices),
-        "flows": list(holding.flows),
+        "money_days": [d for d, _, _, _ in holding.by_day],
+        "money_realized": [r for _, r, _, _ in holding.by_day],
+        "money_cost_in": [c for _, _, c, _ in holding.by_day],
+        "money_open_cost": [o for _, _, _, o in holding.by_day],
+        "days": holding.days.astype("<i4").tobytes(),
+        "quantities": holding.quantities.astype("<f8").tobytes(),
+        "prices": holding.prices.astype("<f8").tobytes(),
+        "flows": holding.flows.astype("<f8").tobytes(),
         "detail": to_dict(state),
     }
     statement = insert(AssetStateRow).values(values)
@@ -85,7 +89,11 @@ async def holdings(session: AsyncSession, portfolio: Portfolio) -> dict[uuid.UUI
         await refresh(session, portfolio, method, [r["id"] for r in stale])
     rows = await driver.fetch(
         "SELECT s.asset_id, s.quantity, s.cost, s.realized, s.cost_in, s.last_trade_day, s.last_trade_price,"
-        " s.days, s.quantities, s.prices, s.flows, CASE WHEN a.currency <> $2 THEN s.detail::text END AS detail"
+        " s.days, s.quantities, s.prices, s.flows, a.currency <> $2 AS foreign_currency,"
+        " CASE WHEN a.currency <> $2 THEN s.money_days END AS money_days,"
+        " CASE WHEN a.currency <> $2 THEN s.money_realized END AS money_realized,"
+        " CASE WHEN a.currency <> $2 THEN s.money_cost_in END AS money_cost_in,"
+        " CASE WHEN a.currency <> $2 THEN s.money_open_cost END AS money_open_cost"
         " FROM asset_states s JOIN assets a ON a.id = s.asset_id WHERE s.portfolio_id = $1 AND s.cost_method = $3",
         portfolio.id,
         portfolio.base_currency,
@@ -98,11 +106,15 @@ async def holdings(session: AsyncSession, portfolio: Portfolio) -> dict[uuid.UUI
             realized=r["realized"],
             cost_in=r["cost_in"],
             last_trade=(r["last_trade_day"], r["last_trade_price"]) if r["last_trade_day"] else None,
-            days=r["days"],
-            quantities=r["quantities"],
-            prices=r["prices"],
-            flows=r["flows"],
-            state=from_dict(json.loads(r["detail"])) if r["detail"] is not None else None,
+            days=np.frombuffer(r["days"], "<i4"),
+            quantities=np.frombuffer(r["quantities"], "<f8"),
+            prices=np.frombuffer(r["prices"], "<f8"),
+            flows=np.frombuffer(r["flows"], "<f8"),
+            by_day=list(
+                zip(r["money_days"], r["money_realized"], r["money_cost_in"], r["money_open_cost"], strict=True)
+            )
+            if r["foreign_currency"]
+            else (),
         )
         for r in rows
     }
@@ -113,9 +125,10 @@ async def price_series(session: AsyncSession, keys: set[tuple[str, str]], today:
     if not keys:
         return {}
     rows = await (await store.driver(session)).fetch(
+        # Packed big-endian arrays (int4send / float8send), one per symbol: no object per price on the way.
         # A day as Python's date.toordinal(): 0001-01-01 is day 1 (both calendars proleptic Gregorian).
-        "SELECT p.symbol, p.asset_class, array_agg(p.day - DATE '0001-01-01' + 1 ORDER BY p.day) AS days,"
-        " array_agg(p.price::float8 ORDER BY p.day) AS prices,"
+        "SELECT p.symbol, p.asset_class, string_agg(int4send(p.day - DATE '0001-01-01' + 1), '' ORDER BY p.day)"
+        " AS days, string_agg(float8send(p.price::float8), '' ORDER BY p.day) AS prices,"
         " (array_agg(p.day ORDER BY p.day DESC))[1] AS last_day, (array_agg(p.price ORDER BY p.day DESC))[1] AS last"
         " FROM daily_prices p JOIN unnest($1::text[], $2::text[]) AS k(symbol, asset_class) USING (symbol, asset_class)"
         " WHERE p.day <= $3 GROUP BY p.symbol, p.asset_class",
@@ -126,5 +139,7 @@ async def price_series(session: AsyncSession, keys: set[tuple[str, str]], today:
     out: dict[tuple[str, str], Series] = {}
     for r in rows:
         last: tuple[date, Decimal] = (r["last_day"], r["last"])
-        out[(r["symbol"], r["asset_class"])] = Series(r["days"], r["prices"], last)
+        out[(r["symbol"], r["asset_class"])] = Series(
+            np.frombuffer(r["days"], ">i4"), np.frombuffer(r["prices"], ">f8"), last
+        )
     return out

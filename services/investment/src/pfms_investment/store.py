@@ -11,11 +11,11 @@ import asyncpg
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from pfms_investment.analytics import AssetMeta
 from pfms_investment.lots import Kind, Txn
 from pfms_investment.models import (
     Asset,
     AssetStateRow,
-    CachedFxRate,
     InvestmentTransaction,
     ManualPrice,
     Portfolio,
@@ -104,6 +104,15 @@ async def assets_of(session: AsyncSession, portfolio_id: uuid.UUID) -> list[Asse
     return list(await session.scalars(select(Asset).where(Asset.portfolio_id == portfolio_id).order_by(Asset.symbol)))
 
 
+async def asset_metas(session: AsyncSession, portfolio_id: uuid.UUID) -> list[AssetMeta]:
+    """The portfolio's assets as analytics describe them, by symbol (straight off the driver)."""
+    rows = await (await driver(session)).fetch(
+        "SELECT id, symbol, name, asset_type, sector, currency FROM assets WHERE portfolio_id = $1 ORDER BY symbol",
+        portfolio_id,
+    )
+    return [AssetMeta(r["id"], r["symbol"], r["name"], r["asset_type"], r["sector"], r["currency"]) for r in rows]
+
+
 async def market_prices(
     session: AsyncSession, keys: set[tuple[str, str]]
 ) -> dict[tuple[str, str], list[tuple[date, Decimal]]]:
@@ -141,13 +150,13 @@ async def fx_rates(session: AsyncSession, base: str, currencies: set[str]) -> di
     """Cached rates into `base`, by currency, oldest first."""
     out: dict[str, list[tuple[date, Decimal]]] = defaultdict(list)
     if currencies:
-        rows = await session.execute(
-            select(CachedFxRate.base, CachedFxRate.day, CachedFxRate.rate)
-            .where(CachedFxRate.quote == base, CachedFxRate.base.in_(currencies))
-            .order_by(CachedFxRate.day)
+        rows = await (await driver(session)).fetch(
+            "SELECT base, day, rate FROM cached_fx_rates WHERE quote = $1 AND base = ANY($2::text[]) ORDER BY day",
+            base,
+            sorted(currencies),
         )
-        for currency, day, rate in rows:
-            out[currency].append((day, rate))
+        for row in rows:
+            out[row["base"]].append((row["day"], row["rate"]))
     return out
 
 

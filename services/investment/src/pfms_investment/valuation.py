@@ -63,32 +63,42 @@ class FxTable:
 class Series:
     """An asset's daily prices: day ordinals and float prices for the walk, and the latest price exactly."""
 
-    days: Sequence[int]
-    values: Sequence[float]
+    days: np.ndarray
+    values: np.ndarray
     last: tuple[date, Decimal] | None
 
 
 def series(prices: Sequence[tuple[date, Decimal]]) -> Series:
     """A Series from (day, price) pairs, oldest first."""
-    return Series([d.toordinal() for d, _ in prices], [float(p) for _, p in prices], prices[-1] if prices else None)
+    return Series(
+        np.asarray([d.toordinal() for d, _ in prices], dtype=np.int64),
+        np.asarray([float(p) for _, p in prices], dtype=np.float64),
+        prices[-1] if prices else None,
+    )
+
+
+NO_PRICES = series([])
 
 
 @dataclass(frozen=True, slots=True)
 class Holding:
-    """What analytics read of one asset: totals in its currency, its per-day records as floats, and
-    (when its currency is not the base) the exact state to convert at each day's rate."""
+    """What analytics read of one asset: totals in its currency, its per-day records as float arrays for the
+    value walk, and (when its currency is not the base) the exact amounts to convert at each day's rate."""
 
     quantity: Decimal
     cost: Decimal
     realized: Decimal
     cost_in: Decimal
     last_trade: tuple[date, Decimal] | None
-    days: Sequence[int]
-    """Ordinals of the days with transactions."""
-    quantities: Sequence[float]
-    prices: Sequence[float]
-    flows: Sequence[float]
-    state: AssetState | None = None
+    days: np.ndarray
+    """Ordinals of the days with transactions; `quantities` (at the close), `prices` (the day's last trade
+    price, 0 if none) and `flows` (net cash in) run along them."""
+    quantities: np.ndarray
+    prices: np.ndarray
+    flows: np.ndarray
+    by_day: Sequence[tuple[date, Decimal, Decimal, Decimal]] = ()
+    """(day, realized, cost in, open cost) by day: realized = cash realized that day less the cost of units
+    disposed of that were acquired that day; open cost = cost still open of the lots acquired that day."""
 
     @classmethod
     def of(cls, state: AssetState) -> "Holding":
@@ -99,19 +109,35 @@ class Holding:
             realized=state.realized,
             cost_in=p.cost_in,
             last_trade=state.last_trade,
-            days=[d.day.toordinal() for d in state.days],
-            quantities=[float(d.quantity) for d in state.days],
-            prices=[float(d.price) for d in state.days],
-            flows=[float(d.flow) for d in state.days],
-            state=state,
+            days=np.asarray([d.day.toordinal() for d in state.days], dtype=np.int64),
+            quantities=np.asarray([float(d.quantity) for d in state.days], dtype=np.float64),
+            prices=np.asarray([float(d.price) for d in state.days], dtype=np.float64),
+            flows=np.asarray([float(d.flow) for d in state.days], dtype=np.float64),
+            by_day=money_by_day(state),
         )
 
     @property
     def first_day(self) -> date | None:
-        return date.fromordinal(self.days[0]) if self.days else None
+        return date.fromordinal(int(self.days[0])) if len(self.days) else None
 
 
-EMPTY = Holding(ZERO, ZERO, ZERO, ZERO, None, (), (), (), ())
+def money_by_day(state: AssetState) -> list[tuple[date, Decimal, Decimal, Decimal]]:
+    """The state's amounts grouped by the day whose FX rate converts them (see `Holding.by_day`)."""
+    realized = {d.day: d.cash for d in state.days}
+    cost_in = {d.day: d.acquired for d in state.days}
+    open_cost: dict[date, Decimal] = {}
+    for day, cost in state.disposed_cost.items():
+        realized[day] = realized.get(day, ZERO) - cost
+    for lot in state.position.lots:
+        open_cost[lot.acquired] = open_cost.get(lot.acquired, ZERO) + lot.cost
+    days = sorted(realized.keys() | open_cost.keys())
+    return [(d, realized.get(d, ZERO), cost_in.get(d, ZERO), open_cost.get(d, ZERO)) for d in days]
+
+
+_NONE = np.zeros(0, dtype=np.int64)
+EMPTY = Holding(
+    ZERO, ZERO, ZERO, ZERO, None, _NONE, _NONE.astype(np.float64), _NONE.astype(np.float64), _NONE.astype(np.float64)
+)
 
 
 def current_price(holding: Holding, prices: Series) -> Decimal:
@@ -160,19 +186,11 @@ def walk(
     asset = np.concatenate(
         [np.repeat(np.arange(len(holdings)), n_trade), np.repeat(np.arange(len(prices)), n_close)]
     ).astype(np.int64)
-    day = np.concatenate(
-        [np.asarray(h.days, dtype=np.int64) for h in holdings]
-        + [np.zeros(0, np.int64)]
-        + [np.asarray(s.days, dtype=np.int64) for s in prices]
-    )
+    day = np.concatenate([h.days for h in holdings] + [_NONE] + [s.days for s in prices]).astype(np.int64)
     is_close = np.concatenate([np.zeros(sum(n_trade), bool), np.ones(sum(n_close), bool)])
-    held = np.concatenate([np.asarray(h.quantities, np.float64) for h in holdings] + [np.zeros(sum(n_close))])
-    seen = np.concatenate(
-        [np.asarray(h.prices, np.float64) for h in holdings]
-        + [np.zeros(0)]
-        + [np.asarray(s.values, np.float64) for s in prices]
-    )
-    flow = np.concatenate([np.asarray(h.flows, np.float64) for h in holdings] + [np.zeros(sum(n_close))])
+    held = np.concatenate([h.quantities for h in holdings] + [np.zeros(sum(n_close))]).astype(np.float64)
+    seen = np.concatenate([h.prices for h in holdings] + [np.zeros(0)] + [s.values for s in prices]).astype(np.float64)
+    flow = np.concatenate([h.flows for h in holdings] + [np.zeros(sum(n_close))]).astype(np.float64)
     order = np.lexsort((is_close, day, asset))
     asset, day, held, seen, flow = asset[order], day[order], held[order], seen[order], flow[order]
     trade_row = ~is_close[order]
