@@ -1,6 +1,7 @@
 """Fixtures for the loan service: a running service, two people, and moves tests make around it."""
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -78,7 +79,16 @@ class Harness:
 
 
 @pytest.fixture
-async def env(make_service, jwt_keys) -> Harness:
-    return Harness(
-        await make_service("loan", clock_date=START, jobs_enabled=False, user_rate_limit_per_minute=0), jwt_keys
-    )
+def make_env(make_service, jwt_keys) -> Callable[..., Awaitable[Harness]]:
+    """`await make_env(**settings)`: a loan service with the clock on START and the job loop off."""
+
+    async def make(**overrides: Any) -> Harness:
+        values = {"clock_date": START, "jobs_enabled": False, "user_rate_limit_per_minute": 0, **overrides}
+        return Harness(await make_service("loan", **values), jwt_keys)
+
+    return make
+
+
+@pytest.fixture
+async def env(make_env) -> Harness:
+    return await make_env()

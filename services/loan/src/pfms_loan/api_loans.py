@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pfms_contracts.loan import LoanCreated
+from pfms_finance.currency import quantize
 from pfms_loan import domain, ledger, store
 from pfms_loan.domain import CLOSED, LoanStatus, PaymentType
 from pfms_loan.models import Contact, Loan, LoanActivity, LoanPayment, LoanTemplate
@@ -128,7 +129,7 @@ async def _with_template(session: AsyncSession, body: LoanCreate, user: uuid.UUI
 async def create_loan(body: LoanCreate, user: CurrentUser, session: Session) -> dict[str, Any]:
     body = await _with_template(session, body, user)
     body.check()
-    assert body.type is not None
+    assert body.type is not None and body.principal_amount is not None and body.currency is not None
     ledger.in_minor_units(body.principal_amount, body.currency, "principal_amount")
     if body.contact_id is not None:
         contact = await store.owned(session, Contact, body.contact_id, user)
@@ -181,13 +182,13 @@ async def create_loan(body: LoanCreate, user: CurrentUser, session: Session) -> 
             direction=body.type.value,
             currency=loan.currency,
             contact_id=loan.contact_id,
-            principal_amount=loan.principal_amount,
+            principal_amount=quantize(loan.principal_amount, loan.currency),
             interest_rate=loan.interest_rate,
             interest_type=loan.interest_type,
             start_date=loan.start_date,
             emi_enabled=loan.emi_enabled,
             emi_frequency=loan.emi_frequency,
-            emi_amount=loan.emi_amount,
+            emi_amount=quantize(loan.emi_amount, loan.currency) if loan.emi_amount is not None else None,
             total_installments=loan.total_installments,
         ),
     )
@@ -279,10 +280,12 @@ async def get_schedule(loan_id: uuid.UUID, user: CurrentUser, session: Session) 
         )
         for r in rows
     ]
+    scheduled = sum((r.principal_amount for r in rows), Decimal(0))
     schedule = Schedule(
         loan_id=loan.id,
         currency=loan.currency,
-        total_principal=sum((r.principal_amount for r in rows), Decimal(0)),
+        total_principal=scheduled,
+        prepaid_principal=loan.principal_amount - scheduled if loan.emi_enabled else Decimal(0),
         total_interest=sum((r.interest_amount for r in rows), Decimal(0)),
         total_late_fees=sum((r.late_fee for r in rows), Decimal(0)),
         instalments=items,

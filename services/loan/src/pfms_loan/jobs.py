@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pfms_contracts.loan import LoanInstalmentDue, LoanOverdue
 from pfms_contracts.notification import NotificationRequested
+from pfms_finance.currency import quantize
 from pfms_loan import domain, overdue, store
 from pfms_loan.domain import InstalmentStatus, LoanStatus, LoanType, ReminderType
 from pfms_loan.models import Instalment, Loan, PaymentReminder
@@ -95,7 +96,8 @@ async def _remind(session: AsyncSession, loan: Loan, row: Instalment, kind: Remi
 async def _notify(
     session: AsyncSession, loan: Loan, row: Instalment, kind: ReminderType, reminder_id: uuid.UUID
 ) -> None:
-    title, message = _notice(loan, row, kind, str(row.outstanding_amount))
+    amount = str(quantize(row.outstanding_amount, loan.currency))
+    title, message = _notice(loan, row, kind, amount)
     await emit(
         session,
         NotificationRequested(
@@ -107,13 +109,13 @@ async def _notify(
             reference_type="loan",
             reference_id=loan.id,
             action_url=f"/loans/{loan.id}",
-            dedupe_key=f"loan-reminder:{reminder_id}:{row.outstanding_amount}",
+            dedupe_key=f"loan-reminder:{reminder_id}:{amount}",
             data={
                 "loan_id": str(loan.id),
                 "reminder_id": str(reminder_id),
                 "installment_number": row.installment_number,
                 "due_date": row.due_date.isoformat(),
-                "amount": str(row.outstanding_amount),
+                "amount": amount,
                 "currency": loan.currency,
                 "kind": kind.value,
             },
@@ -155,8 +157,8 @@ async def _mark_overdue(session: AsyncSession, loan: Loan, row: Instalment, toda
             instalment_id=row.id,
             installment_number=row.installment_number,
             due_date=row.due_date,
-            outstanding=row.outstanding_amount,
-            late_fee=row.late_fee,
+            outstanding=quantize(row.outstanding_amount, loan.currency),
+            late_fee=quantize(row.late_fee, loan.currency),
             days_overdue=row.days_overdue,
         ),
     )
@@ -189,7 +191,7 @@ async def check_loan(session: AsyncSession, loan: Loan, today: date, horizon_day
                     instalment_id=row.id,
                     installment_number=row.installment_number,
                     due_date=row.due_date,
-                    amount=row.outstanding_amount,
+                    amount=quantize(row.outstanding_amount, loan.currency),
                 ),
             )
             row.due_announced = True

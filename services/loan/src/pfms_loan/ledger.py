@@ -15,7 +15,7 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pfms_contracts.loan import LoanPaymentMade
-from pfms_finance.currency import minor_unit
+from pfms_finance.currency import minor_unit, quantize
 from pfms_loan import amortisation, domain, payments, store
 from pfms_loan.amortisation import Compounding, EmiFrequency, InterestType, Method, PrepaymentMode, Terms
 from pfms_loan.domain import CLOSED, InstalmentStatus, LoanStatus, LoanType, PaymentType
@@ -251,11 +251,11 @@ async def pay(
             direction=LoanType(loan.type).value,
             currency=loan.currency,
             payment_id=payment.id,
-            amount=amount,
-            principal_paid=allocation.principal,
-            interest_paid=allocation.interest,
-            late_fee_paid=allocation.late_fee,
-            remaining_balance=loan.remaining_balance,
+            amount=quantize(amount, loan.currency),
+            principal_paid=quantize(allocation.principal, loan.currency),
+            interest_paid=quantize(allocation.interest, loan.currency),
+            late_fee_paid=quantize(allocation.late_fee, loan.currency),
+            remaining_balance=quantize(loan.remaining_balance, loan.currency),
             payment_date=on,
             payment_type=kind.value,
             loan_status=loan.status,

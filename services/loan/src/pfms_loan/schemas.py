@@ -55,8 +55,8 @@ class LoanCreate(_LoanSettings):
     type: LoanType | None = Field(default=None, description="Required unless the template gives it")
     contact_id: uuid.UUID | None = None
     template_id: uuid.UUID | None = Field(default=None, description="Fills type, rate and frequency not given here")
-    principal_amount: Amount
-    currency: Currency
+    principal_amount: Amount | None = Field(default=None, description="Required unless the template gives it")
+    currency: Currency | None = Field(default=None, description="Required unless the template gives it")
     interest_rate: Percent = Decimal(0)
     interest_type: InterestType = InterestType.NONE
     interest_calculation: Compounding = Field(
@@ -74,6 +74,8 @@ class LoanCreate(_LoanSettings):
         """The seed's CHECK rules between fields, each refusal naming its field (run after a template fills in)."""
         rules = [
             (self.type is None, "type", "type is required (or a template_id that gives it)"),
+            (self.principal_amount is None, "principal_amount", "principal_amount is required (or a template)"),
+            (self.currency is None, "currency", "currency is required (or a template that gives it)"),
             (
                 self.interest_type is InterestType.NONE and self.interest_rate != 0,
                 "interest_type",
@@ -236,11 +238,17 @@ class ScheduleRow(Priced):
 
 
 class Schedule(Priced):
-    money_fields: ClassVar[tuple[str, ...]] = ("total_principal", "total_interest", "total_late_fees")
+    money_fields: ClassVar[tuple[str, ...]] = (
+        "total_principal",
+        "prepaid_principal",
+        "total_interest",
+        "total_late_fees",
+    )
 
     loan_id: uuid.UUID
     currency: str
-    total_principal: Decimal
+    total_principal: Decimal = Field(description="Principal repaid through the instalments")
+    prepaid_principal: Decimal = Field(description="Principal prepaid outside them; the two sum to the loan")
     total_interest: Decimal
     total_late_fees: Decimal
     instalments: list[ScheduleRow]

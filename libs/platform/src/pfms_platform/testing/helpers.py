@@ -1,11 +1,15 @@
-"""Moves service tests make around a running service: deliver an event as a producer would, wait."""
+"""Moves service tests make around a running service: deliver an event as a producer would, wait, serve."""
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 
 import aio_pika
+import uvicorn
+from fastapi import FastAPI
 
 from pfms_contracts import CloudEvent, EventData
+from pfms_devservers import free_port
 
 
 async def publish_event(amqp_url: str, data: EventData, *, source: str, event: CloudEvent | None = None) -> CloudEvent:
@@ -34,3 +38,22 @@ async def until(check: Callable[[], Awaitable[bool]], *, timeout: float = 10.0) 
     while not await check():
         assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
         await asyncio.sleep(0.05)
+
+
+@asynccontextmanager
+async def served(app: FastAPI) -> AsyncIterator[str]:
+    """Serve an already started app (its lifespan runs under `make_service`) on a loopback port, for
+    another service's internal HTTP calls; yields its base URL and stops the server on exit."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning"))
+    task = asyncio.create_task(server.serve())
+
+    async def started() -> bool:
+        return bool(server.started)
+
+    try:
+        await until(started)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
