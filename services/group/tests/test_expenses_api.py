@@ -4,6 +4,7 @@ import csv
 import io
 import uuid
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -95,7 +96,7 @@ async def test_bad_splits_are_refused_by_field_and_change_nothing(env) -> None:
     a, b = env.person(), env.person()
     group_id = await env.group(a, b)
     stranger = str(uuid.uuid4())
-    cases = [
+    cases: list[tuple[dict[str, Any], str]] = [
         (
             {"amount": "10.00", "split_type": "unequal", "participants": [{"user_id": str(a.user_id), "amount": "3"}]},
             "participants",

@@ -12,7 +12,7 @@ from pfms_finance.currency import quantize
 from pfms_group import access, feed, ledger
 from pfms_group.models import Role, Settlement, SettlementStatus
 from pfms_group.schemas import Balances, SettleCreate, SettlementOut
-from pfms_group.splits import from_minor
+from pfms_group.splits import from_minor, to_minor
 from pfms_platform.db import Session
 from pfms_platform.envelope import Envelope, PageEnvelope, PageParams, ok, paged
 from pfms_platform.errors import Conflict, Forbidden, Invalid, NotFound
@@ -150,6 +150,10 @@ async def confirm(group_id: uuid.UUID, settlement_id: uuid.UUID, user: CurrentUs
     if row.to_user_id != user:
         raise Forbidden("Only the receiver can confirm a payment")
     row.status, row.confirmed_at = SettlementStatus.COMPLETED.value, datetime.now(UTC)
+    units = to_minor(row.amount, row.currency)
+    await ledger.bump(
+        session, group.id, row.currency, {row.from_user_id: (0, 0, units, 0), row.to_user_id: (0, 0, 0, units)}
+    )
     await emit(
         session,
         GroupSettlementCompleted(

@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, literal, select, union_all
+from sqlalchemy import func, select, union_all
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,6 +27,7 @@ from pfms_group.models import (
     FinanceGroup,
     GroupExpense,
     GroupMember,
+    MemberBalance,
     MemberStatus,
     Settlement,
     SettlementStatus,
@@ -147,6 +148,12 @@ async def add_expense(
         )
         for (debtor, creditor), units in sorted(splits.debts(shares, paid).items())
     )
+    await bump(
+        session,
+        group.id,
+        group.currency,
+        {u: (paid.get(u, 0), shares.get(u, 0), 0, 0) for u in shares.keys() | paid.keys()},
+    )
     await session.flush()
     expense = GroupExpense(**values)
     share_list = [MemberAmount(user_id=u, amount=from_minor(v, group.currency)) for u, v in sorted(shares.items())]
@@ -196,6 +203,9 @@ async def add_expense(
     return expense
 
 
+BALANCE_COLUMNS = ("paid", "share", "settled_out", "settled_in")
+
+
 @dataclass(frozen=True)
 class Row:
     user_id: uuid.UUID
@@ -211,35 +221,51 @@ class Row:
         return self.paid - self.share + self.settled_out - self.settled_in
 
 
+async def bump(
+    session: AsyncSession, group_id: uuid.UUID, currency: str, deltas: dict[uuid.UUID, tuple[int, int, int, int]]
+) -> None:
+    """Add (paid, share, settled_out, settled_in) minor units to members' running totals.
+
+    One multi-row upsert in member-id order, so concurrent writers lock rows in the same order.
+    """
+    if not deltas:
+        return
+    rows = [
+        {
+            "group_id": group_id,
+            "user_id": user_id,
+            **{col: from_minor(units, currency) for col, units in zip(BALANCE_COLUMNS, delta, strict=True)},
+        }
+        for user_id, delta in sorted(deltas.items())
+    ]
+    stmt = insert(MemberBalance).values(rows)
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[MemberBalance.group_id, MemberBalance.user_id],
+            set_={col: getattr(MemberBalance, col) + getattr(stmt.excluded, col) for col in BALANCE_COLUMNS},
+        )
+    )
+
+
 async def member_rows(session: AsyncSession, group_id: uuid.UUID) -> list[Row]:
-    """Per member: paid, share and confirmed settlements, each one aggregate over a covering index."""
-    completed = (Settlement.group_id == group_id) & (Settlement.status == SettlementStatus.COMPLETED.value)
-    parts = union_all(
-        select(ExpensePayer.user_id, literal(0).label("k"), func.sum(ExpensePayer.paid_amount).label("v"))
-        .where(ExpensePayer.group_id == group_id)
-        .group_by(ExpensePayer.user_id),
-        select(ExpenseSplit.user_id, literal(1), func.sum(ExpenseSplit.share_amount))
-        .where(ExpenseSplit.group_id == group_id)
-        .group_by(ExpenseSplit.user_id),
-        select(Settlement.from_user_id, literal(2), func.sum(Settlement.amount))
-        .where(completed)
-        .group_by(Settlement.from_user_id),
-        select(Settlement.to_user_id, literal(3), func.sum(Settlement.amount))
-        .where(completed)
-        .group_by(Settlement.to_user_id),
-    ).subquery()
-    sums: dict[uuid.UUID, list[Decimal]] = {}
-    for user_id, kind, value in (await session.execute(select(parts))).all():
-        sums.setdefault(user_id, [Decimal(0)] * 4)[kind] = value
-    members = (
+    """Every member who ever joined, with their running totals: n rows, whatever the ledger's size."""
+    rows = (
         await session.execute(
-            select(GroupMember.user_id, GroupMember.display_name, GroupMember.status)
+            select(
+                GroupMember.user_id,
+                GroupMember.display_name,
+                GroupMember.status,
+                *(func.coalesce(getattr(MemberBalance, col), 0) for col in BALANCE_COLUMNS),
+            )
+            .outerjoin(
+                MemberBalance,
+                (MemberBalance.group_id == GroupMember.group_id) & (MemberBalance.user_id == GroupMember.user_id),
+            )
             .where(GroupMember.group_id == group_id, GroupMember.status != MemberStatus.INVITED.value)
             .order_by(GroupMember.user_id)
         )
     ).all()
-    zero = [Decimal(0)] * 4
-    return [Row(u, name, status, *sums.get(u, zero)) for u, name, status in members]
+    return [Row(*row) for row in rows]
 
 
 async def net_of(session: AsyncSession, group_id: uuid.UUID, user_id: uuid.UUID) -> Decimal:

@@ -32,6 +32,7 @@ __all__ = [
     "GroupMember",
     "GroupMessage",
     "InboxEvent",
+    "MemberBalance",
     "OutboxEvent",
     "RecurringGroupExpense",
     "Settlement",
@@ -205,6 +206,23 @@ class ExpenseDebt(Base):
     creditor_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     group_id: Mapped[uuid.UUID]
     amount: Mapped[Decimal]
+
+
+class MemberBalance(Base):
+    """Running totals per member, kept in the same transaction as every ledger write.
+
+    Balances read these n rows instead of summing the whole ledger (100,000 expenses are 500,000
+    shares); `tests/test_balances.py` checks that they always equal the sums of the ledger rows.
+    """
+
+    __tablename__ = "group_balances"
+
+    group_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("finance_groups.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    paid: Mapped[Decimal] = mapped_column(server_default=text("0"))
+    share: Mapped[Decimal] = mapped_column(server_default=text("0"))
+    settled_out: Mapped[Decimal] = mapped_column(server_default=text("0"))
+    settled_in: Mapped[Decimal] = mapped_column(server_default=text("0"))
 
 
 class Settlement(IdMixin, TimestampMixin, Base):
