@@ -34,7 +34,7 @@ class Harness:
         return dict(self.keys.auth(user or self.alice))
 
     def set_today(self, day: date) -> None:
-        self.svc.settings.clock_date = day  # type: ignore[attr-defined]
+        self.svc.settings.clock_date = day
 
     async def run_job(self, day: date) -> jobs.Tally:
         self.set_today(day)

@@ -37,7 +37,7 @@ def terms(**kw: object) -> Terms:
         "currency": "USD",
     }
     values.update(kw)
-    return Terms(**values)  # type: ignore[arg-type]
+    return Terms(**values)
 
 
 def test_published_annuity_example_100000_at_12_percent_over_12_months() -> None:
