@@ -42,6 +42,13 @@ async def next_event(chunks: AsyncIterator[bytes], buffer: bytearray, timeout: f
     return event
 
 
+async def stream_requests(gw: RunningGateway) -> float:
+    """kong_http_requests_total for the stream route's 200s."""
+    pattern = r'kong_http_requests_total\{service="market-data",route="market-data-stream",code="200"[^}]*\} (\S+)'
+    found = re.search(pattern, await gw.metrics())
+    return float(found.group(1)) if found else 0.0
+
+
 async def test_events_arrive_while_the_upstream_is_still_open(
     gw: RunningGateway, upstream: EchoUpstream, bearer: Bearer, gate: asyncio.Event
 ) -> None:
@@ -72,6 +79,7 @@ async def test_client_disconnect_closes_the_upstream_connection(
 ) -> None:
     pool = gw.gateway.pools["market-data"]
     before = upstream.stream_disconnects
+    counted = await stream_requests(gw)
     async with gw.client() as c:
         async with c.stream("GET", STREAM, headers=bearer()) as r:
             assert await next_event(r.aiter_raw(), bytearray()) == b"data: 0"
@@ -80,6 +88,7 @@ async def test_client_disconnect_closes_the_upstream_connection(
         # leaving the block closed the client's connection mid-stream
         await until(lambda: upstream.stream_disconnects == before + 1)
         assert streaming[0].transport is None and streaming[0] not in pool.idle and not pool.busy
+        assert await stream_requests(gw) == counted + 1  # the log phase ran for the cut-off stream
         gate.set()
         # the next stream gets a fresh upstream connection and completes
         r2 = await c.get(STREAM, headers=bearer())

@@ -66,7 +66,8 @@ class ClientConnection(StreamingResponses, asyncio.Protocol):
         self.writer: Writer = cast(Writer, None)  # set in connection_made
         self.on_upstream = self.upstream_done  # bound once, handed to the pool with every request
         self.active_at = 0.0
-        # the response being streamed, if any: its upstream connection, head, framing, bytes sent
+        # the response being streamed, if any: its exchange, upstream connection, head, framing, bytes sent
+        self.stream_ex: Exchange | None = None
         self.upstream: UpstreamConnection | None = None
         self.stream_response: Response | None = None
         self.chunked = False
@@ -94,10 +95,10 @@ class ClientConnection(StreamingResponses, asyncio.Protocol):
         for task in self.tasks:
             task.cancel()
         self.transport = None
-        upstream = self.upstream
-        if upstream is not None:  # mid-stream: the upstream connection goes too
-            self.upstream = None
+        upstream, ex = self.upstream, self.stream_ex
+        if upstream is not None and ex is not None:  # mid-stream: the upstream connection goes too
             upstream.abort()
+            self._stream_done(ex, False)  # and the log phase records what was sent
 
     def data_received(self, data: bytes) -> None:
         self.active_at = self.loop.time()

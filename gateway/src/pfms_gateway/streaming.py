@@ -70,6 +70,7 @@ class StreamingResponses:
             self._failed(ex)
             return
         ex.responded = True
+        self.stream_ex = ex
         self.upstream = upstream
         self.stream_response = response
         self.stream_size = len(head)
@@ -99,7 +100,7 @@ class StreamingResponses:
 
     def _stream_done(self: ClientConnection, ex: Exchange, complete: bool) -> None:
         """The log phase, then free the connection for the next request (or close it), as _complete does."""
-        self.upstream = None
+        self.stream_ex = self.upstream = None
         response = cast(Response, self.stream_response)
         self.stream_response = None
         try:
