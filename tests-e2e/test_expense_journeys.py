@@ -177,3 +177,33 @@ async def test_the_projection_sees_a_new_recurring_expense_without_waiting(gatew
     after = await wait_for(rent_seen, timeout=20, message="projection updated from expense.recurring_changed")
     was = Decimal(before.json()["data"]["ending_balance"])
     assert Decimal(after["ending_balance"]) == was - Decimal("750.00"), "the cached projection was not served"
+
+
+async def test_an_expense_in_euros_is_summed_in_dollars_at_its_dates_rate(gateway: httpx.AsyncClient) -> None:
+    """A USD user's EUR expense is converted with market-data's rate of the expense's date."""
+    person, _ = await expense_ready(gateway)
+    for amount, currency in (("80.00", "EUR"), ("20.00", "USD")):
+        response = await gateway.post(
+            "/api/v1/expenses",
+            json={"amount": amount, "currency": currency, "expense_date": "2024-03-15", "description": "trip"},
+            headers=person.headers,
+        )
+        assert response.status_code == 201, response.text
+    history = await gateway.get(
+        "/api/v1/market/forex/EUR-USD/history",
+        params={"from": "2024-03-15", "to": "2024-03-15"},
+        headers=person.headers,
+    )
+    assert history.status_code == 200, history.text
+    rate = Decimal(str(history.json()["data"]["closes"][-1]["close"]))
+    expected = (Decimal("80.00") * rate).quantize(Decimal("0.01")) + Decimal("20.00")  # half-even, the default
+
+    response = await gateway.get(
+        "/api/v1/expenses/summary",
+        params={"group_by": "month", "date_from": "2024-03-01", "date_to": "2024-03-31"},
+        headers=person.headers,
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()["data"]
+    assert (body["currency"], body["total"], body["unconverted"]) == ("USD", str(expected), [])
+    assert body["lines"] == [{"key": "2024-03", "label": "2024-03", "total": str(expected), "count": 2}]

@@ -1,17 +1,20 @@
 """Fixtures for the expense service: a running service, people signed up through real events, and
 the moves tests make around it (publish on the bus, look into the outbox, wait for a condition)."""
 
+import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+import uvicorn
 from sqlalchemy import func, select
 
 from pfms_contracts import CloudEvent, EventData
 from pfms_contracts.identity import UserCreated
+from pfms_devservers import free_port
 from pfms_expense.models import Category, UserSettings
 from pfms_platform.events.tables import OutboxEvent
 from pfms_platform.testing import Running
@@ -100,6 +103,60 @@ class Harness:
         return response.json()["data"]
 
 
+NO_MARKET = {"market-data": "http://127.0.0.1:9"}
+"""Where no market-data answers (connection refused): expenses in other currencies stay unconverted."""
+
+
 @pytest.fixture
 async def env(make_service, jwt_keys) -> Harness:
-    return Harness(await make_service("expense", scheduler_interval_seconds=0.2), jwt_keys)
+    return Harness(await make_service("expense", scheduler_interval_seconds=0.2, service_urls=NO_MARKET), jwt_keys)
+
+
+@dataclass
+class Market:
+    """The real market-data service (offline ECB reference rates) served over HTTP on a loopback port,
+    which a test can take down and bring back (an outage)."""
+
+    svc: Running
+    port: int
+    server: uvicorn.Server | None = None
+    task: asyncio.Task[None] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def start(self) -> None:
+        config = uvicorn.Config(self.svc.app, host="127.0.0.1", port=self.port, lifespan="off", log_level="warning")
+        self.server = uvicorn.Server(config)
+        self.task = asyncio.create_task(self.server.serve())
+        await wait_until(self._started, timeout=10)
+
+    async def _started(self) -> bool:
+        return self.server is not None and self.server.started
+
+    async def stop(self) -> None:
+        if self.server is not None and self.task is not None:
+            self.server.should_exit = True
+            await self.task
+            self.server = self.task = None
+
+
+@pytest.fixture
+async def market(make_service) -> AsyncIterator[Market]:
+    served = Market(await make_service("market-data"), free_port())
+    await served.start()
+    yield served
+    await served.stop()
+
+
+@pytest.fixture
+async def fx_env(make_service, jwt_keys, market) -> Harness:
+    """The expense service pointed at the running market-data."""
+    svc = await make_service(
+        "expense",
+        scheduler_interval_seconds=0.2,
+        service_urls={"market-data": market.url},
+        fx_breaker_reset_seconds=0.5,
+    )
+    return Harness(svc, jwt_keys)

@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, status
 
-from pfms_expense import events, listing, money, spending, store, views
+from pfms_expense import conversion, events, listing, money, spending, store, views
 from pfms_expense.imports.rows import manual_fingerprint
 from pfms_expense.models import Expense, Source
 from pfms_expense.schemas import (
@@ -53,8 +53,9 @@ async def summary(user: CurrentUser, session: Session, query: Annotated[SummaryQ
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=Envelope[ExpenseOut])
-async def create_expense(body: ExpenseCreate, user: CurrentUser, session: Session) -> dict[str, Any]:
-    """Record an expense; publishes `expense.created` and evaluates the budgets it counts towards."""
+async def create_expense(body: ExpenseCreate, user: CurrentUser, session: Session, request: Request) -> dict[str, Any]:
+    """Record an expense; publishes `expense.created`, converts it into the profile currency (if
+    market-data answers; else later) and evaluates the budgets it counts towards."""
     currency = body.currency or await store.user_currency(session, user)
     amount = checked_amount(body.amount, currency)
     category = await store.category_in_body(session, body.category_id, user)
@@ -79,7 +80,8 @@ async def create_expense(body: ExpenseCreate, user: CurrentUser, session: Sessio
     await session.flush()
     await session.refresh(row)
     await emit(session, events.created(row, category.name if category else None))
-    await spending.evaluate(session, user, [(row.expense_date, row.category_id, row.currency)])
+    converted = await conversion.convert_user(session, request.app.state.fx, user)
+    await spending.evaluate(session, user, {(row.expense_date, row.category_id, row.currency), *converted})
     return ok(views.expense(row))
 
 
@@ -90,7 +92,7 @@ async def get_expense(expense_id: uuid.UUID, user: CurrentUser, session: Session
 
 @router.patch("/{expense_id}", response_model=Envelope[ExpenseOut], responses=NOT_FOUND)
 async def update_expense(
-    expense_id: uuid.UUID, body: ExpenseUpdate, user: CurrentUser, session: Session
+    expense_id: uuid.UUID, body: ExpenseUpdate, user: CurrentUser, session: Session, request: Request
 ) -> dict[str, Any]:
     """Partial update; publishes `expense.updated` (new state and previous amount/date/category) if
     anything changed, and re-evaluates the budgets of both the old and the new state."""
@@ -115,11 +117,15 @@ async def update_expense(
             setattr(row, key, value)
         if row.source == Source.MANUAL.value:  # an imported row keeps its bank's key (FITID) for re-imports
             row.fingerprint = manual_fingerprint(user, row.expense_date, row.amount, row.currency, row.description)
+        if diff.keys() & {"amount", "currency", "expense_date"}:
+            row.user_currency = row.fx_rate = row.amount_in_user_currency = None
         await session.flush()
         await session.refresh(row)
         category = await store.category_in_body(session, row.category_id, user)
         await emit(session, events.updated(row, category.name if category else None, before))
-        await spending.evaluate(session, user, [touched_before, (row.expense_date, row.category_id, row.currency)])
+        converted = await conversion.convert_user(session, request.app.state.fx, user)
+        touched = {touched_before, (row.expense_date, row.category_id, row.currency), *converted}
+        await spending.evaluate(session, user, touched)
     return ok(views.expense(row))
 
 

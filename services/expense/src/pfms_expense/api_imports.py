@@ -119,7 +119,8 @@ def _sniff(path: Path, mapping: CsvMapping) -> str:
 async def _start(request: Request, batch_id: uuid.UUID, path: Path) -> None:
     """Run the job detached from the request; shutdown cancels it (and it reports itself failed)."""
     app = request.app
-    task = asyncio.create_task(job.run(app.state.db, batch_id, path, app.state.settings.import_chunk_rows))
+    chunk_rows = app.state.settings.import_chunk_rows
+    task = asyncio.create_task(job.run(app.state.db, app.state.fx, batch_id, path, chunk_rows))
     app.state.import_jobs.add(task)
     task.add_done_callback(app.state.import_jobs.discard)
 

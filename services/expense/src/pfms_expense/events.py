@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pfms_contracts.expense import ExpenseCreated, ExpenseDeleted, ExpenseUpdated, RecurringExpenseChanged
 from pfms_contracts.identity import UserCreated, UserDeleted, UserUpdated
-from pfms_expense import store
+from pfms_expense import conversion, store
 from pfms_expense.models import Expense, RecurringExpense
 from pfms_finance.currency import normalise_currency, quantize
 from pfms_platform.events.consumer import Handler
@@ -93,9 +93,13 @@ async def on_user_updated(session: AsyncSession, data: UserUpdated) -> None:
     currency = data.changes.get("currency") if data.section == "profile" else None
     if isinstance(currency, str):
         try:
-            await store.set_currency(session, data.user_id, normalise_currency(currency))
+            code = normalise_currency(currency)
         except ValueError:
             log.warning("ignored an unknown currency from user.updated", user_id=str(data.user_id))
+            return
+        await store.set_currency(session, data.user_id, code)
+        # Converted into the old currency: unconverted again, the conversion job redoes them.
+        await conversion.forget(session, data.user_id, code)
 
 
 async def on_user_deleted(session: AsyncSession, data: UserDeleted) -> None:

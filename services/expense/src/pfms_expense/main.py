@@ -10,6 +10,7 @@ from pfms_expense.events import HANDLERS
 from pfms_expense.settings import Settings
 from pfms_platform import cli
 from pfms_platform.app import create_app
+from pfms_platform.internal import InternalClient
 
 SERVICE_DIR = Path(__file__).resolve().parents[2]
 
@@ -26,6 +27,14 @@ ROUTERS = (
 
 async def _open_jobs(app: FastAPI) -> None:
     app.state.import_jobs = set()
+    settings = app.state.settings
+    app.state.fx = InternalClient(
+        settings,
+        target="market-data",
+        timeout=settings.fx_timeout_seconds,
+        attempts=1,
+        reset_seconds=settings.fx_breaker_reset_seconds,
+    )
 
 
 async def _stop_jobs(app: FastAPI) -> None:
@@ -34,6 +43,7 @@ async def _stop_jobs(app: FastAPI) -> None:
     for task in jobs:
         task.cancel()
     await asyncio.gather(*jobs, return_exceptions=True)
+    await app.state.fx.aclose()
 
 
 def create(settings: Settings | None = None) -> FastAPI:

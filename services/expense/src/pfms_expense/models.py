@@ -39,6 +39,7 @@ __all__ = [
     "BudgetCrossing",
     "Category",
     "Expense",
+    "FxRate",
     "Habit",
     "HabitLog",
     "ImportBatch",
@@ -83,6 +84,21 @@ class UserSettings(Base):
     user_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     currency: Mapped[str] = mapped_column(String(3), server_default="USD")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, server_default=text("now()"))
+
+
+class FxRate(Base):
+    """Market-data FX rates already fetched, one per (base, quote, day): an import of 100,000 rows asks
+    market-data once per distinct currency and day, and never again afterwards."""
+
+    __tablename__ = "fx_rates"
+
+    base: Mapped[str] = mapped_column(String(3), primary_key=True)
+    quote: Mapped[str] = mapped_column(String(3), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    rate: Mapped[Decimal] = mapped_column(Numeric(24, 12), comment="Units of quote per unit of base")
+    rate_date: Mapped[date] = mapped_column(Date, comment="The business day the rate is from (day or before)")
+    source: Mapped[str] = mapped_column(String(100))
+    fetched_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=text("now()"))
 
 
 class Category(IdMixin, TimestampMixin, Base):
@@ -196,6 +212,8 @@ class Expense(IdMixin, TimestampMixin, Base):
         Index("ix_expenses_user_date", "user_id", text("expense_date DESC"), text("id DESC")),
         Index("ix_expenses_user_category_date", "user_id", "category_id", text("expense_date DESC")),
         Index("ix_expenses_user_fingerprint", "user_id", "fingerprint"),
+        # The conversion job and the write paths find what is left to convert from here.
+        Index("ix_expenses_unconverted", "user_id", postgresql_where=text("amount_in_user_currency IS NULL")),
         # Partial: untagged rows (all of an import's) carry no entry; the tag filter says `tags <> '{}'`.
         Index("ix_expenses_tags", "tags", postgresql_using="gin", postgresql_where=text("tags <> '{}'::text[]")),
         # A long pending list makes inserts cheap (a 100,000-row import); autovacuum merges it.
@@ -230,6 +248,11 @@ class Expense(IdMixin, TimestampMixin, Base):
     )
     fingerprint: Mapped[uuid.UUID | None] = mapped_column(comment="Import dedupe key (see imports/rows.py)")
     meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSONB, server_default=text("'{}'::jsonb"))
+    # The amount in the user's profile currency at the expense date's market-data rate (fx.py); NULL
+    # until converted (market-data was down, or the profile currency changed since).
+    user_currency: Mapped[str | None] = mapped_column(String(3), comment="The currency converted into")
+    fx_rate: Mapped[Decimal | None] = mapped_column(Numeric(24, 12), comment="user_currency per unit of currency")
+    amount_in_user_currency: Mapped[Decimal | None] = mapped_column(Numeric(19, 4))
 
 
 class Habit(IdMixin, TimestampMixin, Base):

@@ -17,11 +17,12 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pfms_contracts.expense import RecurringExpenseDue
-from pfms_expense import events, schedules, spending
+from pfms_expense import conversion, events, schedules, spending
 from pfms_expense.models import Category, Expense, ImportBatch, ImportStatus, RecurringExpense, Source
 from pfms_finance.recurrence import Frequency
 from pfms_platform.db import Database
 from pfms_platform.events.outbox import emit, emit_many
+from pfms_platform.internal import InternalClient
 from pfms_platform.logging import get_logger
 
 log = get_logger(__name__)
@@ -152,12 +153,14 @@ async def fail_stale_imports(db: Database, stale_seconds: float) -> None:
         )
 
 
-async def tick(db: Database, today: date, stale_seconds: float) -> None:
+async def tick(db: Database, fx: InternalClient, today: date, stale_seconds: float, fx_users: int) -> None:
     made = await materialise_due(db, today)
     reminded = await send_reminders(db, today)
     await fail_stale_imports(db, stale_seconds)
-    if made or reminded:
-        log.info("scheduler pass", materialised=made, reminders=reminded)
+    # What was just materialised, and whatever market-data could not convert earlier.
+    converted = await conversion.convert_pending(db, fx, fx_users)
+    if made or reminded or converted:
+        log.info("scheduler pass", materialised=made, reminders=reminded, users_converted=converted)
 
 
 async def run(app: FastAPI) -> None:
@@ -166,7 +169,7 @@ async def run(app: FastAPI) -> None:
     await app.state.bus.wait_connected()
     while True:
         try:
-            await tick(app.state.db, today_utc(), settings.import_stale_seconds)
+            await tick(app.state.db, app.state.fx, today_utc(), settings.import_stale_seconds, settings.fx_job_users)
         except asyncio.CancelledError:
             raise
         except Exception as exc:

@@ -186,15 +186,23 @@ class SummaryLine(BaseModel):
     count: int
 
 
+class Unconverted(BaseModel):
+    currency: str
+    total: Decimal = Field(description="In `currency`, not converted")
+    count: int
+
+
 class Summary(BaseModel):
-    currency: str = Field(description="The user's profile currency; totals count expenses in it")
+    currency: str = Field(
+        description="The user's profile currency; totals count every expense converted into it at its date's rate"
+    )
     group_by: str
     date_from: date
     date_to: date
     total: Decimal
     lines: list[SummaryLine]
-    other_currencies: dict[str, Decimal] = Field(
-        description="Totals of expenses in other currencies, not converted (no FX source yet)"
+    unconverted: list[Unconverted] = Field(
+        description="Expenses with no FX rate yet (market-data unreachable), per currency; counted once converted"
     )
 
 

@@ -60,6 +60,9 @@ class BudgetStatus(BaseModel):
     remaining: Decimal
     percent_used: Decimal
     thresholds_reached: list[int]
+    unconverted: dict[str, Decimal] = Field(
+        description="Per currency, expenses of the period with no rate into the budget's currency yet (not in spent)"
+    )
 
 
 class BudgetOut(BaseModel):

@@ -12,14 +12,15 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pfms_contracts.expense import BudgetThresholdReached
-from pfms_expense import budgets, categories, store
+from pfms_expense import budgets, categories, fx, store
 from pfms_expense.budgets import BudgetPeriod, Period, Status
-from pfms_expense.models import Budget, BudgetCrossing, Expense
+from pfms_expense.models import Budget, BudgetCrossing, Expense, FxRate
+from pfms_finance.currency import quantize
 from pfms_platform.events.outbox import emit
 
 Touch = tuple[date, uuid.UUID | None, str]
@@ -31,17 +32,40 @@ def scope(budget: Budget, parent_of: dict[uuid.UUID, uuid.UUID | None]) -> set[u
     return None if budget.category_id is None else categories.descendants(parent_of, budget.category_id)
 
 
+@dataclass(frozen=True)
+class Spent:
+    total: Decimal
+    """Every expense in the budget's currency, or converted into it at its date's rate."""
+    unconverted: dict[str, Decimal]
+    """Per currency, expenses with no rate into the budget's currency yet: not counted until they have one."""
+
+
 async def spent(
     session: AsyncSession, user_id: uuid.UUID, currency: str, within: set[uuid.UUID] | None, period: Period
-) -> Decimal:
-    query = select(func.coalesce(func.sum(Expense.amount), 0)).where(
-        Expense.user_id == user_id,
-        Expense.currency == currency,
-        Expense.expense_date.between(period.start, period.end),
+) -> Spent:
+    """Expenses of every currency, each converted on its own (fx.convert) with the cached rate of its date."""
+    rate = FxRate.__table__.alias("rate")
+    value = case(
+        (Expense.currency == currency, Expense.amount), else_=fx.converted_sql(Expense.amount, rate.c.rate, currency)
+    )
+    countable = (Expense.currency == currency) | rate.c.rate.is_not(None)
+    query = (
+        select(countable, Expense.currency, func.sum(value), func.sum(Expense.amount))
+        .outerjoin(
+            rate, and_(rate.c.base == Expense.currency, rate.c.quote == currency, rate.c.day == Expense.expense_date)
+        )
+        .where(Expense.user_id == user_id, Expense.expense_date.between(period.start, period.end))
+        .group_by(countable, Expense.currency)
     )
     if within is not None:
         query = query.where(Expense.category_id.in_(within))
-    return Decimal(await session.scalar(query) or 0)
+    total, unconverted = Decimal(0), {}  # each converted row is at the currency's minor unit already
+    for countable, code, converted, original in await session.execute(query):
+        if countable:
+            total += converted
+        else:
+            unconverted[code] = quantize(original, code)
+    return Spent(quantize(total, currency), unconverted)
 
 
 @dataclass(frozen=True)
@@ -49,6 +73,7 @@ class PeriodStatus:
     period: Period
     status: Status
     reached: list[int]
+    unconverted: dict[str, Decimal]
 
 
 async def period_status(
@@ -59,24 +84,21 @@ async def period_status(
     kind = BudgetPeriod(budget.period)
     if budget.rollover and (previous := budgets.previous_period(kind, budget.start_date, period)) is not None:
         carried = budgets.rollover(
-            budget.amount, await spent(session, budget.user_id, budget.currency, within, previous)
+            budget.amount, (await spent(session, budget.user_id, budget.currency, within, previous)).total
         )
     used = await spent(session, budget.user_id, budget.currency, within, period)
-    state = budgets.status(budget.amount, used, budget.currency, carried)
-    return PeriodStatus(period, state, budgets.reached(budget.alert_thresholds, state.spent, state.available))
+    state = budgets.status(budget.amount, used.total, budget.currency, carried)
+    reached = budgets.reached(budget.alert_thresholds, state.spent, state.available)
+    return PeriodStatus(period, state, reached, used.unconverted)
 
 
 async def evaluate(session: AsyncSession, user_id: uuid.UUID, touched: Iterable[Touch]) -> int:
     """Publish `budget.threshold_reached` for every threshold newly reached; returns how many."""
     touched = set(touched)
-    currencies = {currency for _, _, currency in touched}
-    if not currencies:
+    if not touched:
         return 0
     rows = await session.scalars(
-        select(Budget)
-        .where(Budget.user_id == user_id, Budget.is_active, Budget.currency.in_(currencies))
-        .order_by(Budget.id)
-        .with_for_update()
+        select(Budget).where(Budget.user_id == user_id, Budget.is_active).order_by(Budget.id).with_for_update()
     )
     active = list(rows.all())
     if not active:
@@ -88,8 +110,8 @@ async def evaluate(session: AsyncSession, user_id: uuid.UUID, touched: Iterable[
         kind = BudgetPeriod(budget.period)
         periods = {
             budgets.period_containing(kind, budget.start_date, budget.end_date, day)
-            for day, category, currency in touched
-            if currency == budget.currency and (within is None or category in within)
+            for day, category, _ in touched
+            if within is None or category in within
         }
         for period in sorted((p for p in periods if p is not None), key=lambda p: p.start):
             current = await period_status(session, budget, period, parent_of)

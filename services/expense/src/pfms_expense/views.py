@@ -126,6 +126,7 @@ def budget_status(current: PeriodStatus) -> BudgetStatus:
         remaining=s.remaining,
         percent_used=s.percent_used,
         thresholds_reached=current.reached,
+        unconverted=current.unconverted,
     )
 
 

@@ -24,7 +24,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pfms_contracts.expense import ExpenseCreated
-from pfms_expense import money, spending
+from pfms_expense import conversion, money, spending
 from pfms_expense.imports import camt_format, csv_format, ofx_format, qif_format
 from pfms_expense.imports.csv_format import CsvMapping
 from pfms_expense.imports.rows import BadFile, ImportFormat, Parsed, Row, RowError, Skip, fingerprint_text
@@ -32,6 +32,7 @@ from pfms_expense.models import Category, ImportBatch, ImportStatus, Source
 from pfms_finance.currency import normalise_currency, quantize
 from pfms_platform.db import Database
 from pfms_platform.events.outbox import emit_payloads, random_ids
+from pfms_platform.internal import InternalClient
 from pfms_platform.logging import get_logger
 
 log = get_logger(__name__)
@@ -48,9 +49,13 @@ EXPENSE_COLUMNS = [
     "source",
     "import_batch_id",
     "fingerprint",
+    "user_currency",
+    "fx_rate",
+    "amount_in_user_currency",
 ]
 ISSUE_COLUMNS = ["batch_id", "row_number", "kind", "reason"]
 IMPORTED = Source.IMPORT.value
+ONE = Decimal(1)
 
 
 class CountingReader(io.RawIOBase):
@@ -153,8 +158,15 @@ class Applier:
     largest cost of an import.
     """
 
-    def __init__(self, session: AsyncSession, batch: ImportBatch, categories: dict[str, tuple[uuid.UUID, str]]) -> None:
+    def __init__(
+        self,
+        session: AsyncSession,
+        batch: ImportBatch,
+        categories: dict[str, tuple[uuid.UUID, str]],
+        profile_currency: str,
+    ) -> None:
         self.session = session
+        self.profile_currency = profile_currency
         self.batch = batch
         self.user = batch.user_id
         self.user_text = str(batch.user_id)
@@ -178,6 +190,8 @@ class Applier:
     def _fresh(self, row: Row, currency: str, key: str, expense_id: str) -> Fresh:
         category_id, category_name = self.categories.get((row.category or "").casefold(), (None, None))
         amount = quantize(row.amount, currency)
+        # Rows in the profile currency are converted as they go in; the others after the last chunk.
+        converted = (currency, ONE, amount) if currency == self.profile_currency else (None, None, None)
         record = (
             expense_id,
             self.user,
@@ -190,6 +204,7 @@ class Applier:
             IMPORTED,
             self.batch.id,
             key,
+            *converted,
         )
         event = expense_created_data(
             self.user_text,
@@ -306,12 +321,14 @@ async def _categories(session: AsyncSession, user: uuid.UUID) -> dict[str, tuple
     return {name.casefold(): (cid, name) for cid, name in rows}
 
 
-async def _apply_file(db: Database, batch_id: uuid.UUID, path: Path, chunk_rows: int) -> None:
+async def _apply_file(db: Database, fx: InternalClient, batch_id: uuid.UUID, path: Path, chunk_rows: int) -> None:
     async with db.sessions() as session, session.begin():
         batch = await session.get(ImportBatch, batch_id)
         assert batch is not None
         await session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(f"import:{batch.user_id}", 0))))
-        applier = Applier(session, batch, await _categories(session, batch.user_id))
+        # FOR SHARE until the import commits: a currency change waits, then unconverts these rows too.
+        profile_currency = await conversion.profile_currency(session, batch.user_id)
+        applier = Applier(session, batch, await _categories(session, batch.user_id), profile_currency)
         stream = CountingReader(path)
         rows = parsed(stream, batch.options)
         ahead = asyncio.ensure_future(asyncio.to_thread(applier.prepare, rows, chunk_rows))
@@ -326,7 +343,9 @@ async def _apply_file(db: Database, batch_id: uuid.UUID, path: Path, chunk_rows:
             if not ahead.cancelled():
                 ahead.exception()
             stream.close()
-        await spending.evaluate(session, batch.user_id, applier.counts.touched)
+        # One market-data call per distinct (currency, day) of the file not already cached.
+        converted = await conversion.convert_user(session, fx, batch.user_id)
+        await spending.evaluate(session, batch.user_id, applier.counts.touched | converted)
         await session.execute(
             update(ImportBatch)
             .where(ImportBatch.id == batch_id)
@@ -339,12 +358,12 @@ async def _apply_file(db: Database, batch_id: uuid.UUID, path: Path, chunk_rows:
         )
 
 
-async def run(db: Database, batch_id: uuid.UUID, path: Path, chunk_rows: int) -> None:
+async def run(db: Database, fx: InternalClient, batch_id: uuid.UUID, path: Path, chunk_rows: int) -> None:
     """Run one batch to its end: completed with an exact report, or failed with nothing changed."""
     reset = {"total_rows": 0, "successful_rows": 0, "duplicate_rows": 0, "failed_rows": 0, "skipped_rows": 0}
     try:
         await _set(db, batch_id, status=ImportStatus.PROCESSING.value)
-        await _apply_file(db, batch_id, path, chunk_rows)
+        await _apply_file(db, fx, batch_id, path, chunk_rows)
     except BadFile as exc:
         await _set(
             db, batch_id, status=ImportStatus.FAILED.value, message=str(exc), finished_at=datetime.now(UTC), **reset
