@@ -7,6 +7,7 @@ real service (`pfms-loan serve`, uvicorn) as a separate process, and measures:
   reducing balance with compound interest compounded monthly and annually, and flat rate;
 - `POST /api/v1/loans` creating a 30-year monthly EMI loan (computes and writes its 360 rows);
 - `GET /api/v1/loans/{id}/schedule` of such a loan through HTTP (reads and serialises 360 rows);
+- `GET /api/v1/loans/{id}` (one row) as the baseline cost of a request (token, middleware, loopback);
 - a prepayment on such a loan (allocates, regenerates and rewrites the remaining schedule).
 
 Writes bench/results/loan.json. Usage: `uv run python bench/loan_schedule.py`.
@@ -134,6 +135,7 @@ async def measure(port: int, keys: TestKeys, process: subprocess.Popen[bytes]) -
         first = (await client.get(f"{path}/schedule")).json()["data"]["instalments"]
         assert len(first) == INSTALMENTS
         read = await timed(lambda: client.get(f"{path}/schedule"), HTTP_RUNS, 200)
+        baseline = await timed(lambda: client.get(path), HTTP_RUNS, 200)
         prepay = await timed(
             lambda: client.post(
                 f"{path}/payments",
@@ -142,7 +144,12 @@ async def measure(port: int, keys: TestKeys, process: subprocess.Popen[bytes]) -
             HTTP_RUNS // 2,
             201,
         )
-    return {"http_create_loan_360": create, "http_get_schedule_360": read, "http_prepayment_regenerate": prepay}
+    return {
+        "http_create_loan_360": create,
+        "http_get_schedule_360": read,
+        "http_get_loan_baseline": baseline,
+        "http_prepayment_regenerate": prepay,
+    }
 
 
 def main() -> dict[str, Any]:

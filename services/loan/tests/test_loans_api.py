@@ -134,9 +134,11 @@ async def test_prepayment_regenerates_with_a_lower_instalment_or_a_shorter_term(
     path = f"/api/v1/loans/{shorter['id']}/payments"
     for n in range(6):
         await env.post(path, {"amount": "8884.88", "payment_date": f"2026-0{n + 2}-15"})
+    ids = [r["id"] for r in (await env.get(f"/api/v1/loans/{shorter['id']}/schedule")).json()["data"]["instalments"]]
     await env.post(path, {"amount": "20000", "payment_date": "2026-07-20", "payment_type": "prepayment"})
     rows = (await env.get(f"/api/v1/loans/{shorter['id']}/schedule")).json()["data"]["instalments"]
     assert len(rows) == 10 and rows[6]["total_amount"] == "8884.88"
+    assert [r["id"] for r in rows] == ids[:10]  # recomputed in place; the last two are gone
     assert sum(D(r["principal_amount"]) for r in rows) == D("80000")
     got = (await env.get(f"/api/v1/loans/{shorter['id']}")).json()["data"]
     assert got["end_date"] == rows[-1]["due_date"]

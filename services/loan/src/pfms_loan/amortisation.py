@@ -8,8 +8,9 @@ principal parts always sum exactly to the amount financed.
 import calendar
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import ROUND_CEILING, Decimal, localcontext
+from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal, localcontext
 from enum import StrEnum
+from typing import NamedTuple
 
 from pfms_finance.currency import minor_unit, quantize
 
@@ -55,8 +56,9 @@ class PrepaymentMode(StrEnum):
     REDUCE_EMI = "reduce_emi"
 
 
-@dataclass(frozen=True, slots=True)
-class Instalment:
+class Instalment(NamedTuple):
+    """One row of a schedule (a named tuple: a 360-row schedule builds fast)."""
+
     number: int
     due_date: date
     principal: Decimal
@@ -134,7 +136,9 @@ def due_date(start: date, frequency: EmiFrequency, number: int, emi_day: int | N
     total = start.year * 12 + start.month - 1 + months
     year, month = divmod(total, 12)
     day = emi_day or start.day
-    return date(year, month + 1, min(day, calendar.monthrange(year, month + 1)[1]))
+    if day > 28:
+        day = min(day, calendar.monthrange(year, month + 1)[1])
+    return date(year, month + 1, day)
 
 
 def _dates(terms: Terms, first_number: int, count: int) -> list[date]:
@@ -147,11 +151,19 @@ def _reducing(
     balance: Decimal, rate: Decimal, emi: Decimal, dates: list[date], first_number: int, currency: str
 ) -> list[Instalment]:
     """Fixed `emi` per period until the balance is gone; the last instalment pays off the rest exactly."""
+    unit = minor_unit(currency)
+    last = len(dates) - 1
     rows: list[Instalment] = []
     for index, day in enumerate(dates):
-        interest = quantize(balance * rate, currency)
-        last = index == len(dates) - 1
-        principal = balance if last else min(max(emi - interest, ZERO), balance)
+        interest = (balance * rate).quantize(unit, rounding=ROUND_HALF_EVEN)
+        if index == last:
+            principal = balance
+        else:
+            principal = emi - interest
+            if principal < 0:
+                principal = ZERO
+            elif principal > balance:
+                principal = balance
         balance -= principal
         rows.append(Instalment(first_number + index, day, principal, interest, balance))
         if balance == 0:

@@ -9,16 +9,17 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, status
+import orjson
+from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pfms_contracts.loan import LoanCreated
-from pfms_finance.currency import quantize
+from pfms_finance.currency import minor_unit, quantize
 from pfms_loan import domain, ledger, store
 from pfms_loan.domain import CLOSED, LoanStatus, PaymentType
-from pfms_loan.models import Contact, Loan, LoanActivity, LoanPayment, LoanTemplate
+from pfms_loan.models import Contact, Instalment, Loan, LoanActivity, LoanPayment, LoanTemplate
 from pfms_loan.schemas import (
     AllocationPart,
     LoanCreate,
@@ -27,7 +28,6 @@ from pfms_loan.schemas import (
     Payment,
     PaymentCreate,
     Schedule,
-    ScheduleRow,
     late_fee_rules,
 )
 from pfms_loan.schemas import Loan as LoanOut
@@ -164,7 +164,7 @@ async def create_loan(body: LoanCreate, user: CurrentUser, session: Session) -> 
     session.add(loan)
     await session.flush()
     if loan.emi_enabled:
-        ledger.write_schedule(session, loan)
+        await ledger.write_schedule(session, loan)
     store.log(
         session,
         loan,
@@ -257,40 +257,58 @@ async def update_loan(loan_id: uuid.UUID, body: LoanUpdate, user: CurrentUser, s
 
 
 @router.get("/{loan_id}/schedule", response_model=Envelope[Schedule])
-async def get_schedule(loan_id: uuid.UUID, user: CurrentUser, session: Session) -> dict[str, Any]:
+async def get_schedule(loan_id: uuid.UUID, user: CurrentUser, session: Session) -> Response:
+    """Every instalment with its parts, what was paid and what is still owed.
+
+    Built from selected columns and serialised once with orjson: a 30-year monthly loan has 360 rows,
+    which row objects and a second validation against the response model would make ten times slower.
+    """
     loan = await store.owned(session, Loan, loan_id, user)
-    rows = await store.instalments(session, loan.id)
-    items = [
-        ScheduleRow(
-            id=r.id,
-            installment_number=r.installment_number,
-            due_date=r.due_date,
-            principal_amount=r.principal_amount,
-            interest_amount=r.interest_amount,
-            late_fee=r.late_fee,
-            total_amount=r.total_amount,
-            balance_after=Decimal(r.meta.get("balance_after", "0")),
-            status=r.status,
-            paid_amount=r.paid_amount,
-            outstanding_amount=r.outstanding_amount,
-            paid_date=r.paid_date,
-            days_overdue=r.days_overdue,
-            overdue_since=r.overdue_since,
-            currency=loan.currency,
-        )
-        for r in rows
-    ]
-    scheduled = sum((r.principal_amount for r in rows), Decimal(0))
-    schedule = Schedule(
-        loan_id=loan.id,
-        currency=loan.currency,
-        total_principal=scheduled,
-        prepaid_principal=loan.principal_amount - scheduled if loan.emi_enabled else Decimal(0),
-        total_interest=sum((r.interest_amount for r in rows), Decimal(0)),
-        total_late_fees=sum((r.late_fee for r in rows), Decimal(0)),
-        instalments=items,
+    result = await session.execute(
+        select(*SCHEDULE_COLUMNS).where(Instalment.loan_id == loan.id).order_by(Instalment.installment_number)
     )
-    return ok(schedule.model_dump(mode="json"))
+    unit = minor_unit(loan.currency)
+    money = ("principal_amount", "interest_amount", "late_fee", "total_amount", "paid_amount", "outstanding_amount")
+    rows = []
+    totals = {"principal_amount": Decimal(0), "interest_amount": Decimal(0), "late_fee": Decimal(0)}
+    for record in result.mappings():
+        row = dict(record)
+        for key in totals:
+            totals[key] += row[key]
+        for key in money:
+            row[key] = str(row[key].quantize(unit))
+        row["balance_after"] = str(Decimal(row.pop("meta").get("balance_after", "0")).quantize(unit))
+        row["currency"] = loan.currency
+        rows.append(row)
+    prepaid = loan.principal_amount - totals["principal_amount"] if loan.emi_enabled else Decimal(0)
+    data = {
+        "loan_id": loan.id,
+        "currency": loan.currency,
+        "total_principal": str(totals["principal_amount"].quantize(unit)),
+        "prepaid_principal": str(prepaid.quantize(unit)),
+        "total_interest": str(totals["interest_amount"].quantize(unit)),
+        "total_late_fees": str(totals["late_fee"].quantize(unit)),
+        "instalments": rows,
+    }
+    return Response(orjson.dumps(ok(data), default=str), media_type="application/json")
+
+
+SCHEDULE_COLUMNS = (
+    Instalment.id,
+    Instalment.installment_number,
+    Instalment.due_date,
+    Instalment.principal_amount,
+    Instalment.interest_amount,
+    Instalment.late_fee,
+    Instalment.total_amount,
+    Instalment.status,
+    Instalment.paid_amount,
+    Instalment.outstanding_amount,
+    Instalment.paid_date,
+    Instalment.days_overdue,
+    Instalment.overdue_since,
+    Instalment.meta,
+)
 
 
 def payment_view(row: LoanPayment) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import delete
+from sqlalchemy import delete, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pfms_contracts.loan import LoanPaymentMade
@@ -48,39 +48,39 @@ def in_minor_units(amount: Decimal, currency: str, field: str) -> None:
         raise Invalid(f"{field} has more decimals than {currency} allows", field=field)
 
 
-def _row(loan: Loan, item: amortisation.Instalment) -> Instalment:
-    return Instalment(
-        id=uuid.uuid4(),
-        loan_id=loan.id,
-        installment_number=item.number,
-        due_date=item.due_date,
-        principal_amount=item.principal,
-        interest_amount=item.interest,
-        late_fee=ZERO,
-        total_amount=item.total,
-        status=InstalmentStatus.PENDING.value,
-        paid_amount=ZERO,
-        principal_paid=ZERO,
-        interest_paid=ZERO,
-        late_fee_paid=ZERO,
-        outstanding_amount=item.total,
-        partial_payments_count=0,
-        days_overdue=0,
-        late_fee_applied=False,
-        due_announced=False,
-        reminder_sent=False,
-        meta={"balance_after": str(item.balance_after)},
-    )
+def _values(loan: Loan, item: amortisation.Instalment) -> dict[str, object]:
+    """Column values of a new instalment (a plain dict: 360 rows go in one multi-row INSERT)."""
+    return {
+        "id": uuid.uuid4(),
+        "loan_id": loan.id,
+        "installment_number": item.number,
+        "due_date": item.due_date,
+        "principal_amount": item.principal,
+        "interest_amount": item.interest,
+        "late_fee": ZERO,
+        "total_amount": item.total,
+        "status": InstalmentStatus.PENDING.value,
+        "paid_amount": ZERO,
+        "principal_paid": ZERO,
+        "interest_paid": ZERO,
+        "late_fee_paid": ZERO,
+        "outstanding_amount": item.total,
+        "partial_payments_count": 0,
+        "days_overdue": 0,
+        "late_fee_applied": False,
+        "due_announced": False,
+        "reminder_sent": False,
+        "meta": {"balance_after": str(item.balance_after)},
+    }
 
 
-def write_schedule(session: AsyncSession, loan: Loan) -> list[Instalment]:
+async def write_schedule(session: AsyncSession, loan: Loan) -> int:
     """The new loan's instalments; sets its EMI amount and, unless given, its end date."""
     items = amortisation.schedule(terms(loan))
-    rows = [_row(loan, item) for item in items]
-    session.add_all(rows)
+    await session.execute(insert(Instalment), [_values(loan, item) for item in items])
     loan.emi_amount = items[0].total
     loan.end_date = loan.end_date or items[-1].due_date
-    return rows
+    return len(items)
 
 
 def _due(row: Instalment) -> payments.Due:
@@ -107,8 +107,17 @@ def _apply(row: Instalment, part: payments.Part, on: date, grace_days: int, toda
 
 
 async def _regenerate(session: AsyncSession, loan: Loan, rows: list[Instalment], on: date, mode: PrepaymentMode) -> int:
-    """Replace the untouched future instalments after a prepayment; returns how many there are now."""
-    replaced = [r for r in rows if r.paid_amount == 0 and r.due_date > on and r.status != InstalmentStatus.PAID]
+    """Recompute the untouched future instalments after a prepayment; returns how many remain.
+
+    Rows are updated in place (same ids and numbers, so reminders and consumers keyed by the
+    instalment keep following it) and announced again with their new amount; the surplus of a
+    shorter term is deleted.
+    """
+    replaced = [
+        r
+        for r in rows
+        if r.paid_amount == 0 and r.late_fee == 0 and r.due_date > on and r.status != InstalmentStatus.PAID
+    ]
     if not replaced:
         return 0
     kept_principal = sum(
@@ -125,12 +134,20 @@ async def _regenerate(session: AsyncSession, loan: Loan, rows: list[Instalment],
         for r in replaced
     ]
     fresh = amortisation.regenerate(terms(loan), balance, replaced[0].installment_number, plan, mode)
-    await session.execute(delete(Instalment).where(Instalment.id.in_([r.id for r in replaced])))
-    new_rows = [_row(loan, item) for item in fresh]
-    session.add_all(new_rows)
-    if new_rows:
-        loan.end_date = new_rows[-1].due_date
-    return len(new_rows)
+    for row, item in zip(replaced, fresh, strict=False):
+        row.due_date = item.due_date
+        row.principal_amount = item.principal
+        row.interest_amount = item.interest
+        row.total_amount = item.total
+        row.outstanding_amount = item.total
+        row.due_announced = False
+        row.meta = {**row.meta, "balance_after": str(item.balance_after)}
+    surplus = [r.id for r in replaced[len(fresh) :]]
+    if surplus:
+        await session.execute(delete(Instalment).where(Instalment.id.in_(surplus)))
+    last = fresh[-1].due_date if fresh else max((r.due_date for r in rows if r not in replaced), default=on)
+    loan.end_date = last
+    return len(fresh)
 
 
 @dataclass(frozen=True, slots=True)
