@@ -37,11 +37,12 @@ import asyncpg
 import httpx
 
 from pfms_devservers import Stack, free_port
-from pfms_investment import state_store, store
+from pfms_investment import market, state_store, store
 from pfms_investment.analytics import AssetMeta, analyse
 from pfms_investment.evaluate import portfolio_analytics
 from pfms_investment.lots import Method
 from pfms_investment.main import SERVICE_DIR
+from pfms_investment.returns import PERIODS, period_start
 from pfms_investment.schemas import Analytics
 from pfms_investment.state import rebuild
 from pfms_investment.valuation import FxTable, Holding
@@ -59,14 +60,47 @@ TARGET_MS = 100.0
 DEADLINE_SECONDS = 400
 
 
-def percentiles(samples: list[float]) -> dict[str, float]:
+def percentiles(samples: list[float], cpu: list[float] | None = None) -> dict[str, float]:
+    """Wall-clock percentiles; with `cpu`, also the median CPU time this process spent (what the machine's
+    load does not inflate: an estimate of the wall time on an idle core)."""
     ordered = sorted(samples)
-    return {
+    out = {
         "n": len(ordered),
         "p50_ms": round(statistics.median(ordered), 2),
         "p95_ms": round(ordered[int(0.95 * (len(ordered) - 1))], 2),
         "max_ms": round(ordered[-1], 2),
     }
+    if cpu:
+        out["cpu_p50_ms"] = round(statistics.median(cpu), 2)
+    return out
+
+
+class Timer:
+    """Wall and CPU time of each measured run (the first WARMUP runs are not kept)."""
+
+    def __init__(self) -> None:
+        self.wall: list[float] = []
+        self.cpu: list[float] = []
+        self.runs = 0
+
+    def __enter__(self) -> "Timer":
+        self._wall, self._cpu = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self.runs >= WARMUP:
+            self.wall.append((time.perf_counter() - self._wall) * 1000)
+            self.cpu.append((time.process_time() - self._cpu) * 1000)
+        self.runs += 1
+
+    def summary(self) -> dict[str, float]:
+        return percentiles(self.wall, self.cpu)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def seed(dsn: str, user_id: uuid.UUID) -> uuid.UUID:
@@ -167,21 +201,24 @@ async def seed(dsn: str, user_id: uuid.UUID) -> uuid.UUID:
 
 
 async def build_states(dsn: str, user_id: uuid.UUID, portfolio_id: uuid.UUID) -> float:
-    """The states the service's writes keep, built by its own code; returns the seconds it took."""
+    """The asset states and packed price series the service's writes keep, built by its own code; returns
+    the seconds it took."""
     db = Database(dsn)
     started = time.perf_counter()
     async with db.sessions() as session, session.begin():
         portfolio = await store.portfolio(session, user_id, portfolio_id)
         assets = await store.assets_of(session, portfolio_id)
         await state_store.refresh(session, portfolio, Method.FIFO, [a.id for a in assets])
+        keys = {(a.symbol, "crypto" if a.asset_type == "crypto" else "stock") for a in assets}
+        await market.pack_prices(session, keys | {("SPY", "stock")})
     elapsed = time.perf_counter() - started
     await db.dispose()
+    conn = await asyncpg.connect(dsn.replace("+asyncpg", ""))
+    try:
+        await conn.execute("VACUUM ANALYZE")  # settle the bulk load now rather than under the measurements
+    finally:
+        await conn.close()
     return elapsed
-
-
-def timed(samples: list[float], i: int, started: float) -> None:
-    if i >= WARMUP:
-        samples.append((time.perf_counter() - started) * 1000)
 
 
 async def time_pure_and_service(dsn: str, user_id: uuid.UUID, portfolio_id: uuid.UUID) -> dict[str, Any]:
@@ -195,57 +232,58 @@ async def time_pure_and_service(dsn: str, user_id: uuid.UUID, portfolio_id: uuid
         keys = {(a.symbol, "crypto" if a.asset_type == "crypto" else "stock") for a in assets}
         prices = await state_store.price_series(session, keys, today)
         rates = await store.fx_rates(session, "USD", {"EUR"})
-        bench = (await store.market_prices(session, {("SPY", "stock")}))[("SPY", "stock")]
+        first = min(d for h in holdings.values() if (d := h.first_day) is not None)
+        starts = [period_start(p, today, first) for p in PERIODS]
+        _, bench = await store.prices_on(session, ("SPY", "stock"), [*starts, today])
     metas = [AssetMeta(a.id, a.symbol, a.name, a.asset_type, a.sector, a.currency) for a in assets]
     series = [prices[(a.symbol, "crypto" if a.asset_type == "crypto" else "stock")] for a in assets]
     states = [holdings[a.id] for a in assets]
-    pure: list[float] = []
+    pure, replayed, service = Timer(), Timer(), Timer()
     result: dict[str, Any] = {}
-    for i in range(RUNS + WARMUP):
-        started = time.perf_counter()
-        result = analyse("USD", Method.FIFO, metas, states, series, FxTable("USD", rates), today, bench)
-        timed(pure, i, started)
-    replayed: list[float] = []
+    for _ in range(RUNS + WARMUP):
+        with pure:
+            result = analyse("USD", Method.FIFO, metas, states, series, FxTable("USD", rates), today, bench)
     reference: dict[str, Any] = {}
-    for i in range(5 + WARMUP):
-        started = time.perf_counter()
-        full = [Holding.of(rebuild(histories.get(a.id, []), Method.FIFO)[0]) for a in assets]
-        reference = analyse("USD", Method.FIFO, metas, full, series, FxTable("USD", rates), today, bench)
-        timed(replayed, i, started)
+    for _ in range(5 + WARMUP):
+        with replayed:
+            full = [Holding.of(rebuild(histories.get(a.id, []), Method.FIFO)[0]) for a in assets]
+            reference = analyse("USD", Method.FIFO, metas, full, series, FxTable("USD", rates), today, bench)
     assert reference == result, "analytics from the states differ from a full replay"
-    service: list[float] = []
-    for i in range(RUNS + WARMUP):
-        started = time.perf_counter()
-        async with db.sessions() as session:
-            await portfolio_analytics(session, None, portfolio, today)
-        timed(service, i, started)
+    for _ in range(RUNS + WARMUP):
+        with service:
+            async with db.sessions() as session:
+                await portfolio_analytics(session, None, portfolio, today)
     await db.dispose()
     summary = {k: str(result[k]) for k in ("current_value", "realized_pnl", "unrealized_pnl", "total_return")}
     summary["returns"] = {r["period"]: {"twr": str(r["twr"]), "xirr": str(r["xirr"])} for r in result["returns"]}
     return {
-        "pure_function": percentiles(pure),
-        "service_path_uncached": percentiles(service),
-        "full_replay_for_reference": percentiles(replayed),
+        "pure_function": pure.summary(),
+        "service_path_uncached": service.summary(),
+        "full_replay_for_reference": replayed.summary(),
         "sample_answer": summary,
         "_reference": Analytics.model_validate(reference).model_dump(mode="json"),
     }
 
 
 async def time_http(
-    client: httpx.AsyncClient, headers: dict[str, str], portfolio_id: uuid.UUID, reference: dict[str, Any]
+    client: httpx.AsyncClient, headers: dict[str, str], portfolio_id: uuid.UUID, reference: dict[str, Any], pid: int
 ) -> dict[str, float]:
+    """Wall time per request at the client, and the CPU time the service process spent per request."""
     samples: list[float] = []
+    server_cpu = 0.0
     for i in range(RUNS + WARMUP):
-        started = time.perf_counter()
+        cpu_before, started = cpu_seconds(pid), time.perf_counter()
         response = await client.get(f"/api/v1/portfolios/{portfolio_id}/analytics", headers=headers)
-        timed(samples, i, started)
+        if i >= WARMUP:
+            samples.append((time.perf_counter() - started) * 1000)
+            server_cpu += cpu_seconds(pid) - cpu_before
         response.raise_for_status()
         data = response.json()["data"]
         assert data["stale"] == [], data["stale"]
         assert {k: v for k, v in data.items() if k not in ("stale", "benchmark")} == {
             k: v for k, v in reference.items() if k not in ("stale", "benchmark")
         }, "the service's answer differs from a full replay"
-    return percentiles(samples)
+    return {**percentiles(samples), "service_process_cpu_mean_ms": round(server_cpu / RUNS * 1000, 2)}
 
 
 async def wait_ready(client: httpx.AsyncClient, process: subprocess.Popen[bytes]) -> None:
@@ -270,7 +308,7 @@ async def measure(dsn: str, port: int, keys: TestKeys, process: subprocess.Popen
     reference = in_process.pop("_reference")
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
         await wait_ready(client, process)
-        http = await time_http(client, headers, portfolio_id, reference)
+        http = await time_http(client, headers, portfolio_id, reference, process.pid)
     return {**in_process, "http_uncached": http, "build_all_states_seconds": round(build_seconds, 2)}
 
 

@@ -33,7 +33,7 @@ def upgrade() -> None:
         sa.Column("cost_in", sa.Numeric(precision=19, scale=4), nullable=False),
         sa.Column("last_trade_day", sa.Date(), nullable=True),
         sa.Column("last_trade_price", sa.Numeric(precision=24, scale=8), nullable=True),
-        sa.Column("money_days", postgresql.ARRAY(sa.Date()), nullable=False),
+        sa.Column("money_days", postgresql.ARRAY(sa.Integer()), nullable=False),
         sa.Column("money_realized", postgresql.ARRAY(sa.Numeric()), nullable=False),
         sa.Column("money_cost_in", postgresql.ARRAY(sa.Numeric()), nullable=False),
         sa.Column("money_open_cost", postgresql.ARRAY(sa.Numeric()), nullable=False),

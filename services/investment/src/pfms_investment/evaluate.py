@@ -75,13 +75,14 @@ async def portfolio_analytics(
     benchmark = None
     if portfolio.benchmark_symbol and portfolio.benchmark_asset_class:
         key = (portfolio.benchmark_symbol, portfolio.benchmark_asset_class)
-        closes = (await store.market_prices(session, {key})).get(key, [])
         first = min((d for h in holdings.values() if (d := h.first_day) is not None), default=today)
-        earliest = min(period_start(p, today, first) for p in PERIODS)
-        if client is not None and (not closes or closes[0][0] > earliest) and _history_tried.get(key) != today:
+        starts = [period_start(p, today, first) for p in PERIODS]
+        oldest, closes = await store.prices_on(session, key, [*starts, today])
+        earliest = min(starts)
+        if client is not None and (oldest is None or oldest > earliest) and _history_tried.get(key) != today:
             _history_tried[key] = today
             if await market.fetch_history(session, client, *key, earliest, today):
-                closes = (await store.market_prices(session, {key})).get(key, [])
+                _, closes = await store.prices_on(session, key, [*starts, today])
             else:
                 stale.append(f"benchmark:{key[0]}")
         benchmark = closes

@@ -176,6 +176,7 @@ async def on_price_updated(session: AsyncSession, data: PriceUpdated) -> None:
     """Keep the day's latest price, then fire the alerts on that symbol that the price crosses."""
     symbol, asset_class = data.symbol.upper(), market_class_of(data.asset_class)
     await market.save_price(session, symbol, asset_class, data.price, data.currency, data.as_of, data.source)
+    await market.pack_prices(session, {(symbol, asset_class)})
     candidates = await session.scalars(
         select(PriceAlert).where(
             PriceAlert.symbol == symbol, PriceAlert.asset_class == asset_class, PriceAlert.status == "active"

@@ -7,7 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import String, bindparam, text
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pfms_investment.models import CachedFxRate, DailyPrice
@@ -41,6 +42,30 @@ async def save_price(
             where=DailyPrice.as_of < statement.excluded.as_of,
         )
     )
+
+
+PACK = (
+    "INSERT INTO price_series (symbol, asset_class, days, prices, first_day, last_day, last_price)"
+    # A day as Python's date.toordinal() (0001-01-01 is day 1; both calendars proleptic Gregorian).
+    " SELECT p.symbol, p.asset_class, string_agg(int4send(p.day - DATE '0001-01-01' + 1), '' ORDER BY p.day),"
+    " string_agg(float8send(p.price::float8), '' ORDER BY p.day), min(p.day), max(p.day),"
+    " (array_agg(p.price ORDER BY p.day DESC))[1]"
+    " FROM daily_prices p JOIN unnest(:symbols, :classes) AS k(symbol, asset_class) USING (symbol, asset_class)"
+    " GROUP BY p.symbol, p.asset_class ON CONFLICT (symbol, asset_class) DO UPDATE SET days = excluded.days,"
+    " prices = excluded.prices, first_day = excluded.first_day, last_day = excluded.last_day,"
+    " last_price = excluded.last_price"
+)
+
+
+async def pack_prices(session: AsyncSession, keys: set[tuple[str, str]]) -> None:
+    """Rebuild the packed series (`price_series`) of these (symbol, class) pairs from their daily prices:
+    called after a batch of `save_price`, in the same transaction."""
+    if keys:
+        ordered = sorted(keys)
+        await session.execute(
+            text(PACK).bindparams(bindparam("symbols", type_=ARRAY(String)), bindparam("classes", type_=ARRAY(String))),
+            {"symbols": [k[0] for k in ordered], "classes": [k[1] for k in ordered]},
+        )
 
 
 async def save_rate(session: AsyncSession, base: str, quote: str, day: date, rate: Decimal, source: str) -> None:
@@ -82,6 +107,7 @@ async def fetch_quote(session: AsyncSession, client: InternalClient, symbol: str
     await save_price(
         session, symbol, asset_class, Decimal(str(data["price"])), str(data["currency"]), as_of, str(data["source"])
     )
+    await pack_prices(session, {(symbol, asset_class)})
     return True
 
 
@@ -100,4 +126,5 @@ async def fetch_history(
         await save_price(
             session, symbol, asset_class, Decimal(str(close["close"])), str(close["currency"]), as_of, "history"
         )
+    await pack_prices(session, {(symbol, asset_class)})
     return bool(closes)

@@ -13,7 +13,6 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
-    Date,
     ForeignKey,
     Identity,
     Index,
@@ -48,6 +47,7 @@ __all__ = [
     "Portfolio",
     "PortfolioSnapshot",
     "PriceAlert",
+    "PriceSeries",
     "WatchlistItem",
 ]
 
@@ -107,8 +107,8 @@ class AssetStateRow(Base):
 
     `detail` is the exact state (JSON, Decimal strings) a later transaction continues from; the other
     columns are read by analytics without parsing it: totals in the asset's currency, the latest trade
-    price, the amounts to convert at each day's FX rate (`money_*`, exact, read for assets not in the
-    base currency), and the per-day series the value walk needs for TWR and XIRR, packed as little-endian
+    price, the amounts to convert at each day's FX rate (`money_*`, exact, by day ordinal; read for assets
+    not in the base currency), and the per-day series the value walk needs for TWR and XIRR, packed as little-endian
     arrays (`days` int32 ordinals; `quantities`, `prices`, `flows` float64) so a read costs no object
     per value.
     """
@@ -125,7 +125,7 @@ class AssetStateRow(Base):
     cost_in: Mapped[Decimal]
     last_trade_day: Mapped[date | None]
     last_trade_price: Mapped[Decimal | None] = mapped_column(PRICE)
-    money_days: Mapped[list[date]] = mapped_column(ARRAY(Date))
+    money_days: Mapped[list[int]] = mapped_column(ARRAY(Integer))
     money_realized: Mapped[list[Decimal]] = mapped_column(ARRAY(Numeric))
     money_cost_in: Mapped[list[Decimal]] = mapped_column(ARRAY(Numeric))
     money_open_cost: Mapped[list[Decimal]] = mapped_column(ARRAY(Numeric))
@@ -149,6 +149,22 @@ class DailyPrice(Base):
     currency: Mapped[str] = mapped_column(String(3))
     as_of: Mapped[datetime]
     source: Mapped[str] = mapped_column(String(50))
+
+
+class PriceSeries(Base):
+    """Each symbol's `daily_prices` packed for analytics, one row per symbol: day ordinals (big-endian int32)
+    and prices (big-endian float64, for the value walk, which feeds only ratios), plus the latest price
+    exactly. Rebuilt from `daily_prices` in the transaction that writes them, so a read is one row per symbol."""
+
+    __tablename__ = "price_series"
+
+    symbol: Mapped[str] = mapped_column(String(20), primary_key=True)
+    asset_class: Mapped[str] = mapped_column(String(10), primary_key=True)
+    days: Mapped[bytes] = mapped_column(LargeBinary)
+    prices: Mapped[bytes] = mapped_column(LargeBinary)
+    first_day: Mapped[date]
+    last_day: Mapped[date]
+    last_price: Mapped[Decimal] = mapped_column(PRICE)
 
 
 class ManualPrice(Base):

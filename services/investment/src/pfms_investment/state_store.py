@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pfms_investment import store
+from pfms_investment import market, store
 from pfms_investment.lots import Method
 from pfms_investment.models import AssetStateRow, Portfolio
 from pfms_investment.state import AssetState, from_dict, rebuild, to_dict
@@ -47,7 +47,7 @@ async def save(
         "cost_in": holding.cost_in,
         "last_trade_day": trade[0] if trade else None,
         "last_trade_price": trade[1] if trade else None,
-        "money_days": [d for d, _, _, _ in holding.by_day],
+        "money_days": [d.toordinal() for d, _, _, _ in holding.by_day],
         "money_realized": [r for _, r, _, _ in holding.by_day],
         "money_cost_in": [c for _, _, c, _ in holding.by_day],
         "money_open_cost": [o for _, _, _, o in holding.by_day],
@@ -87,13 +87,14 @@ async def holdings(session: AsyncSession, portfolio: Portfolio) -> dict[uuid.UUI
     )
     if stale:
         await refresh(session, portfolio, method, [r["id"] for r in stale])
+    # Numbers as text: parsing Decimal("…") is several times cheaper than the driver's binary numeric decoding.
     rows = await driver.fetch(
-        "SELECT s.asset_id, s.quantity, s.cost, s.realized, s.cost_in, s.last_trade_day, s.last_trade_price,"
-        " s.days, s.quantities, s.prices, s.flows, a.currency <> $2 AS foreign_currency,"
+        "SELECT s.asset_id, s.quantity::text, s.cost::text, s.realized::text, s.cost_in::text, s.last_trade_day,"
+        " s.last_trade_price::text, s.days, s.quantities, s.prices, s.flows, a.currency <> $2 AS foreign_currency,"
         " CASE WHEN a.currency <> $2 THEN s.money_days END AS money_days,"
-        " CASE WHEN a.currency <> $2 THEN s.money_realized END AS money_realized,"
-        " CASE WHEN a.currency <> $2 THEN s.money_cost_in END AS money_cost_in,"
-        " CASE WHEN a.currency <> $2 THEN s.money_open_cost END AS money_open_cost"
+        " CASE WHEN a.currency <> $2 THEN s.money_realized::text END AS money_realized,"
+        " CASE WHEN a.currency <> $2 THEN s.money_cost_in::text END AS money_cost_in,"
+        " CASE WHEN a.currency <> $2 THEN s.money_open_cost::text END AS money_open_cost"
         " FROM asset_states s JOIN assets a ON a.id = s.asset_id WHERE s.portfolio_id = $1 AND s.cost_method = $3",
         portfolio.id,
         portfolio.base_currency,
@@ -101,17 +102,23 @@ async def holdings(session: AsyncSession, portfolio: Portfolio) -> dict[uuid.UUI
     )
     return {
         r["asset_id"]: Holding(
-            quantity=r["quantity"],
-            cost=r["cost"],
-            realized=r["realized"],
-            cost_in=r["cost_in"],
-            last_trade=(r["last_trade_day"], r["last_trade_price"]) if r["last_trade_day"] else None,
+            quantity=Decimal(r["quantity"]),
+            cost=Decimal(r["cost"]),
+            realized=Decimal(r["realized"]),
+            cost_in=Decimal(r["cost_in"]),
+            last_trade=(r["last_trade_day"], Decimal(r["last_trade_price"])) if r["last_trade_day"] else None,
             days=np.frombuffer(r["days"], "<i4"),
             quantities=np.frombuffer(r["quantities"], "<f8"),
             prices=np.frombuffer(r["prices"], "<f8"),
             flows=np.frombuffer(r["flows"], "<f8"),
             by_day=list(
-                zip(r["money_days"], r["money_realized"], r["money_cost_in"], r["money_open_cost"], strict=True)
+                zip(
+                    map(date.fromordinal, r["money_days"]),
+                    decimals(r["money_realized"]),
+                    decimals(r["money_cost_in"]),
+                    decimals(r["money_open_cost"]),
+                    strict=True,
+                )
             )
             if r["foreign_currency"]
             else (),
@@ -120,26 +127,45 @@ async def holdings(session: AsyncSession, portfolio: Portfolio) -> dict[uuid.UUI
     }
 
 
+def decimals(array: str) -> list[Decimal]:
+    """A numeric[] in PostgreSQL's text form ({1.5,-2}) as Decimals."""
+    return [Decimal(x) for x in array[1:-1].split(",")] if array != "{}" else []
+
+
 async def price_series(session: AsyncSession, keys: set[tuple[str, str]], today: date) -> dict[tuple[str, str], Series]:
-    """Daily prices up to today of the given (symbol, market class) pairs, aggregated in SQL into arrays."""
+    """Daily prices up to today of the given (symbol, market class) pairs, one packed row per symbol. A symbol
+    with daily prices but no packed row (prices older than the table) is packed on the way."""
     if not keys:
         return {}
-    rows = await (await store.driver(session)).fetch(
-        # Packed big-endian arrays (int4send / float8send), one per symbol: no object per price on the way.
-        # A day as Python's date.toordinal(): 0001-01-01 is day 1 (both calendars proleptic Gregorian).
-        "SELECT p.symbol, p.asset_class, string_agg(int4send(p.day - DATE '0001-01-01' + 1), '' ORDER BY p.day)"
-        " AS days, string_agg(float8send(p.price::float8), '' ORDER BY p.day) AS prices,"
-        " (array_agg(p.day ORDER BY p.day DESC))[1] AS last_day, (array_agg(p.price ORDER BY p.day DESC))[1] AS last"
-        " FROM daily_prices p JOIN unnest($1::text[], $2::text[]) AS k(symbol, asset_class) USING (symbol, asset_class)"
-        " WHERE p.day <= $3 GROUP BY p.symbol, p.asset_class",
+    out = await _packed(session, keys, today)
+    if missing := keys - out.keys():
+        await market.pack_prices(session, missing)
+        out |= await _packed(session, missing, today)
+    return out
+
+
+async def _packed(session: AsyncSession, keys: set[tuple[str, str]], today: date) -> dict[tuple[str, str], Series]:
+    driver = await store.driver(session)
+    rows = await driver.fetch(
+        "SELECT s.symbol, s.asset_class, s.days, s.prices, s.last_day, s.last_price::text FROM price_series s"
+        " JOIN unnest($1::text[], $2::text[]) AS k(symbol, asset_class) USING (symbol, asset_class)",
         [k[0] for k in keys],
         [k[1] for k in keys],
-        today,
     )
     out: dict[tuple[str, str], Series] = {}
     for r in rows:
-        last: tuple[date, Decimal] = (r["last_day"], r["last"])
-        out[(r["symbol"], r["asset_class"])] = Series(
-            np.frombuffer(r["days"], ">i4"), np.frombuffer(r["prices"], ">f8"), last
-        )
+        days, prices = np.frombuffer(r["days"], ">i4"), np.frombuffer(r["prices"], ">f8")
+        last: tuple[date, Decimal] | None = (r["last_day"], Decimal(r["last_price"]))
+        if r["last_day"] > today:  # a price stamped after today's UTC date (a clock ahead): not yet
+            keep = int(np.searchsorted(days, today.toordinal(), side="right"))
+            days, prices = days[:keep], prices[:keep]
+            found = await driver.fetchrow(
+                "SELECT day, price FROM daily_prices WHERE symbol = $1 AND asset_class = $2 AND day <= $3"
+                " ORDER BY day DESC LIMIT 1",
+                r["symbol"],
+                r["asset_class"],
+                today,
+            )
+            last = (found["day"], found["price"]) if found else None
+        out[(r["symbol"], r["asset_class"])] = Series(days, prices, last)
     return out

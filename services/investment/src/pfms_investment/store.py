@@ -113,22 +113,24 @@ async def asset_metas(session: AsyncSession, portfolio_id: uuid.UUID) -> list[As
     return [AssetMeta(r["id"], r["symbol"], r["name"], r["asset_type"], r["sector"], r["currency"]) for r in rows]
 
 
-async def market_prices(
-    session: AsyncSession, keys: set[tuple[str, str]]
-) -> dict[tuple[str, str], list[tuple[date, Decimal]]]:
-    """Daily prices of the given (symbol, market class) pairs, oldest first."""
-    out: dict[tuple[str, str], list[tuple[date, Decimal]]] = defaultdict(list)
-    if not keys:
-        return out
-    rows = await (await driver(session)).fetch(
-        "SELECT p.symbol, p.asset_class, p.day, p.price FROM daily_prices p "
-        "JOIN unnest($1::text[], $2::text[]) AS k(symbol, asset_class) USING (symbol, asset_class) ORDER BY p.day",
-        [k[0] for k in keys],
-        [k[1] for k in keys],
+async def prices_on(
+    session: AsyncSession, key: tuple[str, str], days: list[date]
+) -> tuple[date | None, list[tuple[date, Decimal]]]:
+    """A symbol's first price day, and its last price on or before each of `days` (as (its day, price),
+    oldest first): all the benchmark comparison needs, without reading its whole history."""
+    conn = await driver(session)
+    first = await conn.fetchval(
+        "SELECT min(day) FROM daily_prices WHERE symbol = $1 AND asset_class = $2", key[0], key[1]
     )
-    for row in rows:
-        out[(row["symbol"], row["asset_class"])].append((row["day"], row["price"]))
-    return out
+    rows = await conn.fetch(
+        "SELECT DISTINCT p.day, p.price FROM unnest($3::date[]) AS d(day) CROSS JOIN LATERAL"
+        " (SELECT day, price FROM daily_prices WHERE symbol = $1 AND asset_class = $2 AND day <= d.day"
+        " ORDER BY day DESC LIMIT 1) AS p ORDER BY p.day",
+        key[0],
+        key[1],
+        days,
+    )
+    return first, [(r["day"], r["price"]) for r in rows]
 
 
 async def manual_prices(
@@ -151,12 +153,13 @@ async def fx_rates(session: AsyncSession, base: str, currencies: set[str]) -> di
     out: dict[str, list[tuple[date, Decimal]]] = defaultdict(list)
     if currencies:
         rows = await (await driver(session)).fetch(
-            "SELECT base, day, rate FROM cached_fx_rates WHERE quote = $1 AND base = ANY($2::text[]) ORDER BY day",
+            "SELECT base, day, rate::text FROM cached_fx_rates WHERE quote = $1 AND base = ANY($2::text[])"
+            " ORDER BY day",
             base,
             sorted(currencies),
         )
         for row in rows:
-            out[row["base"]].append((row["day"], row["rate"]))
+            out[row["base"]].append((row["day"], Decimal(row["rate"])))
     return out
 
 
