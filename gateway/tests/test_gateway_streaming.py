@@ -167,12 +167,12 @@ async def test_read_timeout_is_between_chunks_not_for_the_whole_stream(
     upstream: EchoUpstream, bearer: Bearer, gate: asyncio.Event
 ) -> None:
     data = committed_config()
-    next(s for s in data["services"] if s["name"] == "market-data")["read_timeout"] = 1000
+    next(s for s in data["services"] if s["name"] == "market-data")["read_timeout"] = 1500
     running = await start_gateway(upstream, data)
     try:
-        async with running.client() as c, c.stream("GET", STREAM + "?ticks=6&every=0.4", headers=bearer()) as r:
+        async with running.client() as c, c.stream("GET", STREAM + "?ticks=8&every=0.3", headers=bearer()) as r:
             chunks, buffer = r.aiter_raw(), bytearray()
-            for i in range(8 - 1):  # 2.4 s of events, each within the 1 s read timeout
+            for i in range(9):  # 2.4 s of events, each within the 1.5 s read timeout
                 assert await next_event(chunks, buffer) == b"data: %d" % i
             # then the upstream idles past the read timeout: the gateway cuts the response
             with pytest.raises(httpx.RemoteProtocolError):
