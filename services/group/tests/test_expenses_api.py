@@ -90,6 +90,14 @@ async def test_pairwise_debts_when_simplification_is_off(env) -> None:
         (str(a.user_id), str(b.user_id), "10.00"),
         (str(c.user_id), str(a.user_id), "10.00"),
     ]
+    mine = await env.client.get(
+        f"/api/v1/groups/{group_id}/balances", params={"member": str(a.user_id)}, headers=c.headers
+    )
+    assert [(d["from_user_id"], d["to_user_id"]) for d in mine.json()["data"]["debts"]] == [
+        (str(a.user_id), str(b.user_id)),
+        (str(c.user_id), str(a.user_id)),
+    ]
+    assert len(mine.json()["data"]["members"]) == 3
 
 
 async def test_bad_splits_are_refused_by_field_and_change_nothing(env) -> None:

@@ -4,7 +4,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Query, status
 from sqlalchemy import func, select
 
 from pfms_contracts.group import GroupSettlementCompleted
@@ -25,13 +25,23 @@ Page = Annotated[PageParams, Depends()]
 
 
 @router.get("/{group_id}/balances", response_model=Envelope[Balances])
-async def balances(group_id: uuid.UUID, user: CurrentUser, session: Session) -> dict[str, Any]:
+async def balances(
+    group_id: uuid.UUID,
+    user: CurrentUser,
+    session: Session,
+    member: Annotated[uuid.UUID | None, Query(description="Only the debts this member pays or receives")] = None,
+) -> dict[str, Any]:
     """Net per member and who should pay whom: simplified (at most n-1 transfers) unless the group
     turned simplification off, then the pairwise debts. Pending settlements do not count yet."""
     group, _ = await access.member(session, group_id, user)
     cur = group.currency
     rows = await ledger.member_rows(session, group_id)
-    transfers = ledger.simplified(rows, cur) if group.simplify_debts else await ledger.pairwise(session, group_id, cur)
+    if group.simplify_debts:
+        transfers = ledger.simplified(rows, cur)
+        if member is not None:
+            transfers = [t for t in transfers if member in (t.from_user_id, t.to_user_id)]
+    else:
+        transfers = await ledger.pairwise(session, group_id, cur, member)
     return ok(
         {
             "group_id": group.id,

@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select, union_all
+from sqlalchemy import func, or_, select, union_all
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -275,12 +275,21 @@ async def net_of(session: AsyncSession, group_id: uuid.UUID, user_id: uuid.UUID)
     return Decimal(0)
 
 
-async def pairwise(session: AsyncSession, group_id: uuid.UUID, currency: str) -> list[settlement.Transfer]:
-    """Who owes whom expense by expense, netted per pair; a confirmed payment A→B counts as B owing A."""
+async def pairwise(
+    session: AsyncSession, group_id: uuid.UUID, currency: str, member: uuid.UUID | None = None
+) -> list[settlement.Transfer]:
+    """Who owes whom expense by expense, netted per pair; a confirmed payment A→B counts as B owing A.
+
+    With `member`, only the pairs that member is in (two index range scans instead of every pair).
+    """
+    debts = ExpenseDebt.group_id == group_id
     completed = (Settlement.group_id == group_id) & (Settlement.status == SettlementStatus.COMPLETED.value)
+    if member is not None:
+        debts &= or_(ExpenseDebt.debtor_id == member, ExpenseDebt.creditor_id == member)
+        completed &= or_(Settlement.from_user_id == member, Settlement.to_user_id == member)
     edges = union_all(
         select(ExpenseDebt.debtor_id, ExpenseDebt.creditor_id, func.sum(ExpenseDebt.amount))
-        .where(ExpenseDebt.group_id == group_id)
+        .where(debts)
         .group_by(ExpenseDebt.debtor_id, ExpenseDebt.creditor_id),
         select(Settlement.to_user_id, Settlement.from_user_id, func.sum(Settlement.amount))
         .where(completed)
