@@ -115,3 +115,33 @@ async def test_internal_trigger_needs_a_service_token(env) -> None:
     )
     assert ran.status_code == 200, ran.text
     assert ran.json()["data"]["overdue"] == 1
+
+
+async def test_loan_without_schedule_is_overdue_after_its_end_date(env) -> None:
+    loan = await env.loan(
+        principal_amount="500",
+        interest_type="none",
+        interest_rate="0",
+        emi_enabled=False,
+        emi_frequency=None,
+        total_installments=None,
+        end_date="2026-03-01",
+        grace_period_days=1,
+    )
+    assert (await env.run_job(date(2026, 3, 2))).overdue == 0
+    assert (await env.run_job(date(2026, 3, 3))).overdue == 1
+    assert (await env.run_job(date(2026, 3, 4))).overdue == 0  # announced once
+    got = (await env.get(f"/api/v1/loans/{loan['id']}")).json()["data"]
+    assert got["status"] == "overdue"
+    (event,) = await env.outbox("loan.overdue")
+    assert (event["instalment_id"], event["due_date"], event["outstanding"], event["days_overdue"]) == (
+        None,
+        "2026-03-01",
+        "500.00",
+        2,
+    )
+    part = await env.post(f"/api/v1/loans/{loan['id']}/payments", {"amount": "200", "payment_date": "2026-03-04"})
+    assert part.status_code == 201
+    assert (await env.get(f"/api/v1/loans/{loan['id']}")).json()["data"]["status"] == "overdue"
+    await env.post(f"/api/v1/loans/{loan['id']}/payments", {"amount": "300", "payment_date": "2026-03-04"})
+    assert (await env.get(f"/api/v1/loans/{loan['id']}")).json()["data"]["status"] == "paid"

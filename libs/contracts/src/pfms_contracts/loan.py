@@ -73,11 +73,14 @@ class LoanInstalmentDue(_LoanEvent):
 
 class LoanOverdue(_LoanEvent):
     type: ClassVar[str] = "loan.overdue"
-    summary: ClassVar[str] = "An instalment passed its due date and grace period unpaid (once per instalment)."
+    summary: ClassVar[str] = (
+        "An instalment passed its due date and grace period unpaid (once per instalment), or a loan without a "
+        "schedule is still owed past its end date (no instalment)."
+    )
 
-    instalment_id: UUID
-    installment_number: int
+    instalment_id: UUID | None = None
+    installment_number: int | None = None
     due_date: date
-    outstanding: Decimal = Field(description="Owed on the instalment, late fee included")
+    outstanding: Decimal = Field(description="Owed on the instalment (late fee included), or the principal owed")
     late_fee: Decimal = Field(description="Late fee charged on it (0 when none)")
     days_overdue: int

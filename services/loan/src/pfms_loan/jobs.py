@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pfms_contracts.loan import LoanInstalmentDue, LoanOverdue
 from pfms_contracts.notification import NotificationRequested
 from pfms_finance.currency import quantize
-from pfms_loan import domain, overdue, store
+from pfms_loan import domain, ledger, overdue, store
 from pfms_loan.domain import InstalmentStatus, LoanStatus, LoanType, ReminderType
 from pfms_loan.models import Instalment, Loan, PaymentReminder
 from pfms_loan.overdue import LateFeeType
@@ -165,6 +165,24 @@ async def _mark_overdue(session: AsyncSession, loan: Loan, row: Instalment, toda
     return True
 
 
+async def _announce_late_open_loan(session: AsyncSession, loan: Loan, today: date) -> None:
+    """`loan.overdue` for a loan without a schedule still owed past its end date (no instalment, no late fee)."""
+    assert loan.end_date is not None
+    await emit(
+        session,
+        LoanOverdue(
+            user_id=loan.user_id,
+            loan_id=loan.id,
+            direction=loan.type,
+            currency=loan.currency,
+            due_date=loan.end_date,
+            outstanding=quantize(loan.remaining_balance, loan.currency),
+            late_fee=Decimal(0),
+            days_overdue=overdue.days_overdue(loan.end_date, today),
+        ),
+    )
+
+
 async def check_loan(session: AsyncSession, loan: Loan, today: date, horizon_days: int) -> Tally:
     """Everything the day means for one locked loan."""
     tally = Tally(loans=1)
@@ -197,12 +215,11 @@ async def check_loan(session: AsyncSession, loan: Loan, today: date, horizon_day
             row.due_announced = True
             tally.announced += 1
     await session.flush()
-    open_rows = await store.instalments(session, loan.id, open_only=True)
-    status = domain.loan_status(
-        LoanStatus(loan.status),
-        await store.amount_due(session, loan),
-        any(r.status == InstalmentStatus.OVERDUE for r in open_rows),
-    )
+    late = await ledger.past_due(session, loan, today)
+    status = domain.loan_status(LoanStatus(loan.status), await store.amount_due(session, loan), late)
+    if status is LoanStatus.OVERDUE and loan.status != status and not loan.emi_enabled:
+        await _announce_late_open_loan(session, loan, today)
+        tally.overdue += 1
     if status.value != loan.status:
         store.log(
             session,
@@ -218,7 +235,7 @@ async def check_loan(session: AsyncSession, loan: Loan, today: date, horizon_day
 
 
 async def check_loans(db: Database, today: date, horizon_days: int) -> Tally:
-    """Claim open EMI loans not yet checked today, a batch at a time, each in its own transaction."""
+    """Claim open loans (with a schedule or an end date) not yet checked today, a batch per transaction."""
     tally = Tally()
     failed: set[uuid.UUID] = set()
     while True:
@@ -228,7 +245,7 @@ async def check_loans(db: Database, today: date, horizon_days: int) -> Tally:
                     select(Loan)
                     .where(
                         Loan.status.in_([LoanStatus.ACTIVE.value, LoanStatus.OVERDUE.value]),
-                        Loan.emi_enabled,
+                        or_(Loan.emi_enabled, Loan.end_date.is_not(None)),
                         or_(Loan.checked_on.is_(None), Loan.checked_on != today),
                         Loan.id.not_in(failed) if failed else true(),
                     )

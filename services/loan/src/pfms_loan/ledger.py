@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pfms_contracts.loan import LoanPaymentMade
 from pfms_finance.currency import minor_unit, quantize
-from pfms_loan import amortisation, domain, payments, store
+from pfms_loan import amortisation, domain, overdue, payments, store
 from pfms_loan.amortisation import Compounding, EmiFrequency, InterestType, Method, PrepaymentMode, Terms
 from pfms_loan.domain import CLOSED, InstalmentStatus, LoanStatus, LoanType, PaymentType
 from pfms_loan.models import Instalment, Loan, LoanPayment
@@ -150,6 +150,18 @@ async def _regenerate(session: AsyncSession, loan: Loan, rows: list[Instalment],
     return len(fresh)
 
 
+async def past_due(session: AsyncSession, loan: Loan, today: date) -> bool:
+    """An EMI loan with an overdue instalment, or a loan without a schedule still owed past its end date."""
+    if not loan.emi_enabled:
+        return (
+            loan.end_date is not None
+            and loan.remaining_balance > 0
+            and overdue.is_overdue(loan.end_date, loan.grace_period_days, today)
+        )
+    rows = await store.instalments(session, loan.id, open_only=True)
+    return any(r.status == InstalmentStatus.OVERDUE for r in rows)
+
+
 @dataclass(frozen=True, slots=True)
 class Recorded:
     payment: LoanPayment
@@ -212,10 +224,7 @@ async def pay(
         regenerated = await _regenerate(session, loan, rows, on, mode or PrepaymentMode(loan.prepayment_mode))
     await session.flush()
     owed = await store.amount_due(session, loan)
-    open_rows = await store.instalments(session, loan.id, open_only=True) if loan.emi_enabled else []
-    loan.status = domain.loan_status(
-        LoanStatus(loan.status), owed, any(r.status == InstalmentStatus.OVERDUE for r in open_rows)
-    ).value
+    loan.status = domain.loan_status(LoanStatus(loan.status), owed, await past_due(session, loan, today)).value
     if loan.status == LoanStatus.PAID:
         loan.actual_end_date = on
     first = next((p.number for p in allocation.parts if p.number is not None), None)
