@@ -2,6 +2,7 @@
 newlines), OFX 1.x SGML and 2.x XML, QIF and CAMT.053; and the dedupe fingerprint."""
 
 import io
+import tracemalloc
 import uuid
 from datetime import date
 from decimal import Decimal
@@ -124,6 +125,56 @@ def test_ofx_2_xml_credit_card_with_foreign_currency_and_a_bad_transaction() -> 
     assert (rows[0].amount, rows[0].currency, rows[0].account) == (D("19.99"), "GBP", "4111111111111111")
     assert (rows[1].currency, rows[1].external_id) == ("EUR", "CC-0002")
     assert rows[3].number == 4
+
+
+@pytest.mark.parametrize("name", ["statement-v1.ofx", "statement-v2.ofx"])
+@pytest.mark.parametrize("chunk", [1, 7, 64])
+def test_ofx_read_in_any_chunk_size_gives_the_same_rows(monkeypatch, name, chunk) -> None:
+    """Marks, values and transactions cut by a chunk boundary are put back together."""
+    with (FILES / name).open("rb") as f:
+        whole = list(ofx_format.parse(f))
+    monkeypatch.setattr(ofx_format, "CHUNK_BYTES", chunk)
+    with (FILES / name).open("rb") as f:
+        assert list(ofx_format.parse(f)) == whole
+
+
+def generated_ofx(transactions: int) -> bytes:
+    """An OFX 1.x statement with that many card payments (a big bank export)."""
+    head = (FILES / "statement-v1.ofx").read_bytes().split(b"<STMTTRN>")[0]
+    body = "".join(
+        f"<STMTTRN>\n<TRNTYPE>DEBIT\n<DTPOSTED>202601{1 + i % 28:02d}\n<TRNAMT>-{1 + i % 500}.{i % 100:02d}\n"
+        f"<FITID>GEN{i:08d}\n<NAME>SHOP {i % 977}\n<MEMO>Card 1234 ref {i}\n</STMTTRN>\n"
+        for i in range(transactions)
+    )
+    return head + body.encode() + b"</BANKTRANLIST>\n</STMTRS>\n</STMTTRNRS>\n</BANKMSGSRSV1>\n</OFX>\n"
+
+
+def test_a_large_ofx_streams_in_bounded_memory(tmp_path) -> None:
+    """Peak memory while reading an OFX of 8,000 transactions (1 MB) stays at what one 64 KB chunk and
+    one transaction need, far below the file (a 5 MB file peaks the same: README); every transaction
+    comes out, numbered, with its FITID and the statement's account."""
+    path = tmp_path / "big.ofx"
+    path.write_bytes(generated_ofx(8_000))
+    size = path.stat().st_size
+    count, last = 0, None
+    tracemalloc.start()
+    try:
+        with path.open("rb") as f:
+            for row in ofx_format.parse(f):
+                count, last = count + 1, row
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert size > 1_000_000 and count == 8_000
+    assert isinstance(last, Row)
+    assert (last.number, last.external_id, last.account) == (8_000, "GEN00007999", "0123456789")
+    assert peak < 400_000 and peak < size / 2.5, f"peak {peak} bytes for a {size}-byte file"
+
+
+def test_an_ofx_cut_inside_a_transaction_is_a_bad_file() -> None:
+    content = (FILES / "statement-v1.ofx").read_bytes()
+    with pytest.raises(BadFile, match="ends inside a transaction"):
+        list(ofx_format.parse(io.BytesIO(content[: content.index(b"</STMTTRN>")])))
 
 
 def test_not_ofx_is_a_bad_file() -> None:
