@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import delete, insert
+from sqlalchemy import delete, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pfms_contracts.loan import LoanPaymentMade
@@ -48,36 +48,41 @@ def in_minor_units(amount: Decimal, currency: str, field: str) -> None:
         raise Invalid(f"{field} has more decimals than {currency} allows", field=field)
 
 
-def _values(loan: Loan, item: amortisation.Instalment) -> dict[str, object]:
-    """Column values of a new instalment (a plain dict: 360 rows go in one multi-row INSERT)."""
+INSERT_SCHEDULE = text(
+    "INSERT INTO emi_schedules (id, loan_id, installment_number, due_date, principal_amount, interest_amount, "
+    "total_amount, outstanding_amount, metadata) "
+    "SELECT gen_random_uuid(), :loan_id, n, d, p, i, p + i, p + i, jsonb_build_object('balance_after', b::text) "
+    "FROM unnest(CAST(:numbers AS integer[]), CAST(:dates AS date[]), CAST(:principals AS numeric[]), "
+    "CAST(:interests AS numeric[]), CAST(:balances AS numeric[])) AS t(n, d, p, i, b)"
+)
+"""A whole schedule in one statement from five arrays; other columns take their defaults (pending, nothing paid)."""
+
+UPDATE_SCHEDULE = text(
+    "UPDATE emi_schedules AS e SET due_date = t.d, principal_amount = t.p, interest_amount = t.i, "
+    "total_amount = t.p + t.i, outstanding_amount = t.p + t.i, due_announced = false, updated_at = now(), "
+    "metadata = e.metadata || jsonb_build_object('balance_after', t.b::text) "
+    "FROM unnest(CAST(:numbers AS integer[]), CAST(:dates AS date[]), CAST(:principals AS numeric[]), "
+    "CAST(:interests AS numeric[]), CAST(:balances AS numeric[])) AS t(n, d, p, i, b) "
+    "WHERE e.loan_id = :loan_id AND e.installment_number = t.n"
+)
+"""Regenerated instalments rewritten in place (same ids and numbers) in one statement."""
+
+
+def _arrays(loan: Loan, items: list[amortisation.Instalment]) -> dict[str, object]:
     return {
-        "id": uuid.uuid4(),
         "loan_id": loan.id,
-        "installment_number": item.number,
-        "due_date": item.due_date,
-        "principal_amount": item.principal,
-        "interest_amount": item.interest,
-        "late_fee": ZERO,
-        "total_amount": item.total,
-        "status": InstalmentStatus.PENDING.value,
-        "paid_amount": ZERO,
-        "principal_paid": ZERO,
-        "interest_paid": ZERO,
-        "late_fee_paid": ZERO,
-        "outstanding_amount": item.total,
-        "partial_payments_count": 0,
-        "days_overdue": 0,
-        "late_fee_applied": False,
-        "due_announced": False,
-        "reminder_sent": False,
-        "meta": {"balance_after": str(item.balance_after)},
+        "numbers": [i.number for i in items],
+        "dates": [i.due_date for i in items],
+        "principals": [i.principal for i in items],
+        "interests": [i.interest for i in items],
+        "balances": [i.balance_after for i in items],
     }
 
 
 async def write_schedule(session: AsyncSession, loan: Loan) -> int:
     """The new loan's instalments; sets its EMI amount and, unless given, its end date."""
     items = amortisation.schedule(terms(loan))
-    await session.execute(insert(Instalment), [_values(loan, item) for item in items])
+    await session.execute(INSERT_SCHEDULE, _arrays(loan, items))
     loan.emi_amount = items[0].total
     loan.end_date = loan.end_date or items[-1].due_date
     return len(items)
@@ -109,9 +114,9 @@ def _apply(row: Instalment, part: payments.Part, on: date, grace_days: int, toda
 async def _regenerate(session: AsyncSession, loan: Loan, rows: list[Instalment], on: date, mode: PrepaymentMode) -> int:
     """Recompute the untouched future instalments after a prepayment; returns how many remain.
 
-    Rows are updated in place (same ids and numbers, so reminders and consumers keyed by the
-    instalment keep following it) and announced again with their new amount; the surplus of a
-    shorter term is deleted.
+    Rows are updated in place in one statement (same ids and numbers, so reminders and consumers
+    keyed by the instalment keep following it) and announced again with their new amount; the
+    surplus of a shorter term is deleted.
     """
     replaced = [
         r
@@ -134,19 +139,18 @@ async def _regenerate(session: AsyncSession, loan: Loan, rows: list[Instalment],
         for r in replaced
     ]
     fresh = amortisation.regenerate(terms(loan), balance, replaced[0].installment_number, plan, mode)
-    for row, item in zip(replaced, fresh, strict=False):
-        row.due_date = item.due_date
-        row.principal_amount = item.principal
-        row.interest_amount = item.interest
-        row.total_amount = item.total
-        row.outstanding_amount = item.total
-        row.due_announced = False
-        row.meta = {**row.meta, "balance_after": str(item.balance_after)}
+    await session.flush()
+    if fresh:
+        await session.execute(UPDATE_SCHEDULE, _arrays(loan, fresh))
     surplus = [r.id for r in replaced[len(fresh) :]]
     if surplus:
-        await session.execute(delete(Instalment).where(Instalment.id.in_(surplus)))
-    last = fresh[-1].due_date if fresh else max((r.due_date for r in rows if r not in replaced), default=on)
-    loan.end_date = last
+        await session.execute(
+            delete(Instalment).where(Instalment.id.in_(surplus)), execution_options={"synchronize_session": False}
+        )
+    kept_dates = [r.due_date for r in rows if r not in replaced]
+    for row in replaced:  # rewritten or deleted by SQL: the next query reloads what is left
+        session.expire(row)
+    loan.end_date = fresh[-1].due_date if fresh else max(kept_dates, default=on)
     return len(fresh)
 
 
