@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
-from journeys import BusTap, Person, sign_up
+from journeys import BusTap, Person, settle, sign_up
 
 from pfms_local.fleet import Fleet
 
@@ -88,6 +88,8 @@ async def test_two_people_share_a_trip_and_settle_to_zero(gateway: httpx.AsyncCl
         await _post(gateway, f"{base}/settlements/{settlement['id']}/confirm", ana)
         event = await tap.wait("group.settlement.completed", settlement_id=settlement["id"])
         assert event["data"]["from_user_id"] == b and Decimal(event["data"]["amount"]) == Decimal("97.50")
+        await settle()
+        assert [e["data"]["settlement_id"] for e in await tap.drain()] == [settlement["id"]], "announced once"
     finally:
         await tap.close()
     settled = (await gateway.get(f"{base}/balances", headers=vic.headers)).json()["data"]
