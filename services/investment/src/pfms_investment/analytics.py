@@ -90,9 +90,12 @@ def in_base(holding: Holding, currency: str, fx: FxTable) -> tuple[Decimal, Deci
     cost = realized = cost_in = ZERO
     for day, gained, paid, still_open in holding.by_day:
         rate = fx.rate(currency, day)
-        realized += gained * rate
-        cost_in += paid * rate
-        cost += still_open * rate
+        if gained:
+            realized += gained * rate
+        if paid:
+            cost_in += paid * rate
+        if still_open:
+            cost += still_open * rate
     return cost, realized, cost_in
 
 

@@ -38,6 +38,7 @@ class FxTable:
         self._days = {c: [d for d, _ in series] for c, series in rates.items()}
         self._rates = {c: [r for _, r in series] for c, series in rates.items()}
         self._seen: dict[tuple[str, date], Decimal] = {}
+        self._floats: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
     def rate(self, currency: str, day: date) -> Decimal:
         """Units of base currency per unit of `currency` on `day`."""
@@ -54,9 +55,14 @@ class FxTable:
     def convert(self, amount: Decimal, currency: str, day: date) -> Decimal:
         return amount * self.rate(currency, day)
 
-    def floats(self, currency: str) -> tuple[list[int], list[float]]:
-        """The currency's rates as (day ordinals, float rates), for the value walk."""
-        return [d.toordinal() for d in self._days.get(currency, [])], [float(r) for r in self._rates.get(currency, [])]
+    def floats(self, currency: str) -> tuple[np.ndarray, np.ndarray]:
+        """The currency's rates as (day ordinals, float rates), for the value walk (built once per currency)."""
+        if currency not in self._floats:
+            self._floats[currency] = (
+                np.asarray([d.toordinal() for d in self._days.get(currency, [])], dtype=np.int64),
+                np.asarray([float(r) for r in self._rates.get(currency, [])], dtype=np.float64),
+            )
+        return self._floats[currency]
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,10 +159,10 @@ def _rates_at(fx: FxTable, currency: str, days: np.ndarray) -> np.ndarray:
     if currency == fx.base:
         return np.ones(len(days))
     known, rates = fx.floats(currency)
-    at = np.searchsorted(np.asarray(known, dtype=np.int64), days, side="right") - 1
+    at = np.searchsorted(known, days, side="right") - 1
     if len(at) and at.min() < 0:
         raise MissingRate(currency, fx.base, date.fromordinal(int(days[np.argmax(at < 0)])))
-    return np.asarray(rates, dtype=np.float64)[at] if len(at) else np.zeros(0)
+    return rates[at] if len(at) else np.zeros(0)
 
 
 def _last_index(valid: np.ndarray, group: np.ndarray) -> np.ndarray:
@@ -181,19 +187,20 @@ def walk(
     currency in date order, gives each currency's value on any day. Vectorised with numpy: one pass
     over all rows, no Python loop per row.
     """
-    n_trade = [len(h.days) for h in holdings]
-    n_close = [len(s.days) for s in prices]
-    asset = np.concatenate(
-        [np.repeat(np.arange(len(holdings)), n_trade), np.repeat(np.arange(len(prices)), n_close)]
-    ).astype(np.int64)
+    n_trade = np.asarray([len(h.days) for h in holdings], dtype=np.int64)
+    n_close = np.asarray([len(s.days) for s in prices], dtype=np.int64)
+    trades, closes = int(n_trade.sum()), int(n_close.sum())
+    asset = np.concatenate([np.repeat(np.arange(len(holdings)), n_trade), np.repeat(np.arange(len(prices)), n_close)])
     day = np.concatenate([h.days for h in holdings] + [_NONE] + [s.days for s in prices]).astype(np.int64)
-    is_close = np.concatenate([np.zeros(sum(n_trade), bool), np.ones(sum(n_close), bool)])
-    held = np.concatenate([h.quantities for h in holdings] + [np.zeros(sum(n_close))]).astype(np.float64)
+    is_close = np.concatenate([np.zeros(trades, np.int64), np.ones(closes, np.int64)])
+    held = np.concatenate([h.quantities for h in holdings] + [np.zeros(closes)]).astype(np.float64)
     seen = np.concatenate([h.prices for h in holdings] + [np.zeros(0)] + [s.values for s in prices]).astype(np.float64)
-    flow = np.concatenate([h.flows for h in holdings] + [np.zeros(sum(n_close))]).astype(np.float64)
-    order = np.lexsort((is_close, day, asset))
+    flow = np.concatenate([h.flows for h in holdings] + [np.zeros(closes)]).astype(np.float64)
+    # By asset, then day, a day's market price after its trades: one integer key (ordinals < 2**30), and
+    # a stable sort that finds the input already in sorted runs.
+    order = np.argsort((asset << 32) | (day << 1) | is_close, kind="stable")
     asset, day, held, seen, flow = asset[order], day[order], held[order], seen[order], flow[order]
-    trade_row = ~is_close[order]
+    trade_row = is_close[order] == 0
 
     last_trade = _last_index(trade_row, asset)
     quantity = np.where(last_trade >= 0, held[np.maximum(last_trade, 0)], 0.0)
@@ -204,30 +211,33 @@ def walk(
     first[1:] = asset[1:] != asset[:-1]
     before = np.where(first, 0.0, np.roll(value, 1))
     delta = value - before
-    counted = (value != 0).astype(np.int64) - (before != 0)
+    counted = (value != 0).astype(np.float64) - (before != 0)
 
     codes = sorted(set(currencies))
     slot = np.asarray([codes.index(c) for c in currencies], dtype=np.int64)[asset] if len(asset) else asset
-    base_flow = np.zeros(len(asset))
+    moved = flow != 0
+    base_flow = flow[moved]
     for k, code in enumerate(codes):
-        rows = (slot == k) & (flow != 0)
-        if rows.any():
-            base_flow[rows] = flow[rows] * _rates_at(fx, code, day[rows])
-    flow_days, flow_at = np.unique(day[flow != 0], return_inverse=True)
-    flow_sum = np.bincount(flow_at, weights=base_flow[flow != 0], minlength=len(flow_days))
+        rows = slot[moved] == k
+        if code != fx.base and rows.any():
+            base_flow[rows] *= _rates_at(fx, code, day[moved][rows])
+    flow_days, flow_at = np.unique(day[moved], return_inverse=True)
+    flow_sum = np.bincount(flow_at, weights=base_flow, minlength=len(flow_days))
 
+    # Each change counts from the first wanted day on or after it: per currency, sum the changes falling
+    # before each wanted day (bincount), then accumulate along the days.
     wanted = np.union1d(np.asarray(sorted(d.toordinal() for d in breakpoints), dtype=np.int64), flow_days)
+    width = len(wanted) + 1
+    bucket = slot * width + np.searchsorted(wanted, day, side="left")
+    local = np.bincount(bucket, weights=delta, minlength=len(codes) * width).reshape(len(codes), width)
+    valued = np.bincount(bucket, weights=counted, minlength=len(codes) * width).reshape(len(codes), width)
+    local, valued = local[:, :-1].cumsum(axis=1), valued[:, :-1].cumsum(axis=1)
     total = np.zeros(len(wanted))
-    by_day = np.argsort(day, kind="stable")
     for k, code in enumerate(codes):
-        rows = by_day[slot[by_day] == k]
-        upto = np.searchsorted(day[rows], wanted, side="right") - 1
-        running = np.concatenate([[0.0], np.cumsum(delta[rows])])[upto + 1]
-        valued = np.concatenate([[0], np.cumsum(counted[rows])])[upto + 1]
-        local = np.where(valued > 0, running, 0.0)
-        nonzero = local != 0
+        # At no asset valued the currency's value is exactly 0 (no float residue of the running sum).
+        nonzero = (valued[k] > 0.5) & (local[k] != 0)
         if nonzero.any():
-            total[nonzero] += local[nonzero] * _rates_at(fx, code, wanted[nonzero])
+            total[nonzero] += local[k][nonzero] * _rates_at(fx, code, wanted[nonzero])
     flows_on = dict(zip(flow_days.tolist(), flow_sum.tolist(), strict=True))
     points: dict[date, Point] = {}
     for ordinal, amount in zip(wanted.tolist(), total.tolist(), strict=True):
