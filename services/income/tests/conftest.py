@@ -70,7 +70,8 @@ class Harness:
 
 @pytest.fixture
 async def env(make_service, jwt_keys) -> Harness:
-    return Harness(await make_service("income"), jwt_keys)
+    # The latest projection is stored at once, so a test can read it right after the answer.
+    return Harness(await make_service("income", projection_store_delay_seconds=0), jwt_keys)
 
 
 def error_fields(response: Any) -> list[str]:

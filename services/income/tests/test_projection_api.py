@@ -99,6 +99,16 @@ async def test_a_burst_of_projections_writes_only_the_newest_after_the_running_w
     monkeypatch.setattr(cashflow, "keep_latest", counting)
     await asyncio.gather(*(writer.submit(env.svc.db, me.user_id, p, datetime.now(UTC)) for p in projections))
     assert writes == [balances[0], balances[-1]]
+
+    # With a delay, projections arriving one after the other within it are one write of the newest.
+    writes.clear()
+    delayed = LatestWriter(delay=0.3)
+    first = asyncio.create_task(delayed.submit(env.svc.db, me.user_id, projections[0], datetime.now(UTC)))
+    for p in projections[1:]:
+        await asyncio.sleep(0.01)
+        await delayed.submit(env.svc.db, me.user_id, p, datetime.now(UTC))
+    await first
+    assert writes == [balances[-1]]
     async with env.svc.db.sessions() as session:
         stored = await session.scalars(
             select(CashflowProjection.projected_balance).where(CashflowProjection.user_id == me.user_id)

@@ -1,5 +1,6 @@
 """The projection use case: read the inputs, project (pure), keep the latest, cache it for five minutes."""
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -134,13 +135,15 @@ class LatestWriter:
     """Stores each user's latest projection with at most one write per user in flight in this instance.
 
     Only the newest projection is kept, so a burst of projections for one user (a dashboard
-    refreshing, a client stepping through horizons) needs one write, not one per request: while a
-    write runs, newer projections replace each other in a one-slot queue and the running writer
-    stores the newest when it finishes. Across instances the advisory lock and the
-    `calculated_at` guard of `save_projection` keep the newest.
+    refreshing, a client stepping through horizons) needs one write, not one per request: the
+    first waits `delay` seconds, then writes; projections submitted meanwhile (or during the write)
+    replace each other in a one-slot queue, and the writer stores the newest when it is done.
+    Across instances the advisory lock and the `calculated_at` guard of `save_projection` keep the
+    newest. A projection still waiting at shutdown is not stored: the next computation is.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, delay: float = 0.0) -> None:
+        self.delay = delay
         self._pending: dict[uuid.UUID, tuple[domain.Projection, datetime]] = {}
         self._writing: set[uuid.UUID] = set()
 
@@ -152,6 +155,8 @@ class LatestWriter:
             return
         self._writing.add(user_id)
         try:
+            if self.delay:
+                await asyncio.sleep(self.delay)
             while (job := self._pending.pop(user_id, None)) is not None:
                 await keep_latest(db, user_id, *job)
         finally:

@@ -15,8 +15,9 @@ SERVICE_DIR = Path(__file__).resolve().parents[2]
 
 
 def create(settings: Settings | None = None) -> FastAPI:
-    app = create_app(settings or Settings(), title="PFMS income service", routers=[router], handlers=HANDLERS)
-    app.state.latest_projections = LatestWriter()
+    settings = settings or Settings()
+    app = create_app(settings, title="PFMS income service", routers=[router], handlers=HANDLERS)
+    app.state.latest_projections = LatestWriter(settings.projection_store_delay_seconds)
     return app
 
 
