@@ -24,7 +24,7 @@ from pfms_loan.schemas_contacts import (
     GroupUpdate,
 )
 from pfms_platform.db import Session
-from pfms_platform.envelope import Envelope, PageEnvelope, ok, paged
+from pfms_platform.envelope import Envelope, PageEnvelope, PageParams, ok, paged
 from pfms_platform.errors import Conflict, Invalid, NotFound
 from pfms_platform.internal import InternalClient
 from pfms_platform.security import CurrentUser
@@ -105,9 +105,7 @@ async def create_group(body: GroupCreate, user: CurrentUser, session: Session) -
 
 
 @router.get("/groups", response_model=PageEnvelope[Group])
-async def list_groups(
-    params: Annotated[ContactFilters, Query()], user: CurrentUser, session: Session
-) -> dict[str, Any]:
+async def list_groups(params: Annotated[PageParams, Query()], user: CurrentUser, session: Session) -> dict[str, Any]:
     total = await session.scalar(select(func.count()).select_from(ContactGroup).where(ContactGroup.user_id == user))
     rows = await session.scalars(
         select(ContactGroup)
