@@ -3,7 +3,7 @@ served on loopback ports (the group service reaches them over HTTP, as in produc
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,8 +102,18 @@ class Harness:
 
 
 @pytest.fixture
-async def env(make_service, jwt_keys) -> Harness:
-    return Harness(await make_service("group", scheduler_enabled=False), jwt_keys)
+def start(make_service, jwt_keys) -> Callable[..., Awaitable[Harness]]:
+    """`await start(**settings)`: a group service (scheduler off; tests run its passes themselves)."""
+
+    async def started(**overrides: Any) -> Harness:
+        return Harness(await make_service("group", **{"scheduler_enabled": False, **overrides}), jwt_keys)
+
+    return started
+
+
+@pytest.fixture
+async def env(start) -> Harness:
+    return await start()
 
 
 @pytest.fixture

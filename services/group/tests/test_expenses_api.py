@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from pfms_devservers import free_port
 from pfms_group.models import ExpenseSplit, GroupExpense
 
 pytestmark = pytest.mark.integration
@@ -154,3 +155,18 @@ async def test_export_as_csv_and_json(env) -> None:
     assert as_json.json()["entries"][0]["paid_by"] == [{"user_id": str(a.user_id), "amount": "12.00"}]
     bad = await env.client.get(f"/api/v1/groups/{group_id}/export", params={"format": "xml"}, headers=b.headers)
     assert bad.status_code == 422
+
+
+async def test_market_data_down_means_503_and_nothing_written(start) -> None:
+    env = await start(internal_attempts=1, service_urls={"market-data": f"http://127.0.0.1:{free_port()}"})
+    a = env.person()
+    group_id = await env.group(a)
+    response = await env.client.post(
+        f"/api/v1/groups/{group_id}/expenses",
+        json={"description": "Hotel", "amount": "80.00", "currency": "EUR", "expense_date": "2026-11-20"},
+        headers=a.headers,
+    )
+    assert response.status_code == 503 and response.json()["error"]["code"] == "UPSTREAM_UNAVAILABLE"
+    assert await env.count(GroupExpense) == 0 and await env.outbox("group.expense.created") == []
+    same_currency = await env.expense(group_id, a, amount="80.00")
+    assert same_currency["fx_rate"] == "1.0000000000" and same_currency["fx_source"] is None
