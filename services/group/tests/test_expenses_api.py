@@ -129,6 +129,13 @@ async def test_bad_splits_are_refused_by_field_and_change_nothing(env) -> None:
         ({"amount": "ten"}, "amount"),
         ({"amount": "10", "currency": "ABC"}, "currency"),
         ({"amount": "10", "tip": "1"}, "tip"),
+        (
+            {
+                "amount": "10",
+                "payers": [{"user_id": str(a.user_id), "amount": "5"}, {"user_id": str(a.user_id), "amount": "5"}],
+            },
+            "payers",
+        ),
     ]
     for body, field in cases:
         response = await env.client.post(

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from pfms_contracts.identity import UserDeleted
+from pfms_devservers import free_port
 from pfms_group import scheduler
 from pfms_group.models import FinanceGroup, GroupExpense, GroupMember, GroupMessage, RecurringGroupExpense
 
@@ -115,3 +116,28 @@ async def test_user_deleted_keeps_other_ledgers_whole(env) -> None:
     # where they had no ledger entries they are simply gone
     members = await env.client.get(f"/api/v1/groups/{untouched}/members", headers=friend.headers)
     assert [m["user_id"] for m in members.json()["data"]] == [str(friend.user_id)]
+
+
+async def test_a_schedule_waits_while_market_data_is_down_and_the_others_go_ahead(start) -> None:
+    env = await start(internal_attempts=1, service_urls={"market-data": f"http://127.0.0.1:{free_port()}"})
+    a = env.person()
+    group_id = await env.group(a)
+    today = datetime.now(UTC).date()
+    for currency in ("EUR", "USD"):
+        created = await env.client.post(
+            f"/api/v1/groups/{group_id}/recurring",
+            json={
+                "description": currency,
+                "amount": "9",
+                "currency": currency,
+                "frequency": "monthly",
+                "start_date": today.isoformat(),
+            },
+            headers=a.headers,
+        )
+        assert created.status_code == 201
+    assert await scheduler.materialise_due(env.svc.db, env.svc.app.state.market, today) == 1
+    waiting = await env.count(
+        RecurringGroupExpense, RecurringGroupExpense.next_date == today, RecurringGroupExpense.active
+    )
+    assert waiting == 1, "the EUR schedule keeps its date for the next pass"

@@ -21,7 +21,7 @@ from pfms_group.models import FinanceGroup, RecurringGroupExpense
 from pfms_group.splits import Participant, SplitType
 from pfms_platform.db import Database
 from pfms_platform.errors import AppError
-from pfms_platform.internal import InternalClient
+from pfms_platform.internal import InternalClient, UpstreamUnavailable
 from pfms_platform.logging import get_logger
 
 log = get_logger(__name__)
@@ -55,8 +55,10 @@ def draft_on(row: RecurringGroupExpense, day: date) -> ledger.Draft:
 async def materialise(session: AsyncSession, market: InternalClient, row: RecurringGroupExpense, today: date) -> int:
     """Expenses for the schedule's due occurrences; advances `next_date` past today.
 
-    A schedule that no longer fits the group (a participant left) is paused and the group told so
-    in its feed, instead of failing at every pass.
+    A schedule that no longer fits the group (a participant left, no rate for its currency) is
+    paused and the group told so in its feed, instead of failing at every pass. When market-data is
+    unreachable the schedule's savepoint is rolled back and it waits for a later pass; the other
+    schedules of the batch go ahead.
     """
     assert row.next_date is not None
     group = await session.get(FinanceGroup, row.group_id)
@@ -68,11 +70,13 @@ async def materialise(session: AsyncSession, market: InternalClient, row: Recurr
         draft = draft_on(row, day)
         try:
             shares, paid = ledger.plan(draft, members, row.created_by)
-        except AppError as exc:
+            rate, source = await fx.rate(market, row.currency, group.currency, day)
+        except UpstreamUnavailable:
+            raise  # market-data is down: this schedule waits for a later pass
+        except AppError as exc:  # no longer fits the group, or no rate exists for its currency
             row.active = False
             await feed.record(session, group.id, None, "recurring.paused", row.id, reason=exc.message)
             return made
-        rate, source = await fx.rate(market, row.currency, group.currency, day)
         created = await ledger.add_expense(
             session,
             group,
@@ -92,21 +96,33 @@ async def materialise(session: AsyncSession, market: InternalClient, row: Recurr
 
 
 async def materialise_due(db: Database, market: InternalClient, today: date) -> int:
-    """Claim and materialise due schedules, a batch per transaction, until none is left."""
+    """Claim and materialise due schedules, a batch per transaction, until none is left (those
+    postponed in this pass are not claimed again until the next one)."""
     total = 0
+    postponed: list[uuid.UUID] = []
     while True:
         async with db.sessions() as session, session.begin():
             rows = (
                 await session.scalars(
                     select(RecurringGroupExpense)
-                    .where(RecurringGroupExpense.active, RecurringGroupExpense.next_date <= today)
+                    .where(
+                        RecurringGroupExpense.active,
+                        RecurringGroupExpense.next_date <= today,
+                        RecurringGroupExpense.id.not_in(postponed),
+                    )
                     .order_by(RecurringGroupExpense.next_date, RecurringGroupExpense.id)
                     .limit(CLAIM)
                     .with_for_update(skip_locked=True)
                 )
             ).all()
             for row in rows:
-                total += await materialise(session, market, row, today)
+                row_id = row.id
+                try:
+                    async with session.begin_nested():
+                        total += await materialise(session, market, row, today)
+                except UpstreamUnavailable as exc:
+                    postponed.append(row_id)
+                    log.warning("recurring expense postponed", recurring_id=str(row_id), error=exc.message)
         if len(rows) < CLAIM:
             return total
 

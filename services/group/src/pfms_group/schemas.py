@@ -9,7 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from pfms_finance.currency import normalise_currency
 from pfms_finance.recurrence import Frequency
@@ -116,6 +116,12 @@ class PayerIn(Request):
     amount: Amount
 
 
+def _once_each(people: list[Any]) -> list[Any]:
+    if len({p.user_id for p in people}) != len(people):
+        raise ValueError("each member may appear once")
+    return people
+
+
 class ExpenseCreate(Request):
     description: Annotated[str, Field(min_length=1, max_length=500)]
     amount: Amount
@@ -127,6 +133,8 @@ class ExpenseCreate(Request):
         default_factory=list, description="Who shares it; empty means every active member, equally"
     )
     payers: list[PayerIn] = Field(default_factory=list, description="Who paid what; empty means the caller paid all")
+
+    _distinct = field_validator("participants", "payers")(_once_each)
 
 
 class MemberAmount(BaseModel):
@@ -172,6 +180,8 @@ class RecurringCreate(Request):
         if self.end_date is not None and self.end_date < self.start_date:
             raise ValueError("end_date must not be before start_date")
         return self
+
+    _distinct = field_validator("participants", "payers")(_once_each)
 
 
 class Recurring(BaseModel):
