@@ -242,12 +242,12 @@ async def time_pure_and_service(dsn: str, user_id: uuid.UUID, portfolio_id: uuid
     result: dict[str, Any] = {}
     for _ in range(RUNS + WARMUP):
         with pure:
-            result = analyse("USD", Method.FIFO, metas, states, series, FxTable("USD", rates), today, bench)
+            result = analyse("USD", Method.FIFO, metas, states, series, FxTable.packed("USD", rates), today, bench)
     reference: dict[str, Any] = {}
     for _ in range(5 + WARMUP):
         with replayed:
             full = [Holding.of(rebuild(histories.get(a.id, []), Method.FIFO)[0]) for a in assets]
-            reference = analyse("USD", Method.FIFO, metas, full, series, FxTable("USD", rates), today, bench)
+            reference = analyse("USD", Method.FIFO, metas, full, series, FxTable.packed("USD", rates), today, bench)
     assert reference == result, "analytics from the states differ from a full replay"
     for _ in range(RUNS + WARMUP):
         with service:

@@ -4,6 +4,7 @@ import uuid
 from datetime import date
 from decimal import Decimal as D
 
+import numpy as np
 import pytest
 
 from pfms_investment.analytics import AssetMeta, analyse
@@ -85,6 +86,19 @@ def test_fx_rate_is_the_last_one_on_or_before_the_date() -> None:
         FX.rate("EUR", date(2024, 1, 1))
     with pytest.raises(MissingRate):
         FX.rate("GBP", date(2024, 3, 1))
+
+
+def test_a_packed_fx_table_answers_as_the_plain_one() -> None:
+    days = np.asarray([date(2024, 1, 2).toordinal(), date(2024, 3, 1).toordinal()], dtype=">i4")
+    packed = FxTable.packed("USD", {"EUR": (days, np.asarray([1.10, 1.08], dtype=">f8"), ["1.1000000000", "1.08"])})
+    for day in (date(2024, 1, 2), date(2024, 2, 29), date(2024, 3, 2)):
+        assert packed.rate("EUR", day) == FX.rate("EUR", day)
+    assert packed.convert(D(100), "EUR", date(2024, 3, 5)) == D("108.00")
+    assert packed.span("EUR") == FX.span("EUR") == (date(2024, 1, 2), date(2024, 3, 1))
+    assert packed.span("GBP") is None
+    assert packed.floats("EUR")[1].tolist() == FX.floats("EUR")[1].tolist() == [1.10, 1.08]
+    with pytest.raises(MissingRate):
+        packed.rate("EUR", date(2024, 1, 1))
 
 
 def test_walk_values_each_day_at_that_days_prices_and_rates() -> None:

@@ -1,7 +1,6 @@
 """Gathers a portfolio's asset states, prices and rates (fetching what the caches lack) for the pure analytics."""
 
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,16 +23,14 @@ def today_utc() -> date:
     return datetime.now(UTC).date()
 
 
-def _needed_rates(
-    base: str, first_day: dict[str, date], cached: dict[str, list[tuple[date, Decimal]]], today: date
-) -> set[tuple[str, str, date]]:
+def _needed_rates(base: str, first_day: dict[str, date], cached: FxTable, today: date) -> set[tuple[str, str, date]]:
     """A rate on or before each currency's first transaction, and today's."""
     wanted = set()
     for currency, first in first_day.items():
-        days = [d for d, _ in cached.get(currency, [])]
-        if not days or days[0] > first:
+        span = cached.span(currency)
+        if span is None or span[0] > first:
             wanted.add((currency, base, first))
-        if not days or days[-1] < today:
+        if span is None or span[1] < today:
             wanted.add((currency, base, today))
     return wanted
 
@@ -66,11 +63,11 @@ async def portfolio_analytics(
         held = holdings.get(a.id)
         if held is not None and (start := held.first_day) is not None and a.currency != base:
             first_day[a.currency] = min(first_day.get(a.currency, start), start)
-    rates = await store.fx_rates(session, base, set(first_day))
-    wanted = _needed_rates(base, first_day, rates, today)
+    fx = FxTable.packed(base, await store.fx_rates(session, base, set(first_day)))
+    wanted = _needed_rates(base, first_day, fx, today)
     if wanted and client is not None:
         stale += await market.fetch_rates(session, client, wanted)
-        rates = await store.fx_rates(session, base, set(first_day))
+        fx = FxTable.packed(base, await store.fx_rates(session, base, set(first_day)))
 
     benchmark = None
     if portfolio.benchmark_symbol and portfolio.benchmark_asset_class:
@@ -98,7 +95,7 @@ async def portfolio_analytics(
             assets,
             [holdings.get(a.id, EMPTY) for a in assets],
             series_of,
-            FxTable(base, rates),
+            fx,
             today,
             benchmark,
         )

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import asyncpg
+import numpy as np
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -148,19 +149,25 @@ async def manual_prices(
     return out
 
 
-async def fx_rates(session: AsyncSession, base: str, currencies: set[str]) -> dict[str, list[tuple[date, Decimal]]]:
-    """Cached rates into `base`, by currency, oldest first."""
-    out: dict[str, list[tuple[date, Decimal]]] = defaultdict(list)
+async def fx_rates(
+    session: AsyncSession, base: str, currencies: set[str]
+) -> dict[str, tuple[np.ndarray, np.ndarray, list[str]]]:
+    """Cached rates into `base` of the currencies, for `FxTable.packed`: one row per currency, day ordinals
+    and float rates as big-endian arrays and the exact rates as text, oldest first."""
+    rates: dict[str, tuple[np.ndarray, np.ndarray, list[str]]] = {}
     if currencies:
         rows = await (await driver(session)).fetch(
-            "SELECT base, day, rate::text FROM cached_fx_rates WHERE quote = $1 AND base = ANY($2::text[])"
-            " ORDER BY day",
+            "SELECT base, string_agg(int4send(day - DATE '0001-01-01' + 1), '' ORDER BY day) AS days,"
+            " string_agg(float8send(rate::float8), '' ORDER BY day) AS floats,"
+            " array_to_string(array_agg(rate ORDER BY day), ',') AS exact"
+            " FROM cached_fx_rates WHERE quote = $1 AND base = ANY($2::text[]) GROUP BY base",
             base,
             sorted(currencies),
         )
         for row in rows:
-            out[row["base"]].append((row["day"], Decimal(row["rate"])))
-    return out
+            days, floats = np.frombuffer(row["days"], ">i4"), np.frombuffer(row["floats"], ">f8")
+            rates[row["base"]] = (days, floats, row["exact"].split(","))
+    return rates
 
 
 async def purge(session: AsyncSession, user: uuid.UUID) -> None:

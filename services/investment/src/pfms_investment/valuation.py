@@ -35,10 +35,26 @@ class FxTable:
 
     def __init__(self, base: str, rates: Mapping[str, Sequence[tuple[date, Decimal]]]) -> None:
         self.base = base
-        self._days = {c: [d for d, _ in series] for c, series in rates.items()}
-        self._rates = {c: [r for _, r in series] for c, series in rates.items()}
+        self._ordinals = {c: [d.toordinal() for d, _ in series] for c, series in rates.items()}
+        self._exact: dict[str, list[Decimal | str]] = {c: [r for _, r in series] for c, series in rates.items()}
         self._seen: dict[tuple[str, date], Decimal] = {}
         self._floats: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    @classmethod
+    def packed(cls, base: str, rates: Mapping[str, tuple[np.ndarray, np.ndarray, list[str]]]) -> "FxTable":
+        """From (day ordinals, float rates, exact rates as text) per currency, oldest first: the exact
+        rate of a day is parsed only when a conversion needs it."""
+        table = cls(base, {})
+        for currency, (ordinals, floats, exact) in rates.items():
+            table._ordinals[currency] = ordinals.tolist()
+            table._exact[currency] = list(exact)
+            table._floats[currency] = (ordinals.astype(np.int64), floats.astype(np.float64))
+        return table
+
+    def span(self, currency: str) -> tuple[date, date] | None:
+        """The first and last days with a rate of `currency`."""
+        ordinals = self._ordinals.get(currency)
+        return (date.fromordinal(ordinals[0]), date.fromordinal(ordinals[-1])) if ordinals else None
 
     def rate(self, currency: str, day: date) -> Decimal:
         """Units of base currency per unit of `currency` on `day`."""
@@ -46,10 +62,12 @@ class FxTable:
             return Decimal(1)
         found = self._seen.get((currency, day))
         if found is None:
-            i = bisect_right(self._days.get(currency, []), day)
+            i = bisect_right(self._ordinals.get(currency, []), day.toordinal())
             if i == 0:
                 raise MissingRate(currency, self.base, day)
-            found = self._seen[(currency, day)] = self._rates[currency][i - 1]
+            exact = self._exact[currency]
+            found = exact[i - 1] = Decimal(exact[i - 1])
+            self._seen[(currency, day)] = found
         return found
 
     def convert(self, amount: Decimal, currency: str, day: date) -> Decimal:
@@ -59,8 +77,8 @@ class FxTable:
         """The currency's rates as (day ordinals, float rates), for the value walk (built once per currency)."""
         if currency not in self._floats:
             self._floats[currency] = (
-                np.asarray([d.toordinal() for d in self._days.get(currency, [])], dtype=np.int64),
-                np.asarray([float(r) for r in self._rates.get(currency, [])], dtype=np.float64),
+                np.asarray(self._ordinals.get(currency, []), dtype=np.int64),
+                np.asarray([float(r) for r in self._exact.get(currency, [])], dtype=np.float64),
             )
         return self._floats[currency]
 
