@@ -33,7 +33,7 @@ async def ledger_sums(env, group_id: str) -> dict[uuid.UUID, tuple[Decimal, ...]
         for column, query in enumerate(queries):
             for user_id, total in (await session.execute(query)).all():
                 sums.setdefault(user_id, [Decimal(0)] * 4)[column] = total
-        kept = {
+        kept: dict[uuid.UUID, tuple[Decimal, ...]] = {
             row.user_id: (row.paid, row.share, row.settled_out, row.settled_in)
             for row in await session.scalars(select(MemberBalance).where(MemberBalance.group_id == gid))
         }
