@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import delete, text
+from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pfms_contracts.loan import LoanPaymentMade
@@ -162,8 +162,13 @@ async def past_due(session: AsyncSession, loan: Loan, today: date) -> bool:
             and loan.remaining_balance > 0
             and overdue.is_overdue(loan.end_date, loan.grace_period_days, today)
         )
-    rows = await store.instalments(session, loan.id, open_only=True)
-    return any(r.status == InstalmentStatus.OVERDUE for r in rows)
+    await session.flush()
+    found = await session.scalar(
+        select(Instalment.id)
+        .where(Instalment.loan_id == loan.id, Instalment.status == InstalmentStatus.OVERDUE.value)
+        .limit(1)
+    )
+    return found is not None
 
 
 @dataclass(frozen=True, slots=True)
