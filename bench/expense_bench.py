@@ -2,7 +2,9 @@
 
 1. Import: a 100,000-row bank CSV uploaded to `POST /api/v1/expenses/bulk-import`, timed from the
    first byte of the upload to the batch reporting `completed` (goal: <= 10 s); then how long the
-   relay takes to publish the 100,000 `expense.created` events it wrote.
+   relay takes to publish the 100,000 `expense.created` events it wrote. The rows are in EUR and the
+   user's currency is USD, so every row is converted at its date's rate from the real market-data
+   service (its own process, offline ECB rates), one call per distinct day.
 2. List: `GET /api/v1/expenses` for a user with 100,000 expenses (seeded with COPY), a filtered page
    of 50 (one quarter, a parent category with its sub-categories), timed request by request
    (goal: p95 < 20 ms); plus the unfiltered first page and a free-text search, for context.
@@ -114,9 +116,13 @@ async def bench_import(client: httpx.AsyncClient, keys: TestKeys, dsn: str, rows
                 break
             await asyncio.sleep(0.5)
         events = await conn.fetchval("SELECT count(*) FROM outbox WHERE routing_key = 'expense.created'")
+        fx_rates = await conn.fetchval("SELECT count(*) FROM fx_rates")
+        unconverted = await conn.fetchval("SELECT count(*) FROM expenses WHERE amount_in_user_currency IS NULL")
     finally:
         await conn.close()
     return {
+        "fx_rates_fetched_from_market_data": fx_rates,
+        "rows_left_unconverted": unconverted,
         "rows": rows,
         "file_bytes": path.stat().st_size,
         "imported": report["successful_rows"],
@@ -230,9 +236,19 @@ async def bench_list(
 
 
 async def measure(
-    port: int, pid: int, keys: TestKeys, dsn: str, folder: Path, rows: int, requests: int, only: str | None
+    port: int,
+    market_port: int,
+    pid: int,
+    keys: TestKeys,
+    dsn: str,
+    folder: Path,
+    rows: int,
+    requests: int,
+    only: str | None,
 ) -> dict[str, Any]:
     figures: dict[str, Any] = {}
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{market_port}", timeout=30) as market:
+        await wait_ready(market)
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
         await wait_ready(client)
         if only in (None, "import"):
@@ -250,10 +266,27 @@ def main(rows: int, requests: int, only: str | None = None) -> dict[str, Any]:
     keys = TestKeys()
     keys.url = keys.serve()
     service: subprocess.Popen[bytes] | None = None
+    market: subprocess.Popen[bytes] | None = None
     try:
         database = asyncio.run(fresh_database(stack, "expense"))
+        market_database = asyncio.run(fresh_database(stack, "market-data"))
         stack.rabbitmq.add_vhost("bench")
-        port = free_port()
+        port, market_port = free_port(), free_port()
+        market_env = {
+            **os.environ,
+            "PFMS_MARKET_DATA_PORT": str(market_port),
+            "PFMS_MARKET_DATA_DATABASE_URL": stack.postgres.url(market_database),
+            "PFMS_MARKET_DATA_AMQP_URL": stack.rabbitmq.url("bench"),
+            "PFMS_MARKET_DATA_REDIS_URL": stack.redis.url(2),
+            "PFMS_MARKET_DATA_JWKS_URL": keys.url,
+            "PFMS_MARKET_DATA_LOG_LEVEL": "WARNING",
+        }
+        market = subprocess.Popen(
+            [str(Path(sys.executable).parent / "pfms-market-data"), "serve"],
+            env=market_env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         env = {
             **os.environ,
             "PFMS_EXPENSE_PORT": str(port),
@@ -264,6 +297,7 @@ def main(rows: int, requests: int, only: str | None = None) -> dict[str, Any]:
             "PFMS_EXPENSE_USER_RATE_LIMIT_PER_MINUTE": "100000000",
             "PFMS_EXPENSE_LOG_LEVEL": "WARNING",
             "PFMS_EXPENSE_IMPORT_DIR": str(folder),
+            "PFMS_EXPENSE_SERVICE_URLS": json.dumps({"market-data": f"http://127.0.0.1:{market_port}"}),
         }
         with (folder / "expense.log").open("wb") as log:
             service = subprocess.Popen(
@@ -273,11 +307,12 @@ def main(rows: int, requests: int, only: str | None = None) -> dict[str, Any]:
                 stderr=subprocess.STDOUT,
             )
         dsn = stack.postgres.url(database, driver="postgresql")
-        figures = asyncio.run(measure(port, service.pid, keys, dsn, folder, rows, requests, only))
+        figures = asyncio.run(measure(port, market_port, service.pid, keys, dsn, folder, rows, requests, only))
     finally:
-        if service is not None:
-            service.terminate()
-            service.wait(30)
+        for process in (service, market):
+            if process is not None:
+                process.terminate()
+                process.wait(30)
         keys.close()
         stack.stop()
     met = {}

@@ -2,18 +2,22 @@
 
 Every write path (create, update, import, the scheduler's materialisation through the job below)
 leaves new rows with `amount_in_user_currency` NULL; `convert_user` fills every NULL row of a user
-it has a rate for, asking market-data only for the (currency, day) pairs not in `fx_rates` yet, at
-most `FETCH_CONCURRENCY` at a time. A row without a rate (market-data down, or no rate known) stays
-NULL and is reported apart by summaries and budgets, never converted at a made-up rate; the
-`convert_pending` job converts it once a rate can be had. When the profile currency changes, the
-rows converted into the old one go back to NULL (`forget`) and the job converts them again.
+it has a rate for, asking market-data only for the (currency, day) pairs not in `fx_rates` yet: one
+daily-history request per currency and year of dates, each day taking the close of that day or of
+the last business day before it, exactly as market-data's own `fx` does. A row without a rate
+(market-data down, or no rate known) stays NULL and is reported apart by summaries and budgets,
+never converted at a made-up rate; the `convert_pending` job converts it once a rate can be had.
+When the profile currency changes, the rows converted into the old one go back to NULL (`forget`)
+and the job converts them again.
 """
 
-import asyncio
 import uuid
-from collections.abc import Iterable
-from datetime import date
+from bisect import bisect_right
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -28,55 +32,91 @@ from pfms_platform.logging import get_logger
 
 log = get_logger(__name__)
 
-FETCH_CONCURRENCY = 8
+LOOKBACK = timedelta(days=14)
+"""How far back the last business day's rate may be (market-data's `fx` looks as far)."""
+SPAN = timedelta(days=366)
+SOURCE = "market-data:forex-history"
 UNCONVERTED = Expense.amount_in_user_currency.is_(None)
 UNTOUCHED = {"updated_at": Expense.updated_at}
 """A conversion is bookkeeping, not an edit: the expense's `updated_at` stays."""
 
 
-async def fetch_rates(
+async def rates(
     session: AsyncSession, client: InternalClient, quote: str, pairs: Iterable[tuple[str, date]]
-) -> int:
-    """Cache market-data's rates into `quote` for the (base, day) pairs not cached yet; returns how many
-    were added. A pair market-data cannot answer (down, or no such rate) is left for a later try."""
+) -> dict[tuple[str, date], Decimal]:
+    """The rates into `quote` of the (base, day) pairs: cached ones, and market-data's for the others
+    (cached in turn). A pair market-data cannot answer (down, or no such rate) is left out, for a
+    later try."""
     wanted = {(base, day) for base, day in pairs if base != quote}
     if not wanted:
-        return 0
+        return {}
     cached = await session.execute(
-        select(FxRate.base, FxRate.day).where(
+        select(FxRate.base, FxRate.day, FxRate.rate).where(
             FxRate.quote == quote,
             FxRate.base.in_({b for b, _ in wanted}),
             FxRate.day.in_({d for _, d in wanted}),
         )
     )
-    missing = sorted(wanted - {(b, d) for b, d in cached})
+    known = {(b, d): r for b, d, r in cached if (b, d) in wanted}
+    missing = sorted(wanted - known.keys())
     if not missing:
-        return 0
-    gate = asyncio.Semaphore(FETCH_CONCURRENCY)
-
-    async def one(base: str, day: date) -> dict[str, object] | None:
-        async with gate:
+        return known
+    by_base: dict[str, list[date]] = defaultdict(list)
+    for base, day in missing:
+        by_base[base].append(day)
+    found: list[dict[str, Any]] = []
+    for base, days in sorted(by_base.items()):
+        for span in _spans(days):
             try:
-                answer = await client.fx(base, quote, day)
-            except (UpstreamUnavailable, NotFound) as exc:
-                log.info("no fx rate yet", base=base, quote=quote, day=day.isoformat(), error=str(exc)[:200])
-                return None
-        rate = Decimal(str(answer["rate"]))
-        if rate <= 0:
-            return None
-        return {
-            "base": base,
-            "quote": quote,
-            "day": day,
-            "rate": rate,
-            "rate_date": date.fromisoformat(str(answer["date"])),
-            "source": str(answer.get("source") or "market-data")[:100],
-        }
-
-    found = [row for row in await asyncio.gather(*(one(b, d) for b, d in missing)) if row is not None]
+                closes = await client.history(f"{base}-{quote}", "forex", span[0] - LOOKBACK, span[-1])
+            except UpstreamUnavailable as exc:
+                log.warning("fx rates left for later", quote=quote, missing=len(missing), error=str(exc)[:200])
+                break
+            except NotFound:
+                log.info("market-data has no such rates", base=base, quote=quote)
+                continue
+            found += _on_each_day(base, quote, span, closes)
+        else:
+            continue
+        break  # market-data is unavailable: the other currencies wait for a later try too
     if found:
         await session.execute(insert(FxRate).values(found).on_conflict_do_nothing())
-    return len(found)
+    return known | {(row["base"], row["day"]): row["rate"] for row in found}
+
+
+def _spans(days: list[date]) -> Iterator[list[date]]:
+    """The days in runs of at most a year: one history request each."""
+    run: list[date] = []
+    for day in sorted(days):
+        if run and day - run[0] > SPAN:
+            yield run
+            run = []
+        run.append(day)
+    if run:
+        yield run
+
+
+def _on_each_day(base: str, quote: str, days: list[date], closes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each day's rate: the close of that day or of the last business day before it (as market-data's
+    own `fx` answers: at most `LOOKBACK` back)."""
+    ordered = sorted((date.fromisoformat(str(c["date"])), Decimal(str(c["close"]))) for c in closes)
+    on = [day for day, _ in ordered]
+    rows = []
+    for day in days:
+        at = bisect_right(on, day) - 1
+        if at < 0 or day - on[at] > LOOKBACK or ordered[at][1] <= 0:
+            continue
+        rows.append(
+            {"base": base, "quote": quote, "day": day, "rate": ordered[at][1], "rate_date": on[at], "source": SOURCE}
+        )
+    return rows
+
+
+async def fetch_rates(
+    session: AsyncSession, client: InternalClient, quote: str, pairs: Iterable[tuple[str, date]]
+) -> int:
+    """Make sure the pairs' rates are cached (as far as market-data answers); how many there are."""
+    return len(await rates(session, client, quote, pairs))
 
 
 async def profile_currency(session: AsyncSession, user_id: uuid.UUID) -> str:

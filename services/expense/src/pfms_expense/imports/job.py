@@ -24,7 +24,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pfms_contracts.expense import ExpenseCreated
-from pfms_expense import conversion, money, spending
+from pfms_expense import conversion, fx, money, spending
 from pfms_expense.imports import camt_format, csv_format, ofx_format, qif_format
 from pfms_expense.imports.csv_format import CsvMapping
 from pfms_expense.imports.rows import BadFile, ImportFormat, Parsed, Row, RowError, Skip, fingerprint_text
@@ -164,9 +164,11 @@ class Applier:
         batch: ImportBatch,
         categories: dict[str, tuple[uuid.UUID, str]],
         profile_currency: str,
+        fx_client: InternalClient,
     ) -> None:
         self.session = session
         self.profile_currency = profile_currency
+        self.fx_client = fx_client
         self.batch = batch
         self.user = batch.user_id
         self.user_text = str(batch.user_id)
@@ -190,7 +192,7 @@ class Applier:
     def _fresh(self, row: Row, currency: str, key: str, expense_id: str) -> Fresh:
         category_id, category_name = self.categories.get((row.category or "").casefold(), (None, None))
         amount = quantize(row.amount, currency)
-        # Rows in the profile currency are converted as they go in; the others after the last chunk.
+        # Rows in the profile currency are converted here; the others in `write`, with the chunk's rates.
         converted = (currency, ONE, amount) if currency == self.profile_currency else (None, None, None)
         record = (
             expense_id,
@@ -271,11 +273,27 @@ class Applier:
                 added.append(row)
                 self.counts.touched.add(row.touched)
         self.counts.successful += len(added)
+        await self._convert(added)
         if added:
             await driver.copy_records_to_table("expenses", records=[r.record for r in added], columns=EXPENSE_COLUMNS)
             await emit_payloads(self.session, ExpenseCreated, [r.event for r in added])
         if issues:
             await driver.copy_records_to_table("import_issues", records=issues, columns=ISSUE_COLUMNS)
+
+    async def _convert(self, rows: list[Fresh]) -> None:
+        """Rows in other currencies converted as they go in, with one market-data call per currency and
+        day not cached yet; a row without a rate is copied unconverted (the conversion job takes it)."""
+        foreign = [row for row in rows if row.record[-1] is None]
+        if not foreign:
+            return
+        quote = self.profile_currency
+        found = await conversion.rates(
+            self.session, self.fx_client, quote, {(row.record[3], row.record[6]) for row in foreign}
+        )
+        for row in foreign:
+            amount, currency, day = row.record[2], row.record[3], row.record[6]
+            if (rate := found.get((currency, day))) is not None:
+                row.record = (*row.record[:-3], quote, rate, fx.convert(amount, rate, quote))
 
 
 def expense_created_data(
@@ -321,14 +339,16 @@ async def _categories(session: AsyncSession, user: uuid.UUID) -> dict[str, tuple
     return {name.casefold(): (cid, name) for cid, name in rows}
 
 
-async def _apply_file(db: Database, fx: InternalClient, batch_id: uuid.UUID, path: Path, chunk_rows: int) -> None:
+async def _apply_file(
+    db: Database, fx_client: InternalClient, batch_id: uuid.UUID, path: Path, chunk_rows: int
+) -> None:
     async with db.sessions() as session, session.begin():
         batch = await session.get(ImportBatch, batch_id)
         assert batch is not None
         await session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(f"import:{batch.user_id}", 0))))
         # FOR SHARE until the import commits: a currency change waits, then unconverts these rows too.
         profile_currency = await conversion.profile_currency(session, batch.user_id)
-        applier = Applier(session, batch, await _categories(session, batch.user_id), profile_currency)
+        applier = Applier(session, batch, await _categories(session, batch.user_id), profile_currency, fx_client)
         stream = CountingReader(path)
         rows = parsed(stream, batch.options)
         ahead = asyncio.ensure_future(asyncio.to_thread(applier.prepare, rows, chunk_rows))
@@ -344,7 +364,7 @@ async def _apply_file(db: Database, fx: InternalClient, batch_id: uuid.UUID, pat
                 ahead.exception()
             stream.close()
         # One market-data call per distinct (currency, day) of the file not already cached.
-        converted = await conversion.convert_user(session, fx, batch.user_id)
+        converted = await conversion.convert_user(session, fx_client, batch.user_id)
         await spending.evaluate(session, batch.user_id, applier.counts.touched | converted)
         await session.execute(
             update(ImportBatch)
@@ -358,12 +378,12 @@ async def _apply_file(db: Database, fx: InternalClient, batch_id: uuid.UUID, pat
         )
 
 
-async def run(db: Database, fx: InternalClient, batch_id: uuid.UUID, path: Path, chunk_rows: int) -> None:
+async def run(db: Database, fx_client: InternalClient, batch_id: uuid.UUID, path: Path, chunk_rows: int) -> None:
     """Run one batch to its end: completed with an exact report, or failed with nothing changed."""
     reset = {"total_rows": 0, "successful_rows": 0, "duplicate_rows": 0, "failed_rows": 0, "skipped_rows": 0}
     try:
         await _set(db, batch_id, status=ImportStatus.PROCESSING.value)
-        await _apply_file(db, fx, batch_id, path, chunk_rows)
+        await _apply_file(db, fx_client, batch_id, path, chunk_rows)
     except BadFile as exc:
         await _set(
             db, batch_id, status=ImportStatus.FAILED.value, message=str(exc), finished_at=datetime.now(UTC), **reset
