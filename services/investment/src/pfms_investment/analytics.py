@@ -88,8 +88,8 @@ def in_base(holding: Holding, currency: str, fx: FxTable) -> tuple[Decimal, Deci
     if currency == fx.base:
         return holding.cost, holding.realized, holding.cost_in
     cost = realized = cost_in = ZERO
-    for day, gained, paid, still_open in holding.by_day:
-        rate = fx.rate(currency, day)
+    rates = fx.rates_on(currency, [day for day, _, _, _ in holding.by_day])
+    for (_, gained, paid, still_open), rate in zip(holding.by_day, rates, strict=True):
         if gained:
             realized += gained * rate
         if paid:

@@ -47,7 +47,7 @@ async def save(
         "cost_in": holding.cost_in,
         "last_trade_day": trade[0] if trade else None,
         "last_trade_price": trade[1] if trade else None,
-        "money_days": [d.toordinal() for d, _, _, _ in holding.by_day],
+        "money_days": [d for d, _, _, _ in holding.by_day],
         "money_realized": [r for _, r, _, _ in holding.by_day],
         "money_cost_in": [c for _, _, c, _ in holding.by_day],
         "money_open_cost": [o for _, _, _, o in holding.by_day],
@@ -113,7 +113,7 @@ async def holdings(session: AsyncSession, portfolio: Portfolio) -> dict[uuid.UUI
             flows=np.frombuffer(r["flows"], "<f8"),
             by_day=list(
                 zip(
-                    map(date.fromordinal, r["money_days"]),
+                    r["money_days"],
                     decimals(r["money_realized"]),
                     decimals(r["money_cost_in"]),
                     decimals(r["money_open_cost"]),

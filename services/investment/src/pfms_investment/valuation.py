@@ -73,6 +73,22 @@ class FxTable:
     def convert(self, amount: Decimal, currency: str, day: date) -> Decimal:
         return amount * self.rate(currency, day)
 
+    def rates_on(self, currency: str, ordinals: Sequence[int]) -> list[Decimal]:
+        """`rate` for many days at once (day ordinals, oldest first): one vectorised search."""
+        if currency == self.base:
+            return [Decimal(1)] * len(ordinals)
+        at = np.searchsorted(self.floats(currency)[0], np.asarray(ordinals, dtype=np.int64), side="right") - 1
+        if len(at) and at.min() < 0:
+            raise MissingRate(currency, self.base, date.fromordinal(ordinals[int(np.argmax(at < 0))]))
+        exact = self._exact[currency]
+        out = []
+        for i in at.tolist():
+            found = exact[i]
+            if isinstance(found, str):
+                found = exact[i] = Decimal(found)
+            out.append(found)
+        return out
+
     def floats(self, currency: str) -> tuple[np.ndarray, np.ndarray]:
         """The currency's rates as (day ordinals, float rates), for the value walk (built once per currency)."""
         if currency not in self._floats:
@@ -120,8 +136,8 @@ class Holding:
     quantities: np.ndarray
     prices: np.ndarray
     flows: np.ndarray
-    by_day: Sequence[tuple[date, Decimal, Decimal, Decimal]] = ()
-    """(day, realized, cost in, open cost) by day: realized = cash realized that day less the cost of units
+    by_day: Sequence[tuple[int, Decimal, Decimal, Decimal]] = ()
+    """(day ordinal, realized, cost in, open cost) by day: realized = cash realized that day less the cost of units
     disposed of that were acquired that day; open cost = cost still open of the lots acquired that day."""
 
     @classmethod
@@ -145,7 +161,7 @@ class Holding:
         return date.fromordinal(int(self.days[0])) if len(self.days) else None
 
 
-def money_by_day(state: AssetState) -> list[tuple[date, Decimal, Decimal, Decimal]]:
+def money_by_day(state: AssetState) -> list[tuple[int, Decimal, Decimal, Decimal]]:
     """The state's amounts grouped by the day whose FX rate converts them (see `Holding.by_day`)."""
     realized = {d.day: d.cash for d in state.days}
     cost_in = {d.day: d.acquired for d in state.days}
@@ -155,7 +171,7 @@ def money_by_day(state: AssetState) -> list[tuple[date, Decimal, Decimal, Decima
     for lot in state.position.lots:
         open_cost[lot.acquired] = open_cost.get(lot.acquired, ZERO) + lot.cost
     days = sorted(realized.keys() | open_cost.keys())
-    return [(d, realized.get(d, ZERO), cost_in.get(d, ZERO), open_cost.get(d, ZERO)) for d in days]
+    return [(d.toordinal(), realized.get(d, ZERO), cost_in.get(d, ZERO), open_cost.get(d, ZERO)) for d in days]
 
 
 _NONE = np.zeros(0, dtype=np.int64)
