@@ -1,6 +1,7 @@
 """Issue 6, group side, through the gateway: two people share a trip, add expenses of every split
 type, settle up (recorded by the payer, confirmed by the receiver) and end at zero; the settlement
-is announced on the bus; someone outside the group gets 404 and a viewer gets 403 on writes."""
+is announced on the bus; then an expense is edited and another deleted, and settling the new state
+brings everyone back to zero; someone outside the group gets 404 and a viewer gets 403 on writes."""
 
 from decimal import Decimal
 from typing import Any
@@ -67,11 +68,13 @@ async def test_two_people_share_a_trip_and_settle_to_zero(gateway: httpx.AsyncCl
             },
         ),
     ]
+    made_ids: list[str] = []
     for who, body in expenses:
         made = await _post(
             gateway, f"{base}/expenses", who, {"description": "Trip", "expense_date": "2026-11-20", **body}
         )
         assert sum(Decimal(s["amount"]) for s in made["shares"]) == Decimal(body["amount"])
+        made_ids.append(made["id"])
 
     balances = (await gateway.get(f"{base}/balances", headers=ana.headers)).json()["data"]
     [debt] = balances["debts"]
@@ -94,6 +97,31 @@ async def test_two_people_share_a_trip_and_settle_to_zero(gateway: httpx.AsyncCl
         await tap.close()
     settled = (await gateway.get(f"{base}/balances", headers=vic.headers)).json()["data"]
     assert {m["net"] for m in settled["members"]} == {"0.00"} and settled["debts"] == []
+
+    # after settling, ben's weighted 33.00 becomes 63.00 (ana 2 : ben 1) and ana deletes the 120.00 dinner
+    weighted, dinner = f"{base}/expenses/{made_ids[3]}", f"{base}/expenses/{made_ids[0]}"
+    assert (await gateway.patch(weighted, json={"amount": "63.00"}, headers=vic.headers)).status_code == 403
+    assert (await gateway.delete(dinner, headers=eve.headers)).status_code == 404
+    edited = await gateway.patch(weighted, json={"amount": "63.00"}, headers=ben.headers)
+    assert edited.status_code == 200, edited.text
+    tap = await BusTap.open(fleet, "financial.events", "group.expense.deleted")
+    try:
+        assert (await gateway.delete(dinner, headers=ana.headers)).status_code == 204
+        gone = await tap.wait("group.expense.deleted", expense_id=made_ids[0])
+        assert gone["data"]["user_id"] == a
+    finally:
+        await tap.close()
+    listed = (await gateway.get(f"{base}/expenses", headers=ben.headers)).json()["data"]
+    assert made_ids[0] not in {e["id"] for e in listed}
+    feed = (await gateway.get(f"{base}/activity", headers=ben.headers)).json()["data"]
+    assert any(e["action"] == "expense.deleted" and e["subject_id"] == made_ids[0] for e in feed)
+    # ana owes ben her 20.00 more of the 63.00 (42 instead of 22) and the 60.00 of his dinner share she had paid
+    [debt] = (await gateway.get(f"{base}/balances", headers=ana.headers)).json()["data"]["debts"]
+    assert debt == {"from_user_id": a, "to_user_id": b, "amount": "80.00"}
+    again = await _post(gateway, f"{base}/settle", ana, {"to_user_id": b, "amount": debt["amount"]})
+    await _post(gateway, f"{base}/settlements/{again['id']}/confirm", ben)
+    zero = (await gateway.get(f"{base}/balances", headers=vic.headers)).json()["data"]
+    assert {m["net"] for m in zero["members"]} == {"0.00"} and zero["debts"] == []
 
     for path in ("", "/expenses", "/balances"):
         assert (await gateway.get(f"{base}{path}", headers=eve.headers)).status_code == 404, path

@@ -99,6 +99,18 @@ async def test_pairwise_debts_when_simplification_is_off(env) -> None:
         (str(c.user_id), str(a.user_id)),
     ]
     assert len(mine.json()["data"]["members"]) == 3
+    url = f"/api/v1/groups/{group_id}/balances"
+    first = await env.client.get(url, params={"limit": 2}, headers=c.headers)
+    assert [d["amount"] for d in first.json()["data"]["debts"]] == ["20.00", "10.00"]
+    assert first.json()["data"]["debts_page"] == {"page": 1, "limit": 2, "total": 3, "pages": 2, "has_next": True}
+    second = await env.client.get(url, params={"limit": 2, "page": 2}, headers=c.headers)
+    assert [(d["from_user_id"], d["to_user_id"]) for d in second.json()["data"]["debts"]] == [
+        (str(c.user_id), str(a.user_id))
+    ]
+    beyond = await env.client.get(url, params={"limit": 2, "page": 3}, headers=c.headers)
+    assert beyond.json()["data"]["debts"] == [] and beyond.json()["data"]["debts_page"]["total"] == 3
+    too_many = await env.client.get(url, params={"limit": 101}, headers=c.headers)
+    assert too_many.status_code == 422 and too_many.json()["error"]["details"][0]["field"] == "limit"
 
 
 async def test_bad_splits_are_refused_by_field_and_change_nothing(env) -> None:

@@ -31,6 +31,22 @@ async def test_expense_in_another_currency_is_converted_at_the_rate_of_its_date(
     [event] = await env.outbox("group.expense.created")
     assert event["currency"] == "EUR" and event["group_currency"] == "USD"
     assert Decimal(event["fx_rate"]) == rate
+    # an edit of the date converts again at that date's rate, as create does
+    moved = await env.client.patch(
+        f"/api/v1/groups/{group_id}/expenses/{expense['id']}", json={"expense_date": "2024-03-20"}, headers=a.headers
+    )
+    quote = await market.client.get(
+        "/internal/v1/market/fx",
+        params={"base": "EUR", "quote": "USD", "date": "2024-03-20"},
+        headers={"Authorization": "Bearer " + _service_token(market)},
+    )
+    later = Decimal(str(quote.json()["data"]["rate"])).quantize(Decimal("1e-10"))
+    data = moved.json()["data"]
+    assert Decimal(data["fx_rate"]) == later != rate
+    assert Decimal(data["group_amount"]) == (Decimal(100) * later).quantize(Decimal("0.01"))
+    assert sum(Decimal(s["amount"]) for s in data["shares"]) == Decimal(data["group_amount"])
+    [updated] = await env.outbox("group.expense.updated")
+    assert Decimal(updated["fx_rate"]) == later
 
 
 async def test_invitation_by_email_resolves_through_the_user_service(fleet) -> None:

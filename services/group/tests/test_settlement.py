@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pfms_group.settlement import Transfer, balances_of, net_pairs, simplify
+from pfms_group.settlement import Transfer, balances_of, simplify
 
 A, B, C, D = (uuid.UUID(int=i) for i in (1, 2, 3, 4))
 
@@ -34,10 +34,6 @@ def test_settled_group_needs_no_transfers_and_unbalanced_input_is_refused() -> N
     assert simplify({A: 0, B: 0}) == []
     with pytest.raises(ValueError):
         simplify({A: 1})
-
-
-def test_pairwise_debts_net_each_pair() -> None:
-    assert net_pairs([(A, B, 30), (B, A, 10), (C, A, 5), (A, A, 7)]) == [Transfer(A, B, 20), Transfer(C, A, 5)]
 
 
 @given(st.lists(st.integers(-(10**6), 10**6), min_size=1, max_size=60))

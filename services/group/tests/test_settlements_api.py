@@ -85,11 +85,22 @@ async def test_leaving_needs_a_zero_balance_unless_written_off(env) -> None:
     assert (await env.client.post(f"/api/v1/groups/{group_id}/leave", headers=b.headers)).status_code == 204
     assert (await env.client.get(f"/api/v1/groups/{group_id}", headers=b.headers)).status_code == 404
     assert [e["split_type"] for e in await env.outbox("group.expense.created")] == ["equal"], "no event for a write-off"
+    [off] = await env.outbox("group.balance.written_off")
+    assert off["user_id"] == str(a.user_id) and off["member_id"] == str(b.user_id)
+    assert (off["amount"], off["currency"], off["direction"]) == ("30.00", "USD", "debt")
+    assert sorted((x["member_id"], x["amount"]) for x in off["absorbed_by"]) == sorted(
+        [(str(a.user_id), "15.00"), (str(c.user_id), "15.00")]
+    )
+    told = [n for n in await env.outbox("notification.requested") if n["reference_type"] == "group_write_off"]
+    assert [n["user_id"] for n in told] == [str(b.user_id)] and "-30.00" in told[0]["message"]
     # a creditor written off forgoes what they are owed
     await env.client.post(
         f"/api/v1/groups/{group_id}/members/{a.user_id}/write-off", json={"user_id": str(a.user_id)}, headers=a.headers
     )
     assert set((await env.nets(group_id, a)).values()) == {"0.00"}
+    credit = (await env.outbox("group.balance.written_off"))[1]
+    assert (credit["member_id"], credit["amount"], credit["direction"]) == (str(a.user_id), "45.00", "credit")
+    assert credit["absorbed_by"] == [{"member_id": str(c.user_id), "amount": "45.00"}]
     assert (
         await env.client.delete(f"/api/v1/groups/{group_id}/members/{c.user_id}", headers=a.headers)
     ).status_code == 204

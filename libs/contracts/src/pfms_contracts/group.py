@@ -1,4 +1,4 @@
-"""Events of the group service: shared expenses and completed settlements."""
+"""Events of the group service: shared expenses (added, edited, deleted), write-offs and completed settlements."""
 
 from datetime import date
 from decimal import Decimal
@@ -36,6 +36,72 @@ class GroupExpenseCreated(EventData):
     shares: list[MemberAmount]
     payers: list[MemberAmount]
     recurring_id: UUID | None = None
+
+
+class GroupExpenseUpdated(EventData):
+    type: ClassVar[str] = "group.expense.updated"
+    exchange: ClassVar[str] = "financial.events"
+    summary: ClassVar[str] = (
+        "A member edited a shared expense; the payload is the expense as it now stands (shares and payers "
+        "replace the earlier ones). `user_id` is who edited it."
+    )
+
+    group_id: UUID
+    expense_id: UUID
+    description: str
+    category: str | None = None
+    expense_date: date
+    amount: Decimal = Field(description="As entered, in `currency`.")
+    currency: str = Field(min_length=3, max_length=3)
+    group_currency: str = Field(min_length=3, max_length=3)
+    fx_rate: Decimal = Field(description="Units of `group_currency` per unit of `currency` on `expense_date`.")
+    group_amount: Decimal = Field(description="`amount` converted; `shares` and `payers` each add up to it.")
+    split_type: str = Field(description="equal | unequal | percentage | weight | custom")
+    shares: list[MemberAmount]
+    payers: list[MemberAmount]
+    recurring_id: UUID | None = None
+
+
+class GroupExpenseDeleted(EventData):
+    type: ClassVar[str] = "group.expense.deleted"
+    exchange: ClassVar[str] = "financial.events"
+    summary: ClassVar[str] = (
+        "A member deleted a shared expense; it no longer counts in balances. `user_id` is who deleted it; "
+        "shares and payers are the ones removed."
+    )
+
+    group_id: UUID
+    expense_id: UUID
+    description: str
+    expense_date: date
+    group_currency: str = Field(min_length=3, max_length=3)
+    group_amount: Decimal
+    shares: list[MemberAmount]
+    payers: list[MemberAmount]
+    recurring_id: UUID | None = None
+
+
+class AbsorbedAmount(BaseModel):
+    member_id: UUID
+    amount: Decimal = Field(description="The part of the written-off balance this member takes on.")
+
+
+class GroupBalanceWrittenOff(EventData):
+    type: ClassVar[str] = "group.balance.written_off"
+    exchange: ClassVar[str] = "financial.events"
+    summary: ClassVar[str] = (
+        "An admin wrote a member's balance off; the other active members absorb it equally. `user_id` is the admin."
+    )
+
+    group_id: UUID
+    member_id: UUID
+    amount: Decimal = Field(description="The balance written off (positive), in `currency`.")
+    currency: str = Field(min_length=3, max_length=3)
+    direction: str = Field(
+        description="`debt`: the member owed it and the others now owe it; `credit`: the member was owed it "
+        "and the others no longer owe it."
+    )
+    absorbed_by: list[AbsorbedAmount] = Field(description="Adds up to `amount`.")
 
 
 class GroupSettlementCompleted(EventData):

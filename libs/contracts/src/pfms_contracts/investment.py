@@ -70,16 +70,22 @@ class RealizedGainRevised(EventData):
     type: ClassVar[str] = "investment.realized_gain_revised"
     exchange: ClassVar[str] = "financial.events"
     summary: ClassVar[str] = (
-        "A sell's realized gains changed after the fact (a transaction inserted or deleted before it, the cost "
-        "method changed, or the sell, its asset or portfolio deleted): `lots` replaces every figure published "
-        "earlier for `transaction_id` (empty: the sell no longer counts). Keep the highest `revision` per sell."
+        "A sell's realized gains changed after the fact (a transaction inserted, edited or deleted before it, the "
+        "cost method changed, the sell edited, or the sell, its asset or portfolio deleted): `lots` replaces every "
+        "figure published earlier for `transaction_id` (empty: the sell no longer counts). Keep the highest "
+        "`revision` per sell."
     )
     portfolio_id: UUID
     asset_id: UUID
     transaction_id: UUID = Field(description="The sell whose gains are replaced.")
     revision: int = Field(ge=1, description="Increases with every correction of this sell; the original events are 0.")
     reason: Literal[
-        "backdated_transaction", "transaction_deleted", "cost_method_changed", "asset_deleted", "portfolio_deleted"
+        "backdated_transaction",
+        "transaction_edited",
+        "transaction_deleted",
+        "cost_method_changed",
+        "asset_deleted",
+        "portfolio_deleted",
     ]
     symbol: str
     asset_type: str

@@ -1,33 +1,38 @@
 """Routes for group expenses, recurring expenses and the ledger export."""
 
-import csv
-import io
-import json
 import uuid
 from collections import defaultdict
-from datetime import UTC, datetime
-from enum import StrEnum
+from dataclasses import replace
+from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Request, status
 from sqlalchemy import func, select
 
 from pfms_finance.currency import quantize
-from pfms_group import access, feed, fx, ledger
+from pfms_group import access, feed, fx, ledger, revise
 from pfms_group.models import (
+    ExpenseKind,
     ExpensePayer,
     ExpenseSplit,
     FinanceGroup,
     GroupExpense,
     RecurringGroupExpense,
-    Settlement,
-    SettlementStatus,
+    Role,
 )
-from pfms_group.schemas import Expense, ExpenseCreate, ParticipantIn, PayerIn, Recurring, RecurringCreate
+from pfms_group.schemas import (
+    Expense,
+    ExpenseCreate,
+    ExpenseUpdate,
+    ParticipantIn,
+    PayerIn,
+    Recurring,
+    RecurringCreate,
+)
 from pfms_group.splits import Participant
 from pfms_platform.db import Session
 from pfms_platform.envelope import Envelope, PageEnvelope, PageParams, ok, paged
-from pfms_platform.errors import NotFound
+from pfms_platform.errors import Conflict, Forbidden, Invalid, NotFound
 from pfms_platform.internal import InternalClient
 from pfms_platform.security import CurrentUser
 
@@ -151,6 +156,75 @@ async def get_expense(
     return ok((await expenses_out(session, group, [row]))[0])
 
 
+async def _editable(
+    session: Session, group_id: uuid.UUID, expense_id: uuid.UUID, user: uuid.UUID
+) -> tuple[FinanceGroup, GroupExpense]:
+    """The expense, locked, if the caller may change it: its creator or an admin (viewers 403, strangers 404)."""
+    group, me = await access.writer(session, group_id, user)
+    row = await session.scalar(
+        select(GroupExpense).where(GroupExpense.id == expense_id, GroupExpense.group_id == group_id).with_for_update()
+    )
+    if row is None:
+        raise NotFound("Expense not found")
+    if row.created_by != user and me.role != Role.ADMIN.value:
+        raise Forbidden("Only the member who added the expense or an admin can change it")
+    if row.kind != ExpenseKind.EXPENSE.value:
+        raise Conflict("A write-off cannot be changed")
+    return group, row
+
+
+@router.patch("/{group_id}/expenses/{expense_id}", response_model=Envelope[Expense])
+async def edit_expense(
+    group_id: uuid.UUID,
+    expense_id: uuid.UUID,
+    body: ExpenseUpdate,
+    user: CurrentUser,
+    session: Session,
+    request: Request,
+) -> dict[str, Any]:
+    """Change any field; the split is recomputed (and a new currency or date re-converted at that
+    date's rate) when amount, currency, date, split type, participants or payers change."""
+    group, row = await _editable(session, group_id, expense_id, user)
+    changes = body.model_dump(exclude_unset=True)
+    for field in changes.keys() - {"category"}:
+        if changes[field] is None:
+            raise Invalid("may not be null", field=field)
+    current = revise.current_draft(row)
+    draft = replace(
+        current,
+        description=changes.get("description", current.description),
+        category=changes.get("category", current.category),
+        expense_date=changes.get("expense_date", current.expense_date),
+        amount=changes.get("amount", current.amount),
+        currency=changes.get("currency", current.currency),
+        split_type=body.split_type or current.split_type,
+    )
+    if body.participants is not None:
+        draft = replace(
+            draft, participants=[Participant(p.user_id, p.amount, p.percentage, p.weight) for p in body.participants]
+        )
+    if body.payers is not None:
+        draft = replace(draft, payers={p.user_id: p.amount for p in body.payers})
+    old = await revise.lines_of(session, row, group.currency)
+    rate, source = Decimal(row.fx_rate), row.fx_source
+    new = None
+    if changes.keys() & revise.SPLIT_FIELDS:
+        draft = revise.carried_over(row, group, old, draft, set(changes))
+        members = {m.user_id for m in await access.active_members(session, group_id)}
+        new = ledger.plan(draft, members, user)
+        market: InternalClient = request.app.state.market
+        rate, source = await fx.rate(market, draft.currency, group.currency, draft.expense_date)
+    await revise.update(session, group, row, draft, old, new, actor=user, rate=rate, fx_source=source, changes=changes)
+    return ok((await expenses_out(session, group, [row]))[0])
+
+
+@router.delete("/{group_id}/expenses/{expense_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_expense(group_id: uuid.UUID, expense_id: uuid.UUID, user: CurrentUser, session: Session) -> None:
+    """Out of the ledger, the balances and the export; the activity feed keeps a line saying who deleted what."""
+    group, row = await _editable(session, group_id, expense_id, user)
+    await revise.delete_expense(session, group, row, user)
+
+
 def recurring_out(row: RecurringGroupExpense) -> dict[str, Any]:
     return Recurring.model_validate(row, from_attributes=True).model_dump(mode="json")
 
@@ -220,104 +294,3 @@ async def stop_recurring(group_id: uuid.UUID, recurring_id: uuid.UUID, user: Cur
         raise NotFound("Recurring expense not found")
     await session.delete(row)
     await feed.record(session, group_id, user, "recurring.stopped", recurring_id, description=row.description)
-
-
-class ExportFormat(StrEnum):
-    CSV = "csv"
-    JSON = "json"
-
-
-LEDGER_COLUMNS = [
-    "date",
-    "kind",
-    "id",
-    "description",
-    "category",
-    "amount",
-    "currency",
-    "fx_rate",
-    "group_amount",
-    "group_currency",
-    "paid_by",
-    "shares",
-]
-
-
-@router.get("/{group_id}/export", responses={200: {"content": {"text/csv": {}, "application/json": {}}}})
-async def export(
-    group_id: uuid.UUID,
-    user: CurrentUser,
-    session: Session,
-    format: Annotated[ExportFormat, Query()] = ExportFormat.CSV,
-) -> Response:
-    """The whole ledger (expenses and confirmed settlements) by date, as CSV or JSON."""
-    group, _ = await access.member(session, group_id, user)
-    rows = list(
-        (
-            await session.scalars(
-                select(GroupExpense)
-                .where(GroupExpense.group_id == group_id)
-                .order_by(GroupExpense.expense_date, GroupExpense.created_at, GroupExpense.id)
-            )
-        ).all()
-    )
-    lines: list[dict[str, Any]] = []
-    for e in await expenses_out(session, group, rows):
-        lines.append(
-            {
-                "date": e["expense_date"],
-                "kind": e["kind"],
-                "id": e["id"],
-                "description": e["description"],
-                "category": e["category"],
-                "amount": e["amount"],
-                "currency": e["currency"],
-                "fx_rate": e["fx_rate"],
-                "group_amount": e["group_amount"],
-                "group_currency": group.currency,
-                "paid_by": e["payers"],
-                "shares": e["shares"],
-            }
-        )
-    settled = await session.scalars(
-        select(Settlement)
-        .where(Settlement.group_id == group_id, Settlement.status == SettlementStatus.COMPLETED.value)
-        .order_by(Settlement.settlement_date, Settlement.created_at)
-    )
-    for s in settled:
-        amount = str(quantize(s.amount, group.currency))
-        lines.append(
-            {
-                "date": s.settlement_date.isoformat(),
-                "kind": "settlement",
-                "id": str(s.id),
-                "description": s.notes or "Settlement",
-                "category": None,
-                "amount": amount,
-                "currency": s.currency,
-                "fx_rate": "1",
-                "group_amount": amount,
-                "group_currency": group.currency,
-                "paid_by": [{"user_id": str(s.from_user_id), "amount": amount}],
-                "shares": [{"user_id": str(s.to_user_id), "amount": amount}],
-            }
-        )
-    lines.sort(key=lambda line: line["date"])
-    stamp = datetime.now(UTC).strftime("%Y%m%d")
-    name = f"group-{group.id}-ledger-{stamp}.{format.value}"
-    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
-    if format is ExportFormat.JSON:
-        body = json.dumps({"group_id": str(group.id), "currency": group.currency, "entries": lines})
-        return Response(body, media_type="application/json", headers=headers)
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=LEDGER_COLUMNS)
-    writer.writeheader()
-    for line in lines:
-        writer.writerow(
-            {
-                **line,
-                "paid_by": ";".join(f"{p['user_id']}:{p['amount']}" for p in line["paid_by"]),
-                "shares": ";".join(f"{p['user_id']}:{p['amount']}" for p in line["shares"]),
-            }
-        )
-    return Response(out.getvalue(), media_type="text/csv", headers=headers)

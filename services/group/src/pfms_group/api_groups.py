@@ -8,6 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, status
 from sqlalchemy import func, select
 
+from pfms_contracts.group import AbsorbedAmount, GroupBalanceWrittenOff
+from pfms_finance.currency import quantize
 from pfms_group import access, feed, ledger
 from pfms_group.models import ExpenseKind, FinanceGroup, GroupMember, MemberStatus, Role
 from pfms_group.schemas import (
@@ -24,6 +26,7 @@ from pfms_group.splits import Participant, SplitType, allocate, from_minor, to_m
 from pfms_platform.db import Session
 from pfms_platform.envelope import Envelope, PageEnvelope, PageParams, ok, paged
 from pfms_platform.errors import Conflict, Forbidden, Invalid, NotFound
+from pfms_platform.events.outbox import emit
 from pfms_platform.internal import InternalClient
 from pfms_platform.security import CurrentUser
 
@@ -333,5 +336,28 @@ async def write_off(
         rate=Decimal(1),
         fx_source=None,
         kind=ExpenseKind.WRITE_OFF,
+    )
+    await emit(
+        session,
+        GroupBalanceWrittenOff(
+            user_id=user,
+            group_id=group.id,
+            member_id=member_id,
+            amount=quantize(amount, group.currency),
+            currency=group.currency,
+            direction="debt" if net < 0 else "credit",
+            absorbed_by=[AbsorbedAmount(member_id=u, amount=from_minor(v, group.currency)) for u, v in spread.items()],
+        ),
+    )
+    await feed.notify(
+        session,
+        group,
+        [member_id],
+        title=f"Balance written off in {group.name}",
+        message=f"An admin wrote off your balance of {quantize(net, group.currency)} {group.currency}",
+        reference_type="group_write_off",
+        reference_id=group.id,
+        key=str(uuid.uuid4()),
+        data={"balance": str(quantize(net, group.currency)), "currency": group.currency},
     )
     return ok(member_out(row))

@@ -29,24 +29,29 @@ async def balances(
     group_id: uuid.UUID,
     user: CurrentUser,
     session: Session,
+    page: Page,
     member: Annotated[uuid.UUID | None, Query(description="Only the debts this member pays or receives")] = None,
 ) -> dict[str, Any]:
-    """Net per member and who should pay whom: simplified (at most n-1 transfers) unless the group
-    turned simplification off, then the pairwise debts. Pending settlements do not count yet."""
+    """Net per member and who should pay whom: simplified (at most n-1 transfers, all of them) unless
+    the group turned simplification off, then one page (`page`, `limit`) of the pairwise debts, largest
+    first, described by `debts_page`. Pending settlements do not count yet."""
     group, _ = await access.member(session, group_id, user)
     cur = group.currency
     rows = await ledger.member_rows(session, group_id)
+    debts_page = None
     if group.simplify_debts:
         transfers = ledger.simplified(rows, cur)
         if member is not None:
             transfers = [t for t in transfers if member in (t.from_user_id, t.to_user_id)]
     else:
-        transfers = await ledger.pairwise(session, group_id, cur, member)
+        transfers, total = await ledger.pairwise(session, group_id, cur, page, member)
+        debts_page = paged(transfers, page, total)["pagination"]
     return ok(
         {
             "group_id": group.id,
             "currency": cur,
             "simplified": group.simplify_debts,
+            "debts_page": debts_page,
             "members": [
                 {
                     "user_id": r.user_id,

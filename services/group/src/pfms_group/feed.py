@@ -32,8 +32,13 @@ async def notify(
     reference_type: str,
     reference_id: uuid.UUID,
     data: dict[str, Any] | None = None,
+    key: str | None = None,
 ) -> None:
-    """One `notification.requested` per recipient (sorted, so the outbox order is stable)."""
+    """One `notification.requested` per recipient (sorted, so the outbox order is stable).
+
+    `key` tells apart several notifications about the same subject (an edit, a deletion) in the dedupe key.
+    """
+    prefix = f"{reference_type}:{reference_id}:{key + ':' if key else ''}"
     for user_id in sorted(set(recipients)):
         await emit(
             session,
@@ -45,7 +50,7 @@ async def notify(
                 reference_type=reference_type,
                 reference_id=reference_id,
                 action_url=f"/groups/{group.id}",
-                dedupe_key=f"{reference_type}:{reference_id}:{user_id}",
+                dedupe_key=f"{prefix}{user_id}",
                 data={"group_id": str(group.id), "group_name": group.name, **(data or {})},
             ),
         )

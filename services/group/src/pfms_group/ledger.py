@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, or_, select, union_all
+from sqlalchemy import case, func, or_, select, union_all
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,6 +33,7 @@ from pfms_group.models import (
     SettlementStatus,
 )
 from pfms_group.splits import Participant, SplitError, SplitType, from_minor, to_minor
+from pfms_platform.envelope import PageParams
 from pfms_platform.errors import Invalid
 from pfms_platform.events.outbox import emit
 
@@ -72,53 +73,26 @@ def plan(draft: Draft, members: set[uuid.UUID], caller: uuid.UUID) -> tuple[dict
     return shares, paid
 
 
-async def add_expense(
-    session: AsyncSession,
-    group: FinanceGroup,
-    draft: Draft,
-    shares: dict[uuid.UUID, int],
-    paid: dict[uuid.UUID, int],
-    *,
-    created_by: uuid.UUID,
-    rate: Decimal,
-    fx_source: str | None,
-    kind: ExpenseKind = ExpenseKind.EXPENSE,
-    recurring_id: uuid.UUID | None = None,
-) -> GroupExpense | None:
-    """Insert the expense with its splits, payments and debts; None if this occurrence already exists."""
+def convert(
+    group: FinanceGroup, draft: Draft, rate: Decimal, shares: dict[uuid.UUID, int], paid: dict[uuid.UUID, int]
+) -> tuple[Decimal, dict[uuid.UUID, int], dict[uuid.UUID, int]]:
+    """The amount in the group's currency, and shares and payments carried over to it by largest remainder."""
     group_amount = quantize(draft.amount * rate, group.currency)
     total = to_minor(group_amount, group.currency)
     if draft.currency != group.currency:
         shares, paid = splits.rescale(shares, total), splits.rescale(paid, total)
-    expense_id = uuid.uuid4()
-    values: dict[str, Any] = {
-        "id": expense_id,
-        "group_id": group.id,
-        "created_by": created_by,
-        "kind": kind.value,
-        "description": draft.description,
-        "category": draft.category,
-        "expense_date": draft.expense_date,
-        "amount": draft.amount,
-        "currency": draft.currency,
-        "fx_rate": rate,
-        "fx_source": fx_source,
-        "group_amount": group_amount,
-        "split_type": draft.split_type.value,
-        "recurring_id": recurring_id,
-        "occurrence_date": draft.expense_date if recurring_id else None,
-    }
-    inserted = await session.scalar(
-        insert(GroupExpense)
-        .values(values)
-        .on_conflict_do_nothing(
-            index_elements=[GroupExpense.recurring_id, GroupExpense.occurrence_date],
-            index_where=GroupExpense.recurring_id.is_not(None),
-        )
-        .returning(GroupExpense.id)
-    )
-    if inserted is None:
-        return None
+    return group_amount, shares, paid
+
+
+def add_lines(
+    session: AsyncSession,
+    group: FinanceGroup,
+    expense_id: uuid.UUID,
+    draft: Draft,
+    shares: dict[uuid.UUID, int],
+    paid: dict[uuid.UUID, int],
+) -> None:
+    """The expense's splits, payments and per-expense debts (group-currency minor units)."""
     inputs = {p.user_id: p for p in draft.participants}
     session.add_all(
         ExpenseSplit(
@@ -148,16 +122,68 @@ async def add_expense(
         )
         for (debtor, creditor), units in sorted(splits.debts(shares, paid).items())
     )
-    await bump(
-        session,
-        group.id,
-        group.currency,
-        {u: (paid.get(u, 0), shares.get(u, 0), 0, 0) for u in shares.keys() | paid.keys()},
+
+
+def deltas(
+    shares: dict[uuid.UUID, int], paid: dict[uuid.UUID, int], sign: int = 1
+) -> dict[uuid.UUID, tuple[int, int, int, int]]:
+    """What an expense adds to (sign 1) or takes from (sign -1) the members' running totals."""
+    return {u: (sign * paid.get(u, 0), sign * shares.get(u, 0), 0, 0) for u in shares.keys() | paid.keys()}
+
+
+def amounts(units: dict[uuid.UUID, int], currency: str) -> list[MemberAmount]:
+    """Amounts per member, by member id, for event payloads."""
+    return [MemberAmount(user_id=u, amount=from_minor(v, currency)) for u, v in sorted(units.items())]
+
+
+async def add_expense(
+    session: AsyncSession,
+    group: FinanceGroup,
+    draft: Draft,
+    shares: dict[uuid.UUID, int],
+    paid: dict[uuid.UUID, int],
+    *,
+    created_by: uuid.UUID,
+    rate: Decimal,
+    fx_source: str | None,
+    kind: ExpenseKind = ExpenseKind.EXPENSE,
+    recurring_id: uuid.UUID | None = None,
+) -> GroupExpense | None:
+    """Insert the expense with its splits, payments and debts; None if this occurrence already exists."""
+    group_amount, shares, paid = convert(group, draft, rate, shares, paid)
+    expense_id = uuid.uuid4()
+    values: dict[str, Any] = {
+        "id": expense_id,
+        "group_id": group.id,
+        "created_by": created_by,
+        "kind": kind.value,
+        "description": draft.description,
+        "category": draft.category,
+        "expense_date": draft.expense_date,
+        "amount": draft.amount,
+        "currency": draft.currency,
+        "fx_rate": rate,
+        "fx_source": fx_source,
+        "group_amount": group_amount,
+        "split_type": draft.split_type.value,
+        "recurring_id": recurring_id,
+        "occurrence_date": draft.expense_date if recurring_id else None,
+    }
+    inserted = await session.scalar(
+        insert(GroupExpense)
+        .values(values)
+        .on_conflict_do_nothing(
+            index_elements=[GroupExpense.recurring_id, GroupExpense.occurrence_date],
+            index_where=GroupExpense.recurring_id.is_not(None),
+        )
+        .returning(GroupExpense.id)
     )
+    if inserted is None:
+        return None
+    add_lines(session, group, expense_id, draft, shares, paid)
+    await bump(session, group.id, group.currency, deltas(shares, paid))
     await session.flush()
     expense = GroupExpense(**values)
-    share_list = [MemberAmount(user_id=u, amount=from_minor(v, group.currency)) for u, v in sorted(shares.items())]
-    payer_list = [MemberAmount(user_id=u, amount=from_minor(v, group.currency)) for u, v in sorted(paid.items()) if v]
     if kind is ExpenseKind.EXPENSE:
         await emit(
             session,
@@ -174,8 +200,8 @@ async def add_expense(
                 fx_rate=rate,
                 group_amount=group_amount,
                 split_type=draft.split_type.value,
-                shares=share_list,
-                payers=payer_list,
+                shares=amounts(shares, group.currency),
+                payers=amounts({u: v for u, v in paid.items() if v}, group.currency),
                 recurring_id=recurring_id,
             ),
         )
@@ -276,10 +302,12 @@ async def net_of(session: AsyncSession, group_id: uuid.UUID, user_id: uuid.UUID)
 
 
 async def pairwise(
-    session: AsyncSession, group_id: uuid.UUID, currency: str, member: uuid.UUID | None = None
-) -> list[settlement.Transfer]:
-    """Who owes whom expense by expense, netted per pair; a confirmed payment A→B counts as B owing A.
+    session: AsyncSession, group_id: uuid.UUID, currency: str, page: PageParams, member: uuid.UUID | None = None
+) -> tuple[list[settlement.Transfer], int]:
+    """One page of who owes whom expense by expense, netted per pair, and how many pairs owe anything.
 
+    A confirmed payment A→B counts as B owing A. The netting, ordering (largest first, then the two
+    ids) and paging happen in PostgreSQL, so a 1,000-member group's 288k pairs never leave it.
     With `member`, only the pairs that member is in (two index range scans instead of every pair).
     """
     debts = ExpenseDebt.group_id == group_id
@@ -288,15 +316,44 @@ async def pairwise(
         debts &= or_(ExpenseDebt.debtor_id == member, ExpenseDebt.creditor_id == member)
         completed &= or_(Settlement.from_user_id == member, Settlement.to_user_id == member)
     edges = union_all(
-        select(ExpenseDebt.debtor_id, ExpenseDebt.creditor_id, func.sum(ExpenseDebt.amount))
+        select(
+            ExpenseDebt.debtor_id.label("d"),
+            ExpenseDebt.creditor_id.label("c"),
+            func.sum(ExpenseDebt.amount).label("v"),
+        )
         .where(debts)
         .group_by(ExpenseDebt.debtor_id, ExpenseDebt.creditor_id),
         select(Settlement.to_user_id, Settlement.from_user_id, func.sum(Settlement.amount))
         .where(completed)
         .group_by(Settlement.to_user_id, Settlement.from_user_id),
+    ).subquery()
+    low, high = func.least(edges.c.d, edges.c.c), func.greatest(edges.c.d, edges.c.c)
+    signed = func.sum(case((edges.c.d < edges.c.c, edges.c.v), else_=-edges.c.v))
+    pairs = (
+        select(low.label("a"), high.label("b"), signed.label("net"))
+        .where(edges.c.d != edges.c.c)
+        .group_by(low, high)
+        .subquery()
     )
-    rows = (await session.execute(edges)).all()
-    return settlement.net_pairs((d, c, to_minor(quantize(v, currency), currency)) for d, c, v in rows)
+    payer = case((pairs.c.net > 0, pairs.c.a), else_=pairs.c.b)
+    payee = case((pairs.c.net > 0, pairs.c.b), else_=pairs.c.a)
+    amount = func.abs(pairs.c.net)
+    owing = pairs.c.net != 0
+    rows = (
+        await session.execute(
+            select(payer, payee, amount, func.count().over())
+            .where(owing)
+            .order_by(amount.desc(), payer, payee)
+            .offset(page.offset)
+            .limit(page.limit)
+        )
+    ).all()
+    if rows:
+        total = int(rows[0][3])
+    else:
+        total = int(await session.scalar(select(func.count()).select_from(pairs).where(owing)) or 0)
+    transfers = [settlement.Transfer(d, c, to_minor(quantize(v, currency), currency)) for d, c, v, _ in rows]
+    return transfers, total
 
 
 def simplified(rows: list[Row], currency: str) -> list[settlement.Transfer]:

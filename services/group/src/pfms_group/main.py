@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from pfms_group import scheduler
 from pfms_group.api_expenses import router as expenses
+from pfms_group.api_export import router as export
 from pfms_group.api_groups import router as groups
 from pfms_group.api_settle import router as settle
 from pfms_group.api_social import router as social
@@ -33,7 +34,7 @@ def create(settings: Settings | None = None) -> FastAPI:
     return create_app(
         settings,
         title="PFMS group service",
-        routers=[groups, expenses, settle, social],
+        routers=[groups, expenses, export, settle, social],
         handlers=HANDLERS,
         on_startup=[open_clients],
         on_shutdown=[close_clients],

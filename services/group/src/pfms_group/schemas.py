@@ -15,6 +15,7 @@ from pfms_finance.currency import normalise_currency
 from pfms_finance.recurrence import Frequency
 from pfms_group.models import GroupType, Role
 from pfms_group.splits import SplitType
+from pfms_platform.envelope import Pagination
 
 Currency = Annotated[str, AfterValidator(normalise_currency)]
 Amount = Annotated[Decimal, Field(gt=0, max_digits=15, decimal_places=4)]
@@ -137,6 +138,21 @@ class ExpenseCreate(Request):
     _distinct = field_validator("participants", "payers")(_once_each)
 
 
+class ExpenseUpdate(Request):
+    """Only the fields given change; participants and payers left out are carried over from the expense."""
+
+    description: Annotated[str, Field(min_length=1, max_length=500)] | None = None
+    amount: Amount | None = None
+    currency: Currency | None = None
+    category: str | None = Field(default=None, max_length=100)
+    expense_date: date | None = None
+    split_type: SplitType | None = None
+    participants: list[ParticipantIn] | None = Field(default=None, min_length=1)
+    payers: list[PayerIn] | None = Field(default=None, min_length=1)
+
+    _distinct = field_validator("participants", "payers")(_once_each)
+
+
 class MemberAmount(BaseModel):
     user_id: uuid.UUID
     amount: Decimal
@@ -225,6 +241,9 @@ class Balances(BaseModel):
     simplified: bool
     members: list[MemberBalance]
     debts: list[Debt]
+    debts_page: Pagination | None = Field(
+        default=None, description="Pairwise debts (simplification off) come a page at a time: `page`, `limit` <= 100"
+    )
 
 
 class SettleCreate(Request):

@@ -40,20 +40,6 @@ def simplify(balances: Mapping[uuid.UUID, int]) -> list[Transfer]:
     return transfers
 
 
-def net_pairs(edges: Iterable[tuple[uuid.UUID, uuid.UUID, int]]) -> list[Transfer]:
-    """Pairwise debts without simplification: what each pair owes netted to one direction, sorted."""
-    net: dict[tuple[uuid.UUID, uuid.UUID], int] = {}
-    for debtor, creditor, amount in edges:
-        if debtor == creditor:
-            continue
-        key, sign = ((debtor, creditor), 1) if debtor < creditor else ((creditor, debtor), -1)
-        net[key] = net.get(key, 0) + sign * amount
-    transfers = [
-        Transfer(a, b, amount) if amount > 0 else Transfer(b, a, -amount) for (a, b), amount in net.items() if amount
-    ]
-    return sorted(transfers, key=lambda t: (-t.amount, t.from_user_id, t.to_user_id))
-
-
 def balances_of(transfers: Iterable[Transfer]) -> dict[uuid.UUID, int]:
     """Net balances that a list of transfers settles (the inverse of `simplify`, for checks)."""
     out: dict[uuid.UUID, int] = {}
