@@ -171,3 +171,50 @@ async def test_rows_without_a_state_are_replayed_on_the_first_analytics(env) -> 
     assert (D(data["realized_pnl"]), D(data["unrealized_pnl"]), D(data["current_value"])) == (D(200), D(300), D(900))
     assert await env.count(AssetStateRow) == 1
     await stored_state_is_the_replay(env, p["id"], a["id"], Method.FIFO)
+
+
+async def test_editing_a_transaction_reissues_the_gains_it_changes(env) -> None:
+    ann, bob = env.person(), env.person()
+    p = await env.portfolio(ann)
+    a = await env.asset(ann, p["id"], "SAP")
+    other = await env.asset(ann, p["id"], "ADBE")
+    pid, aid = p["id"], a["id"]
+    buy = (await env.trade(ann, pid, aid, "buy", "2024-01-10", quantity="10", price="100"))["data"]
+    sell = (await env.trade(ann, pid, aid, "sell", "2024-03-01", quantity="5", price="120"))["data"]
+    path = f"{P}/{pid}/transactions/{buy['id']}"
+    body = {"asset_id": aid, "transaction_type": "buy", "date": "2024-01-10", "quantity": "10", "price": "90"}
+
+    # Bad input changes nothing: malformed JSON, a wrong type, an unknown field, another asset, an oversell.
+    malformed = await env.client.put(path, content=b"{", headers={**ann.headers, "content-type": "application/json"})
+    assert malformed.status_code == 400, malformed.text
+    for wrong, field in (({**body, "price": "x"}, "price"), ({**body, "colour": "red"}, "colour")):
+        response = await env.client.put(path, json=wrong, headers=ann.headers)
+        assert response.status_code == 422, response.text
+        assert field in response.json()["error"]["details"][0]["field"]
+    moved = await env.client.put(path, json={**body, "asset_id": other["id"]}, headers=ann.headers)
+    assert (moved.status_code, moved.json()["error"]["details"][0]["field"]) == (422, "asset_id")
+    oversold = await env.client.put(path, json={**body, "quantity": "4"}, headers=ann.headers)
+    assert oversold.status_code == 422 and "only 4 held on 2024-03-01" in oversold.json()["error"]["message"]
+    assert (await env.client.put(path, json=body, headers=bob.headers)).status_code == 404
+    assert await env.outbox("investment.realized_gain_revised") == []
+    await stored_state_is_the_replay(env, pid, aid, Method.FIFO)
+
+    # The buy cost 90 a unit, not 100: the sell's 5 units cost 450 -> gain 150 (was 100).
+    edited = await env.client.put(path, json=body, headers=ann.headers)
+    assert edited.status_code == 200, edited.text
+    assert (edited.json()["data"]["id"], D(edited.json()["data"]["price"])) == (buy["id"], D(90))
+    revised = await env.outbox("investment.realized_gain_revised")
+    assert [(r["transaction_id"], r["revision"], r["reason"]) for r in revised] == [
+        (sell["id"], 1, "transaction_edited")
+    ]
+    assert lots(revised[0]) == [(buy["id"], D(5), "2024-01-10", D(600), D(450), D(150))]
+    await stored_state_is_the_replay(env, pid, aid, Method.FIFO)
+
+    # Editing the sell itself (a better price) re-issues it too.
+    sell_body = {"asset_id": aid, "transaction_type": "sell", "date": "2024-03-01", "quantity": "5", "price": "130"}
+    response = await env.client.put(f"{P}/{pid}/transactions/{sell['id']}", json=sell_body, headers=ann.headers)
+    assert response.status_code == 200, response.text
+    last = (await env.outbox("investment.realized_gain_revised"))[-1]
+    assert (last["transaction_id"], last["revision"], D(last["gain"])) == (sell["id"], 2, D(200))
+    analytics = (await env.client.get(f"{P}/{pid}/analytics", headers=ann.headers)).json()["data"]
+    assert D(analytics["realized_pnl"]) == D(200)

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, status
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from pfms_investment import events, market, state_store, store
 from pfms_investment.evaluate import portfolio_analytics, today_utc
@@ -44,6 +45,33 @@ def txn_out(row: InvestmentTransaction) -> dict[str, Any]:
     ).model_dump(mode="json")
 
 
+def _checked_method(cost_method: str, body: TransactionCreate) -> Method:
+    """The portfolio's cost method, once the transaction's date and named lots fit it."""
+    if body.date > today_utc():
+        raise Invalid("date cannot be in the future", field="date")
+    method = Method(cost_method)
+    if body.lots and method != Method.SPECIFIC:
+        raise Invalid("Only a portfolio using specific-lot identification names lots in a sell", field="lots")
+    if method == Method.SPECIFIC and body.transaction_type == Kind.SELL and not body.lots:
+        raise Invalid("This portfolio uses specific-lot identification: name the lots sold", field="lots")
+    return method
+
+
+async def _owned(
+    session: AsyncSession, user: uuid.UUID, portfolio_id: uuid.UUID, transaction_id: uuid.UUID
+) -> InvestmentTransaction:
+    row = await session.scalar(
+        select(InvestmentTransaction).where(
+            InvestmentTransaction.id == transaction_id,
+            InvestmentTransaction.portfolio_id == portfolio_id,
+            InvestmentTransaction.user_id == user,
+        )
+    )
+    if row is None:
+        raise NotFound("Transaction not found")
+    return row
+
+
 def client_of(request: Request) -> InternalClient:
     client: InternalClient = request.app.state.market
     return client
@@ -64,13 +92,7 @@ async def add_transaction(
     date is refused, naming the quantity held."""
     portfolio = await store.portfolio(session, user, portfolio_id, lock=True)
     asset = await store.asset(session, user, portfolio_id, body.asset_id)
-    if body.date > today_utc():
-        raise Invalid("date cannot be in the future", field="date")
-    method = Method(portfolio.cost_method)
-    if body.lots and method != Method.SPECIFIC:
-        raise Invalid("Only a portfolio using specific-lot identification names lots in a sell", field="lots")
-    if method == Method.SPECIFIC and body.transaction_type == Kind.SELL and not body.lots:
-        raise Invalid("This portfolio uses specific-lot identification: name the lots sold", field="lots")
+    method = _checked_method(portfolio.cost_method, body)
     picks = [{"lot_id": str(p.lot_id), "quantity": str(p.quantity)} for p in body.lots]
     row = InvestmentTransaction(
         id=uuid.uuid4(),
@@ -158,15 +180,7 @@ async def delete_transaction(
     """Delete a transaction: the asset is replayed without it, and every sell whose realized gains change
     (the deleted sell itself included) is re-issued as `investment.realized_gain_revised`."""
     portfolio = await store.portfolio(session, user, portfolio_id, lock=True)
-    row = await session.scalar(
-        select(InvestmentTransaction).where(
-            InvestmentTransaction.id == transaction_id,
-            InvestmentTransaction.portfolio_id == portfolio_id,
-            InvestmentTransaction.user_id == user,
-        )
-    )
-    if row is None:
-        raise NotFound("Transaction not found")
+    row = await _owned(session, user, portfolio_id, transaction_id)
     method = Method(portfolio.cost_method)
     asset = await store.asset(session, user, portfolio_id, row.asset_id)
     history = (await store.histories(session, portfolio_id, row.asset_id)).get(row.asset_id, [])
@@ -178,6 +192,40 @@ async def delete_transaction(
     await events.revise_gains(session, portfolio, asset, before, after, "transaction_deleted")
     await session.delete(row)
     await state_store.save(session, portfolio, asset.id, method, state)
+
+
+@router.put(
+    "/{portfolio_id}/transactions/{transaction_id}",
+    response_model=Envelope[TransactionOut],
+    responses={**NOT_FOUND, 422: {"description": "Invalid, another asset, or more than held would be sold"}},
+)
+async def replace_transaction(
+    portfolio_id: uuid.UUID, transaction_id: uuid.UUID, body: TransactionCreate, user: CurrentUser, session: Session
+) -> dict[str, Any]:
+    """Correct a transaction (same asset; it keeps its place among the day's transactions). The asset is
+    replayed with the new figures, and every sell whose realized gains change (the edited one included)
+    is re-issued as `investment.realized_gain_revised`."""
+    portfolio = await store.portfolio(session, user, portfolio_id, lock=True)
+    row = await _owned(session, user, portfolio_id, transaction_id)
+    if body.asset_id != row.asset_id:
+        raise Invalid("A transaction cannot move to another asset: delete it and record a new one", field="asset_id")
+    method = _checked_method(portfolio.cost_method, body)
+    asset = await store.asset(session, user, portfolio_id, row.asset_id)
+    before = replay((await store.histories(session, portfolio_id, asset.id)).get(asset.id, []), method).disposals
+    row.transaction_type = body.transaction_type.value
+    row.trade_date = body.date
+    row.quantity, row.price, row.amount, row.fees, row.tax = body.quantity, body.price, body.amount, body.fees, body.tax
+    row.lots = [{"lot_id": str(p.lot_id), "quantity": str(p.quantity)} for p in body.lots]
+    row.notes = body.notes
+    await session.flush()
+    try:
+        state, after = rebuild((await store.histories(session, portfolio_id, asset.id)).get(asset.id, []), method)
+    except LotError as exc:
+        raise Invalid(str(exc), field=exc.field) from exc
+    await events.revise_gains(session, portfolio, asset, before, after, "transaction_edited")
+    await state_store.save(session, portfolio, asset.id, method, state)
+    await session.refresh(row)
+    return ok(txn_out(row))
 
 
 @router.get("/{portfolio_id}/assets/{asset_id}/position", response_model=Envelope[PositionOut], responses=NOT_FOUND)

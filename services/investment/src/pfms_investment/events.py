@@ -1,8 +1,8 @@
 """Events the investment service publishes, and the handlers of those it consumes.
 
 A sell's realized gains go out once as `investment.realized_gain` (one per lot, revision 0). When a
-later write changes them (a transaction inserted or deleted before the sell, a new cost method, the
-sell, its asset or its portfolio deleted), `investment.realized_gain_revised` carries the sell's
+later write changes them (a transaction inserted, edited or deleted before the sell, a new cost method,
+the sell edited, or the sell, its asset or its portfolio deleted), `investment.realized_gain_revised` carries the sell's
 complete new set of lots with the sell's next revision number, so a consumer replaces what it holds.
 
 `price.updated` revalues holdings (the latest-price read model) and fires price alerts, each once:
@@ -89,7 +89,12 @@ async def transaction_recorded(
 
 
 Reason = Literal[
-    "backdated_transaction", "transaction_deleted", "cost_method_changed", "asset_deleted", "portfolio_deleted"
+    "backdated_transaction",
+    "transaction_edited",
+    "transaction_deleted",
+    "cost_method_changed",
+    "asset_deleted",
+    "portfolio_deleted",
 ]
 
 
