@@ -8,8 +8,8 @@ page: the first page of one member's pairs, and the first and last page of every
 
 The ledger is seeded with COPY, built with the service's own split and debt functions: every
 expense split equally among 2-8 random members, one payer (one expense in ten has two), plus
-2,000 confirmed settlements, and the running totals per member the service keeps as it writes
-them. The service runs as its own process (`pfms-group serve`: uvicorn).
+2,000 confirmed settlements, and the running totals per member and per pair the service keeps as
+it writes them. The service runs as its own process (`pfms-group serve`: uvicorn).
 
     uv run python bench/group_balances.py [--members 1000] [--expenses 100000] [--requests 30]
 """
@@ -69,6 +69,12 @@ async def seed(dsn: str, members: int, expenses: int) -> tuple[uuid.UUID, uuid.U
     payer_rows: list[tuple[Any, ...]] = []
     debt_rows: list[tuple[Any, ...]] = []
     totals = {p: [0, 0, 0, 0] for p in people}  # paid, share, settled out, settled in (minor units)
+    pairs: dict[tuple[uuid.UUID, uuid.UUID], int] = {}  # what the lower id owes the higher (minor units)
+
+    def owes(debtor: uuid.UUID, creditor: uuid.UUID, units: int) -> None:
+        key, sign = ((debtor, creditor), 1) if debtor < creditor else ((creditor, debtor), -1)
+        pairs[key] = pairs.get(key, 0) + sign * units
+
     for n in range(expenses):
         expense_id = uuid.uuid4()
         total = rng.randint(100, 50_000)
@@ -97,17 +103,23 @@ async def seed(dsn: str, members: int, expenses: int) -> tuple[uuid.UUID, uuid.U
             totals[u][1] += v
         split_rows.extend((uuid.uuid4(), expense_id, group, u, from_minor(v, "USD")) for u, v in shares.items())
         payer_rows.extend((uuid.uuid4(), expense_id, group, u, from_minor(v, "USD")) for u, v in paid.items())
-        debt_rows.extend((expense_id, d, c, group, from_minor(v, "USD")) for (d, c), v in debts(shares, paid).items())
+        for (d, c), v in debts(shares, paid).items():
+            debt_rows.append((expense_id, d, c, group, from_minor(v, "USD")))
+            owes(d, c, v)
     settlements = []
     for _ in range(2000):
         a, b = rng.sample(people, 2)
+        units = rng.randint(100, 5000)
+        totals[a][2] += units
+        totals[b][3] += units
+        owes(b, a, units)  # a paid b: b owes a
         settlements.append(
             (
                 uuid.uuid4(),
                 group,
                 a,
                 b,
-                from_minor(rng.randint(100, 5000), "USD"),
+                from_minor(units, "USD"),
                 "USD",
                 "completed",
                 date(2025, 1, 1),
@@ -174,6 +186,11 @@ async def seed(dsn: str, members: int, expenses: int) -> tuple[uuid.UUID, uuid.U
             "group_balances",
             records=[(group, p, *(from_minor(v, "USD") for v in t)) for p, t in totals.items()],
             columns=["group_id", "user_id", "paid", "share", "settled_out", "settled_in"],
+        )
+        await conn.copy_records_to_table(
+            "group_pair_balances",
+            records=[(group, low, high, from_minor(v, "USD")) for (low, high), v in pairs.items()],
+            columns=["group_id", "low_id", "high_id", "net"],
         )
         await conn.execute("VACUUM ANALYZE")
         counts = {

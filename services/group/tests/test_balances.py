@@ -1,4 +1,4 @@
-"""The running totals per member always equal the sums of the ledger rows they summarise."""
+"""The running totals per member and per pair always equal the sums of the ledger rows they summarise."""
 
 import random
 import uuid
@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from pfms_group.models import ExpensePayer, ExpenseSplit, MemberBalance, Settlement
+from pfms_group.models import ExpenseDebt, ExpensePayer, ExpenseSplit, MemberBalance, PairBalance, Settlement
 
 pytestmark = pytest.mark.integration
 
@@ -38,10 +38,41 @@ async def ledger_sums(env, group_id: str) -> dict[uuid.UUID, tuple[Decimal, ...]
             row.user_id: (row.paid, row.share, row.settled_out, row.settled_in)
             for row in await session.scalars(select(MemberBalance).where(MemberBalance.group_id == gid))
         }
+    await pair_sums(env, gid)
     zero = (Decimal(0),) * 4
     kept = {u: v for u, v in kept.items() if v != zero}  # a member whose entries were all deleted keeps a zero row
     assert kept == {u: tuple(v) for u, v in sums.items() if tuple(v) != zero}
     return kept
+
+
+async def pair_sums(env, gid: uuid.UUID) -> None:
+    """The per-pair running nets equal the per-expense debts and confirmed settlements, netted per pair."""
+    net: dict[tuple[uuid.UUID, uuid.UUID], Decimal] = {}
+    async with env.svc.db.sessions() as session:
+        edges = list(
+            (
+                await session.execute(
+                    select(ExpenseDebt.debtor_id, ExpenseDebt.creditor_id, ExpenseDebt.amount).where(
+                        ExpenseDebt.group_id == gid
+                    )
+                )
+            ).all()
+        )
+        edges += [
+            (s.to_user_id, s.from_user_id, s.amount)
+            for s in await session.scalars(
+                select(Settlement).where(Settlement.group_id == gid, Settlement.status == "completed")
+            )
+        ]
+        kept = {
+            (row.low_id, row.high_id): row.net
+            for row in await session.scalars(select(PairBalance).where(PairBalance.group_id == gid))
+            if row.net
+        }
+    for debtor, creditor, amount in edges:
+        key, sign = ((debtor, creditor), 1) if debtor < creditor else ((creditor, debtor), -1)
+        net[key] = net.get(key, Decimal(0)) + sign * amount
+    assert kept == {k: v for k, v in net.items() if v}
 
 
 async def test_running_totals_match_the_ledger_after_a_random_history(env) -> None:

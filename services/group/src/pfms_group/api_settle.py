@@ -169,6 +169,7 @@ async def confirm(group_id: uuid.UUID, settlement_id: uuid.UUID, user: CurrentUs
     await ledger.bump(
         session, group.id, row.currency, {row.from_user_id: (0, 0, units, 0), row.to_user_id: (0, 0, 0, units)}
     )
+    await ledger.bump_pairs(session, group.id, row.currency, {(row.to_user_id, row.from_user_id): units})
     await emit(
         session,
         GroupSettlementCompleted(

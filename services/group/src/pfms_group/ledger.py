@@ -2,8 +2,9 @@
 
 An expense is split in its own currency, then the split and the payments are carried over to the
 group's currency by largest remainder on the converted total, so they add up to it exactly. The
-per-expense debts (splits.debts) are stored too, for the pairwise view. Balances are SQL
-aggregates over indexes that cover them; Python only sees one row per member.
+per-expense debts (splits.debts) are stored too. Running totals per member and per pair are moved in
+the same transaction as every ledger write, so balances read n rows and a page of pairwise debts is
+an index scan.
 """
 
 import uuid
@@ -12,7 +13,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import case, func, or_, select, union_all
+from sqlalchemy import case, func, literal_column, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,8 +30,7 @@ from pfms_group.models import (
     GroupMember,
     MemberBalance,
     MemberStatus,
-    Settlement,
-    SettlementStatus,
+    PairBalance,
 )
 from pfms_group.splits import Participant, SplitError, SplitType, from_minor, to_minor
 from pfms_platform.envelope import PageParams
@@ -91,8 +91,8 @@ def add_lines(
     draft: Draft,
     shares: dict[uuid.UUID, int],
     paid: dict[uuid.UUID, int],
-) -> None:
-    """The expense's splits, payments and per-expense debts (group-currency minor units)."""
+) -> dict[tuple[uuid.UUID, uuid.UUID], int]:
+    """The expense's splits, payments and per-expense debts (group-currency minor units); returns the debts."""
     inputs = {p.user_id: p for p in draft.participants}
     session.add_all(
         ExpenseSplit(
@@ -112,6 +112,7 @@ def add_lines(
         for user_id, units in sorted(paid.items())
         if units
     )
+    owed = splits.debts(shares, paid)
     session.add_all(
         ExpenseDebt(
             expense_id=expense_id,
@@ -120,8 +121,9 @@ def add_lines(
             creditor_id=creditor,
             amount=from_minor(units, group.currency),
         )
-        for (debtor, creditor), units in sorted(splits.debts(shares, paid).items())
+        for (debtor, creditor), units in sorted(owed.items())
     )
+    return owed
 
 
 def deltas(
@@ -180,8 +182,9 @@ async def add_expense(
     )
     if inserted is None:
         return None
-    add_lines(session, group, expense_id, draft, shares, paid)
+    owed = add_lines(session, group, expense_id, draft, shares, paid)
     await bump(session, group.id, group.currency, deltas(shares, paid))
+    await bump_pairs(session, group.id, group.currency, owed)
     await session.flush()
     expense = GroupExpense(**values)
     if kind is ExpenseKind.EXPENSE:
@@ -273,6 +276,32 @@ async def bump(
     )
 
 
+async def bump_pairs(
+    session: AsyncSession, group_id: uuid.UUID, currency: str, owed: dict[tuple[uuid.UUID, uuid.UUID], int]
+) -> None:
+    """Add what debtors owe creditors ({(debtor, creditor): minor units}, negative to take back) to
+    the per-pair running nets: one upsert in pair order, like `bump`."""
+    net: dict[tuple[uuid.UUID, uuid.UUID], int] = {}
+    for (debtor, creditor), units in owed.items():
+        if debtor != creditor:
+            key, sign = ((debtor, creditor), 1) if debtor < creditor else ((creditor, debtor), -1)
+            net[key] = net.get(key, 0) + sign * units
+    rows = [
+        {"group_id": group_id, "low_id": low, "high_id": high, "net": from_minor(units, currency)}
+        for (low, high), units in sorted(net.items())
+        if units
+    ]
+    if not rows:
+        return
+    stmt = insert(PairBalance).values(rows)
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[PairBalance.group_id, PairBalance.low_id, PairBalance.high_id],
+            set_={"net": PairBalance.net + stmt.excluded.net},
+        )
+    )
+
+
 async def member_rows(session: AsyncSession, group_id: uuid.UUID) -> list[Row]:
     """Every member who ever joined, with their running totals: n rows, whatever the ledger's size."""
     rows = (
@@ -306,54 +335,28 @@ async def pairwise(
 ) -> tuple[list[settlement.Transfer], int]:
     """One page of who owes whom expense by expense, netted per pair, and how many pairs owe anything.
 
-    A confirmed payment A→B counts as B owing A. The netting, ordering (largest first, then the two
-    ids) and paging happen in PostgreSQL, so a 1,000-member group's 288k pairs never leave it.
-    With `member`, only the pairs that member is in (two index range scans instead of every pair).
+    Read from the per-pair running nets (a confirmed payment A→B counted as B owing A), largest
+    first then by the two ids: an index scan on `abs(net)`, whatever the ledger's size. With
+    `member`, only the pairs that member is in.
     """
-    debts = ExpenseDebt.group_id == group_id
-    completed = (Settlement.group_id == group_id) & (Settlement.status == SettlementStatus.COMPLETED.value)
+    where = [PairBalance.group_id == group_id, PairBalance.net != literal_column("0")]
     if member is not None:
-        debts &= or_(ExpenseDebt.debtor_id == member, ExpenseDebt.creditor_id == member)
-        completed &= or_(Settlement.from_user_id == member, Settlement.to_user_id == member)
-    edges = union_all(
-        select(
-            ExpenseDebt.debtor_id.label("d"),
-            ExpenseDebt.creditor_id.label("c"),
-            func.sum(ExpenseDebt.amount).label("v"),
-        )
-        .where(debts)
-        .group_by(ExpenseDebt.debtor_id, ExpenseDebt.creditor_id),
-        select(Settlement.to_user_id, Settlement.from_user_id, func.sum(Settlement.amount))
-        .where(completed)
-        .group_by(Settlement.to_user_id, Settlement.from_user_id),
-    ).subquery()
-    low, high = func.least(edges.c.d, edges.c.c), func.greatest(edges.c.d, edges.c.c)
-    signed = func.sum(case((edges.c.d < edges.c.c, edges.c.v), else_=-edges.c.v))
-    pairs = (
-        select(low.label("a"), high.label("b"), signed.label("net"))
-        .where(edges.c.d != edges.c.c)
-        .group_by(low, high)
-        .subquery()
-    )
-    payer = case((pairs.c.net > 0, pairs.c.a), else_=pairs.c.b)
-    payee = case((pairs.c.net > 0, pairs.c.b), else_=pairs.c.a)
-    amount = func.abs(pairs.c.net)
-    owing = pairs.c.net != 0
+        where.append(or_(PairBalance.low_id == member, PairBalance.high_id == member))
+    payer = case((PairBalance.net > 0, PairBalance.low_id), else_=PairBalance.high_id)
+    payee = case((PairBalance.net > 0, PairBalance.high_id), else_=PairBalance.low_id)
+    amount = func.abs(PairBalance.net)
     rows = (
         await session.execute(
-            select(payer, payee, amount, func.count().over())
-            .where(owing)
+            select(payer, payee, amount)
+            .where(*where)
             .order_by(amount.desc(), payer, payee)
             .offset(page.offset)
             .limit(page.limit)
         )
     ).all()
-    if rows:
-        total = int(rows[0][3])
-    else:
-        total = int(await session.scalar(select(func.count()).select_from(pairs).where(owing)) or 0)
-    transfers = [settlement.Transfer(d, c, to_minor(quantize(v, currency), currency)) for d, c, v, _ in rows]
-    return transfers, total
+    total = await session.scalar(select(func.count()).select_from(PairBalance).where(*where))
+    transfers = [settlement.Transfer(d, c, to_minor(quantize(v, currency), currency)) for d, c, v in rows]
+    return transfers, int(total or 0)
 
 
 def simplified(rows: list[Row], currency: str) -> list[settlement.Transfer]:

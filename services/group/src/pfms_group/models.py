@@ -34,6 +34,7 @@ __all__ = [
     "InboxEvent",
     "MemberBalance",
     "OutboxEvent",
+    "PairBalance",
     "RecurringGroupExpense",
     "Settlement",
 ]
@@ -223,6 +224,27 @@ class MemberBalance(Base):
     share: Mapped[Decimal] = mapped_column(server_default=text("0"))
     settled_out: Mapped[Decimal] = mapped_column(server_default=text("0"))
     settled_in: Mapped[Decimal] = mapped_column(server_default=text("0"))
+
+
+class PairBalance(Base):
+    """Running net per pair of members (`low_id` < `high_id`): positive means low owes high.
+
+    Kept in the same transaction as every per-expense debt and confirmed settlement, so a page of
+    pairwise debts is an index scan instead of netting 440,000 debts; `tests/test_balances.py`
+    checks it always equals the netted ledger.
+    """
+
+    __tablename__ = "group_pair_balances"
+    __table_args__ = (
+        CheckConstraint("low_id < high_id", name="ordered_pair"),
+        Index("ix_group_pair_balances_amount", "group_id", text("abs(net) DESC"), postgresql_where=text("net <> 0")),
+        Index("ix_group_pair_balances_high", "group_id", "high_id"),
+    )
+
+    group_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("finance_groups.id", ondelete="CASCADE"), primary_key=True)
+    low_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    high_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    net: Mapped[Decimal] = mapped_column(server_default=text("0"))
 
 
 class Settlement(IdMixin, TimestampMixin, Base):

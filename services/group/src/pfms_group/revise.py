@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pfms_contracts.group import GroupExpenseDeleted, GroupExpenseUpdated
 from pfms_finance.currency import quantize
-from pfms_group import feed, ledger
+from pfms_group import feed, ledger, splits
 from pfms_group.models import ExpenseDebt, ExpensePayer, ExpenseSplit, FinanceGroup, GroupExpense
 from pfms_group.splits import Participant, SplitType, to_minor
 from pfms_platform.errors import Invalid
@@ -137,12 +137,16 @@ async def update(
     if new is not None:
         group_amount, shares, paid = ledger.convert(group, draft, rate, *new)
         await remove_lines(session, expense.id)
-        ledger.add_lines(session, group, expense.id, draft, shares, paid)
+        owed = ledger.add_lines(session, group, expense.id, draft, shares, paid)
         await ledger.bump(
             session,
             group.id,
             group.currency,
             difference(ledger.deltas(old.shares, old.paid), ledger.deltas(shares, paid)),
+        )
+        was = splits.debts(old.shares, old.paid)
+        await ledger.bump_pairs(
+            session, group.id, group.currency, {k: owed.get(k, 0) - was.get(k, 0) for k in owed.keys() | was.keys()}
         )
         expense.amount, expense.currency, expense.fx_rate, expense.fx_source = (
             draft.amount,
@@ -203,6 +207,8 @@ async def delete_expense(session: AsyncSession, group: FinanceGroup, expense: Gr
     """Take the expense out of the ledger and the running totals; the feed keeps a line about it."""
     old = await lines_of(session, expense, group.currency)
     await ledger.bump(session, group.id, group.currency, ledger.deltas(old.shares, old.paid, sign=-1))
+    was = splits.debts(old.shares, old.paid)
+    await ledger.bump_pairs(session, group.id, group.currency, {k: -v for k, v in was.items()})
     total = quantize(expense.group_amount, group.currency)
     await emit(
         session,
