@@ -14,10 +14,9 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, Stri
 
 from pfms_expense.habits import StatsPeriod
 from pfms_expense.models import Source
-from pfms_finance.currency import normalise_currency
 from pfms_finance.recurrence import Frequency
+from pfms_platform.schemas import Body, Currency, refuse_null
 
-Currency = Annotated[str, AfterValidator(normalise_currency)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
 Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
@@ -26,22 +25,8 @@ Tag = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min
 Amount = Annotated[Decimal, Field(allow_inf_nan=False)]
 
 
-def refuse_null(value: Any) -> Any:
-    if value is None:
-        raise ValueError("may not be null")
-    return value
-
-
 def _unique(values: list[Any]) -> list[Any]:
     return list(dict.fromkeys(values))
-
-
-class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    def changes(self) -> dict[str, Any]:
-        """The fields the caller sent (PATCH)."""
-        return self.model_dump(exclude_unset=True)
 
 
 # Categories

@@ -6,73 +6,28 @@ Unknown fields are refused (422 naming the field) so a typo never silently does 
 """
 
 import datetime as dt
-import json
 import uuid
 from decimal import Decimal
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     StrictBool,
     StringConstraints,
     field_validator,
-    model_validator,
 )
 
-from pfms_finance.currency import normalise_currency, quantize
 from pfms_income.domain import IncomeType, SourceFrequency
 from pfms_platform.envelope import PageParams
+from pfms_platform.schemas import Body, Currency, Metadata, Priced, refuse_null
 
-MAX_METADATA_BYTES = 4096
-
-Currency = Annotated[str, AfterValidator(normalise_currency)]
 Amount = Annotated[Decimal, Field(gt=0, max_digits=19, decimal_places=4, description='Decimal string, e.g. "1500.00"')]
 NonNegative = Annotated[Decimal, Field(ge=0, max_digits=19, decimal_places=4)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
-
-
-def _small_json(value: dict[str, Any]) -> dict[str, Any]:
-    if len(json.dumps(value, default=str)) > MAX_METADATA_BYTES:
-        raise ValueError(f"at most {MAX_METADATA_BYTES} bytes of JSON")
-    return value
-
-
-Metadata = Annotated[dict[str, Any], AfterValidator(_small_json)]
-
-
-def _refuse_null(value: Any) -> Any:
-    """For fields that may change but not be cleared."""
-    if value is None:
-        raise ValueError("may not be null")
-    return value
-
-
-class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    def changes(self) -> dict[str, Any]:
-        """The fields the caller sent (for partial updates)."""
-        return self.model_dump(exclude_unset=True)
-
-
-class Priced(BaseModel):
-    """A response whose money fields are shown to the minor unit of its `currency`."""
-
-    money_fields: ClassVar[tuple[str, ...]] = ()
-    currency: str
-
-    @model_validator(mode="after")
-    def _to_minor_unit(self) -> "Priced":
-        for name in self.money_fields:
-            value = getattr(self, name)
-            if value is not None:
-                object.__setattr__(self, name, quantize(value, self.currency))
-        return self
 
 
 # --- sources ---------------------------------------------------------------------------------------
@@ -103,7 +58,7 @@ class SourceUpdate(Body):
     is_active: StrictBool | None = None
     description: Text | None = None
 
-    _required = field_validator("name", "type", "currency", "is_active", mode="before")(_refuse_null)
+    _required = field_validator("name", "type", "currency", "is_active", mode="before")(refuse_null)
 
 
 class Source(Priced):
@@ -166,7 +121,7 @@ class TransactionUpdate(Body):
     metadata: Metadata | None = None
 
     _required = field_validator("type", "amount", "tax_deducted", "currency", "date", "metadata", mode="before")(
-        _refuse_null
+        refuse_null
     )
 
 
