@@ -1,32 +1,18 @@
 """Fixtures for the group service: the service on real servers, market-data and the user service
 served on loopback ports (the group service reaches them over HTTP, as in production), and people."""
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
-import uvicorn
-from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from pfms_contracts import EventData
-from pfms_devservers import free_port
 from pfms_platform.events.tables import OutboxEvent
 from pfms_platform.testing import Running
-from pfms_platform.testing.helpers import publish_event, until
-
-
-async def serve(app: FastAPI) -> tuple[str, uvicorn.Server, asyncio.Task[None]]:
-    """Serve an already started app (its lifespan runs under make_service) on a loopback port."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.02)
-    return f"http://127.0.0.1:{port}", server, task
+from pfms_platform.testing.helpers import publish_event, served, until
 
 
 @dataclass
@@ -121,13 +107,8 @@ async def fleet(make_service, jwt_keys) -> AsyncIterator[tuple[Harness, Running,
     """The group service with market-data and the user service reachable over loopback HTTP."""
     market = await make_service("market-data")
     users = await make_service("user")
-    served = [await serve(market.app), await serve(users.app)]
-    svc = await make_service(
-        "group",
-        scheduler_enabled=False,
-        service_urls={"market-data": served[0][0], "user": served[1][0]},
-    )
-    yield Harness(svc, jwt_keys), market, users
-    for _, server, task in served:
-        server.should_exit = True
-        await task
+    async with served(market.app) as market_url, served(users.app) as users_url:
+        svc = await make_service(
+            "group", scheduler_enabled=False, service_urls={"market-data": market_url, "user": users_url}
+        )
+        yield Harness(svc, jwt_keys), market, users
