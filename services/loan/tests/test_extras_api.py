@@ -55,7 +55,7 @@ async def test_template_fills_a_new_loan_and_counts_its_use(env) -> None:
     assert (await env.client.delete(f"/api/v1/loans/templates/{template['id']}", headers=env.auth())).status_code == 204
 
 
-async def test_dispute_open_respond_resolve(env) -> None:
+async def test_dispute_on_a_loan_with_no_app_user_is_the_owners_record(env) -> None:
     loan = await env.loan()
     path = f"/api/v1/loans/{loan['id']}/disputes"
     opened = await env.post(path, {"dispute_type": "payment_not_recorded", "description": "I paid cash on 3 Feb"})
@@ -64,7 +64,8 @@ async def test_dispute_open_respond_resolve(env) -> None:
     assert dispute["status"] == "open" and dispute["raised_by"] == str(env.alice)
     assert (await env.post(path, {"dispute_type": "x", "description": ""})).status_code == 422
     answered = await env.post(f"{path}/{dispute['id']}/respond", {"message": "Found the receipt"})
-    assert answered.json()["data"]["status"] == "responded"
+    # the raiser's own follow-up is kept; only the other party's answer makes it `responded`
+    assert answered.json()["data"]["status"] == "open"
     assert answered.json()["data"]["responses"][0]["message"] == "Found the receipt"
     assert (await env.post(f"{path}/{dispute['id']}/resolve", {"resolution": "ok"}, env.bob)).status_code == 404
     resolved = await env.post(f"{path}/{dispute['id']}/resolve", {"resolution": "Payment recorded"})
@@ -73,6 +74,7 @@ async def test_dispute_open_respond_resolve(env) -> None:
     assert (await env.get(path)).json()["pagination"]["total"] == 1
     kinds = [a["activity_type"] for a in (await env.get(f"/api/v1/loans/{loan['id']}/activities")).json()["data"]]
     assert {"dispute_opened", "dispute_responded", "dispute_resolved", "loan_created"} <= set(kinds)
+    assert await env.outbox("notification.requested") == []  # nobody else to tell
 
 
 async def test_user_deleted_purges_every_row_of_that_user_only(env) -> None:

@@ -251,6 +251,16 @@ async def update_contact(
     return ok(contact_view(row))
 
 
+@router.delete("/{contact_id}/link", response_model=Envelope[ContactOut])
+async def unlink_contact(contact_id: uuid.UUID, user: CurrentUser, session: Session) -> dict[str, Any]:
+    """The contact becomes an external person (named by its name, nickname or email): the app user it was
+    linked to stops seeing the caller's loans with it. Idempotent."""
+    row = await store.owned(session, Contact, contact_id, user)
+    await store.unlink(session, Contact.id == row.id)
+    await session.refresh(row)
+    return ok(contact_view(row))
+
+
 @router.delete("/{contact_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_contact(contact_id: uuid.UUID, user: CurrentUser, session: Session) -> Response:
     row = await store.owned(session, Contact, contact_id, user, lock=True)

@@ -1,4 +1,4 @@
-"""Routes of loan templates, payment reminders (snooze, acknowledge) and disputes (open, respond, resolve).
+"""Routes of loan templates and payment reminders (snooze, acknowledge); disputes are in `api_disputes`.
 
 Fixed paths (`/templates`, `/reminders`) are registered before `/api/v1/loans/{loan_id}`.
 """
@@ -11,14 +11,9 @@ from fastapi import APIRouter, Query, Request, Response, status
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from pfms_loan import store
-from pfms_loan.domain import DisputeStatus, dispute_can
-from pfms_loan.models import Loan, LoanDispute, LoanTemplate, PaymentReminder
+from pfms_loan import access, store
+from pfms_loan.models import LoanTemplate, PaymentReminder
 from pfms_loan.schemas_extras import (
-    Dispute,
-    DisputeCreate,
-    DisputeResolve,
-    DisputeResponse,
     Reminder,
     ReminderFilters,
     Snooze,
@@ -36,7 +31,6 @@ router = APIRouter(prefix="/api/v1/loans", tags=["loans"])
 
 TEMPLATE_FIELDS = tuple(Template.model_fields)
 REMINDER_FIELDS = tuple(Reminder.model_fields)
-DISPUTE_FIELDS = tuple(Dispute.model_fields)
 
 
 def template_view(row: LoanTemplate) -> dict[str, Any]:
@@ -45,10 +39,6 @@ def template_view(row: LoanTemplate) -> dict[str, Any]:
 
 def reminder_view(row: PaymentReminder) -> dict[str, Any]:
     return Reminder(**{f: getattr(row, f) for f in REMINDER_FIELDS}).model_dump(mode="json")
-
-
-def dispute_view(row: LoanDispute) -> dict[str, Any]:
-    return Dispute(**{f: getattr(row, f) for f in DISPUTE_FIELDS}).model_dump(mode="json")
 
 
 # --- templates --------------------------------------------------------------------------------------
@@ -159,7 +149,8 @@ async def acknowledge(reminder_id: uuid.UUID, user: CurrentUser, session: Sessio
 async def loan_reminders(
     loan_id: uuid.UUID, params: Annotated[PageParams, Query()], user: CurrentUser, session: Session
 ) -> dict[str, Any]:
-    loan = await store.owned(session, Loan, loan_id, user)
+    """The owner's reminders of the loan (the counterparty gets 403: they are the owner's notifications)."""
+    loan = await access.writable(session, loan_id, user)
     where = PaymentReminder.loan_id == loan.id
     total = await session.scalar(select(func.count()).select_from(PaymentReminder).where(where))
     rows = await session.scalars(
@@ -170,80 +161,3 @@ async def loan_reminders(
         .limit(params.limit)
     )
     return paged([reminder_view(r) for r in rows.all()], params, total or 0)
-
-
-# --- disputes ---------------------------------------------------------------------------------------
-
-
-@router.post("/{loan_id}/disputes", status_code=status.HTTP_201_CREATED, response_model=Envelope[Dispute])
-async def open_dispute(loan_id: uuid.UUID, body: DisputeCreate, user: CurrentUser, session: Session) -> dict[str, Any]:
-    loan = await store.owned(session, Loan, loan_id, user)
-    row = LoanDispute(
-        id=uuid.uuid4(),
-        loan_id=loan.id,
-        raised_by=user,
-        status=DisputeStatus.OPEN.value,
-        responses=[],
-        **body.model_dump(mode="json"),
-    )
-    session.add(row)
-    await session.flush()
-    store.log(session, loan, "dispute_opened", f"Dispute opened: {body.dispute_type}", new={"dispute_id": str(row.id)})
-    await session.refresh(row)
-    return ok(dispute_view(row))
-
-
-@router.get("/{loan_id}/disputes", response_model=PageEnvelope[Dispute])
-async def list_disputes(
-    loan_id: uuid.UUID, params: Annotated[PageParams, Query()], user: CurrentUser, session: Session
-) -> dict[str, Any]:
-    loan = await store.owned(session, Loan, loan_id, user)
-    where = LoanDispute.loan_id == loan.id
-    total = await session.scalar(select(func.count()).select_from(LoanDispute).where(where))
-    rows = await session.scalars(
-        select(LoanDispute)
-        .where(where)
-        .order_by(LoanDispute.created_at.desc())
-        .offset(params.offset)
-        .limit(params.limit)
-    )
-    return paged([dispute_view(r) for r in rows.all()], params, total or 0)
-
-
-@router.post("/{loan_id}/disputes/{dispute_id}/respond", response_model=Envelope[Dispute])
-async def respond(
-    loan_id: uuid.UUID, dispute_id: uuid.UUID, body: DisputeResponse, user: CurrentUser, session: Session
-) -> dict[str, Any]:
-    loan = await store.owned(session, Loan, loan_id, user)
-    row = await store.dispute(session, loan, dispute_id)
-    if not dispute_can(DisputeStatus(row.status), "respond"):
-        raise Conflict(f"The dispute is {row.status}")
-    row.responses = [*row.responses, {"by": str(user), "at": datetime.now(UTC).isoformat(), "message": body.message}]
-    old_status, row.status = row.status, DisputeStatus.RESPONDED.value
-    store.log(
-        session, loan, "dispute_responded", "Dispute answered", old={"status": old_status}, new={"status": row.status}
-    )
-    await session.flush()
-    await session.refresh(row)
-    return ok(dispute_view(row))
-
-
-@router.post("/{loan_id}/disputes/{dispute_id}/resolve", response_model=Envelope[Dispute])
-async def resolve(
-    loan_id: uuid.UUID, dispute_id: uuid.UUID, body: DisputeResolve, user: CurrentUser, session: Session
-) -> dict[str, Any]:
-    loan = await store.owned(session, Loan, loan_id, user)
-    row = await store.dispute(session, loan, dispute_id)
-    if not dispute_can(DisputeStatus(row.status), "resolve"):
-        raise Conflict(f"The dispute is {row.status}")
-    old_status = row.status
-    row.status = DisputeStatus.RESOLVED.value
-    row.resolution = body.resolution
-    row.resolved_by = user
-    row.resolved_at = datetime.now(UTC)
-    store.log(
-        session, loan, "dispute_resolved", "Dispute resolved", old={"status": old_status}, new={"status": row.status}
-    )
-    await session.flush()
-    await session.refresh(row)
-    return ok(dispute_view(row))

@@ -1,7 +1,7 @@
 """Routes of loans, their schedules, payments and activity log; another user's loan is always a 404.
 
-A loan belongs to the user who recorded it; the counterparty (a contact, even an app user) does not
-see it through this API (sharing is out of scope, see the README).
+A loan belongs to the user who recorded it; when its contact is linked to an app user, that user (the
+counterparty) reads it mirrored, read-only (`access.py`): writes are 403 for them, 404 for a stranger.
 """
 
 import uuid
@@ -12,13 +12,13 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import ValidationError
-from sqlalchemy import Numeric, Text, cast, func, select
+from sqlalchemy import Numeric, Text, case, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pfms_contracts.loan import LoanCreated
 from pfms_finance.currency import minor_units, quantize
-from pfms_loan import domain, ledger, store
-from pfms_loan.domain import CLOSED, LoanStatus, PaymentType
+from pfms_loan import access, domain, ledger, store
+from pfms_loan.domain import CLOSED, LoanStatus, PaymentType, Role, mirrored
 from pfms_loan.models import Contact, Instalment, Loan, LoanActivity, LoanPayment, LoanTemplate
 from pfms_loan.schemas import (
     AllocationPart,
@@ -87,9 +87,13 @@ VIEW_FIELDS = (
 )
 
 
-def loan_view(row: Loan, due: Decimal) -> dict[str, Any]:
+def loan_view(row: Loan, due: Decimal, role: Role = Role.OWNER) -> dict[str, Any]:
+    """The loan from `role`'s side: the counterparty sees the direction mirrored, not the owner's contact or notes."""
     values = {f: getattr(row, f) for f in VIEW_FIELDS}
-    return LoanOut(**values, amount_due=due, metadata=row.meta).model_dump(mode="json")
+    if role is Role.COUNTERPARTY:
+        values |= {"contact_id": None, "type": mirrored(row.type, role)}
+    meta = row.meta if role is Role.OWNER else {}
+    return LoanOut(**values, role=role, amount_due=due, metadata=meta).model_dump(mode="json")
 
 
 def _today(request: Request) -> Any:
@@ -197,39 +201,44 @@ async def create_loan(body: LoanCreate, user: CurrentUser, session: Session) -> 
 
 @router.get("", response_model=PageEnvelope[LoanOut])
 async def list_loans(params: Annotated[LoanFilters, Query()], user: CurrentUser, session: Session) -> dict[str, Any]:
-    where = [Loan.user_id == user]
+    """The caller's loans and those recorded about them (each with its `role`); `role` narrows to one side."""
+    role = access.role_column(user)
+    where = [access.visible_to(user)]
+    if params.role is Role.OWNER or params.contact_id is not None:
+        where.append(Loan.user_id == user)
+    elif params.role is Role.COUNTERPARTY:
+        where.append(access.is_counterparty(user))
+    if params.contact_id is not None:
+        where.append(Loan.contact_id == params.contact_id)
     if params.status is not None:
         where.append(Loan.status == params.status.value)
     if params.type is not None:
-        where.append(Loan.type == params.type.value)
-    if params.contact_id is not None:
-        where.append(Loan.contact_id == params.contact_id)
-    total = await session.scalar(select(func.count()).select_from(Loan).where(*where))
-    rows = list(
-        (
-            await session.scalars(
-                select(Loan)
-                .where(*where)
-                .order_by(Loan.created_at.desc(), Loan.id)
-                .offset(params.offset)
-                .limit(params.limit)
-            )
-        ).all()
-    )
-    dues = await store.amounts_due(session, rows)
-    return paged([loan_view(r, dues[r.id]) for r in rows], params, total or 0)
+        mirror = mirrored(params.type.value, Role.COUNTERPARTY)
+        where.append(case((Loan.user_id == user, Loan.type), else_=mirror) == params.type.value)
+    total = await session.scalar(access.joined(func.count()).select_from(Loan).where(*where))
+    found = (
+        await session.execute(
+            access.joined(Loan, role)
+            .where(*where)
+            .order_by(Loan.created_at.desc(), Loan.id)
+            .offset(params.offset)
+            .limit(params.limit)
+        )
+    ).all()
+    dues = await store.amounts_due(session, [loan for loan, _ in found])
+    return paged([loan_view(loan, dues[loan.id], Role(side)) for loan, side in found], params, total or 0)
 
 
 @router.get("/{loan_id}", response_model=Envelope[LoanOut])
 async def get_loan(loan_id: uuid.UUID, user: CurrentUser, session: Session) -> dict[str, Any]:
-    loan = await store.owned(session, Loan, loan_id, user)
-    return ok(loan_view(loan, await store.amount_due(session, loan)))
+    seen = await access.readable(session, loan_id, user)
+    return ok(loan_view(seen.loan, await store.amount_due(session, seen.loan), seen.role))
 
 
 @router.patch("/{loan_id}", response_model=Envelope[LoanOut])
 async def update_loan(loan_id: uuid.UUID, body: LoanUpdate, user: CurrentUser, session: Session) -> dict[str, Any]:
     """Descriptive fields, reminders and penalties; `status` only to cancel or default an open loan."""
-    loan = await store.owned(session, Loan, loan_id, user, lock=True)
+    loan = await access.writable(session, loan_id, user, lock=True)
     changes = body.changes()
     new_status = changes.pop("status", None)
     if new_status is not None and new_status != loan.status:
@@ -264,7 +273,7 @@ async def get_schedule(loan_id: uuid.UUID, user: CurrentUser, session: Session) 
     a 30-year monthly loan has 360 rows, which Decimal work per cell, row objects and a second
     validation against the response model would make several times slower.
     """
-    loan = await store.owned(session, Loan, loan_id, user)
+    loan = (await access.readable(session, loan_id, user)).loan
     digits = minor_units(loan.currency)
     result = await session.execute(
         select(*_schedule_columns(digits)).where(Instalment.loan_id == loan.id).order_by(Instalment.installment_number)
@@ -354,7 +363,7 @@ async def record_payment(
     loan_id: uuid.UUID, body: PaymentCreate, request: Request, user: CurrentUser, session: Session
 ) -> dict[str, Any]:
     """Split late fee → interest → principal, oldest instalment first; a prepayment regenerates the schedule."""
-    loan = await store.owned(session, Loan, loan_id, user, lock=True)
+    loan = await access.writable(session, loan_id, user, lock=True)
     if body.currency is not None and body.currency != loan.currency:
         raise Invalid(f"The loan is in {loan.currency}", field="currency")
     if body.payment_type is PaymentType.PREPAYMENT and not loan.emi_enabled:
@@ -377,7 +386,7 @@ async def record_payment(
 async def list_payments(
     loan_id: uuid.UUID, params: Annotated[PageParams, Query()], user: CurrentUser, session: Session
 ) -> dict[str, Any]:
-    loan = await store.owned(session, Loan, loan_id, user)
+    loan = (await access.readable(session, loan_id, user)).loan
     total = await session.scalar(select(func.count()).select_from(LoanPayment).where(LoanPayment.loan_id == loan.id))
     rows = await session.scalars(
         select(LoanPayment)
@@ -393,7 +402,7 @@ async def list_payments(
 async def list_activities(
     loan_id: uuid.UUID, params: Annotated[PageParams, Query()], user: CurrentUser, session: Session
 ) -> dict[str, Any]:
-    loan = await store.owned(session, Loan, loan_id, user)
+    loan = (await access.readable(session, loan_id, user)).loan
     where = LoanActivity.loan_id == loan.id
     total = await session.scalar(select(func.count()).select_from(LoanActivity).where(where))
     rows = await session.scalars(

@@ -18,6 +18,20 @@ class LoanType(StrEnum):
     LENT = "lent"
 
 
+class Role(StrEnum):
+    """The caller's side of a loan: who recorded it, or the app user its contact is linked to."""
+
+    OWNER = "owner"
+    COUNTERPARTY = "counterparty"
+
+
+def mirrored(loan_type: str, role: Role) -> str:
+    """The loan's type seen from `role`'s side: the owner's `lent` is the counterparty's `borrowed`."""
+    if role is Role.OWNER:
+        return loan_type
+    return LoanType.BORROWED.value if loan_type == LoanType.LENT.value else LoanType.LENT.value
+
+
 class LoanStatus(StrEnum):
     ACTIVE = "active"
     PAID = "paid"
@@ -98,3 +112,8 @@ DISPUTE_MOVES: dict[DisputeStatus, frozenset[str]] = {
 
 def dispute_can(status: DisputeStatus, move: str) -> bool:
     return move in DISPUTE_MOVES[status]
+
+
+def after_answer(status: DisputeStatus, raised_by: Any, by: Any) -> DisputeStatus:
+    """An answer from the other party makes the dispute `responded`; the raiser's follow-up leaves it as it was."""
+    return DisputeStatus.RESPONDED if by != raised_by else status

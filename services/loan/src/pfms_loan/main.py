@@ -4,7 +4,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from pfms_loan import api_contacts, api_extras, api_internal, api_loans, jobs
+from pfms_loan import api_contacts, api_disputes, api_extras, api_internal, api_loans, jobs
 from pfms_loan.events import HANDLERS
 from pfms_loan.settings import Settings
 from pfms_platform import cli
@@ -18,6 +18,7 @@ ROUTERS = (
     # Fixed paths under /api/v1/loans (templates, reminders) before /api/v1/loans/{loan_id}.
     api_extras.router,
     api_loans.router,
+    api_disputes.router,
     api_internal.router,
 )
 

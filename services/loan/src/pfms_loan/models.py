@@ -69,6 +69,7 @@ class Contact(IdMixin, TimestampMixin, Base):
         UniqueConstraint("user_id", "linked_user_id", name="uq_contacts_user_id_linked_user_id"),
         UniqueConstraint("user_id", "phone", name="uq_contacts_user_id_phone"),
         Index("ix_contacts_user_id_created_at", "user_id", "created_at"),
+        Index("ix_contacts_linked_user_id", "linked_user_id", postgresql_where=text("contact_type = 'app_user'")),
     )
 
     user_id: Mapped[uuid.UUID]

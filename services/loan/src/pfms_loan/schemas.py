@@ -8,7 +8,7 @@ from typing import Annotated, Any, ClassVar
 from pydantic import Field, field_validator
 
 from pfms_loan.amortisation import Compounding, EmiFrequency, InterestType, Method, PrepaymentMode
-from pfms_loan.domain import InstalmentStatus, LoanStatus, LoanType, PaymentType, Priority
+from pfms_loan.domain import InstalmentStatus, LoanStatus, LoanType, PaymentType, Priority, Role
 from pfms_loan.overdue import LateFeeType
 from pfms_loan.schemas_common import (
     Amount,
@@ -162,8 +162,9 @@ class Loan(Priced):
     )
 
     id: uuid.UUID
-    type: LoanType
-    contact_id: uuid.UUID | None
+    role: Role = Field(description="owner, or counterparty: the app user the owner's contact is linked to (read-only)")
+    type: LoanType = Field(description="From the caller's side: the owner's `lent` is the counterparty's `borrowed`")
+    contact_id: uuid.UUID | None = Field(description="The owner's contact; null for the counterparty")
     principal_amount: Decimal
     currency: str
     interest_rate: Decimal
@@ -205,9 +206,10 @@ class Loan(Priced):
 
 
 class LoanFilters(PageParams):
+    role: Role | None = Field(default=None, description="owner: loans you recorded; counterparty: recorded about you")
     status: LoanStatus | None = None
-    type: LoanType | None = None
-    contact_id: uuid.UUID | None = None
+    type: LoanType | None = Field(default=None, description="From your side: a counterparty's borrowed is lent")
+    contact_id: uuid.UUID | None = Field(default=None, description="One of your contacts (your own loans only)")
 
 
 class ScheduleRow(Priced):

@@ -4,10 +4,10 @@ import uuid
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pfms_loan.domain import OPEN_INSTALMENT
+from pfms_loan.domain import OPEN_INSTALMENT, ContactType
 from pfms_loan.models import (
     Contact,
     ContactGroup,
@@ -117,9 +117,28 @@ def _json(values: dict[str, Any] | None) -> dict[str, Any] | None:
     return {k: v if v is None or isinstance(v, bool | int | str | list | dict) else str(v) for k, v in values.items()}
 
 
+FORMER_APP_USER = "Former app user"
+
+
+async def unlink(session: AsyncSession, *where: Any) -> None:
+    """Contacts matching `where` become external people: their loans stay the owner's, and the app user they
+    were linked to no longer sees them (access is the live link, see `access.py`)."""
+    await session.execute(
+        update(Contact)
+        .where(Contact.contact_type == ContactType.APP_USER.value, *where)
+        .values(
+            contact_type=ContactType.EXTERNAL.value,
+            linked_user_id=None,
+            name=func.coalesce(Contact.name, Contact.nickname, Contact.email, FORMER_APP_USER),
+        )
+    )
+
+
 async def purge(session: AsyncSession, user_id: uuid.UUID) -> None:
     """Every row of the user's: loans (their schedules, payments, reminders, activities and disputes cascade),
-    then contacts, groups and templates."""
+    then contacts, groups and templates. Other users' contacts linked to them are unlinked, not deleted: a
+    counterparty's deletion ends their view of others' loans and never deletes those loans."""
+    await unlink(session, Contact.linked_user_id == user_id)
     for model in (PaymentReminder, LoanActivity, LoanPayment):
         await session.execute(delete(model).where(model.user_id == user_id))
     await session.execute(delete(Loan).where(Loan.user_id == user_id))
