@@ -99,11 +99,11 @@ def test_a_packed_fx_table_answers_as_the_plain_one() -> None:
     assert packed.floats("EUR")[1].tolist() == FX.floats("EUR")[1].tolist() == [1.10, 1.08]
     with pytest.raises(MissingRate):
         packed.rate("EUR", date(2024, 1, 1))
-    days = [date(2024, 1, 2).toordinal(), date(2024, 2, 29).toordinal(), date(2024, 3, 2).toordinal()]
-    assert packed.rates_on("EUR", days) == FX.rates_on("EUR", days) == [D("1.10"), D("1.10"), D("1.08")]
-    assert packed.rates_on("USD", days) == [1, 1, 1]
+    wanted = [date(2024, 1, 2).toordinal(), date(2024, 2, 29).toordinal(), date(2024, 3, 2).toordinal()]
+    assert packed.rates_on("EUR", wanted) == FX.rates_on("EUR", wanted) == [D("1.10"), D("1.10"), D("1.08")]
+    assert packed.rates_on("USD", wanted) == [1, 1, 1]
     with pytest.raises(MissingRate):
-        packed.rates_on("EUR", [date(2024, 1, 1).toordinal(), *days])
+        packed.rates_on("EUR", [date(2024, 1, 1).toordinal(), *wanted])
 
 
 def test_walk_values_each_day_at_that_days_prices_and_rates() -> None:
