@@ -1,7 +1,8 @@
 """Issue 6 (loans) through the gateway: a lent EMI loan goes overdue when the daily job runs on a later
 day (the clock is injected through the loan service's internal job route, which the gateway does not
 route), a late fee and reminders appear, `loan.overdue` is on the bus, payments bring it to `paid`,
-and another user sees none of it."""
+and another user sees none of it. The borrower, a second user the lender links by e-mail, sees the loan
+and its payments from their side, read-only, and opens a dispute the lender resolves."""
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -120,5 +121,80 @@ async def test_a_lent_emi_loan_goes_overdue_takes_a_late_fee_and_is_paid_off(
         assert (done["status"], done["amount_due"], done["total_late_fee_paid"]) == ("paid", "0.00", "25.00")
         paid_event = await tap.wait("loan.payment", loan_id=loan["id"], loan_status="paid")
         assert paid_event["data"]["direction"] == "lent"
+    finally:
+        await tap.close()
+
+
+async def test_the_borrower_sees_a_shared_loan_and_disputes_it_with_the_lender(
+    gateway: httpx.AsyncClient, fleet: Fleet
+) -> None:
+    lender = await sign_up(gateway, wait_profile=False)
+    borrower = await sign_up(gateway)  # the user service must know them for the e-mail lookup
+    stranger = await sign_up(gateway, wait_profile=False)
+    contact = await gateway.post(
+        "/api/v1/contacts", json={"contact_type": "app_user", "email": borrower.email}, headers=lender.headers
+    )
+    assert contact.status_code == 201, contact.text
+    assert contact.json()["data"]["linked_user_id"] == borrower.user_id
+    start = datetime.now(UTC).date()
+    created = await gateway.post(
+        "/api/v1/loans",
+        json={
+            "type": "lent",
+            "contact_id": contact.json()["data"]["id"],
+            "principal_amount": "1200.00",
+            "currency": "EUR",
+            "start_date": start.isoformat(),
+            "emi_enabled": True,
+            "emi_frequency": "monthly",
+            "total_installments": 3,
+        },
+        headers=lender.headers,
+    )
+    assert created.status_code == 201, created.text
+    loan = created.json()["data"]
+    path = f"/api/v1/loans/{loan['id']}"
+    paid = await gateway.post(
+        f"{path}/payments", json={"amount": "400.00", "payment_date": start.isoformat()}, headers=lender.headers
+    )
+    assert paid.status_code == 201, paid.text
+
+    theirs = await gateway.get("/api/v1/loans", params={"role": "counterparty"}, headers=borrower.headers)
+    mirrored = [(x["id"], x["role"], x["type"]) for x in theirs.json()["data"]]
+    assert mirrored == [(loan["id"], "counterparty", "borrowed")]
+    seen = (await gateway.get(path, headers=borrower.headers)).json()["data"]
+    assert (seen["remaining_balance"], seen["contact_id"]) == ("800.00", None)
+    payments = (await gateway.get(f"{path}/payments", headers=borrower.headers)).json()["data"]
+    assert [p["amount"] for p in payments] == ["400.00"]
+    denied = await gateway.post(
+        f"{path}/payments", json={"amount": "1", "payment_date": start.isoformat()}, headers=borrower.headers
+    )
+    assert denied.status_code == 403
+    assert (await gateway.get(path, headers=stranger.headers)).status_code == 404
+
+    tap = await BusTap.open(fleet, "notification.events", "notification.requested")
+    try:
+        opened = await gateway.post(
+            f"{path}/disputes",
+            json={"dispute_type": "payment_not_recorded", "description": "I paid 400 more in cash"},
+            headers=borrower.headers,
+        )
+        assert opened.status_code == 201, opened.text
+        dispute = opened.json()["data"]
+        assert dispute["raised_by"] == borrower.user_id
+        told = await tap.wait("notification.requested", user_id=lender.user_id, reference_id=dispute["id"])
+        assert told["data"]["data"]["step"] == "opened"
+        steps = f"{path}/disputes/{dispute['id']}"
+        refused = await gateway.post(f"{steps}/resolve", json={"resolution": "mine"}, headers=borrower.headers)
+        assert refused.status_code == 403
+        resolved = await gateway.post(
+            f"{steps}/resolve", json={"resolution": "Cash payment recorded"}, headers=lender.headers
+        )
+        assert resolved.status_code == 200, resolved.text
+        assert resolved.json()["data"]["resolved_by"] == lender.user_id
+        told = await tap.wait("notification.requested", user_id=borrower.user_id, reference_id=dispute["id"])
+        assert told["data"]["data"]["step"] == "resolved"
+        listed = (await gateway.get(f"{path}/disputes", headers=borrower.headers)).json()["data"]
+        assert [(d["id"], d["status"]) for d in listed] == [(dispute["id"], "resolved")]
     finally:
         await tap.close()
