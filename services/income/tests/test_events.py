@@ -9,6 +9,7 @@ import pytest
 from pfms_contracts import CloudEvent
 from pfms_contracts.expense import ExpenseCreated, ExpenseDeleted, ExpenseUpdated, RecurringExpenseChanged
 from pfms_contracts.identity import UserDeleted, UserUpdated
+from pfms_contracts.loan import LoanInstalmentDue, LoanPaymentMade
 from pfms_finance.recurrence import add_months
 from pfms_income.models import (
     CashflowProjection,
@@ -136,6 +137,59 @@ async def test_recurring_expenses_are_paid_on_their_due_dates_until_paused_or_de
     await env.deliver(schedule(me, rid, "1250.00", due))  # a stale change after the deletion is ignored
     assert (await env.projection(me, days=40, starting_balance="2000"))["ending_balance"] == "2000.00"
     assert await env.count(ScheduledOutflow, ScheduledOutflow.external_id == rid) == 1
+
+
+def instalment(person, loan_id: uuid.UUID, n: int, amount: str, due: date, direction: str) -> LoanInstalmentDue:
+    return LoanInstalmentDue(
+        user_id=person.user_id,
+        loan_id=loan_id,
+        direction=direction,
+        currency="USD",
+        instalment_id=uuid.uuid5(loan_id, str(n)),
+        installment_number=n,
+        due_date=due,
+        amount=Decimal(amount),
+    )
+
+
+def payment(person, loan_id: uuid.UUID, amount: str, late_fee: str, status: str) -> LoanPaymentMade:
+    return LoanPaymentMade(
+        user_id=person.user_id,
+        loan_id=loan_id,
+        direction="borrowed",
+        currency="USD",
+        payment_id=uuid.uuid4(),
+        amount=Decimal(amount),
+        principal_paid=Decimal(amount) - Decimal(late_fee),
+        interest_paid=Decimal(0),
+        late_fee_paid=Decimal(late_fee),
+        remaining_balance=Decimal(0) if status == "paid" else Decimal(500),
+        payment_date=TODAY,
+        payment_type="regular",
+        loan_status=status,
+    )
+
+
+async def test_loan_instalments_are_paid_out_or_received_and_payments_settle_them_oldest_first(env) -> None:
+    me = env.person()
+    borrowed, lent = uuid.uuid4(), uuid.uuid4()
+    first, second = TODAY + timedelta(days=3), TODAY + timedelta(days=33)
+    await env.deliver(instalment(me, borrowed, 1, "300.00", first, "borrowed"))
+    await env.deliver(instalment(me, borrowed, 2, "300.00", second, "borrowed"))
+    await env.deliver(instalment(me, lent, 1, "120.00", first, "lent"))
+    body = await env.projection(me, days=40, starting_balance="1000")
+    on_first = next(d for d in body["series"] if d["date"] == first.isoformat())
+    assert (on_first["scheduled_outflows"], on_first["expected_income"]) == ("300.00", "120.00")
+    assert sorted(on_first["notes"]) == ["+120.00 Loan instalment 1", "-300.00 Loan instalment 1"]
+    assert body["ending_balance"] == "520.00"
+
+    # 350 paid (10 of it a late fee): the first instalment is settled, 40 of the second.
+    await env.deliver(payment(me, borrowed, "350.00", "10.00", "active"))
+    body = await env.projection(me, days=40, starting_balance="1000")
+    outflows = {d["date"]: d["scheduled_outflows"] for d in body["series"] if d["scheduled_outflows"] != "0.00"}
+    assert outflows == {second.isoformat(): "260.00"}
+    await env.deliver(payment(me, borrowed, "260.00", "0.00", "paid"))
+    assert (await env.projection(me, days=40, starting_balance="1000"))["ending_balance"] == "1120.00"
 
 
 async def test_inflation_and_end_date_of_a_recurring_expense(env) -> None:

@@ -56,9 +56,12 @@ class SourceFrequency(StrEnum):
 
 
 class OutflowKind(StrEnum):
-    """Producers of confirmed outflows; a loan instalment kind joins when the loan service exists."""
+    """Producers of confirmed flows. A loan's instalments are an outflow when the user borrowed and
+    expected income when the user lent (`loan_repayment`)."""
 
     RECURRING_EXPENSE = "recurring_expense"
+    LOAN_INSTALMENT = "loan_instalment"
+    LOAN_REPAYMENT = "loan_repayment"
 
 
 # --- income amounts ---------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pfms_contracts.expense import ExpenseCreated, ExpenseDeleted, ExpenseUpdated, RecurringExpenseChanged
 from pfms_contracts.identity import UserDeleted, UserUpdated
+from pfms_contracts.loan import LoanInstalmentDue, LoanPaymentMade
 from pfms_finance.currency import normalise_currency
 from pfms_finance.recurrence import Frequency
 from pfms_income import store
@@ -64,6 +65,37 @@ async def on_recurring_changed(session: AsyncSession, data: RecurringExpenseChan
     )
 
 
+async def on_instalment_due(session: AsyncSession, data: LoanInstalmentDue) -> None:
+    """An instalment the user repays (borrowed) is an outflow on its due date; one repaid to the user
+    (lent) is expected income. Announced again after a regeneration, with what is still owed."""
+    kind = OutflowKind.LOAN_INSTALMENT if data.direction == "borrowed" else OutflowKind.LOAN_REPAYMENT
+    await store.record_outflow(
+        session,
+        data.user_id,
+        kind,
+        data.instalment_id,
+        amount=data.amount,
+        currency=data.currency,
+        frequency=None,
+        start_date=data.due_date,
+        next_due_date=data.due_date,
+        end_date=None,
+        description=f"Loan instalment {data.installment_number}",
+        active=data.amount > 0,
+        loan_id=data.loan_id,
+    )
+
+
+async def on_loan_payment(session: AsyncSession, data: LoanPaymentMade) -> None:
+    await store.apply_loan_payment(
+        session,
+        data.user_id,
+        data.loan_id,
+        data.amount - data.late_fee_paid,  # late fees were never projected
+        paid_off=data.loan_status == "paid",
+    )
+
+
 async def on_user_updated(session: AsyncSession, data: UserUpdated) -> None:
     """The profile currency becomes the projection's default currency."""
     currency = data.changes.get("currency") if data.section == "profile" else None
@@ -85,6 +117,8 @@ HANDLERS: dict[str, Handler] = {
     ExpenseUpdated.type: on_expense_saved,
     ExpenseDeleted.type: on_expense_deleted,
     RecurringExpenseChanged.type: on_recurring_changed,
+    LoanInstalmentDue.type: on_instalment_due,
+    LoanPaymentMade.type: on_loan_payment,
     UserUpdated.type: on_user_updated,
     UserDeleted.type: on_user_deleted,
 }

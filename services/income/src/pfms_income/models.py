@@ -119,7 +119,8 @@ class ExpenseFact(Base):
 
 
 class ScheduledOutflow(IdMixin, Base):
-    """A confirmed future outflow learned from another service: a recurring expense today, a loan instalment later.
+    """A confirmed future flow learned from another service: a recurring expense, or a loan instalment
+    (paid out when the user borrowed, received when the user lent: kind `loan_repayment`).
 
     `(kind, external_id)` names the producer's object; `frequency` NULL means a single payment on `next_due_date`.
     """
@@ -130,6 +131,7 @@ class ScheduledOutflow(IdMixin, Base):
         one_of("frequency", Frequency),
         Index("uq_scheduled_outflows_kind_external_id", "kind", "external_id", unique=True),
         Index("ix_scheduled_outflows_user_live", "user_id", postgresql_where=text("active AND NOT deleted")),
+        Index("ix_scheduled_outflows_loan", "loan_id", "next_due_date", postgresql_where=text("loan_id IS NOT NULL")),
     )
 
     user_id: Mapped[uuid.UUID]
@@ -145,6 +147,7 @@ class ScheduledOutflow(IdMixin, Base):
     description: Mapped[str] = mapped_column(Text, server_default="")
     active: Mapped[bool] = mapped_column(server_default=text("true"))
     deleted: Mapped[bool] = mapped_column(server_default=text("false"), comment="Tombstone: later changes ignored")
+    loan_id: Mapped[uuid.UUID | None] = mapped_column(comment="The loan an instalment belongs to")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, server_default=text("now()"))
 
 

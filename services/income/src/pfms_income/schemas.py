@@ -220,7 +220,7 @@ class ProjectionDay(Priced):
     expected_income: Decimal
     expected_expenses: Decimal = Field(description="burn + scheduled_outflows")
     burn: Decimal = Field(description="Share of the average daily spending")
-    scheduled_outflows: Decimal = Field(description="Recurring expenses (and later loan instalments) due that day")
+    scheduled_outflows: Decimal = Field(description="Recurring expenses and loan instalments due that day")
     projected_balance: Decimal
     confidence: float = Field(ge=0, le=1, description="1 today, halving every confidence half-life")
     below_threshold: bool

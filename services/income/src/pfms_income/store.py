@@ -111,13 +111,22 @@ async def income_schedules(session: AsyncSession, user_id: uuid.UUID) -> list[Sc
                 last_received=last_received,
             )
         )
-    return schedules
+    return schedules + await flow_schedules(session, user_id, inflows=True)
 
 
 async def outflow_schedules(session: AsyncSession, user_id: uuid.UUID) -> list[Schedule]:
+    return await flow_schedules(session, user_id, inflows=False)
+
+
+async def flow_schedules(session: AsyncSession, user_id: uuid.UUID, *, inflows: bool) -> list[Schedule]:
+    """Confirmed flows learned from events: what a user lent comes back as income, the rest goes out."""
+    repayment = ScheduledOutflow.kind == OutflowKind.LOAN_REPAYMENT.value
     rows = await session.scalars(
         select(ScheduledOutflow).where(
-            ScheduledOutflow.user_id == user_id, ScheduledOutflow.active, ~ScheduledOutflow.deleted
+            ScheduledOutflow.user_id == user_id,
+            ScheduledOutflow.active,
+            ~ScheduledOutflow.deleted,
+            repayment if inflows else ~repayment,
         )
     )
     return [
@@ -231,6 +240,34 @@ async def record_outflow(
             where=~ScheduledOutflow.deleted,
         )
     )
+    await bump(session, user_id)
+
+
+async def apply_loan_payment(
+    session: AsyncSession, user_id: uuid.UUID, loan_id: uuid.UUID, amount: Decimal, *, paid_off: bool
+) -> None:
+    """A payment settles the loan's instalments oldest first, as the loan service allocates it; a loan
+    paid off (or closed) leaves nothing to project."""
+    rows = (
+        await session.scalars(
+            select(ScheduledOutflow)
+            .where(
+                ScheduledOutflow.user_id == user_id,
+                ScheduledOutflow.loan_id == loan_id,
+                ScheduledOutflow.active,
+                ~ScheduledOutflow.deleted,
+            )
+            .order_by(ScheduledOutflow.next_due_date, ScheduledOutflow.id)
+            .with_for_update()
+        )
+    ).all()
+    left = amount
+    for row in rows:
+        if paid_off or left >= row.amount:
+            left -= min(left, row.amount)
+            row.active = False
+        elif left > 0:
+            row.amount, left = row.amount - left, Decimal(0)
     await bump(session, user_id)
 
 
