@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, case, or_, select
+from sqlalchemy import and_, case, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pfms_loan.domain import ContactType, Role, mirrored
@@ -46,6 +46,18 @@ def is_counterparty(user: uuid.UUID) -> Any:
 def visible_to(user: uuid.UUID) -> Any:
     """The loans `user` may read (for a query that outer-joins `Contact` on the loan's contact)."""
     return or_(Loan.user_id == user, is_counterparty(user))
+
+
+def visible_ids(user: uuid.UUID, role: Role | None = None) -> Any:
+    """Ids of the loans `user` reads as `role` (both sides when None): one indexed branch per side (loans by
+    owner; contacts by linked user, then loans by contact), so a list never scans other users' loans."""
+    own = select(Loan.id).where(Loan.user_id == user)
+    theirs = select(Loan.id).join(Contact, Contact.id == Loan.contact_id).where(is_counterparty(user))
+    if role is Role.OWNER:
+        return own
+    if role is Role.COUNTERPARTY:
+        return theirs
+    return union_all(own, theirs)
 
 
 def role_column(user: uuid.UUID) -> Any:

@@ -203,11 +203,8 @@ async def create_loan(body: LoanCreate, user: CurrentUser, session: Session) -> 
 async def list_loans(params: Annotated[LoanFilters, Query()], user: CurrentUser, session: Session) -> dict[str, Any]:
     """The caller's loans and those recorded about them (each with its `role`); `role` narrows to one side."""
     role = access.role_column(user)
-    where = [access.visible_to(user)]
-    if params.role is Role.OWNER or params.contact_id is not None:
-        where.append(Loan.user_id == user)
-    elif params.role is Role.COUNTERPARTY:
-        where.append(access.is_counterparty(user))
+    side = Role.OWNER if params.contact_id is not None else params.role
+    where = [Loan.id.in_(access.visible_ids(user, side))]
     if params.contact_id is not None:
         where.append(Loan.contact_id == params.contact_id)
     if params.status is not None:
@@ -215,10 +212,10 @@ async def list_loans(params: Annotated[LoanFilters, Query()], user: CurrentUser,
     if params.type is not None:
         mirror = mirrored(params.type.value, Role.COUNTERPARTY)
         where.append(case((Loan.user_id == user, Loan.type), else_=mirror) == params.type.value)
-    total = await session.scalar(access.joined(func.count()).select_from(Loan).where(*where))
+    total = await session.scalar(select(func.count()).select_from(Loan).where(*where))
     found = (
         await session.execute(
-            access.joined(Loan, role)
+            select(Loan, role)
             .where(*where)
             .order_by(Loan.created_at.desc(), Loan.id)
             .offset(params.offset)
