@@ -38,6 +38,12 @@ async def test_counterparty_reads_the_loan_mirrored(env) -> None:
     assert (own["role"], own["type"]) == ("owner", "lent")
     for sub in READS:
         assert (await env.get(path + sub, env.bob)).status_code == 200, sub
+    noted = await env.client.patch(path, json={"metadata": {"note": "private"}}, headers=env.auth())
+    assert noted.status_code == 200, noted.text
+    owners_log = (await env.get(f"{path}/activities")).json()["data"]
+    assert owners_log[0]["new_value"] == {"meta": {"note": "private"}}
+    theirs = (await env.get(f"{path}/activities", env.bob)).json()["data"]
+    assert theirs[0]["new_value"] == {} and theirs[0]["activity_type"] == "loan_updated"
     schedule = (await env.get(f"{path}/schedule", env.bob)).json()["data"]
     assert len(schedule["instalments"]) == 12 and schedule["instalments"][0]["status"] == "paid"
     payments = (await env.get(f"{path}/payments", env.bob)).json()["data"]

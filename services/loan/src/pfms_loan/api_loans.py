@@ -399,8 +399,10 @@ async def list_payments(
 async def list_activities(
     loan_id: uuid.UUID, params: Annotated[PageParams, Query()], user: CurrentUser, session: Session
 ) -> dict[str, Any]:
-    loan = (await access.readable(session, loan_id, user)).loan
-    where = LoanActivity.loan_id == loan.id
+    """The loan's log; the counterparty's copy leaves out the owner's private values (metadata)."""
+    seen = await access.readable(session, loan_id, user)
+    hidden = OWNER_ONLY if seen.role is Role.COUNTERPARTY else frozenset()
+    where = LoanActivity.loan_id == seen.loan.id
     total = await session.scalar(select(func.count()).select_from(LoanActivity).where(where))
     rows = await session.scalars(
         select(LoanActivity)
@@ -417,10 +419,18 @@ async def list_activities(
             activity_description=r.activity_description,
             payment_id=r.payment_id,
             emi_schedule_id=r.emi_schedule_id,
-            old_value=r.old_value,
-            new_value=r.new_value,
+            old_value=_without(r.old_value, hidden),
+            new_value=_without(r.new_value, hidden),
             created_at=r.created_at,
         ).model_dump(mode="json")
         for r in rows.all()
     ]
     return paged(items, params, total or 0)
+
+
+OWNER_ONLY = frozenset({"meta", "metadata", "contact_id"})
+"""What the counterparty does not see of a loan: the owner's notes and address-book row."""
+
+
+def _without(values: dict[str, Any] | None, hidden: frozenset[str]) -> dict[str, Any] | None:
+    return None if values is None else {k: v for k, v in values.items() if k not in hidden}
