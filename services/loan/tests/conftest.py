@@ -38,7 +38,7 @@ class Harness:
 
     async def run_job(self, day: date) -> jobs.Tally:
         self.set_today(day)
-        return await jobs.daily(self.svc.db, day, 30)
+        return await jobs.daily(self.svc.db, day, self.svc.settings.due_horizon_days)
 
     async def count(self, model: Any, *where: Any) -> int:
         async with self.svc.db.sessions() as session:

@@ -22,7 +22,7 @@ async def test_instalment_goes_overdue_after_grace_with_a_late_fee_and_reminders
     loan_id = loan["id"]
     before = await env.run_job(date(2026, 2, 11))
     assert (before.reminders, before.overdue) == (0, 0)
-    assert before.announced == 1  # instalment 1 is due within 30 days
+    assert before.announced == 12  # every instalment within the income projection's year
     upcoming = await env.run_job(date(2026, 2, 12))
     assert upcoming.reminders == 1
     assert (await env.run_job(date(2026, 2, 12))).loans == 0  # once a day

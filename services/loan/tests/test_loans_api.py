@@ -1,6 +1,7 @@
 """Loans, schedules and payments over HTTP against a real database and broker."""
 
 import uuid
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -131,6 +132,7 @@ async def test_prepayment_regenerates_with_a_lower_instalment_or_a_shorter_term(
     assert sum(D(r["principal_amount"]) for r in rows[6:]) == D("31492.09")
 
     shorter = await env.loan()
+    await env.run_job(date(2026, 1, 20))  # announces every instalment (the horizon is a year)
     path = f"/api/v1/loans/{shorter['id']}/payments"
     for n in range(6):
         await env.post(path, {"amount": "8884.88", "payment_date": f"2026-0{n + 2}-15"})
@@ -139,6 +141,8 @@ async def test_prepayment_regenerates_with_a_lower_instalment_or_a_shorter_term(
     rows = (await env.get(f"/api/v1/loans/{shorter['id']}/schedule")).json()["data"]["instalments"]
     assert len(rows) == 10 and rows[6]["total_amount"] == "8884.88"
     assert [r["id"] for r in rows] == ids[:10]  # recomputed in place; the last two are gone
+    dropped = [e for e in await env.outbox("loan.instalment_due") if e["amount"] == "0.00"]
+    assert [(e["instalment_id"], e["installment_number"]) for e in dropped] == [(ids[10], 11), (ids[11], 12)]
     assert sum(D(r["principal_amount"]) for r in rows) == D("80000")
     got = (await env.get(f"/api/v1/loans/{shorter['id']}")).json()["data"]
     assert got["end_date"] == rows[-1]["due_date"]

@@ -68,7 +68,7 @@ class LoanInstalmentDue(_LoanEvent):
     instalment_id: UUID
     installment_number: int
     due_date: date
-    amount: Decimal = Field(description="What is still owed on the instalment")
+    amount: Decimal = Field(description="What is still owed on the instalment (0: dropped or settled, project nothing)")
 
 
 class LoanOverdue(_LoanEvent):

@@ -14,7 +14,7 @@ from decimal import Decimal
 from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pfms_contracts.loan import LoanPaymentMade
+from pfms_contracts.loan import LoanInstalmentDue, LoanPaymentMade
 from pfms_finance.currency import minor_unit, quantize
 from pfms_loan import amortisation, domain, overdue, payments, store
 from pfms_loan.amortisation import Compounding, EmiFrequency, InterestType, Method, PrepaymentMode, Terms
@@ -143,6 +143,21 @@ async def _regenerate(session: AsyncSession, loan: Loan, rows: list[Instalment],
     if fresh:
         await session.execute(UPDATE_SCHEDULE, _arrays(loan, fresh))
     surplus = [r.id for r in replaced[len(fresh) :]]
+    for row in replaced[len(fresh) :]:
+        if row.due_announced:  # a cash-flow projection holds it: nothing is owed on it any more
+            await emit(
+                session,
+                LoanInstalmentDue(
+                    user_id=loan.user_id,
+                    loan_id=loan.id,
+                    direction=loan.type,
+                    currency=loan.currency,
+                    instalment_id=row.id,
+                    installment_number=row.installment_number,
+                    due_date=row.due_date,
+                    amount=quantize(ZERO, loan.currency),
+                ),
+            )
     if surplus:
         await session.execute(
             delete(Instalment).where(Instalment.id.in_(surplus)), execution_options={"synchronize_session": False}

@@ -18,7 +18,11 @@ class Settings(ServiceSettings):
     jobs_enabled: bool = Field(default=True, description="Run the daily loan job (overdue, late fees, reminders)")
     jobs_interval_seconds: float = Field(default=300.0, gt=0, description="Pause between two passes of the job")
     due_horizon_days: int = Field(
-        default=30, ge=0, le=366, description="Publish loan.instalment_due this many days before an instalment"
+        default=366,
+        ge=0,
+        le=366,
+        description="Publish loan.instalment_due this many days before an instalment: by default as far ahead as "
+        "the income service's cash-flow projection looks (365 days)",
     )
     clock_date: date | None = Field(
         default=None,
