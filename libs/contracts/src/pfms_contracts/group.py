@@ -15,51 +15,40 @@ class MemberAmount(BaseModel):
     amount: Decimal = Field(description="In the group's currency.")
 
 
-class GroupExpenseCreated(EventData):
-    type: ClassVar[str] = "group.expense.created"
+class _GroupExpense(EventData):
+    """A shared expense as it stands: what `created` and `updated` both carry."""
+
     exchange: ClassVar[str] = "financial.events"
+
+    group_id: UUID
+    expense_id: UUID
+    description: str
+    category: str | None = None
+    expense_date: date
+    amount: Decimal = Field(description="As entered, in `currency`.")
+    currency: str = Field(min_length=3, max_length=3)
+    group_currency: str = Field(min_length=3, max_length=3)
+    fx_rate: Decimal = Field(description="Units of `group_currency` per unit of `currency` on `expense_date`.")
+    group_amount: Decimal = Field(description="`amount` converted; `shares` and `payers` each add up to it.")
+    split_type: str = Field(description="equal | unequal | percentage | weight | custom")
+    shares: list[MemberAmount]
+    payers: list[MemberAmount]
+    recurring_id: UUID | None = None
+
+
+class GroupExpenseCreated(_GroupExpense):
+    type: ClassVar[str] = "group.expense.created"
     summary: ClassVar[str] = (
         "A shared expense was added to a group (by a member or by a recurring schedule); `user_id` is who added it."
     )
 
-    group_id: UUID
-    expense_id: UUID
-    description: str
-    category: str | None = None
-    expense_date: date
-    amount: Decimal = Field(description="As entered, in `currency`.")
-    currency: str = Field(min_length=3, max_length=3)
-    group_currency: str = Field(min_length=3, max_length=3)
-    fx_rate: Decimal = Field(description="Units of `group_currency` per unit of `currency` on `expense_date`.")
-    group_amount: Decimal = Field(description="`amount` converted; `shares` and `payers` each add up to it.")
-    split_type: str = Field(description="equal | unequal | percentage | weight | custom")
-    shares: list[MemberAmount]
-    payers: list[MemberAmount]
-    recurring_id: UUID | None = None
 
-
-class GroupExpenseUpdated(EventData):
+class GroupExpenseUpdated(_GroupExpense):
     type: ClassVar[str] = "group.expense.updated"
-    exchange: ClassVar[str] = "financial.events"
     summary: ClassVar[str] = (
         "A member edited a shared expense; the payload is the expense as it now stands (shares and payers "
         "replace the earlier ones). `user_id` is who edited it."
     )
-
-    group_id: UUID
-    expense_id: UUID
-    description: str
-    category: str | None = None
-    expense_date: date
-    amount: Decimal = Field(description="As entered, in `currency`.")
-    currency: str = Field(min_length=3, max_length=3)
-    group_currency: str = Field(min_length=3, max_length=3)
-    fx_rate: Decimal = Field(description="Units of `group_currency` per unit of `currency` on `expense_date`.")
-    group_amount: Decimal = Field(description="`amount` converted; `shares` and `payers` each add up to it.")
-    split_type: str = Field(description="equal | unequal | percentage | weight | custom")
-    shares: list[MemberAmount]
-    payers: list[MemberAmount]
-    recurring_id: UUID | None = None
 
 
 class GroupExpenseDeleted(EventData):
