@@ -97,3 +97,49 @@ class BudgetThresholdReached(_ExpenseEvent):
     percent_used: Decimal
     currency: str
     category_id: UUID | None = None
+
+
+class ExpenseCategorized(_ExpenseEvent):
+    type: ClassVar[str] = "expense.categorized"
+    exchange: ClassVar[str] = "analytics.events"
+    summary: ClassVar[str] = (
+        "The ai service predicted a category for an uncategorised expense; the expense service applies it "
+        "only if the expense is still uncategorised (a person's choice always wins)."
+    )
+    expense_id: UUID
+    category_id: UUID | None = Field(default=None, description="The user's category, when the model knows its id.")
+    category_name: str = Field(description="Used when `category_id` is unknown or no longer the user's.")
+    confidence: Decimal = Field(ge=0, le=1)
+    model_version: str
+
+
+class ExpenseAmendRequested(_ExpenseEvent):
+    type: ClassVar[str] = "expense.amend_requested"
+    summary: ClassVar[str] = (
+        "Another service (an automation rule) asks the expense service to set an expense's category and/or "
+        "add tags; the expense service applies it and publishes `expense.updated` when anything changed."
+    )
+    request_id: UUID = Field(description="Idempotency key of the request.")
+    expense_id: UUID
+    category_id: UUID | None = None
+    category_name: str | None = Field(default=None, description="Resolved among the user's categories by name.")
+    add_tags: list[str] = Field(default_factory=list)
+    remove_tags: list[str] = Field(default_factory=list, description="Undo of an earlier amend (rule revert).")
+    requested_by: str = Field(description="Who asks, e.g. automation:rule:<id>")
+
+
+class ExpenseCreateRequested(_ExpenseEvent):
+    type: ClassVar[str] = "expense.create_requested"
+    summary: ClassVar[str] = (
+        "Another service (an automation rule) asks for an expense to be recorded; it is created once, with "
+        "`request_id` as its id and source `automation`."
+    )
+    request_id: UUID
+    amount: Decimal = Field(gt=0)
+    currency: str = Field(min_length=3, max_length=3)
+    expense_date: date
+    description: str = ""
+    category_id: UUID | None = None
+    category_name: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    requested_by: str
