@@ -15,7 +15,7 @@ from sqlalchemy import Column, MetaData, String, Table, Uuid, func, insert, sele
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from pfms_contracts import CloudEvent
-from pfms_contracts.identity import UserCreated
+from pfms_contracts.identity import UserCreated, UserUpdated
 from pfms_devservers import Stack
 from pfms_platform.app import create_app
 from pfms_platform.db import Base, Database
@@ -31,11 +31,14 @@ pytestmark = pytest.mark.integration
 probe_meta = MetaData()
 applied = Table("probe_applied", probe_meta, Column("event_id", String, primary_key=True), Column("user_id", Uuid))
 FAILING_USER = uuid.UUID(int=13)
+REACTING_USER = uuid.UUID(int=21)
 
 
 async def record(session: AsyncSession, data: UserCreated) -> None:
     if data.user_id == FAILING_USER:
         raise RuntimeError("this handler always fails for user 13")
+    if data.user_id == REACTING_USER:  # a handler that reacts by publishing
+        await emit(session, UserUpdated(user_id=data.user_id, section="profile", changes={"first_name": "R"}))
     await session.execute(insert(applied).values(event_id=str(uuid.uuid4()), user_id=data.user_id))
 
 
@@ -111,6 +114,19 @@ async def test_redelivered_event_changes_nothing(probe: FastAPI) -> None:
     await wait_for(lambda: _eq(count(db, InboxEvent), 1))
     await asyncio.sleep(0.5)
     assert await count(db, applied) == 1
+
+
+async def test_events_emitted_by_a_handler_carry_the_causation_chain_onwards(probe: FastAPI) -> None:
+    db: Database = probe.state.db
+    cause = CloudEvent.wrap("test", created(REACTING_USER)).model_copy(update={"causationchain": "e1 e2"})
+    await probe.state.bus.publish("user.events", "user.created", cause.model_dump(mode="json"), message_id=cause.id)
+    await wait_for(lambda: _eq(count(db, OutboxEvent, OutboxEvent.routing_key == "user.updated"), 1))
+    async with db.sessions() as session:
+        payload = await session.scalar(select(OutboxEvent.payload).where(OutboxEvent.routing_key == "user.updated"))
+    assert payload["causationchain"] == f"e1 e2 {cause.id}"
+    async with db.sessions() as session, session.begin():  # outside a handler nothing is stamped
+        plain = await emit(session, created())
+    assert plain.causationchain is None
 
 
 async def test_poison_and_failing_events_are_parked_in_the_dead_letter_queue(probe: FastAPI, stack: Stack) -> None:

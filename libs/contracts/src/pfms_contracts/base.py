@@ -35,15 +35,22 @@ class CloudEvent(BaseModel):
     datacontenttype: str = "application/json"
     dataschema: str | None = None
     correlationid: str | None = None
+    causationchain: str | None = Field(
+        default=None,
+        description="Ids of the events that led to this one, oldest first, space-separated (loop protection).",
+    )
     data: dict[str, Any]
 
     @classmethod
-    def wrap(cls, source: str, data: EventData, *, correlation_id: str | None = None) -> "CloudEvent":
+    def wrap(
+        cls, source: str, data: EventData, *, correlation_id: str | None = None, causation_chain: str | None = None
+    ) -> "CloudEvent":
         return cls(
             source=source,
             type=data.type,
             subject=str(data.user_id) if data.user_id else None,
             dataschema=f"urn:pfms:event:{data.type}:v{data.version}",
             correlationid=correlation_id,
+            causationchain=causation_chain,
             data=data.model_dump(mode="json"),
         )

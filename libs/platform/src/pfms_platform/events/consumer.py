@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pfms_contracts import CloudEvent, EventData, event_model
 from pfms_platform.db import Database
+from pfms_platform.events import causation
 from pfms_platform.events.bus import DLX, Bus, queue_arguments
 from pfms_platform.events.tables import InboxEvent
 from pfms_platform.logging import correlation_id, get_logger
@@ -82,7 +83,8 @@ class Consumer:
             return
         token = correlation_id.set(event.correlationid)
         try:
-            applied = await self.apply(event, data)
+            with causation.handling(event):
+                applied = await self.apply(event, data)
             await message.ack()
             EVENTS_CONSUMED.labels(self.service, event.type, "applied" if applied else "duplicate").inc()
         except Exception as exc:

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pfms_contracts import CloudEvent, EventData
 from pfms_platform.db import Database
+from pfms_platform.events import causation
 from pfms_platform.events.bus import Bus
 from pfms_platform.events.tables import OutboxEvent
 from pfms_platform.logging import correlation_id, get_logger
@@ -27,7 +28,7 @@ CHANNEL = "pfms_outbox"
 async def emit(session: AsyncSession, data: EventData) -> CloudEvent:
     """Add an event to the current unit of work; it leaves only if the transaction commits."""
     source = str(session.info.get("service", "pfms"))
-    event = CloudEvent.wrap(source, data, correlation_id=correlation_id.get())
+    event = CloudEvent.wrap(source, data, correlation_id=correlation_id.get(), causation_chain=causation.stamp())
     session.add(
         OutboxEvent(
             id=uuid.UUID(event.id),
@@ -93,7 +94,9 @@ def random_ids(n: int) -> list[str]:
 
 def _envelope(session: AsyncSession, sample: EventData) -> dict[str, Any]:
     source = str(session.info.get("service", "pfms"))
-    return CloudEvent.wrap(source, sample, correlation_id=correlation_id.get()).model_dump(mode="json")
+    return CloudEvent.wrap(
+        source, sample, correlation_id=correlation_id.get(), causation_chain=causation.stamp()
+    ).model_dump(mode="json")
 
 
 async def _copy(session: AsyncSession, records: Sequence[tuple[uuid.UUID | str, str, str, str]]) -> int:
