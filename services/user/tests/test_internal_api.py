@@ -43,3 +43,36 @@ async def test_only_services_may_look_people_up(env) -> None:
     as_user = await env.svc.client.get(LOOKUP, params={"email": person.email}, headers=person.headers)
     assert as_user.status_code in (401, 403)
     assert as_user.json()["success"] is False
+
+
+async def test_the_gdpr_export_holds_the_users_rows_and_nobody_elses(env) -> None:
+    me, other = await env.signup(), await env.signup()
+    put = await env.svc.client.put(
+        "/api/v1/user/preferences/financial", json={"monthly_budget_limit": "1500"}, headers=me.headers
+    )
+    assert put.status_code == 200, put.text
+    await env.svc.client.put(
+        "/api/v1/user/preferences/financial", json={"monthly_budget_limit": "9"}, headers=other.headers
+    )
+    params = {"user_id": str(me.user_id)}
+    response = await env.svc.client.get("/internal/v1/export", params=params, headers=service(env))
+    assert response.status_code == 200, response.text
+    export = response.json()["data"]
+    assert export["service"] == "user"
+    tables = export["tables"]
+    assert [row["email"] for row in tables["user_profiles"]] == [me.email]
+    (prefs,) = tables["financial_preferences"]
+    assert prefs["monthly_budget_limit"] == "1500.0000"  # money stays a decimal string, as stored
+    everything = str(tables)
+    assert str(other.user_id) not in everything and other.email not in everything
+    assert "outbox" not in tables
+
+
+async def test_only_services_may_export(env) -> None:
+    me = await env.signup()
+    params = {"user_id": str(me.user_id)}
+    assert (await env.svc.client.get("/internal/v1/export", params=params)).status_code == 401
+    as_user = await env.svc.client.get("/internal/v1/export", params=params, headers=me.headers)
+    assert as_user.status_code in (401, 403)
+    bad = await env.svc.client.get("/internal/v1/export", params={"user_id": "nope"}, headers=service(env))
+    assert bad.status_code == 422 and bad.json()["error"]["details"][0]["field"] == "user_id"

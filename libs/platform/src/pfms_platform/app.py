@@ -14,6 +14,7 @@ from pfms_platform.errors import ERROR_RESPONSES, install_error_handlers
 from pfms_platform.events.bus import Bus
 from pfms_platform.events.consumer import Consumer, Handler
 from pfms_platform.events.outbox import OutboxRelay
+from pfms_platform.export import Exporter, export_router
 from pfms_platform.health import ReadyCheck, check_broker, check_database, check_redis
 from pfms_platform.health import router as health_router
 from pfms_platform.logging import configure_logging, get_logger
@@ -39,8 +40,10 @@ def create_app(
     on_shutdown: Sequence[Hook] = (),
     use_database: bool = True,
     background: Sequence[Callable[[FastAPI], Coroutine[Any, Any, None]]] = (),
+    exporter: Exporter | None = None,
 ) -> FastAPI:
-    """Build a service app. `handlers` maps event types to consumers; `background` are extra loops."""
+    """Build a service app. `handlers` maps event types to consumers; `background` are extra loops;
+    `exporter` replaces the default GDPR export (every table with a `user_id` column)."""
     handlers = handlers or {}
     checks: dict[str, ReadyCheck] = {"redis": check_redis, "broker": check_broker}
     if use_database:
@@ -109,6 +112,8 @@ def create_app(
     app.add_middleware(CorrelationIdMiddleware)
     app.include_router(health_router)
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
+    if use_database:
+        app.include_router(export_router(settings.service_name, exporter))
     for router in routers:
         app.include_router(router)
     return app
