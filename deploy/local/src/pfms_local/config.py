@@ -22,6 +22,8 @@ SERVER_PORTS = {
     "rabbitmq_mgmt": 55674,
     "redis": 56379,
     "mongo": 57017,
+    "smtp": 51025,
+    "s3": 59000,
 }
 GATEWAY_STATUS_PORT = 8100
 

@@ -5,6 +5,7 @@ both drive this class, so what the tests exercise is what a developer runs.
 """
 
 import asyncio
+import importlib
 import inspect
 import json
 import os
@@ -147,6 +148,8 @@ class Fleet:
             values |= {"MONGO_URL": self.stack.mongo.url(), "MONGO_DATABASE": self.mongo_database}
         else:
             values["DATABASE_URL"] = self.stack.postgres.url(self.databases[info.name])
+        fields = importlib.import_module(f"{info.package}.settings").Settings.model_fields
+        values |= {k.upper(): str(v) for k, v in self.stack.settings_for(fields).items()}
         return self._env({info.env_prefix + k: v for k, v in values.items()})
 
     def gateway_env(self) -> dict[str, str]:

@@ -69,6 +69,8 @@ def summary(fleet: Fleet, stack: Stack, cfg: RunConfig, seconds: float) -> list[
         f"  PostgreSQL           {stack.postgres.url('<database>', driver='postgresql')}  (pfms_auth, pfms_user, ...)",
         f"  Redis                {stack.redis.url()}",
         f"  MongoDB (wire)       {stack.mongo.url()}/pfms_ai",
+        f"  SMTP (mail catcher)  {stack.smtp.host}:{stack.smtp.port}, mail in {_short(stack.smtp.maildir)}/",
+        f"  S3 (object store)    {stack.s3.endpoint_url}  (test / test)",
         f"  logs                 {_short(cfg.var / 'logs')}/<name>.log, servers in {_short(cfg.var)}/<server>/",
     ]
     return lines

@@ -1,5 +1,5 @@
 """Real infrastructure servers as plain local processes, for `make run` and the test suite."""
 
-from pfms_devservers.servers import Mongo, Postgres, RabbitMQ, Redis, Stack, free_port
+from pfms_devservers.servers import S3, Mongo, Postgres, RabbitMQ, Redis, Smtp, Stack, free_port
 
-__all__ = ["Mongo", "Postgres", "RabbitMQ", "Redis", "Stack", "free_port"]
+__all__ = ["S3", "Mongo", "Postgres", "RabbitMQ", "Redis", "Smtp", "Stack", "free_port"]

@@ -1,4 +1,5 @@
-"""PostgreSQL, RabbitMQ, Redis and a MongoDB-wire server under one project-local folder.
+"""PostgreSQL, RabbitMQ, Redis, a MongoDB-wire server, an SMTP mail catcher and an S3-compatible
+object store under one project-local folder.
 
 Each server keeps its data in `<base>/<name>`, listens only on 127.0.0.1 and runs in its own
 process group, so it can be stopped cleanly (or killed -9 by a fault test) without touching any
@@ -7,6 +8,8 @@ Debian system users, as they refuse to run as root.
 """
 
 import contextlib
+import email
+import email.policy
 import glob
 import os
 import pwd
@@ -16,8 +19,10 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -383,14 +388,75 @@ class Mongo(Server):
 
 
 @dataclass
+class Smtp(Server):
+    """aiosmtpd as a mail catcher: every message it accepts lands in a Maildir the tests can read."""
+
+    name: str = "smtp"
+    host: str = "127.0.0.1"
+
+    @property
+    def maildir(self) -> Path:
+        return self.dir / "maildir"
+
+    def command(self) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "aiosmtpd",
+            "--nosetuid",
+            "--listen",
+            f"{self.host}:{self.port}",
+            "--class",
+            "aiosmtpd.handlers.Mailbox",
+            str(self.maildir),
+        ]
+
+    def messages(self) -> list[email.message.EmailMessage]:
+        """Every message received so far, oldest first (Maildir keeps one file per message)."""
+        files = [p for sub in ("new", "cur") for p in (self.maildir / sub).glob("*") if p.is_file()]
+        return [
+            email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
+            for p in sorted(files, key=lambda p: p.stat().st_mtime_ns)
+        ]
+
+
+@dataclass
+class S3(Server):
+    """moto's server: an S3-compatible object store on loopback (MinIO plays this part in compose)."""
+
+    name: str = "s3"
+    access_key: str = "test"
+    secret_key: str = "test"
+    region: str = "us-east-1"
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "moto.server", "--host", "127.0.0.1", "--port", str(self.port)]
+
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "AWS_ACCESS_KEY_ID": self.access_key, "AWS_SECRET_ACCESS_KEY": self.secret_key}
+
+    def ready(self) -> bool:
+        try:
+            return httpx.get(f"{self.endpoint_url}/moto-api/", timeout=1).status_code < 500
+        except httpx.HTTPError:
+            return False
+
+
+@dataclass
 class Stack:
-    """The four servers, started together (they boot in parallel) and stopped together."""
+    """The servers, started together (they boot in parallel) and stopped together."""
 
     base: Path
     postgres: Postgres
     rabbitmq: RabbitMQ
     redis: Redis
     mongo: Mongo
+    smtp: Smtp
+    s3: S3
 
     @classmethod
     def create(
@@ -421,11 +487,29 @@ class Stack:
             ),
             redis=redis(base, ports.get("redis") or free_port()),
             mongo=mongo(base, ports.get("mongo") or free_port(), persistent=not fast),
+            smtp=Smtp(base, ports.get("smtp") or free_port()),
+            s3=S3(base, ports.get("s3") or free_port()),
         )
 
     @property
     def servers(self) -> list[Server]:
-        return [self.postgres, self.rabbitmq, self.redis, self.mongo]
+        return [self.postgres, self.rabbitmq, self.redis, self.mongo, self.smtp, self.s3]
+
+    def settings_for(self, fields: Iterable[str]) -> dict[str, Any]:
+        """The SMTP catcher's and the object store's addresses, for a service whose settings have
+        fields named `smtp_host`/`smtp_port` or `s3_endpoint_url`/`s3_access_key`/… (the others get none)."""
+        names = set(fields)
+        values: dict[str, Any] = {}
+        if "smtp_host" in names:
+            values.update(smtp_host=self.smtp.host, smtp_port=self.smtp.port)
+        if "s3_endpoint_url" in names:
+            values.update(
+                s3_endpoint_url=self.s3.endpoint_url,
+                s3_access_key=self.s3.access_key,
+                s3_secret_key=self.s3.secret_key,
+                s3_region=self.s3.region,
+            )
+        return values
 
     def start(self, timeout: float = 90.0) -> None:
         for server in self.servers:

@@ -148,6 +148,7 @@ async def make_service(stack: Stack, jwt_keys: TestKeys) -> AsyncIterator[Callab
         else:
             values["mongo_url"] = stack.mongo.url()
             values["mongo_database"] = f"t_{uuid.uuid4().hex[:10]}"
+        values.update(stack.settings_for(settings_cls.model_fields))
         values.update(overrides)
         settings = settings_cls(**values)
         app = create(settings)
