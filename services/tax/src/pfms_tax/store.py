@@ -1,0 +1,273 @@
+"""Reads and writes of the tax service's own tables. Every query is filtered by the owner's user_id.
+
+Every change to a calculation input (profile, deduction, income, realized gain) calls `bump()` in
+the same transaction, which retires the user's cached calculations (see models.TaxInputs).
+"""
+
+import uuid
+from datetime import date
+from typing import Any, TypeVar
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pfms_platform.db import Base
+from pfms_platform.errors import NotFound
+from pfms_tax.models import (
+    DeductibleCategory,
+    DeductionSuggestion,
+    IncomeFact,
+    RealizedGainFact,
+    SaleRevision,
+    SuggestionStatus,
+    TaxCalculation,
+    TaxDeduction,
+    TaxInputs,
+    TaxProfile,
+)
+
+M = TypeVar("M", bound=Base)
+
+USER_TABLES = (
+    TaxProfile,
+    TaxDeduction,
+    DeductibleCategory,
+    DeductionSuggestion,
+    IncomeFact,
+    RealizedGainFact,
+    SaleRevision,
+    TaxCalculation,
+    TaxInputs,
+)
+
+
+async def bump(session: AsyncSession, user_id: uuid.UUID) -> None:
+    statement = insert(TaxInputs).values(user_id=user_id, version=1)
+    await session.execute(
+        statement.on_conflict_do_update(index_elements=["user_id"], set_={"version": TaxInputs.version + 1})
+    )
+
+
+async def inputs_version(session: AsyncSession, user_id: uuid.UUID) -> int:
+    return int(await session.scalar(select(TaxInputs.version).where(TaxInputs.user_id == user_id)) or 0)
+
+
+async def owned(session: AsyncSession, model: type[M], user_id: uuid.UUID, row_id: uuid.UUID, what: str) -> M:
+    """The caller's row, or 404 — another user's row is indistinguishable from a missing one."""
+    row = await session.scalar(select(model).where(model.id == row_id, model.user_id == user_id))
+    if row is None:
+        raise NotFound(f"{what} not found")
+    return row
+
+
+# profiles
+
+
+async def profile(session: AsyncSession, user_id: uuid.UUID, year: int) -> TaxProfile | None:
+    return await session.scalar(select(TaxProfile).where(TaxProfile.user_id == user_id, TaxProfile.tax_year == year))
+
+
+async def profile_for(session: AsyncSession, user_id: uuid.UUID, year: int) -> TaxProfile | None:
+    """The year's own profile, else the latest earlier one (a profile carries forward)."""
+    return await session.scalar(
+        select(TaxProfile)
+        .where(TaxProfile.user_id == user_id, TaxProfile.tax_year <= year)
+        .order_by(TaxProfile.tax_year.desc())
+        .limit(1)
+    )
+
+
+async def save_profile(session: AsyncSession, user_id: uuid.UUID, year: int, values: dict[str, Any]) -> TaxProfile:
+    row = await profile(session, user_id, year)
+    if row is None:
+        row = TaxProfile(user_id=user_id, tax_year=year, **values)
+        session.add(row)
+    else:
+        for key, value in values.items():
+            setattr(row, key, value)
+    await session.flush()
+    await bump(session, user_id)
+    return row
+
+
+# income and gains (read model)
+
+
+async def record_income(
+    session: AsyncSession, user_id: uuid.UUID, income_id: uuid.UUID, values: dict[str, Any]
+) -> None:
+    """Upsert the income's latest state; a tombstoned income stays deleted."""
+    statement = insert(IncomeFact).values(income_id=income_id, user_id=user_id, deleted=False, **values)
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["income_id"],
+            set_=values,
+            where=(IncomeFact.user_id == user_id) & IncomeFact.deleted.is_(False),
+        )
+    )
+    await bump(session, user_id)
+
+
+async def first_income(session: AsyncSession, user_id: uuid.UUID, income_id: uuid.UUID, values: dict[str, Any]) -> None:
+    """`income.received` is the first state: it never overwrites a later update or a deletion."""
+    statement = insert(IncomeFact).values(income_id=income_id, user_id=user_id, deleted=False, **values)
+    await session.execute(statement.on_conflict_do_nothing(index_elements=["income_id"]))
+    await bump(session, user_id)
+
+
+async def forget_income(
+    session: AsyncSession, user_id: uuid.UUID, income_id: uuid.UUID, values: dict[str, Any]
+) -> None:
+    statement = insert(IncomeFact).values(income_id=income_id, user_id=user_id, deleted=True, **values)
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["income_id"], set_={"deleted": True}, where=IncomeFact.user_id == user_id
+        )
+    )
+    await bump(session, user_id)
+
+
+async def replace_sale(
+    session: AsyncSession, user_id: uuid.UUID, transaction_id: uuid.UUID, revision: int, lots: list[dict[str, Any]]
+) -> bool:
+    """Make `lots` the sell's disposals if `revision` is newer than what is held (or the first seen).
+
+    Revision 0 lots arrive one event per lot, so the same revision adds lots; a higher one replaces all.
+    """
+    held = await session.scalar(
+        select(SaleRevision).where(SaleRevision.transaction_id == transaction_id).with_for_update()
+    )
+    if held is not None and (held.user_id != user_id or held.revision > revision):
+        return False
+    if held is None:
+        session.add(SaleRevision(transaction_id=transaction_id, user_id=user_id, revision=revision))
+    elif held.revision < revision:
+        held.revision = revision
+        await session.execute(delete(RealizedGainFact).where(RealizedGainFact.transaction_id == transaction_id))
+    await session.flush()
+    if lots:
+        statement = insert(RealizedGainFact).values(
+            [{"transaction_id": transaction_id, "user_id": user_id, **lot} for lot in lots]
+        )
+        await session.execute(statement.on_conflict_do_nothing(index_elements=["transaction_id", "lot_id"]))
+    await bump(session, user_id)
+    return True
+
+
+async def incomes(session: AsyncSession, user_id: uuid.UUID, start: date, end: date) -> list[Any]:
+    """(amount, tax_deducted, currency, received_date, source_type) rows of the period, not deleted."""
+    result = await session.execute(
+        select(
+            IncomeFact.amount,
+            IncomeFact.tax_deducted,
+            IncomeFact.currency,
+            IncomeFact.received_date,
+            IncomeFact.source_type,
+        ).where(
+            IncomeFact.user_id == user_id,
+            IncomeFact.received_date.between(start, end),
+            IncomeFact.deleted.is_(False),
+        )
+    )
+    return list(result.all())
+
+
+async def gains(session: AsyncSession, user_id: uuid.UUID, start: date, end: date) -> list[Any]:
+    """(gain, currency, acquisition_date, disposal_date) rows disposed of in the period."""
+    result = await session.execute(
+        select(
+            RealizedGainFact.gain,
+            RealizedGainFact.currency,
+            RealizedGainFact.acquisition_date,
+            RealizedGainFact.disposal_date,
+        ).where(RealizedGainFact.user_id == user_id, RealizedGainFact.disposal_date.between(start, end))
+    )
+    return list(result.all())
+
+
+async def counted_deductions(
+    session: AsyncSession, user_id: uuid.UUID, year: int, statuses: tuple[str, ...]
+) -> list[Any]:
+    """(category, amount, currency, deduction_date) of the deductions that count for the year."""
+    result = await session.execute(
+        select(TaxDeduction.category, TaxDeduction.amount, TaxDeduction.currency, TaxDeduction.deduction_date).where(
+            TaxDeduction.user_id == user_id, TaxDeduction.tax_year == year, TaxDeduction.status.in_(statuses)
+        )
+    )
+    return list(result.all())
+
+
+# cached calculations
+
+
+async def cached(session: AsyncSession, user_id: uuid.UUID, year: int) -> TaxCalculation | None:
+    return await session.scalar(
+        select(TaxCalculation).where(TaxCalculation.user_id == user_id, TaxCalculation.tax_year == year)
+    )
+
+
+async def save_calculation(session: AsyncSession, values: dict[str, Any]) -> None:
+    statement = insert(TaxCalculation).values(id=uuid.uuid4(), **values)
+    keep = {k: v for k, v in values.items() if k not in ("user_id", "tax_year")}
+    await session.execute(
+        statement.on_conflict_do_update(
+            constraint="uq_tax_calculations_user_year",
+            set_=keep,
+            # A slower request computed from older inputs never overwrites a newer result.
+            where=TaxCalculation.inputs_version <= values["inputs_version"],
+        )
+    )
+
+
+# deductible expenses
+
+
+async def deductible_category(
+    session: AsyncSession, user_id: uuid.UUID, category_id: uuid.UUID | None, category_name: str | None
+) -> DeductibleCategory | None:
+    """The user's mapping for an expense's category: by id first, then by name (case-insensitive)."""
+    if category_id is not None:
+        row = await session.scalar(
+            select(DeductibleCategory).where(
+                DeductibleCategory.user_id == user_id, DeductibleCategory.category_id == category_id
+            )
+        )
+        if row is not None:
+            return row
+    if category_name:
+        return await session.scalar(
+            select(DeductibleCategory).where(
+                DeductibleCategory.user_id == user_id, DeductibleCategory.category_name == category_name.strip().lower()
+            )
+        )
+    return None
+
+
+async def suggest(session: AsyncSession, user_id: uuid.UUID, values: dict[str, Any]) -> None:
+    """A pending suggestion per expense; an edit updates it while still pending."""
+    statement = insert(DeductionSuggestion).values(id=uuid.uuid4(), user_id=user_id, **values)
+    changes = {k: v for k, v in values.items() if k != "expense_id"}
+    await session.execute(
+        statement.on_conflict_do_update(
+            constraint="uq_tax_deduction_suggestions_user_expense",
+            set_=changes,
+            where=DeductionSuggestion.status == SuggestionStatus.PENDING.value,
+        )
+    )
+
+
+async def withdraw_suggestion(session: AsyncSession, user_id: uuid.UUID, expense_id: uuid.UUID) -> None:
+    """The expense left a deductible category or was deleted: a pending suggestion goes."""
+    await session.execute(
+        delete(DeductionSuggestion).where(
+            DeductionSuggestion.user_id == user_id,
+            DeductionSuggestion.expense_id == expense_id,
+            DeductionSuggestion.status == SuggestionStatus.PENDING.value,
+        )
+    )
+
+
+async def purge(session: AsyncSession, user_id: uuid.UUID) -> None:
+    for model in USER_TABLES:
+        await session.execute(delete(model).where(model.user_id == user_id))
