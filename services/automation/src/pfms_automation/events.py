@@ -1,5 +1,86 @@
-"""Events the automation service consumes (by type) — none until its domain lands."""
+"""Events the automation service consumes: every event a rule can trigger on, and the user's lifecycle.
 
+Each trigger event is remembered (the user's last `history_per_user`, for `/test` and `/apply`) and
+run through the user's rules. The platform's consumer applies an event once (inbox) and tells the
+causation chain that led to it, whose length is the loop guard.
+"""
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pfms_automation import scheduler, store
+from pfms_automation.cache import RuleCache
+from pfms_automation.engine import Incoming, run
+from pfms_automation.rules import TRIGGER_EVENTS
+from pfms_automation.settings import Settings
+from pfms_contracts import EventData
+from pfms_contracts.identity import UserDeleted, UserUpdated
+from pfms_platform.events import causation
 from pfms_platform.events.consumer import Handler
+from pfms_platform.logging import get_logger
 
-HANDLERS: dict[str, Handler] = {}
+log = get_logger(__name__)
+
+
+class Runtime:
+    """What one app's handlers need beyond the session: its settings and rule cache (made at startup)."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings()
+        self.cache: RuleCache | None = None
+
+    @property
+    def rules(self) -> RuleCache:
+        assert self.cache is not None, "the rule cache is created at startup"
+        return self.cache
+
+
+async def on_trigger_event(runtime: Runtime, session: AsyncSession, data: EventData) -> None:
+    chain = causation.chain()
+    event_id = chain[-1] if chain else str(uuid.uuid4())
+    payload: dict[str, Any] = data.model_dump(mode="json", exclude={"user_id"})
+    settings = runtime.settings
+    await store.remember(session, data.user_id, event_id, data.type, payload, settings.history_per_user)
+    rules = await runtime.rules.rules(session, data.user_id, data.type)
+    if not rules:
+        return
+    today = store.event_date(payload, datetime.now(UTC).date())
+    incoming = Incoming(data.user_id, event_id, data.type, payload, today, depth=max(len(chain), 1))
+    outcomes = await run(session, rules, incoming, settings.max_chain_depth)
+    if outcomes:
+        log.info("rules ran", type=data.type, event_id=event_id, rules=len(outcomes), depth=incoming.depth)
+
+
+async def on_user_updated(runtime: Runtime, session: AsyncSession, data: UserUpdated) -> None:
+    """A new time zone in the profile moves the user's schedules that follow it."""
+    timezone = data.changes.get("timezone") if data.section == "profile" else None
+    if isinstance(timezone, str):
+        await store.set_timezone(session, data.user_id, timezone)
+        await scheduler.reschedule_user(session, data.user_id, timezone)
+    await on_trigger_event(runtime, session, data)
+
+
+async def on_user_deleted(runtime: Runtime, session: AsyncSession, data: UserDeleted) -> None:
+    await store.purge(session, data.user_id)
+    await runtime.rules.changed(data.user_id)
+    log.info("user data purged", user_id=str(data.user_id))
+
+
+def handlers(runtime: Runtime) -> dict[str, Handler]:
+    def bind(handler: Any) -> Handler:
+        async def handle(session: AsyncSession, data: Any) -> None:
+            await handler(runtime, session, data)
+
+        return handle
+
+    out: dict[str, Handler] = {event_type: bind(on_trigger_event) for event_type in TRIGGER_EVENTS}
+    out[UserUpdated.type] = bind(on_user_updated)
+    out[UserDeleted.type] = bind(on_user_deleted)
+    return out
+
+
+HANDLERS: dict[str, Handler] = handlers(Runtime())
+"""The event types this service consumes (the broker topology reads them); each app binds its own."""

@@ -1,0 +1,125 @@
+"""Queries of the automation service, each filtered by the owner."""
+
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pfms_automation.models import (
+    AutomationJob,
+    AutomationRule,
+    JobChange,
+    RuleExecution,
+    TriggerEvent,
+    UserTimezone,
+)
+from pfms_platform.errors import NotFound
+
+SUBJECT_FIELDS = ("expense_id", "income_id", "loan_id", "goal_id", "transaction_id", "budget_id")
+DATE_FIELDS = (
+    "expense_date",
+    "received_date",
+    "transaction_date",
+    "payment_date",
+    "settlement_date",
+    "disposal_date",
+    "due_date",
+    "achieved_on",
+    "period_start",
+)
+
+
+def event_date(data: dict[str, Any], default: date) -> date:
+    """The day the event is about (an expense's date, …), else the day it arrived."""
+    for name in DATE_FIELDS:
+        value = data.get(name)
+        if isinstance(value, str):
+            try:
+                return date.fromisoformat(value[:10])
+            except ValueError:
+                continue
+    return default
+
+
+async def rule(session: AsyncSession, user_id: uuid.UUID, rule_id: uuid.UUID, *, lock: bool = False) -> AutomationRule:
+    query = select(AutomationRule).where(AutomationRule.id == rule_id, AutomationRule.user_id == user_id)
+    row = await session.scalar(query.with_for_update() if lock else query)
+    if row is None:
+        raise NotFound("Rule not found")
+    return row
+
+
+async def job(session: AsyncSession, user_id: uuid.UUID, job_id: uuid.UUID, *, lock: bool = False) -> AutomationJob:
+    query = select(AutomationJob).where(AutomationJob.id == job_id, AutomationJob.user_id == user_id)
+    row = await session.scalar(query.with_for_update() if lock else query)
+    if row is None:
+        raise NotFound("Job not found")
+    return row
+
+
+async def remember(
+    session: AsyncSession, user_id: uuid.UUID, event_id: str, event_type: str, data: dict[str, Any], keep: int
+) -> None:
+    """Keep the event for tests and applies, and only the user's `keep` most recent ones."""
+    subject = next((str(data[f]) for f in SUBJECT_FIELDS if data.get(f)), None)
+    now = datetime.now(UTC)
+    await session.execute(
+        insert(TriggerEvent)
+        .values(
+            id=uuid.uuid4(),
+            user_id=user_id,
+            event_id=event_id,
+            event_type=event_type,
+            occurred_at=now,
+            event_date=event_date(data, now.date()),
+            subject_id=subject,
+            data=data,
+        )
+        .on_conflict_do_nothing(constraint="uq_trigger_events_user_event")
+    )
+    beyond = (
+        select(TriggerEvent.id)
+        .where(TriggerEvent.user_id == user_id)
+        .order_by(TriggerEvent.occurred_at.desc(), TriggerEvent.id.desc())
+        .offset(keep)
+    )
+    await session.execute(delete(TriggerEvent).where(TriggerEvent.id.in_(beyond)))
+
+
+async def recent_events(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    event_type: str,
+    *,
+    limit: int,
+    first: date | None = None,
+    last: date | None = None,
+) -> list[TriggerEvent]:
+    """The user's remembered events of one type, newest first, optionally about days in [first, last]."""
+    query = select(TriggerEvent).where(TriggerEvent.user_id == user_id, TriggerEvent.event_type == event_type)
+    if first is not None:
+        query = query.where(TriggerEvent.event_date >= first)
+    if last is not None:
+        query = query.where(TriggerEvent.event_date <= last)
+    query = query.order_by(TriggerEvent.occurred_at.desc(), TriggerEvent.id.desc()).limit(limit)
+    return list(await session.scalars(query))
+
+
+async def user_timezone(session: AsyncSession, user_id: uuid.UUID) -> str | None:
+    return await session.scalar(select(UserTimezone.timezone).where(UserTimezone.user_id == user_id))
+
+
+async def set_timezone(session: AsyncSession, user_id: uuid.UUID, timezone: str) -> None:
+    await session.execute(
+        insert(UserTimezone)
+        .values(user_id=user_id, timezone=timezone)
+        .on_conflict_do_update(index_elements=[UserTimezone.user_id], set_={"timezone": timezone})
+    )
+
+
+async def purge(session: AsyncSession, user_id: uuid.UUID) -> None:
+    for table in (RuleExecution, TriggerEvent, JobChange, AutomationJob, AutomationRule, UserTimezone):
+        await session.execute(delete(table).where(table.user_id == user_id))
