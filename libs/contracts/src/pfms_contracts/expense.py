@@ -132,7 +132,7 @@ class ExpenseCreateRequested(_ExpenseEvent):
     type: ClassVar[str] = "expense.create_requested"
     summary: ClassVar[str] = (
         "Another service (an automation rule) asks for an expense to be recorded; it is created once, with "
-        "`request_id` as its id and source `automation`."
+        "`request_id` as its id and source `auto`."
     )
     request_id: UUID
     amount: Decimal = Field(gt=0)

@@ -8,7 +8,7 @@ from sqlalchemy import exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pfms_expense import categories, events, spending, store, views
+from pfms_expense import categories, payloads, spending, store, views
 from pfms_expense.models import Budget, Category, Expense, RecurringExpense
 from pfms_expense.schemas import CategoryCreate, CategoryMerge, CategoryOut, CategoryUpdate, MergeOut
 from pfms_platform.db import Session
@@ -174,9 +174,9 @@ async def merge_category(
     await session.flush()
     await session.delete(source)
     await session.flush()
-    await emit_many(session, [events.updated(e, target.name, (e.amount, e.expense_date, source.id)) for e in moved])
+    await emit_many(session, [payloads.updated(e, target.name, (e.amount, e.expense_date, source.id)) for e in moved])
     for schedule in schedules:
-        await emit(session, events.schedule_changed(schedule))
+        await emit(session, payloads.schedule_changed(schedule))
     await spending.evaluate(session, user, {(e.expense_date, target.id, e.currency) for e in moved})
     await session.refresh(target)
     return ok({"into": views.category(target), "moved_expenses": len(moved)})

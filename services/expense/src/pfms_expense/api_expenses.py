@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, status
 
-from pfms_expense import conversion, events, listing, money, spending, store, views
+from pfms_expense import conversion, listing, money, payloads, spending, store, views
 from pfms_expense.imports.rows import manual_fingerprint
 from pfms_expense.models import Expense, Source
 from pfms_expense.schemas import (
@@ -79,7 +79,7 @@ async def create_expense(body: ExpenseCreate, user: CurrentUser, session: Sessio
     session.add(row)
     await session.flush()
     await session.refresh(row)
-    await emit(session, events.created(row, category.name if category else None))
+    await emit(session, payloads.created(row, category.name if category else None))
     converted = await conversion.convert_user(session, request.app.state.fx, user)
     await spending.evaluate(session, user, {(row.expense_date, row.category_id, row.currency), *converted})
     return ok(views.expense(row))
@@ -122,7 +122,7 @@ async def update_expense(
         await session.flush()
         await session.refresh(row)
         category = await store.category_in_body(session, row.category_id, user)
-        await emit(session, events.updated(row, category.name if category else None, before))
+        await emit(session, payloads.updated(row, category.name if category else None, before))
         converted = await conversion.convert_user(session, request.app.state.fx, user)
         touched = {touched_before, (row.expense_date, row.category_id, row.currency), *converted}
         await spending.evaluate(session, user, touched)
@@ -134,7 +134,7 @@ async def delete_expense(expense_id: uuid.UUID, user: CurrentUser, session: Sess
     """Delete; answers the expense as it was and publishes `expense.deleted`."""
     row = await store.owned(session, Expense, expense_id, user, lock=True)
     shown = views.expense(row)
-    await emit(session, events.deleted(row))
+    await emit(session, payloads.deleted(row))
     await session.delete(row)
     await session.flush()
     await spending.evaluate(session, user, [(row.expense_date, row.category_id, row.currency)])

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, status
 from sqlalchemy import func, select
 
-from pfms_expense import events, schedules, store, views
+from pfms_expense import payloads, schedules, store, views
 from pfms_expense.api_expenses import checked_amount
 from pfms_expense.models import RecurringExpense
 from pfms_expense.scheduler import today_utc
@@ -66,7 +66,7 @@ async def create_recurring(body: RecurringCreate, user: CurrentUser, session: Se
     session.add(row)
     await session.flush()
     await session.refresh(row)
-    await emit(session, events.schedule_changed(row))
+    await emit(session, payloads.schedule_changed(row))
     return ok(views.recurring(row))
 
 
@@ -136,7 +136,7 @@ async def update_recurring(
             row.next_due_date = _next_due(row, None)
         await session.flush()
         await session.refresh(row)
-        await emit(session, events.schedule_changed(row))
+        await emit(session, payloads.schedule_changed(row))
     return ok(views.recurring(row))
 
 
@@ -148,7 +148,7 @@ async def pause(recurring_id: uuid.UUID, user: CurrentUser, session: Session) ->
         row.is_active = False
         await session.flush()
         await session.refresh(row)
-        await emit(session, events.schedule_changed(row))
+        await emit(session, payloads.schedule_changed(row))
     return ok(views.recurring(row))
 
 
@@ -161,7 +161,7 @@ async def resume(recurring_id: uuid.UUID, user: CurrentUser, session: Session) -
         row.next_due_date = _next_due(row, today_utc())
         await session.flush()
         await session.refresh(row)
-        await emit(session, events.schedule_changed(row))
+        await emit(session, payloads.schedule_changed(row))
     return ok(views.recurring(row))
 
 
@@ -170,7 +170,7 @@ async def delete_recurring(recurring_id: uuid.UUID, user: CurrentUser, session: 
     """The schedule goes; the expenses it already produced stay (their link is cleared)."""
     row = await store.owned(session, RecurringExpense, recurring_id, user, lock=True)
     shown = views.recurring(row)
-    await emit(session, events.schedule_changed(row, is_deleted=True))
+    await emit(session, payloads.schedule_changed(row, is_deleted=True))
     await session.delete(row)
     await session.flush()
     return ok(shown)

@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pfms_contracts.expense import RecurringExpenseDue
-from pfms_expense import conversion, events, schedules, spending
+from pfms_expense import conversion, payloads, schedules, spending
 from pfms_expense.models import Category, Expense, ImportBatch, ImportStatus, RecurringExpense, Source
 from pfms_finance.recurrence import Frequency
 from pfms_platform.db import Database
@@ -70,8 +70,8 @@ async def materialise(session: AsyncSession, row: RecurringExpense, today: date)
         row.last_paid_date = due[-1]
     row.next_due_date = schedules.following(row.start_date, frequency, today, row.end_date)
     await session.flush()
-    await emit_many(session, [events.created(e, category.name if category else None) for e in made])
-    await emit(session, events.schedule_changed(row))
+    await emit_many(session, [payloads.created(e, category.name if category else None) for e in made])
+    await emit(session, payloads.schedule_changed(row))
     await spending.evaluate(session, row.user_id, {(e.expense_date, e.category_id, e.currency) for e in made})
     return len(made)
 
