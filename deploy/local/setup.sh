@@ -29,6 +29,8 @@ if [ ! -x /usr/lib/rabbitmq/bin/rabbitmq-server ] && [ ! -x /usr/sbin/rabbitmq-s
 fi
 if ! have redis-server && [ ! -x /usr/bin/redis-server ]; then missing+=(redis-server); fi
 if ! have make; then missing+=(make); fi
+# The ai service reads receipts with Tesseract OCR (English data; pytesseract calls the binary).
+if ! have tesseract; then missing+=(tesseract-ocr tesseract-ocr-eng); fi
 if [ "${#missing[@]}" -gt 0 ]; then
     say "installing ${missing[*]} (apt-get)"
     # The runner and the tests start their own servers on their own ports: keep the packages from
