@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from pfms_platform import cli
 from pfms_platform.app import create_app
+from pfms_savings import api_goals, api_internal, api_rules, jobs
 from pfms_savings.events import HANDLERS
 from pfms_savings.settings import Settings
 
@@ -13,7 +14,14 @@ SERVICE_DIR = Path(__file__).resolve().parents[2]
 
 
 def create(settings: Settings | None = None) -> FastAPI:
-    return create_app(settings or Settings(), title="PFMS savings service", handlers=HANDLERS)
+    settings = settings or Settings()
+    return create_app(
+        settings,
+        title="PFMS savings service",
+        routers=[api_goals.router, api_rules.router, api_internal.router],
+        handlers=HANDLERS,
+        background=[jobs.run] if settings.jobs_enabled else [],
+    )
 
 
 def main() -> None:
