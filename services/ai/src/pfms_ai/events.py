@@ -1,5 +1,182 @@
-"""Events the ai service consumes — none until its domain lands (its inbox will live in MongoDB)."""
+"""Events the ai service consumes: its read model of expenses and income, labels to learn from, and
+uncategorised expenses to categorise (publishing `expense.categorized`). Every handler only queues
+keyed writes on the unit, so applying an event twice leaves the same state."""
 
-from pfms_platform.events.consumer import Handler
+import uuid
+from datetime import UTC, date, datetime, time
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
 
-HANDLERS: dict[str, Handler] = {}
+from bson import Decimal128
+from pymongo import DeleteMany, DeleteOne, UpdateOne
+from redis.asyncio import Redis
+
+from pfms_ai import cache, categorizer
+from pfms_ai.categorize import Categoriser
+from pfms_ai.inbox import MongoHandler
+from pfms_ai.outbox import emit
+from pfms_ai.store import CATEGORY_RULES, EXPENSES, INCOMES, ML_MODELS, USER_COLLECTIONS, Unit
+from pfms_contracts.expense import ExpenseCategorized, ExpenseCreated, ExpenseDeleted, ExpenseUpdated
+from pfms_contracts.identity import UserDeleted
+from pfms_contracts.income import IncomeDeleted, IncomeReceived, IncomeUpdated
+
+CONFIDENCE_PLACES = Decimal("0.0001")
+
+
+def day(value: date) -> datetime:
+    """Dates are stored as UTC midnights (BSON has no date-only type)."""
+    return datetime.combine(value, time(), tzinfo=UTC)
+
+
+def money(value: Decimal) -> Decimal128:
+    return Decimal128(value)
+
+
+class Handlers:
+    def __init__(self, categoriser: Categoriser, redis: Redis, *, min_confidence: Decimal, source: str) -> None:
+        self.categoriser = categoriser
+        self.redis = redis
+        self.min_confidence = min_confidence
+        self.source = source
+
+    def table(self) -> dict[str, MongoHandler]:
+        return {
+            ExpenseCreated.type: self.expense_created,
+            ExpenseUpdated.type: self.expense_updated,
+            ExpenseDeleted.type: self.expense_deleted,
+            IncomeReceived.type: self.income_changed,
+            IncomeUpdated.type: self.income_changed,
+            IncomeDeleted.type: self.income_deleted,
+            UserDeleted.type: self.user_deleted,
+        }
+
+    def _changed(self, unit: Unit, user_id: uuid.UUID, *, labels: bool = False) -> None:
+        """Cached figures go stale; with new labels the user's model is retrained on its next use."""
+        if labels:
+            unit.write(
+                ML_MODELS,
+                UpdateOne(
+                    {"_id": f"user:{user_id}"},
+                    {"$inc": {"label_version": 1}, "$set": {"user_id": str(user_id), "model_type": "categorization"}},
+                    upsert=True,
+                ),
+            )
+
+        async def after() -> None:
+            if labels:
+                self.categoriser.invalidate(user_id)
+            await cache.forget(self.redis, user_id)
+
+        unit.after_commit.append(after)
+
+    @staticmethod
+    def _expense(data: ExpenseCreated | ExpenseUpdated) -> dict[str, Any]:
+        return {
+            "user_id": str(data.user_id),
+            "amount": money(data.amount),
+            "currency": data.currency,
+            "category_id": str(data.category_id) if data.category_id else None,
+            "category_name": data.category_name,
+            "expense_date": day(data.expense_date),
+            "description": data.description,
+            "merchant": categorizer.merchant_key(data.description),
+            "tags": list(data.tags),
+            "source": data.source,
+            "updated_at": datetime.now(UTC),
+        }
+
+    async def expense_created(self, unit: Unit, data: ExpenseCreated) -> None:
+        doc = self._expense(data)
+        labelled = data.category_name is not None or data.category_id is not None
+        doc["category_by"] = "user" if labelled else None
+        if not labelled:
+            guess = await self.categoriser.categorise(data.user_id, data.description, data.amount)
+            confidence = Decimal(repr(guess.confidence)).quantize(CONFIDENCE_PLACES, ROUND_HALF_EVEN)
+            doc["prediction"] = {
+                "category_name": guess.category_name,
+                "category_id": str(guess.category_id) if guess.category_id else None,
+                "confidence": float(confidence),
+                "model_version": guess.model_version,
+                "source": guess.source,
+                "published": confidence >= self.min_confidence,
+            }
+            if confidence >= self.min_confidence:
+                emit(
+                    unit,
+                    ExpenseCategorized(
+                        user_id=data.user_id,
+                        expense_id=data.expense_id,
+                        category_id=guess.category_id,
+                        category_name=guess.category_name,
+                        confidence=confidence,
+                        model_version=guess.model_version,
+                    ),
+                    source=self.source,
+                )
+        unit.write(EXPENSES, UpdateOne({"_id": str(data.expense_id)}, {"$set": doc}, upsert=True))
+        self._changed(unit, data.user_id, labels=labelled)
+
+    async def expense_updated(self, unit: Unit, data: ExpenseUpdated) -> None:
+        """A category set or changed by a person is a label; one that only applies our own prediction is not."""
+        doc = self._expense(data)
+        current = await self.categoriser.db[EXPENSES].find_one({"_id": str(data.expense_id)}, {"prediction": 1})
+        predicted = ((current or {}).get("prediction") or {}).get("category_name")
+        category_changed = data.category_id != data.previous_category_id
+        human = category_changed and data.category_name is not None
+        if human and data.previous_category_id is None and predicted == data.category_name:
+            human = False
+            doc["category_by"] = "ai"
+        elif data.category_name is not None and category_changed:
+            doc["category_by"] = "user"
+        if human:
+            merchant = categorizer.merchant_key(data.description)
+            if merchant:
+                unit.write(
+                    CATEGORY_RULES,
+                    UpdateOne(
+                        {"user_id": str(data.user_id), "merchant": merchant},
+                        {
+                            "$set": {
+                                "category_name": data.category_name,
+                                "category_id": str(data.category_id) if data.category_id else None,
+                                "learned_from": str(data.expense_id),
+                                "updated_at": datetime.now(UTC),
+                            }
+                        },
+                        upsert=True,
+                    ),
+                )
+        unit.write(EXPENSES, UpdateOne({"_id": str(data.expense_id)}, {"$set": doc}, upsert=True))
+        self._changed(unit, data.user_id, labels=human)
+
+    async def expense_deleted(self, unit: Unit, data: ExpenseDeleted) -> None:
+        unit.write(EXPENSES, DeleteOne({"_id": str(data.expense_id), "user_id": str(data.user_id)}))
+        self._changed(unit, data.user_id)
+
+    async def income_changed(self, unit: Unit, data: IncomeReceived) -> None:
+        doc = {
+            "user_id": str(data.user_id),
+            "net_amount": money(data.net_amount),
+            "currency": data.currency,
+            "received_date": day(data.received_date),
+            "source_type": data.source_type,
+            "description": data.description,
+            "updated_at": datetime.now(UTC),
+        }
+        unit.write(INCOMES, UpdateOne({"_id": str(data.income_id)}, {"$set": doc}, upsert=True))
+        self._changed(unit, data.user_id)
+
+    async def income_deleted(self, unit: Unit, data: IncomeDeleted) -> None:
+        unit.write(INCOMES, DeleteOne({"_id": str(data.income_id), "user_id": str(data.user_id)}))
+        self._changed(unit, data.user_id)
+
+    async def user_deleted(self, unit: Unit, data: UserDeleted) -> None:
+        for name in USER_COLLECTIONS:
+            unit.write(name, DeleteMany({"user_id": str(data.user_id)}))
+        self._changed(unit, data.user_id, labels=False)
+        user_id = data.user_id
+
+        async def forget_model() -> None:
+            self.categoriser.invalidate(user_id)
+
+        unit.after_commit.append(forget_model)

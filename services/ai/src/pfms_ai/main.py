@@ -1,10 +1,18 @@
-"""App factory and entry point of the ai service (MongoDB-backed)."""
+"""App factory and entry point of the ai service (MongoDB-backed).
+
+The platform's consumer and outbox relay are PostgreSQL-bound, so this service starts their MongoDB
+counterparts itself (`MongoConsumer`, `MongoOutboxRelay`) once its store is open.
+"""
 
 from pathlib import Path
 
 from fastapi import FastAPI
 
-from pfms_ai.events import HANDLERS
+from pfms_ai import api, internal
+from pfms_ai.categorize import Categoriser
+from pfms_ai.events import Handlers
+from pfms_ai.inbox import MongoConsumer
+from pfms_ai.outbox import MongoOutboxRelay
 from pfms_ai.settings import Settings
 from pfms_ai.store import check_mongo, close_store, open_store
 from pfms_platform import cli
@@ -14,14 +22,46 @@ SERVICE_DIR = Path(__file__).resolve().parents[2]
 
 
 def create(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    async def open_models(app: FastAPI) -> None:
+        app.state.categoriser = categoriser = Categoriser(
+            app.state.store.db, check_seconds=settings.model_check_seconds, personal_full_at=settings.personal_full_at
+        )
+        await categoriser.load_global()
+        handlers = Handlers(
+            categoriser,
+            app.state.redis,
+            min_confidence=settings.categorize_min_confidence,
+            source=settings.service_name,
+        )
+        if settings.consumers_enabled:
+            app.state.consumer = MongoConsumer(
+                app.state.store,
+                app.state.bus,
+                settings.service_name,
+                handlers.table(),
+                batch_size=settings.consumer_batch_size,
+            )
+        app.state.relay = MongoOutboxRelay(app.state.store, app.state.bus, settings.service_name)
+
+    async def consume(app: FastAPI) -> None:
+        if settings.consumers_enabled:
+            await app.state.consumer.run()
+
+    async def relay(app: FastAPI) -> None:
+        if settings.relay_enabled:
+            await app.state.relay.run()
+
     return create_app(
-        settings or Settings(),
+        settings,
         title="PFMS ai service",
-        handlers=HANDLERS,
+        routers=[api.router, internal.router],
         use_database=False,
         ready_checks={"mongo": check_mongo},
-        on_startup=[open_store],
+        on_startup=[open_store, open_models],
         on_shutdown=[close_store],
+        background=[consume, relay],
     )
 
 
