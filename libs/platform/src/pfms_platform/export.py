@@ -13,7 +13,7 @@ from uuid import UUID
 
 from fastapi import APIRouter
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pfms_platform.db import Session, service_metadata
@@ -34,16 +34,18 @@ def _plain(value: Any) -> Any:
     return base64.b64encode(value).decode() if isinstance(value, bytes | memoryview) else value
 
 
+async def rows(session: AsyncSession, query: Select[Any]) -> list[dict[str, Any]]:
+    """A core `select(table)` as plain dicts, ready for the export's JSON."""
+    return [{k: _plain(v) for k, v in row._mapping.items()} for row in await session.execute(query)]
+
+
 async def user_rows(session: AsyncSession, user_id: UUID, package: str) -> Rows:
     """Every row of the service's tables that belong to `user_id`, by table, in primary-key order."""
     out: Rows = {}
     for table in service_metadata(package).sorted_tables:
-        if "user_id" not in table.c:
-            continue
-        result = await session.execute(
-            select(table).where(table.c.user_id == user_id).order_by(*table.primary_key.columns)
-        )
-        out[table.name] = [{k: _plain(v) for k, v in row._mapping.items()} for row in result]
+        if "user_id" in table.c:
+            query = select(table).where(table.c.user_id == user_id).order_by(*table.primary_key.columns)
+            out[table.name] = await rows(session, query)
     return out
 
 

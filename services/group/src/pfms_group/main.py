@@ -4,7 +4,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from pfms_group import scheduler
+from pfms_group import gdpr, scheduler
 from pfms_group.api_expenses import router as expenses
 from pfms_group.api_export import router as export
 from pfms_group.api_groups import router as groups
@@ -39,6 +39,7 @@ def create(settings: Settings | None = None) -> FastAPI:
         on_startup=[open_clients],
         on_shutdown=[close_clients],
         background=[scheduler.run] if settings.scheduler_enabled else [],
+        exporter=gdpr.export,
     )
 
 
