@@ -347,7 +347,7 @@ def outcomes_json(event_id: str, outcomes: list[Outcome]) -> dict[str, Any]:
 async def trigger_rules(
     session: Session, request: Request, user: uuid.UUID, body: TriggerRequest, depth: int
 ) -> dict[str, Any]:
-    data = jobs.event_data(body.event_type, body.data, user, "data")
+    data = jobs.event_data(body.event_type, body.data, user, "data", "event_type")
     event_id = body.event_id or str(uuid.uuid4())
     found = await cache_of(request).rules(session, user, body.event_type)
     today = store.event_date(data, datetime.now(UTC).date())

@@ -32,10 +32,12 @@ from pfms_platform.events.outbox import emit
 MAX_SCAN = 500
 
 
-def event_data(event_type: str, data: dict[str, Any], user_id: uuid.UUID, field: str) -> dict[str, Any]:
+def event_data(
+    event_type: str, data: dict[str, Any], user_id: uuid.UUID, field: str, type_field: str
+) -> dict[str, Any]:
     """A client-supplied event checked against its contract (errors name e.g. `data.amount`)."""
     if event_type not in TRIGGER_EVENTS:
-        raise Invalid("Not an event type rules can trigger on", field=field.rsplit(".", 1)[0] + ".event_type")
+        raise Invalid("Not an event type rules can trigger on", field=type_field)
     try:
         model = event_model(event_type).model_validate({**data, "user_id": str(user_id)})
     except ValidationError as exc:
@@ -64,7 +66,11 @@ async def dry_run(
     if sample is not None:
         if sample.event_type not in (None, trigger):
             raise Invalid("The sample must be an event of the rule's trigger", field="event.event_type")
-        data = event_data(trigger, sample.data, row.user_id, "event.data") if row.event_type else sample.data
+        data = (
+            event_data(trigger, sample.data, row.user_id, "event.data", "event.event_type")
+            if row.event_type
+            else sample.data
+        )
         day = store.event_date(data, datetime.now(UTC).date())
         results.append(
             {"event_id": None, "event_type": trigger, "event_date": day, **_preview(row, "test", trigger, data, day)}
