@@ -1,6 +1,69 @@
-"""Tables of the report service; the shared outbox and inbox come with the platform's Base."""
+"""Tables of the report service (seed §2.12 `generated_reports`, plus what a resumable worker needs);
+the shared outbox and inbox come with the platform's Base."""
 
-from pfms_platform.db import Base
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import CheckConstraint, Index, Integer, String, Text, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from pfms_platform.db import Base, IdMixin, TimestampMixin, utcnow
 from pfms_platform.events.tables import InboxEvent, OutboxEvent
+from pfms_report.domain import ReportFormat, ReportType, Status
 
-__all__ = ["Base", "InboxEvent", "OutboxEvent"]
+
+def _one_of(column: str, values: type[Any]) -> CheckConstraint:
+    allowed = ", ".join(f"'{v.value}'" for v in values)
+    return CheckConstraint(f"{column} IN ({allowed})", name=f"{column}_valid")
+
+
+class Report(IdMixin, TimestampMixin, Base):
+    """A report job and, once completed, where its file is. The worker claims `pending` jobs (and
+    `processing` ones whose lease ran out: their worker died) with SKIP LOCKED."""
+
+    __tablename__ = "generated_reports"
+    __table_args__ = (
+        _one_of("report_type", ReportType),
+        _one_of("format", ReportFormat),
+        _one_of("status", Status),
+        Index("ix_generated_reports_user_created", "user_id", text("created_at DESC"), text("id DESC")),
+        # The worker's queue: only jobs still to do carry an entry.
+        Index(
+            "ix_generated_reports_todo",
+            "run_after",
+            postgresql_where=text("status IN ('pending', 'processing')"),
+        ),
+        Index("ix_generated_reports_expiry", "expires_at", postgresql_where=text("status = 'completed'")),
+    )
+
+    user_id: Mapped[uuid.UUID]
+    report_type: Mapped[str] = mapped_column(String(20))
+    format: Mapped[str] = mapped_column(String(10))
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    requested_by: Mapped[str] = mapped_column(String(50), comment="'user' or the calling service's name")
+    status: Mapped[str] = mapped_column(String(20), server_default=Status.PENDING.value)
+    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    run_after: Mapped[datetime] = mapped_column(default=utcnow, server_default=text("now()"))
+    lease_until: Mapped[datetime | None] = mapped_column(comment="A processing job whose lease passed is resumed")
+    file_name: Mapped[str] = mapped_column(String(200))
+    object_key: Mapped[str | None] = mapped_column(Text)
+    content_type: Mapped[str | None] = mapped_column(String(100))
+    file_size: Mapped[int | None] = mapped_column(Integer)
+    error_message: Mapped[str | None] = mapped_column(Text)
+    generated_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]
+
+
+class ObjectPurge(Base):
+    """A deleted user whose stored files are still to be removed (written by the `user.deleted`
+    handler in its transaction; the sweeper deletes the objects under the user's prefix, then the row)."""
+
+    __tablename__ = "object_purges"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=text("now()"))
+
+
+__all__ = ["Base", "InboxEvent", "ObjectPurge", "OutboxEvent", "Report"]

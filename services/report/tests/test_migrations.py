@@ -1,0 +1,12 @@
+"""The Alembic history builds exactly the tables the models describe."""
+
+import pytest
+
+from pfms_platform.testing.schema import schema_drift
+
+pytestmark = pytest.mark.integration
+
+
+async def test_migrations_match_the_models(make_service) -> None:
+    svc = await make_service("report", worker_enabled=False)
+    assert await schema_drift(svc.db, "pfms_report") == []
