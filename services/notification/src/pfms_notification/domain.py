@@ -160,6 +160,11 @@ def after_failure(attempts: int, max_attempts: int, now: datetime, base_seconds:
 _env = SandboxedEnvironment(autoescape=False, undefined=ChainableUndefined, keep_trailing_newline=False)
 
 
+def set_app_url(url: str) -> None:
+    """Links in templates (`{{ app_url }}/...`) point at the client this deployment serves."""
+    _env.globals["app_url"] = url.rstrip("/")
+
+
 def render(source: str, variables: dict[str, Any]) -> str:
     """Render a stored template in Jinja2's sandbox (no attribute tricks reach Python internals)."""
     return _env.from_string(source).render(**variables).strip()

@@ -4,7 +4,11 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from pfms_notification import api, domain, internal, webhooks
+from pfms_notification.dispatch import JOBS, Dispatcher
 from pfms_notification.events import HANDLERS
+from pfms_notification.intake import BatchConsumer
+from pfms_notification.live import LiveHub
 from pfms_notification.settings import Settings
 from pfms_platform import cli
 from pfms_platform.app import create_app
@@ -13,7 +17,37 @@ SERVICE_DIR = Path(__file__).resolve().parents[2]
 
 
 def create(settings: Settings | None = None) -> FastAPI:
-    return create_app(settings or Settings(), title="PFMS notification service", handlers=HANDLERS)
+    settings = settings or Settings()
+    domain.set_app_url(settings.app_url)
+
+    async def start(app: FastAPI) -> None:
+        app.state.dispatcher = Dispatcher(app.state.db, settings)
+        app.state.live = LiveHub(settings.database_url)
+
+    async def stop(app: FastAPI) -> None:
+        await app.state.dispatcher.close()
+
+    async def listen(app: FastAPI) -> None:
+        await app.state.live.run()
+
+    async def intake(app: FastAPI) -> None:
+        consumer = BatchConsumer(app.state.db, app.state.bus, settings.service_name, HANDLERS)
+        consumer.batch_size, consumer.batch_wait = settings.intake_batch_size, settings.intake_batch_wait_seconds
+        app.state.consumer = consumer
+        await consumer.run()
+
+    background = [listen, *JOBS]
+    if settings.consumers_enabled:
+        background.append(intake)
+    return create_app(
+        settings,
+        title="PFMS notification service",
+        routers=[webhooks.router, api.router, internal.router],
+        handlers={},
+        on_startup=[start],
+        on_shutdown=[stop],
+        background=background,
+    )
 
 
 def main() -> None:

@@ -8,8 +8,8 @@ import uuid
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import ARRAY, ForeignKey, Index, String, UniqueConstraint, text
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pfms_platform.db import Base, IdMixin, TimestampMixin, utcnow

@@ -1,0 +1,127 @@
+"""The channels that leave the service, behind one interface: `await sender.send(session, delivery)`.
+
+A sender returns when the provider accepted the message and raises `SendError` otherwise;
+`permanent` errors (a refused number, a malformed request) are not retried.
+"""
+
+from email.message import EmailMessage
+from email.utils import make_msgid
+from typing import Protocol
+
+import aiosmtplib
+import httpx
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pfms_notification.models import Delivery, Device
+from pfms_notification.settings import Settings
+
+
+class SendError(Exception):
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+class Sender(Protocol):
+    async def send(self, session: AsyncSession, delivery: Delivery) -> None: ...
+
+
+def _http_error(response: httpx.Response) -> SendError:
+    retry = response.status_code == 429 or response.status_code >= 500
+    return SendError(f"HTTP {response.status_code}: {response.text[:200]}", permanent=not retry)
+
+
+class EmailSender:
+    """Plain-text mail over SMTP (aiosmtplib)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    async def send(self, session: AsyncSession, delivery: Delivery) -> None:
+        s = self.settings
+        message = EmailMessage()
+        message["From"] = s.smtp_from
+        message["To"] = delivery.address or ""
+        message["Subject"] = delivery.subject
+        message["Message-ID"] = make_msgid(idstring=delivery.id.hex, domain="pfms.local")
+        message["X-PFMS-Notification"] = str(delivery.notification_id)
+        message.set_content(delivery.body)
+        try:
+            await aiosmtplib.send(
+                message,
+                hostname=s.smtp_host,
+                port=s.smtp_port,
+                username=s.smtp_username,
+                password=s.smtp_password,
+                start_tls=s.smtp_starttls,
+                timeout=s.send_timeout_seconds,
+            )
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            raise SendError(f"recipient refused: {exc}", permanent=True) from exc
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            raise SendError(f"smtp: {exc}") from exc
+
+
+class PushSender:
+    """FCM HTTP v1: one request per device token; a token FCM no longer knows is forgotten."""
+
+    def __init__(self, settings: Settings, client: httpx.AsyncClient) -> None:
+        self.settings = settings
+        self.client = client
+
+    async def send(self, session: AsyncSession, delivery: Delivery) -> None:
+        s = self.settings
+        tokens = (await session.scalars(select(Device.token).where(Device.user_id == delivery.user_id))).all()
+        if not tokens:
+            raise SendError("no device registered", permanent=True)
+        url = f"{s.fcm_base_url.rstrip('/')}/v1/projects/{s.fcm_project_id}/messages:send"
+        errors: list[SendError] = []
+        delivered = 0
+        for token in tokens:
+            body = {
+                "message": {
+                    "token": token,
+                    "notification": {"title": delivery.subject, "body": delivery.body},
+                    "data": {"notification_id": str(delivery.notification_id)},
+                }
+            }
+            try:
+                response = await self.client.post(
+                    url, json=body, headers={"Authorization": f"Bearer {s.fcm_access_token}"}
+                )
+            except httpx.HTTPError as exc:
+                errors.append(SendError(f"fcm: {exc!r}"))
+                continue
+            if response.status_code == 404 or "UNREGISTERED" in response.text:
+                await session.execute(delete(Device).where(Device.user_id == delivery.user_id, Device.token == token))
+                continue
+            if response.is_success:
+                delivered += 1
+            else:
+                errors.append(_http_error(response))
+        if delivered or not errors:
+            return
+        raise SendError("; ".join(str(e) for e in errors)[:500], permanent=all(e.permanent for e in errors))
+
+
+class SmsSender:
+    """A generic HTTP SMS gateway, Twilio-shaped: form POST To/From/Body with basic auth."""
+
+    def __init__(self, settings: Settings, client: httpx.AsyncClient) -> None:
+        self.settings = settings
+        self.client = client
+
+    async def send(self, session: AsyncSession, delivery: Delivery) -> None:
+        s = self.settings
+        url = f"{s.sms_base_url.rstrip('/')}/2010-04-01/Accounts/{s.sms_account_sid}/Messages.json"
+        try:
+            response = await self.client.post(
+                url,
+                data={"To": delivery.address or "", "From": s.sms_from, "Body": delivery.body[:1600]},
+                auth=(s.sms_account_sid, s.sms_auth_token),
+            )
+        except httpx.HTTPError as exc:
+            raise SendError(f"sms: {exc!r}") from exc
+        if not response.is_success:
+            raise _http_error(response)

@@ -1,0 +1,195 @@
+"""Events become in-app notifications and mails; the inbox routes act on the caller's items only."""
+
+import uuid
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from pfms_contracts.expense import BudgetThresholdReached
+from pfms_contracts.identity import PasswordResetRequested, UserDeleted
+from pfms_contracts.notification import NotificationRequested
+from pfms_notification.models import Delivery, Notification, Recipient
+
+pytestmark = pytest.mark.integration
+
+
+def budget_event(user: uuid.UUID, threshold: int = 80) -> BudgetThresholdReached:
+    return BudgetThresholdReached(
+        user_id=user,
+        budget_id=uuid.uuid4(),
+        budget_name="Groceries",
+        threshold_percent=threshold,
+        period_start=date(2026, 11, 1),
+        period_end=date(2026, 11, 30),
+        budget_amount=Decimal("400.00"),
+        spent=Decimal("320.00"),
+        percent_used=Decimal("80.00"),
+        currency="EUR",
+    )
+
+
+async def test_a_budget_alert_becomes_an_inbox_item_and_a_mail_read_back_from_the_maildir(env) -> None:
+    address = f"ada-{uuid.uuid4().hex[:6]}@example.com"
+    user = await env.person(email=address, switches=[{"channel": "email", "category": "expense", "enabled": True}])
+    event = budget_event(user)
+    await env.publish(event, source="expense")
+    await env.publish(event, source="expense")  # the same fact again (a new event id): deduplicated
+
+    async def mailed() -> bool:
+        return len(env.mails_to(address)) == 1
+
+    await env.until(mailed)
+    mail = env.mails_to(address)[0]
+    assert mail["Subject"] == "Budget alert: Groceries reached 80%"
+    assert "320.00 EUR of your 400.00 EUR budget" in mail.get_content()
+    listed = (await env.svc.client.get("/api/v1/notifications", headers=env.keys.auth(user))).json()
+    assert listed["pagination"]["total"] == 1
+    item = listed["data"][0]
+    assert item["title"] == "Groceries: 80% of your budget used"
+    assert item["read"] is False and item["category"] == "expense"
+    detail = (await env.svc.client.get(f"/api/v1/notifications/{item['id']}", headers=env.keys.auth(user))).json()
+    assert {d["channel"]: d["status"] for d in detail["data"]["deliveries"]} == {"email": "sent"}
+
+
+async def test_inbox_filters_counts_marks_read_and_deletes_only_the_callers_items(env) -> None:
+    me, other = await env.person(), await env.person()
+    for n in range(3):
+        await env.publish(NotificationRequested(user_id=me, category="system", title=f"T{n}", message="m"))
+    await env.publish(NotificationRequested(user_id=other, category="system", title="theirs", message="m"))
+    await env.until(lambda: _count(env, 4))
+    mine, theirs = env.keys.auth(me), env.keys.auth(other)
+    client = env.svc.client
+    assert (await client.get("/api/v1/notifications/unread-count", headers=mine)).json()["data"] == {"unread": 3}
+    items = (await client.get("/api/v1/notifications?limit=2", headers=mine)).json()
+    assert [i["title"] for i in items["data"]] == ["T2", "T1"] and items["pagination"]["has_next"] is True
+    first = items["data"][0]["id"]
+
+    assert (await client.post(f"/api/v1/notifications/{first}/read", headers=theirs)).status_code == 404
+    assert (await client.delete(f"/api/v1/notifications/{first}", headers=theirs)).status_code == 404
+    assert (await client.get(f"/api/v1/notifications/{first}", headers=theirs)).status_code == 404
+    read = await client.post(f"/api/v1/notifications/{first}/read", headers=mine)
+    assert read.status_code == 200 and read.json()["data"]["read"] is True
+    await client.post(f"/api/v1/notifications/{first}/read", headers=mine)  # idempotent: no second event
+    unread = (await client.get("/api/v1/notifications?unread=true", headers=mine)).json()
+    assert unread["pagination"]["total"] == 2
+    assert (await client.post("/api/v1/notifications/read-all", headers=mine)).json()["data"] == {"marked": 2}
+    receipts = await env.outbox("notification.read")
+    assert [r["data"]["all_unread"] for r in receipts] == [False, True]
+    assert receipts[0]["data"]["notification_ids"] == [first] and len(receipts[1]["data"]["notification_ids"]) == 2
+    assert (await client.delete(f"/api/v1/notifications/{first}", headers=mine)).status_code == 204
+    assert (await client.get("/api/v1/notifications", headers=mine)).json()["pagination"]["total"] == 2
+    assert (await client.get("/api/v1/notifications/unread-count", headers=theirs)).json()["data"] == {"unread": 1}
+    assert (await client.get("/api/v1/notifications")).status_code == 401
+
+
+async def _count(env, n: int) -> bool:
+    async with env.svc.db.sessions() as session:
+        return await session.scalar(select(func.count()).select_from(Notification)) == n
+
+
+async def test_settings_validate_and_bad_bodies_change_nothing(env) -> None:
+    user = await env.person()
+    headers = env.keys.auth(user)
+    client = env.svc.client
+    bad = await client.put(
+        "/api/v1/notifications/settings", content=b"{nope", headers={**headers, "content-type": "application/json"}
+    )
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "MALFORMED_JSON"
+    unknown = await client.put("/api/v1/notifications/settings", json={"digest": True, "loud": 1}, headers=headers)
+    assert unknown.status_code == 422 and unknown.json()["error"]["details"][0]["field"].endswith("loud")
+    wrong = await client.put("/api/v1/notifications/settings", json={"quiet_hours": {"start": "x"}}, headers=headers)
+    assert wrong.status_code == 422
+    assert (await client.get("/api/v1/notifications/settings", headers=headers)).json()["data"]["digest"] is False
+    ok = await client.put(
+        "/api/v1/notifications/settings",
+        json={"quiet_hours": {"start": "22:00", "end": "07:00"}, "digest": True},
+        headers=headers,
+    )
+    assert ok.json()["data"] == {
+        "timezone": "UTC",
+        "quiet_hours": {"start": "22:00:00", "end": "07:00:00"},
+        "digest": True,
+    }
+    off = await client.put("/api/v1/notifications/settings", json={"quiet_hours": None}, headers=headers)
+    assert off.json()["data"]["quiet_hours"] is None and off.json()["data"]["digest"] is True
+
+
+async def test_password_reset_mail_goes_to_the_address_in_the_event_and_never_to_the_inbox(env) -> None:
+    user = await env.person()
+    address = f"reset-{uuid.uuid4().hex[:6]}@example.com"
+    await env.publish(
+        PasswordResetRequested(user_id=user, email=address, token="tok-123", expires_at=datetime.now(UTC)),
+        source="auth",
+    )
+
+    async def mailed() -> bool:
+        return len(env.mails_to(address)) == 1
+
+    await env.until(mailed)
+    assert "/reset-password?token=tok-123" in env.mails_to(address)[0].get_content()
+    rows = await env.notifications(user)
+    assert len(rows) == 1 and rows[0].in_app is False and "token" not in rows[0].data
+    assert (await env.svc.client.get("/api/v1/notifications", headers=env.keys.auth(user))).json()["data"] == []
+
+
+async def test_internal_send_needs_a_service_token_and_dedupes(env) -> None:
+    user = await env.person()
+    body = {"user_id": str(user), "category": "system", "title": "Hi", "message": "There", "dedupe_key": "k1"}
+    client = env.svc.client
+    assert (await client.post("/internal/v1/notifications/send", json=body)).status_code == 401
+    assert (
+        await client.post("/internal/v1/notifications/send", json=body, headers=env.keys.auth(user))
+    ).status_code == 401
+    first = await client.post("/internal/v1/notifications/send", json=body, headers=env.service_headers())
+    assert first.status_code == 201 and first.json()["data"] == {"created": True}
+    again = await client.post("/internal/v1/notifications/send", json=body, headers=env.service_headers())
+    assert again.json()["data"] == {"created": False}
+    assert (await client.post("/api/v1/notifications/send", json=body, headers=env.keys.auth(user))).status_code in (
+        404,
+        405,
+        422,
+    )
+
+
+async def test_admins_edit_templates_through_the_internal_route_and_bad_templates_are_refused(env) -> None:
+    client = env.svc.client
+    url = "/internal/v1/notifications/templates/system/in_app/notification.requested"
+    bad = await client.put(url, json={"subject": "{% if %}", "body": "x"}, headers=env.service_headers())
+    assert bad.status_code == 422 and bad.json()["error"]["details"][0]["field"] == "subject"
+    put = await client.put(
+        url, json={"subject": "[{{ title }}]", "body": "{{ message|upper }}"}, headers=env.service_headers()
+    )
+    assert put.status_code == 200, put.text
+    user = await env.person()
+    await env.publish(NotificationRequested(user_id=user, category="system", title="Hello", message="quiet"))
+
+    async def rendered() -> bool:
+        rows = await env.notifications(user)
+        return bool(rows) and (rows[0].title, rows[0].message) == ("[Hello]", "QUIET")
+
+    await env.until(rendered)
+    listed = await client.get("/internal/v1/notifications/templates", headers=env.service_headers())
+    assert any(t["key"] == "notification.requested" for t in listed.json()["data"])
+
+
+async def test_user_deleted_purges_every_row_of_the_person(env) -> None:
+    user = await env.person(switches=[{"channel": "email", "category": "expense", "enabled": True}])
+    headers = env.keys.auth(user)
+    await env.svc.client.post(
+        "/api/v1/notifications/devices", json={"token": "device-token-1", "platform": "ios"}, headers=headers
+    )
+    await env.publish(budget_event(user))
+    await env.until(lambda: _count(env, 1))
+    await env.publish(UserDeleted(user_id=user, deleted_at=datetime.now(UTC)), source="auth")
+
+    async def purged() -> bool:
+        async with env.svc.db.sessions() as session:
+            left = 0
+            for model in (Notification, Delivery, Recipient):
+                left += await session.scalar(select(func.count()).select_from(model).where(model.user_id == user)) or 0
+        return left == 0
+
+    await env.until(purged)
+    assert (await env.svc.client.get("/api/v1/notifications/devices", headers=headers)).json()["data"] == []
