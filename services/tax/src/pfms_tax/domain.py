@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
+from functools import partial
 
 from pfms_finance.currency import quantize
 from pfms_finance.recurrence import add_months
@@ -148,7 +149,7 @@ def progressive(brackets: Sequence[Bracket], start: Decimal, amount: Decimal, ki
         low = max(bracket.lower, start)
         high = top if upper is None else min(upper, top)
         if high > low:
-            taxed = high - low
+            taxed = quantize(high - low, currency)
             tax = quantize(taxed * bracket.rate, currency)
             lines.append(Line(kind, bracket.rate, bracket.lower, upper, taxed, tax))
     return lines
@@ -184,7 +185,8 @@ def deduction_totals(regime: Regime, filing_status: str, deductions: Iterable[De
     for category, amount in sorted(claimed.items()):
         kind = regime.deduction_categories.get(category, "not_applicable")
         allowed = ZERO if kind == "not_applicable" else min(amount, caps.get(category, amount))
-        totals.append(CategoryTotal(category, kind, amount, max(allowed, ZERO)))
+        currency = regime.currency
+        totals.append(CategoryTotal(category, kind, quantize(amount, currency), quantize(max(allowed, ZERO), currency)))
     return totals
 
 
@@ -200,7 +202,8 @@ def credit_lines(regime: Regime, filing_status: str, dependents: int, agi: Decim
         amount = base - phase_out
         allowed = min(amount, left)
         left -= allowed
-        lines.append(CreditLine(credit.name, dependents, base, phase_out, amount, allowed))
+        money = (base, phase_out, amount, allowed)
+        lines.append(CreditLine(credit.name, dependents, *(quantize(v, regime.currency) for v in money)))
     return lines
 
 
@@ -279,39 +282,40 @@ def calculate(
     marginal = rate_at(schedule.income, ordinary_taxable) if agi >= deduction else ZERO
     gains_marginal = rate_at(schedule.capital_gains_long, ordinary_taxable + gains_taxable)
 
+    q = partial(quantize, currency=currency)
     return Calculation(
         currency=currency,
-        gross_income=gross,
-        income_by_source=dict(sorted(by_source.items())),
+        gross_income=q(gross),
+        income_by_source={k: q(v) for k, v in sorted(by_source.items())},
         income_rows=income_rows,
-        tax_withheld=withheld,
-        short_term_gains=short,
-        long_term_gains=long,
+        tax_withheld=q(withheld),
+        short_term_gains=q(short),
+        long_term_gains=q(long),
         gain_rows=gain_rows,
-        gains_in_ordinary_income=ordinary_gains,
-        gains_at_capital_gains_rates=preferential,
-        gains_exempt_amount=exempt_used,
-        capital_loss_deducted=loss_deducted,
-        capital_loss_carryover=carryover,
-        total_income=total_income,
-        above_the_line_deductions=above,
-        adjusted_gross_income=agi,
-        standard_deduction=standard,
-        itemized_deductions=itemized,
+        gains_in_ordinary_income=q(ordinary_gains),
+        gains_at_capital_gains_rates=q(preferential),
+        gains_exempt_amount=q(exempt_used),
+        capital_loss_deducted=q(loss_deducted),
+        capital_loss_carryover=q(carryover),
+        total_income=q(total_income),
+        above_the_line_deductions=q(above),
+        adjusted_gross_income=q(agi),
+        standard_deduction=q(standard),
+        itemized_deductions=q(itemized),
         deduction_applied=applied,
-        total_deductions=above + deduction,
+        total_deductions=q(above + deduction),
         deductions_by_category=categories,
-        taxable_income=ordinary_taxable + gains_taxable,
-        ordinary_taxable_income=ordinary_taxable,
-        capital_gains_taxable=gains_taxable,
+        taxable_income=q(ordinary_taxable + gains_taxable),
+        ordinary_taxable_income=q(ordinary_taxable),
+        capital_gains_taxable=q(gains_taxable),
         brackets=lines + gain_lines,
-        income_tax=income_tax,
-        capital_gains_tax=gains_tax,
-        tax_before_credits=before_credits,
+        income_tax=q(income_tax),
+        capital_gains_tax=q(gains_tax),
+        tax_before_credits=q(before_credits),
         credits=credits,
-        total_credits=total_credits,
-        tax_owed=owed,
-        balance_due=owed - withheld,
+        total_credits=q(total_credits),
+        tax_owed=q(owed),
+        balance_due=q(owed - withheld),
         effective_rate=effective,
         marginal_rate=marginal,
         capital_gains_marginal_rate=gains_marginal,

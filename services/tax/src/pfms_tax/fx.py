@@ -31,7 +31,7 @@ class Rates:
 
     def convert(self, amount: Decimal, currency: str, day: date) -> Decimal:
         if currency == self.target:
-            return amount
+            return quantize(amount, self.target)
         return quantize(amount * self.rates[(currency, day)], self.target)
 
     def used(self) -> list[dict[str, str]]:

@@ -3,11 +3,11 @@
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from pfms_platform.schemas import Body, Currency, refuse_null
+from pfms_platform.schemas import Body, Currency, Priced, refuse_null
 from pfms_tax.domain import DeductionStatus, FilingStatus
 
 Year = Annotated[int, Field(ge=2000, le=2100)]
@@ -75,7 +75,8 @@ class Profile(Orm):
     updated_at: datetime
 
 
-class Deduction(Orm):
+class Deduction(Priced, Orm):
+    money_fields: ClassVar[tuple[str, ...]] = ("amount",)
     id: uuid.UUID
     tax_year: int
     category: str
@@ -98,7 +99,8 @@ class DeductibleCategory(Orm):
     created_at: datetime
 
 
-class Suggestion(Orm):
+class Suggestion(Priced, Orm):
+    money_fields: ClassVar[tuple[str, ...]] = ("amount",)
     id: uuid.UUID
     expense_id: uuid.UUID
     deduction_category: str
