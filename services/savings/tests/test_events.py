@@ -11,7 +11,7 @@ from pfms_contracts.expense import ExpenseCreated, ExpenseDeleted, ExpenseUpdate
 from pfms_contracts.identity import UserDeleted
 from pfms_contracts.income import IncomeReceived
 from pfms_contracts.savings import SavingsContributionRequested
-from pfms_savings.models import AutoSaveRule, Contribution, ExpenseFact, Goal
+from pfms_savings.models import AutoSaveRule, Contribution, Goal, SpendingFact
 
 from .conftest import Harness
 
@@ -188,6 +188,6 @@ async def test_user_deleted_purges_every_row(env: Harness) -> None:
     keep = await env.goal(env.bob)
     deleted = await env.publish(UserDeleted(user_id=env.alice, deleted_at=datetime.now(UTC)))
     await env.wait_handled(deleted)
-    for model in (Goal, Contribution, AutoSaveRule, ExpenseFact):
+    for model in (Goal, Contribution, AutoSaveRule, SpendingFact):
         assert await env.count(model, model.user_id == env.alice) == 0, model
     assert (await env.get(f"/api/v1/savings/goals/{keep['id']}", env.bob)).status_code == 200

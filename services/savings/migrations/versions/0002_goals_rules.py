@@ -17,16 +17,16 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.create_table('expense_facts',
+    op.create_table('spending_facts',
     sa.Column('expense_id', sa.UUID(), nullable=False),
     sa.Column('user_id', sa.UUID(), nullable=False),
     sa.Column('amount', sa.Numeric(precision=19, scale=4), nullable=False),
     sa.Column('currency', sa.String(length=3), nullable=False),
     sa.Column('expense_date', sa.Date(), nullable=False),
     sa.Column('deleted', sa.Boolean(), server_default=sa.text('false'), nullable=False),
-    sa.PrimaryKeyConstraint('expense_id', name=op.f('pk_expense_facts'))
+    sa.PrimaryKeyConstraint('expense_id', name=op.f('pk_spending_facts'))
     )
-    op.create_index('ix_expense_facts_user_id_expense_date', 'expense_facts', ['user_id', 'expense_date'], unique=False)
+    op.create_index('ix_spending_facts_user_id_expense_date', 'spending_facts', ['user_id', 'expense_date'], unique=False)
     op.create_table('goals',
     sa.Column('user_id', sa.UUID(), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
@@ -122,5 +122,5 @@ def downgrade() -> None:
     op.drop_table('auto_save_rules')
     op.drop_index('ix_goals_user_id_created_at', table_name='goals')
     op.drop_table('goals')
-    op.drop_index('ix_expense_facts_user_id_expense_date', table_name='expense_facts')
-    op.drop_table('expense_facts')
+    op.drop_index('ix_spending_facts_user_id_expense_date', table_name='spending_facts')
+    op.drop_table('spending_facts')

@@ -22,7 +22,7 @@ from pfms_platform.events.consumer import Handler
 from pfms_platform.logging import get_logger
 from pfms_savings import domain, store
 from pfms_savings.domain import EntryKind, EntrySource, GoalStatus, RuleKind
-from pfms_savings.models import ExpenseFact
+from pfms_savings.models import SpendingFact
 
 log = get_logger(__name__)
 
@@ -31,10 +31,10 @@ async def _remember_expense(session: AsyncSession, data: ExpenseCreated | Expens
     """Upsert the expense into the read model; a tombstone (deleted) stays deleted."""
     values = {"amount": data.amount, "currency": data.currency, "expense_date": data.expense_date}
     await session.execute(
-        insert(ExpenseFact)
+        insert(SpendingFact)
         .values(expense_id=data.expense_id, user_id=data.user_id, **values)
         .on_conflict_do_update(
-            index_elements=[ExpenseFact.expense_id], set_=values, where=ExpenseFact.deleted.is_(False)
+            index_elements=[SpendingFact.expense_id], set_=values, where=SpendingFact.deleted.is_(False)
         )
     )
 
@@ -70,7 +70,7 @@ async def on_expense_updated(session: AsyncSession, data: ExpenseUpdated) -> Non
 
 async def on_expense_deleted(session: AsyncSession, data: ExpenseDeleted) -> None:
     await session.execute(
-        insert(ExpenseFact)
+        insert(SpendingFact)
         .values(
             expense_id=data.expense_id,
             user_id=data.user_id,
@@ -79,7 +79,7 @@ async def on_expense_deleted(session: AsyncSession, data: ExpenseDeleted) -> Non
             expense_date=data.expense_date,
             deleted=True,
         )
-        .on_conflict_do_update(index_elements=[ExpenseFact.expense_id], set_={"deleted": True})
+        .on_conflict_do_update(index_elements=[SpendingFact.expense_id], set_={"deleted": True})
     )
 
 

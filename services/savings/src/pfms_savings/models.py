@@ -28,11 +28,11 @@ __all__ = [
     "AutoSaveRule",
     "Base",
     "Contribution",
-    "ExpenseFact",
     "Goal",
     "GoalMilestone",
     "InboxEvent",
     "OutboxEvent",
+    "SpendingFact",
 ]
 
 Percent = Numeric(7, 4, asdecimal=True)
@@ -149,15 +149,15 @@ class AutoSaveRule(IdMixin, TimestampMixin, Base):
     last_run_on: Mapped[date | None] = mapped_column(Date)
 
 
-class ExpenseFact(Base):
+class SpendingFact(Base):
     """The read model of the user's expenses (from expense.*) behind the emergency-fund recommendation.
 
     A deleted expense stays as a tombstone (`deleted`), so a late `expense.created` redelivered after
     its deletion does not bring it back.
     """
 
-    __tablename__ = "expense_facts"
-    __table_args__ = (Index("ix_expense_facts_user_id_expense_date", "user_id", "expense_date"),)
+    __tablename__ = "spending_facts"
+    __table_args__ = (Index("ix_spending_facts_user_id_expense_date", "user_id", "expense_date"),)
 
     expense_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     user_id: Mapped[uuid.UUID]

@@ -21,7 +21,7 @@ from pfms_platform.errors import Conflict, Invalid, NotFound
 from pfms_platform.events.outbox import emit
 from pfms_savings import domain
 from pfms_savings.domain import ACHIEVED, EntryKind, EntrySource, GoalStatus
-from pfms_savings.models import AutoSaveRule, Contribution, ExpenseFact, Goal, GoalMilestone
+from pfms_savings.models import AutoSaveRule, Contribution, Goal, GoalMilestone, SpendingFact
 
 
 async def goal_of(session: AsyncSession, user_id: uuid.UUID, goal_id: uuid.UUID, *, lock: bool = False) -> Goal:
@@ -169,13 +169,13 @@ async def emergency_spending(
     session: AsyncSession, user_id: uuid.UUID, start: date, end: date
 ) -> tuple[dict[str, Decimal], date | None]:
     """Spending per currency in [start, end] and the day of the user's first known expense."""
-    live = (ExpenseFact.user_id == user_id, ExpenseFact.deleted.is_(False))
+    live = (SpendingFact.user_id == user_id, SpendingFact.deleted.is_(False))
     rows = await session.execute(
-        select(ExpenseFact.currency, func.sum(ExpenseFact.amount))
-        .where(*live, ExpenseFact.expense_date.between(start, end))
-        .group_by(ExpenseFact.currency)
+        select(SpendingFact.currency, func.sum(SpendingFact.amount))
+        .where(*live, SpendingFact.expense_date.between(start, end))
+        .group_by(SpendingFact.currency)
     )
-    first = await session.scalar(select(func.min(ExpenseFact.expense_date)).where(*live))
+    first = await session.scalar(select(func.min(SpendingFact.expense_date)).where(*live))
     return {currency: total for currency, total in rows.all()}, first
 
 
@@ -194,5 +194,5 @@ async def emergency_savings(session: AsyncSession, user_id: uuid.UUID) -> dict[s
 
 async def purge(session: AsyncSession, user_id: uuid.UUID) -> None:
     """Every row of the user, children first."""
-    for model in (Contribution, GoalMilestone, AutoSaveRule, Goal, ExpenseFact):
+    for model in (Contribution, GoalMilestone, AutoSaveRule, Goal, SpendingFact):
         await session.execute(delete(model).where(model.user_id == user_id))
