@@ -1,13 +1,18 @@
 """HTTP routes of the ai service: every route reads and writes the caller's own documents only."""
 
+import uuid
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Query, Request
 
+from pfms_ai import insight_store
 from pfms_ai.categorize import Categoriser
-from pfms_ai.schemas import CategorizeRequest, CategorizeResult
-from pfms_platform.envelope import Envelope, ok
+from pfms_ai.schemas import CategorizeRequest, CategorizeResult, Insight
+from pfms_ai.store import INSIGHTS
+from pfms_platform.envelope import Envelope, PageEnvelope, PageParams, ok, paged
+from pfms_platform.errors import NotFound
 from pfms_platform.security import CurrentUser
 
 router = APIRouter(prefix="/api/v1/ai", tags=["ai"])
@@ -39,3 +44,46 @@ async def categorize(body: CategorizeRequest, user: CurrentUser, request: Reques
         source=guess.source,
     )
     return ok(result.model_dump(mode="json"))
+
+
+@router.get("/insights", response_model=PageEnvelope[Insight])
+async def list_insights(
+    user: CurrentUser,
+    request: Request,
+    page: Annotated[PageParams, Depends()],
+    unread_only: bool = False,
+    insight_type: Annotated[
+        Literal["spending_pattern", "savings_opportunity", "risk_alert"] | None, Query(alias="type")
+    ] = None,
+) -> dict[str, Any]:
+    """The caller's insights, most severe first, recomputed from their expenses when those changed."""
+    state = request.app.state
+    await insight_store.refresh(state.store.db, state.redis, state.settings, user)
+    query: dict[str, Any] = {"user_id": str(user)}
+    if unread_only:
+        query["is_read"] = False
+    if insight_type:
+        query["insight_type"] = insight_type
+    collection = state.store.db[INSIGHTS]
+    total = await collection.count_documents(query)
+    docs = (
+        await collection.find(query)
+        .sort([("severity_rank", 1), ("date", -1), ("_id", 1)])
+        .skip(page.offset)
+        .limit(page.limit)
+        .to_list(page.limit)
+    )
+    return paged([insight_store.to_json(d) for d in docs], page, total)
+
+
+@router.post("/insights/{insight_id}/read", response_model=Envelope[Insight], responses={404: {}})
+async def mark_read(insight_id: uuid.UUID, user: CurrentUser, request: Request) -> dict[str, Any]:
+    """Mark one of the caller's insights read (another user's insight is not found)."""
+    doc = await request.app.state.store.db[INSIGHTS].find_one_and_update(
+        {"_id": str(insight_id), "user_id": str(user)},
+        {"$set": {"is_read": True, "read_at": datetime.now(UTC)}},
+        return_document=True,
+    )
+    if doc is None:
+        raise NotFound("No such insight")
+    return ok(insight_store.to_json(doc))
