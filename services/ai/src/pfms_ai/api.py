@@ -7,9 +7,9 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from pfms_ai import insight_store
+from pfms_ai import cashflow, insight_store
 from pfms_ai.categorize import Categoriser
-from pfms_ai.schemas import CategorizeRequest, CategorizeResult, Insight
+from pfms_ai.schemas import CashflowForecast, CashflowRequest, CategorizeRequest, CategorizeResult, Insight
 from pfms_ai.store import INSIGHTS
 from pfms_platform.envelope import Envelope, PageEnvelope, PageParams, ok, paged
 from pfms_platform.errors import NotFound
@@ -87,3 +87,11 @@ async def mark_read(insight_id: uuid.UUID, user: CurrentUser, request: Request) 
     if doc is None:
         raise NotFound("No such insight")
     return ok(insight_store.to_json(doc))
+
+
+@router.post("/predict/cashflow", response_model=Envelope[CashflowForecast])
+async def predict_cashflow(body: CashflowRequest, user: CurrentUser, request: Request) -> dict[str, Any]:
+    """Expenses, income and net for the coming months with 80 % / 95 % prediction intervals, from the
+    caller's own complete months of history (at least three)."""
+    state = request.app.state
+    return ok(await cashflow.predict(state.store.db, state.redis, state.settings, user, body.months, body.currency))

@@ -15,7 +15,7 @@ from pfms_ai import cache, categorizer
 from pfms_ai.categorize import Categoriser
 from pfms_ai.inbox import MongoHandler
 from pfms_ai.outbox import emit
-from pfms_ai.store import CATEGORY_RULES, EXPENSES, INCOMES, ML_MODELS, USER_COLLECTIONS, Unit
+from pfms_ai.store import ANALYTICS_CACHE, CATEGORY_RULES, EXPENSES, INCOMES, ML_MODELS, USER_COLLECTIONS, Unit
 from pfms_contracts.expense import ExpenseCategorized, ExpenseCreated, ExpenseDeleted, ExpenseUpdated
 from pfms_contracts.identity import UserDeleted
 from pfms_contracts.income import IncomeDeleted, IncomeReceived, IncomeUpdated
@@ -50,9 +50,9 @@ class Handlers:
             UserDeleted.type: self.user_deleted,
         }
 
-    def _changed(self, unit: Unit, user_id: uuid.UUID, *, labels: bool = False) -> None:
+    def _changed(self, unit: Unit, user_id: uuid.UUID, *, labels: bool = False, gone: bool = False) -> None:
         """Cached figures go stale; with new labels the user's model is retrained on its next use."""
-        if labels:
+        if labels and not gone:
             unit.write(
                 ML_MODELS,
                 UpdateOne(
@@ -62,12 +62,17 @@ class Handlers:
                 ),
             )
 
-        async def after() -> None:
-            if labels:
-                self.categoriser.invalidate(user_id)
+        unit.write(ANALYTICS_CACHE, DeleteMany({"user_id": str(user_id)}))
+
+        async def forget() -> None:
             await cache.forget(self.redis, user_id)
 
-        unit.after_commit.append(after)
+        async def relearn() -> None:
+            self.categoriser.invalidate(user_id)
+
+        unit.after_commit[f"cache:{user_id}"] = forget
+        if labels or gone:
+            unit.after_commit[f"model:{user_id}"] = relearn
 
     @staticmethod
     def _expense(data: ExpenseCreated | ExpenseUpdated) -> dict[str, Any]:
@@ -173,10 +178,4 @@ class Handlers:
     async def user_deleted(self, unit: Unit, data: UserDeleted) -> None:
         for name in USER_COLLECTIONS:
             unit.write(name, DeleteMany({"user_id": str(data.user_id)}))
-        self._changed(unit, data.user_id, labels=False)
-        user_id = data.user_id
-
-        async def forget_model() -> None:
-            self.categoriser.invalidate(user_id)
-
-        unit.after_commit.append(forget_model)
+        self._changed(unit, data.user_id, gone=True)

@@ -42,7 +42,8 @@ class Unit:
     writes: dict[str, list[Write]] = field(default_factory=dict)
     outbox: list[UpdateOne] = field(default_factory=list)
     inbox: list[InsertOne[Any]] = field(default_factory=list)
-    after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    after_commit: dict[str, Callable[[], Awaitable[None]]] = field(default_factory=dict)
+    """Actions once the writes are durable, by key: a batch runs each (e.g. one user's cache drop) once."""
 
     def write(self, collection: str, op: Write) -> None:
         self.writes.setdefault(collection, []).append(op)
@@ -52,7 +53,7 @@ class Unit:
             self.writes.setdefault(name, []).extend(ops)
         self.outbox.extend(other.outbox)
         self.inbox.extend(other.inbox)
-        self.after_commit.extend(other.after_commit)
+        self.after_commit.update(other.after_commit)
 
     @property
     def empty(self) -> bool:
@@ -111,7 +112,7 @@ class Store:
                 await session.with_transaction(body)
         if unit.outbox:
             self.outbox_written.set()
-        for action in unit.after_commit:
+        for action in unit.after_commit.values():
             try:
                 await action()
             except Exception as exc:  # a cache left warm only lives until its TTL
