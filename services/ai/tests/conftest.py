@@ -81,3 +81,13 @@ def build_expense() -> Callable[..., ExpenseCreated]:
 @pytest.fixture
 async def env(make_service: Callable[..., Awaitable[Running]], jwt_keys: Any) -> Harness:
     return Harness(await make_service("ai"), jwt_keys)
+
+
+@pytest.fixture
+def make_env(make_service: Callable[..., Awaitable[Running]], jwt_keys: Any) -> Callable[..., Awaitable[Harness]]:
+    """`await make_env(**settings)`: a harness around an ai service with its own settings."""
+
+    async def make(**overrides: Any) -> Harness:
+        return Harness(await make_service("ai", **overrides), jwt_keys)
+
+    return make

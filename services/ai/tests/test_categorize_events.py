@@ -11,7 +11,7 @@ from pfms_contracts import CloudEvent
 from pfms_contracts.expense import ExpenseUpdated
 from pfms_contracts.identity import UserDeleted
 from pfms_platform.security import mint_service_token
-from pfms_platform.testing.helpers import publish_event, until
+from pfms_platform.testing.helpers import until
 
 pytestmark = pytest.mark.integration
 
@@ -54,20 +54,13 @@ async def test_a_labelled_expense_is_not_categorised_and_a_redelivery_changes_no
     assert [o["payload"]["data"]["expense_id"] for o in outbox] == [str(unlabelled.expense_id)]
 
 
-async def test_nothing_is_published_below_the_threshold(make_service, jwt_keys, build_expense) -> None:
-    strict = await make_service("ai", categorize_min_confidence="0.9999")
-    user = uuid.uuid4()
-    created = build_expense(user, "payment 4411 misc", "10", DAY)
-    await publish_event(strict.settings.amqp_url, created, source="test")
-    db = strict.app.state.store.db
-
-    async def stored() -> bool:
-        return bool(await db.expenses.count_documents({"_id": str(created.expense_id)}))
-
-    await until(stored)
-    doc = await db.expenses.find_one({"_id": str(created.expense_id)})
+async def test_nothing_is_published_below_the_threshold(make_env, build_expense) -> None:
+    env = await make_env(categorize_min_confidence="0.9999")
+    created = build_expense(uuid.uuid4(), "payment 4411 misc", "10", DAY)
+    await env.feed([created])
+    [doc] = await env.documents("expenses", {"_id": str(created.expense_id)})
     assert doc["prediction"]["published"] is False
-    assert await db.outbox.count_documents({}) == 0
+    assert await env.documents("outbox", {}) == []
 
 
 async def test_the_expense_services_echo_of_our_category_is_not_a_correction(env, build_expense) -> None:
