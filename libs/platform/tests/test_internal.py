@@ -44,9 +44,22 @@ async def fx(request: Request) -> JSONResponse:
     return JSONResponse({"success": True, "data": {"base": q["base"], "quote": q["quote"], "date": q["date"]}})
 
 
+async def jobs(request: Request) -> JSONResponse:
+    calls.append(verify_service_token(DEV_SERVICE_TOKEN_SECRET, request.headers["authorization"].split()[1]))
+    if flaky["left"] > 0:
+        flaky["left"] -= 1
+        return JSONResponse({"success": False}, 502)
+    return JSONResponse({"success": True, "data": {"received": await request.json()}}, 202)
+
+
 @pytest.fixture(scope="module")
 async def server() -> AsyncIterator[str]:
-    app = Starlette(routes=[Route("/internal/v1/market/quotes/{symbol}", quote), Route("/internal/v1/market/fx", fx)])
+    routes = [
+        Route("/internal/v1/market/quotes/{symbol}", quote),
+        Route("/internal/v1/market/fx", fx),
+        Route("/internal/v1/jobs", jobs, methods=["POST"]),
+    ]
+    app = Starlette(routes=routes)
     port = free_port()
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
     task = asyncio.create_task(srv.serve())
@@ -106,3 +119,16 @@ async def test_a_dead_target_is_one_clear_503_then_the_breaker_opens() -> None:
     with pytest.raises(UpstreamUnavailable, match="retry in"):
         await c.quote("AAPL", "stock")
     await c.aclose()
+
+
+async def test_post_sends_json_signed_and_is_tried_once(server) -> None:
+    api = client(server)
+    calls.clear()
+    assert await api.post("/internal/v1/jobs", {"year": 2024}) == {"received": {"year": 2024}}
+    assert calls == ["investment"]
+    flaky["left"] = 1
+    with pytest.raises(UpstreamUnavailable):
+        await api.post("/internal/v1/jobs", {"year": 2024})  # a POST that failed may have acted: not repeated
+    assert len(calls) == 2
+    flaky["left"] = 0
+    await api.aclose()

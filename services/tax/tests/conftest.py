@@ -13,8 +13,8 @@ from pfms_platform.events.tables import InboxEvent, OutboxEvent
 from pfms_platform.testing import Running
 from pfms_platform.testing.helpers import publish_event, served, until
 
-NO_MARKET = {"market-data": "http://127.0.0.1:9"}
-"""Where no market-data answers (connection refused): a calculation needing a rate fails with 503."""
+NO_MARKET = {"market-data": "http://127.0.0.1:9", "report": "http://127.0.0.1:9"}
+"""Where nothing answers (connection refused): a calculation needing a rate, or a report request, fails with 503."""
 
 
 @dataclass

@@ -68,10 +68,13 @@ class InternalClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def _once(self, path: str, params: dict[str, str] | None) -> Any:
+    async def _once(self, path: str, params: dict[str, str] | None, body: dict[str, Any] | None = None) -> Any:
         headers = {"Authorization": f"Bearer {mint_service_token(self._secret, self._caller)}"}
         try:
-            response = await self._http.get(path, params=params, headers=headers)
+            if body is None:
+                response = await self._http.get(path, params=params, headers=headers)
+            else:
+                response = await self._http.post(path, json=body, headers=headers)
         except httpx.HTTPError as exc:
             raise _Transient(f"{type(exc).__name__}: {exc}") from exc
         if response.status_code >= 500 and response.status_code != 503:
@@ -86,11 +89,19 @@ class InternalClient:
 
     async def get(self, path: str, params: dict[str, str] | None = None) -> Any:
         """GET `path` on the target and return the `data` of its success envelope."""
+        return await self._call(path, params, None, self._attempts)
+
+    async def post(self, path: str, body: dict[str, Any]) -> Any:
+        """POST `body` (JSON-ready) to `path` and return the `data` of the answer. Tried once: a POST that
+        timed out may still have acted, so repeating it is the caller's decision."""
+        return await self._call(path, None, body, 1)
+
+    async def _call(self, path: str, params: dict[str, str] | None, body: dict[str, Any] | None, attempts: int) -> Any:
         try:
             async with self.breaker:
-                async for attempt in retrying(self._attempts, self._base_delay, retry_on=(_Transient,)):
+                async for attempt in retrying(attempts, self._base_delay, retry_on=(_Transient,)):
                     with attempt:
-                        return await self._once(path, params)
+                        return await self._once(path, params, body)
         except _Answered as exc:
             error = exc.body.get("error") or {}
             message = str(error.get("message") or f"{self.target} answered {exc.status}")

@@ -1,7 +1,7 @@
 """HTTP routes of the tax service: every route acts on the caller's own rows only."""
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from sqlalchemy import func, select
@@ -24,6 +24,7 @@ from pfms_tax.schemas import (
     ProfileIn,
     RegimeOut,
     RegimeSummary,
+    ReportJob,
     Suggestion,
     Year,
 )
@@ -301,7 +302,7 @@ async def dismiss_suggestion(row_id: uuid.UUID, user: CurrentUser, session: Sess
     return ok(Suggestion.model_validate(row).model_dump(mode="json"))
 
 
-# the calculation
+# the calculation and its report
 
 
 @router.get("/calculate", response_model=Envelope[CalculationOut], responses=NOT_FOUND)
@@ -310,6 +311,24 @@ async def calculate(
 ) -> dict[str, Any]:
     """Tax for the year from the user's income, gains, deductions and profile; every number explained."""
     return ok(await calculator.calculation(session, _market(request), user, year))
+
+
+@router.get(
+    "/reports/generate-full",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=Envelope[ReportJob],
+    responses={503: {"description": "The report service did not answer"}},
+)
+async def generate_full_report(
+    year: Annotated[Year, Query()],
+    user: CurrentUser,
+    request: Request,
+    format_: Annotated[Literal["pdf", "xlsx", "csv"], Query(alias="format")] = "pdf",
+) -> dict[str, Any]:
+    """Ask the report service for the year's tax report; answers with its job (202), to poll there."""
+    reports: InternalClient = request.app.state.reports
+    body = {"user_id": str(user), "type": "tax", "format": format_, "year": year}
+    return ok(await reports.post("/internal/v1/reports", body))
 
 
 @internal.get("/calculation", response_model=Envelope[CalculationOut], responses=NOT_FOUND)

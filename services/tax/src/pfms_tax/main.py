@@ -17,19 +17,21 @@ SERVICE_DIR = Path(__file__).resolve().parents[2]
 def create(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
 
-    async def open_market(app: FastAPI) -> None:
+    async def open_clients(app: FastAPI) -> None:
         app.state.market = InternalClient(settings, target="market-data")
+        app.state.reports = InternalClient(settings, target="report", timeout=settings.report_timeout_seconds)
 
-    async def close_market(app: FastAPI) -> None:
+    async def close_clients(app: FastAPI) -> None:
         await app.state.market.aclose()
+        await app.state.reports.aclose()
 
     return create_app(
         settings,
         title="PFMS tax service",
         routers=[router, internal],
         handlers=HANDLERS,
-        on_startup=[open_market],
-        on_shutdown=[close_market],
+        on_startup=[open_clients],
+        on_shutdown=[close_clients],
     )
 
 

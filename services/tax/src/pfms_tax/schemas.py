@@ -247,3 +247,14 @@ class CalculationOut(Orm):
     notes: list[str]
     calculated_at: datetime
     cached: bool
+
+
+class ReportJob(BaseModel):
+    """The report service's job, as it answered (poll it with GET /api/v1/reports/{id})."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: uuid.UUID
+    type: str
+    format: str
+    status: str
