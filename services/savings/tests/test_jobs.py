@@ -131,3 +131,17 @@ async def test_internal_route_runs_the_pass(env: Harness) -> None:
     response = await env.client.post(path, json={"day": "2026-04-07"}, headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200, response.text
     assert response.json()["data"] == {"rules": 1, "contributions": 2, "skipped": 0}
+
+
+async def test_gdpr_export_holds_every_table_of_the_user(env: Harness) -> None:
+    goal = await env.goal()
+    await weekly(env, goal["id"])
+    await env.contribute(goal["id"], "300")
+    token = mint_service_token(env.svc.settings.service_token_secret, "report")
+    response = await env.client.get(
+        "/internal/v1/export", params={"user_id": str(env.alice)}, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 200, response.text
+    tables = response.json()["data"]["tables"]
+    counts = {name: len(rows) for name, rows in tables.items()}
+    assert counts == {"goals": 1, "contributions": 1, "goal_milestones": 1, "auto_save_rules": 1, "spending_facts": 0}

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, status
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from pfms_platform.db import Session
 from pfms_platform.envelope import Envelope, PageEnvelope, PageParams, ok, paged
@@ -111,7 +112,7 @@ async def delete_goal(goal_id: uuid.UUID, user: CurrentUser, session: Session) -
 
 
 async def _move(
-    kind: EntryKind, goal_id: uuid.UUID, body: EntryCreate, user: uuid.UUID, session: Any, request: Request
+    kind: EntryKind, goal_id: uuid.UUID, body: EntryCreate, user: uuid.UUID, session: AsyncSession, request: Request
 ) -> dict[str, Any]:
     goal = await store.goal_of(session, user, goal_id, lock=True)
     store.refuse_archived(goal)

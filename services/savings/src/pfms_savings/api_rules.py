@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, status
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from pfms_finance.recurrence import Frequency, index_on_or_after, occurrence
 from pfms_platform.db import Session
@@ -31,7 +32,7 @@ def rule_out(rule: AutoSaveRule, goal: Goal) -> dict[str, Any]:
     ).model_dump(mode="json")
 
 
-async def rule_of(session: Any, user: uuid.UUID, rule_id: uuid.UUID) -> tuple[AutoSaveRule, Goal]:
+async def rule_of(session: AsyncSession, user: uuid.UUID, rule_id: uuid.UUID) -> tuple[AutoSaveRule, Goal]:
     row = (
         await session.execute(
             select(AutoSaveRule, Goal)
