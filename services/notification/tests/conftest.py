@@ -80,7 +80,7 @@ class Harness:
 
 
 FAST = {
-    "dispatch_interval_seconds": 0.05,
+    "dispatch_interval_seconds": 0.1,
     "delivery_retry_base_seconds": 0.05,
     "delivery_max_attempts": 3,
     "webhook_retry_base_seconds": 0.05,

@@ -202,9 +202,12 @@ def job(step: Callable[["Dispatcher"], Awaitable[int]], every: Callable[[Setting
     async def loop(app: FastAPI) -> None:
         dispatcher: Dispatcher = app.state.dispatcher
         while True:
+            running = asyncio.ensure_future(step(dispatcher))
             try:
-                busy = await step(dispatcher) >= CLAIM
+                busy = await asyncio.shield(running) >= CLAIM
             except asyncio.CancelledError:
+                # Shutting down: let the round in flight finish its transaction rather than cut it mid-query.
+                await asyncio.wait([running], timeout=5)
                 raise
             except Exception as exc:  # database or provider trouble: try again next round
                 log.warning("dispatch job failed", job=step.__name__, error=repr(exc)[:300])
