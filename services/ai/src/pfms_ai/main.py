@@ -8,7 +8,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from pfms_ai import api, chat_api, internal
+from pfms_ai import api, chat_api, internal, receipts_api
 from pfms_ai.categorize import Categoriser
 from pfms_ai.events import Handlers
 from pfms_ai.inbox import MongoConsumer
@@ -56,7 +56,7 @@ def create(settings: Settings | None = None) -> FastAPI:
     return create_app(
         settings,
         title="PFMS ai service",
-        routers=[api.router, chat_api.router, internal.router],
+        routers=[api.router, chat_api.router, receipts_api.router, internal.router],
         use_database=False,
         ready_checks={"mongo": check_mongo},
         on_startup=[open_store, open_models],
