@@ -136,3 +136,15 @@ def test_emergency_fund_per_currency() -> None:
     assert fund.months_covered == D("1.5")
     empty = domain.emergency_fund("EUR", D(0), 0, D(500), 3, 6)
     assert empty.monthly_expenses == 0 and empty.months_covered is None and empty.shortfall == 0
+
+
+@given(
+    st.decimals(min_value=D("0.01"), max_value=D(10_000_000), places=2),
+    st.integers(min_value=-100, max_value=3650),
+)
+def test_paying_the_required_amount_monthly_reaches_the_target(remaining: Decimal, days_left: int) -> None:
+    today = date(2026, 6, 1)
+    monthly = domain.required_monthly(remaining, today, date.fromordinal(today.toordinal() + days_left), "USD")
+    months = max(D(days_left) / domain.DAYS_PER_MONTH, D(1))
+    assert monthly * months >= remaining
+    assert (monthly - D("0.01")) * months < remaining

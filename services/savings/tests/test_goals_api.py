@@ -1,5 +1,6 @@
 """Goals, contributions, withdrawals, progress and milestones over HTTP, against a real database."""
 
+import asyncio
 import uuid
 from datetime import date
 from typing import Any
@@ -222,3 +223,12 @@ async def test_progress_of_an_empty_goal(env: Harness) -> None:
     assert progress["required_monthly"] is None
     assert progress["on_track"] is None
     assert progress["contributions"] == 0
+
+
+async def test_concurrent_withdrawals_never_overdraw(env: Harness) -> None:
+    goal = await env.goal()
+    await env.contribute(goal["id"], "100")
+    withdraw = f"{GOALS}/{goal['id']}/withdraw"
+    answers = await asyncio.gather(*(env.post(withdraw, {"amount": "60"}) for _ in range(3)))
+    assert sorted(a.status_code for a in answers) == [201, 422, 422]
+    assert (await env.get(f"{GOALS}/{goal['id']}")).json()["data"]["saved_amount"] == "40.00"

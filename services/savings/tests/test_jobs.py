@@ -115,6 +115,7 @@ async def test_rule_validation(env: Harness) -> None:
     assert wrong.status_code == 422
     assert wrong.json()["error"]["details"][0]["field"] == "percent"
     assert (await env.get(f"/api/v1/savings/rules/{rule['id']}", env.bob)).status_code == 404
+    assert (await env.patch(f"/api/v1/savings/rules/{rule['id']}", {"name": "mine"}, env.bob)).status_code == 404
     path = f"/api/v1/savings/rules/{rule['id']}"
     assert (await env.client.delete(path, headers=env.auth(env.bob))).status_code == 404
     assert (await env.get("/api/v1/savings/rules")).json()["pagination"]["total"] == 1
