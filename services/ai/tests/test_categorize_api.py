@@ -4,17 +4,15 @@ import uuid
 
 import pytest
 
-from pfms_platform.testing import Running
-
 pytestmark = pytest.mark.integration
 
 
-async def test_a_new_user_gets_the_global_model_with_alternatives(ai: Running, jwt_keys) -> None:
+async def test_a_new_user_gets_the_global_model_with_alternatives(env) -> None:
     user = uuid.uuid4()
-    response = await ai.client.post(
+    response = await env.client.post(
         "/api/v1/ai/categorize",
         json={"description": "STARBUCKS STORE 00123", "amount": "4.50", "currency": "usd"},
-        headers=jwt_keys.auth(user),
+        headers=env.auth(user),
     )
     assert response.status_code == 200, response.text
     data = response.json()["data"]
@@ -26,12 +24,12 @@ async def test_a_new_user_gets_the_global_model_with_alternatives(ai: Running, j
     assert data["model_version"].startswith("g-")
 
 
-async def test_a_weak_guess_names_no_category(make_service, jwt_keys) -> None:
-    strict = await make_service("ai", categorize_min_confidence="0.999")
+async def test_a_weak_guess_names_no_category(make_env) -> None:
+    strict = await make_env(categorize_min_confidence="0.999")
     response = await strict.client.post(
         "/api/v1/ai/categorize",
         json={"description": "misc thing", "amount": "3", "currency": "EUR"},
-        headers=jwt_keys.auth(uuid.uuid4()),
+        headers=strict.auth(uuid.uuid4()),
     )
     data = response.json()["data"]
     assert data["category"] is None and data["best_guess"]
@@ -47,14 +45,14 @@ async def test_a_weak_guess_names_no_category(make_service, jwt_keys) -> None:
         ({"amount": "3", "currency": "USD"}, "description"),
     ],
 )
-async def test_bad_input_names_the_field(ai: Running, jwt_keys, body: dict[str, object], field: str) -> None:
-    response = await ai.client.post("/api/v1/ai/categorize", json=body, headers=jwt_keys.auth(uuid.uuid4()))
+async def test_bad_input_names_the_field(env, body: dict[str, object], field: str) -> None:
+    response = await env.client.post("/api/v1/ai/categorize", json=body, headers=env.auth(uuid.uuid4()))
     assert response.status_code == 422
     assert response.json()["error"]["details"][0]["field"] == field
 
 
-async def test_malformed_json_and_no_token(ai: Running, jwt_keys) -> None:
-    headers = {**jwt_keys.auth(uuid.uuid4()), "content-type": "application/json"}
-    response = await ai.client.post("/api/v1/ai/categorize", content=b"{nope", headers=headers)
+async def test_malformed_json_and_no_token(env) -> None:
+    headers = {**env.auth(uuid.uuid4()), "content-type": "application/json"}
+    response = await env.client.post("/api/v1/ai/categorize", content=b"{nope", headers=headers)
     assert response.status_code == 400
-    assert (await ai.client.post("/api/v1/ai/categorize", json={})).status_code == 401
+    assert (await env.client.post("/api/v1/ai/categorize", json={})).status_code == 401

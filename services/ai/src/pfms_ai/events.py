@@ -3,6 +3,7 @@ uncategorised expenses to categorise (publishing `expense.categorized`). Every h
 keyed writes on the unit, so applying an event twice leaves the same state."""
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
@@ -32,150 +33,159 @@ def money(value: Decimal) -> Decimal128:
     return Decimal128(value)
 
 
-class Handlers:
-    def __init__(self, categoriser: Categoriser, redis: Redis, *, min_confidence: Decimal, source: str) -> None:
-        self.categoriser = categoriser
-        self.redis = redis
-        self.min_confidence = min_confidence
-        self.source = source
+@dataclass
+class Deps:
+    """What the handlers need besides the event: passed by the consumer as its context."""
 
-    def table(self) -> dict[str, MongoHandler]:
-        return {
-            ExpenseCreated.type: self.expense_created,
-            ExpenseUpdated.type: self.expense_updated,
-            ExpenseDeleted.type: self.expense_deleted,
-            IncomeReceived.type: self.income_changed,
-            IncomeUpdated.type: self.income_changed,
-            IncomeDeleted.type: self.income_deleted,
-            UserDeleted.type: self.user_deleted,
+    categoriser: Categoriser
+    redis: Redis
+    min_confidence: Decimal
+    source: str
+
+
+def _changed(deps: Deps, unit: Unit, user_id: uuid.UUID, *, labels: bool = False, gone: bool = False) -> None:
+    """Cached figures go stale; with new labels the user's model is retrained on its next use."""
+    if labels and not gone:
+        unit.write(
+            ML_MODELS,
+            UpdateOne(
+                {"_id": f"user:{user_id}"},
+                {"$inc": {"label_version": 1}, "$set": {"user_id": str(user_id), "model_type": "categorization"}},
+                upsert=True,
+            ),
+        )
+
+    unit.write(ANALYTICS_CACHE, DeleteMany({"user_id": str(user_id)}))
+
+    async def forget() -> None:
+        await cache.forget(deps.redis, user_id)
+
+    async def relearn() -> None:
+        deps.categoriser.invalidate(user_id)
+
+    unit.after_commit[f"cache:{user_id}"] = forget
+    if labels or gone:
+        unit.after_commit[f"model:{user_id}"] = relearn
+
+
+def _expense(data: ExpenseCreated | ExpenseUpdated) -> dict[str, Any]:
+    return {
+        "user_id": str(data.user_id),
+        "amount": money(data.amount),
+        "currency": data.currency,
+        "category_id": str(data.category_id) if data.category_id else None,
+        "category_name": data.category_name,
+        "expense_date": day(data.expense_date),
+        "description": data.description,
+        "merchant": categorizer.merchant_key(data.description),
+        "tags": list(data.tags),
+        "source": data.source,
+        "updated_at": datetime.now(UTC),
+    }
+
+
+async def expense_created(deps: Deps, unit: Unit, data: ExpenseCreated) -> None:
+    doc = _expense(data)
+    labelled = data.category_name is not None or data.category_id is not None
+    doc["category_by"] = "user" if labelled else None
+    if not labelled:
+        guess = await deps.categoriser.categorise(data.user_id, data.description, data.amount)
+        confidence = Decimal(repr(guess.confidence)).quantize(CONFIDENCE_PLACES, ROUND_HALF_EVEN)
+        doc["prediction"] = {
+            "category_name": guess.category_name,
+            "category_id": str(guess.category_id) if guess.category_id else None,
+            "confidence": float(confidence),
+            "model_version": guess.model_version,
+            "source": guess.source,
+            "published": confidence >= deps.min_confidence,
         }
+        if confidence >= deps.min_confidence:
+            emit(
+                unit,
+                ExpenseCategorized(
+                    user_id=data.user_id,
+                    expense_id=data.expense_id,
+                    category_id=guess.category_id,
+                    category_name=guess.category_name,
+                    confidence=confidence,
+                    model_version=guess.model_version,
+                ),
+                source=deps.source,
+            )
+    unit.write(EXPENSES, UpdateOne({"_id": str(data.expense_id)}, {"$set": doc}, upsert=True))
+    _changed(deps, unit, data.user_id, labels=labelled)
 
-    def _changed(self, unit: Unit, user_id: uuid.UUID, *, labels: bool = False, gone: bool = False) -> None:
-        """Cached figures go stale; with new labels the user's model is retrained on its next use."""
-        if labels and not gone:
+
+async def expense_updated(deps: Deps, unit: Unit, data: ExpenseUpdated) -> None:
+    """A category set or changed by a person is a label; one that only applies our own prediction is not."""
+    doc = _expense(data)
+    current = await deps.categoriser.db[EXPENSES].find_one({"_id": str(data.expense_id)}, {"prediction": 1})
+    predicted = ((current or {}).get("prediction") or {}).get("category_name")
+    category_changed = data.category_id != data.previous_category_id
+    human = category_changed and data.category_name is not None
+    if human and data.previous_category_id is None and predicted == data.category_name:
+        human = False
+        doc["category_by"] = "ai"
+    elif data.category_name is not None and category_changed:
+        doc["category_by"] = "user"
+    if human:
+        merchant = categorizer.merchant_key(data.description)
+        if merchant:
             unit.write(
-                ML_MODELS,
+                CATEGORY_RULES,
                 UpdateOne(
-                    {"_id": f"user:{user_id}"},
-                    {"$inc": {"label_version": 1}, "$set": {"user_id": str(user_id), "model_type": "categorization"}},
+                    {"user_id": str(data.user_id), "merchant": merchant},
+                    {
+                        "$set": {
+                            "category_name": data.category_name,
+                            "category_id": str(data.category_id) if data.category_id else None,
+                            "learned_from": str(data.expense_id),
+                            "updated_at": datetime.now(UTC),
+                        }
+                    },
                     upsert=True,
                 ),
             )
+    unit.write(EXPENSES, UpdateOne({"_id": str(data.expense_id)}, {"$set": doc}, upsert=True))
+    _changed(deps, unit, data.user_id, labels=human)
 
-        unit.write(ANALYTICS_CACHE, DeleteMany({"user_id": str(user_id)}))
 
-        async def forget() -> None:
-            await cache.forget(self.redis, user_id)
+async def expense_deleted(deps: Deps, unit: Unit, data: ExpenseDeleted) -> None:
+    unit.write(EXPENSES, DeleteOne({"_id": str(data.expense_id), "user_id": str(data.user_id)}))
+    _changed(deps, unit, data.user_id)
 
-        async def relearn() -> None:
-            self.categoriser.invalidate(user_id)
 
-        unit.after_commit[f"cache:{user_id}"] = forget
-        if labels or gone:
-            unit.after_commit[f"model:{user_id}"] = relearn
+async def income_changed(deps: Deps, unit: Unit, data: IncomeReceived) -> None:
+    doc = {
+        "user_id": str(data.user_id),
+        "net_amount": money(data.net_amount),
+        "currency": data.currency,
+        "received_date": day(data.received_date),
+        "source_type": data.source_type,
+        "description": data.description,
+        "updated_at": datetime.now(UTC),
+    }
+    unit.write(INCOMES, UpdateOne({"_id": str(data.income_id)}, {"$set": doc}, upsert=True))
+    _changed(deps, unit, data.user_id)
 
-    @staticmethod
-    def _expense(data: ExpenseCreated | ExpenseUpdated) -> dict[str, Any]:
-        return {
-            "user_id": str(data.user_id),
-            "amount": money(data.amount),
-            "currency": data.currency,
-            "category_id": str(data.category_id) if data.category_id else None,
-            "category_name": data.category_name,
-            "expense_date": day(data.expense_date),
-            "description": data.description,
-            "merchant": categorizer.merchant_key(data.description),
-            "tags": list(data.tags),
-            "source": data.source,
-            "updated_at": datetime.now(UTC),
-        }
 
-    async def expense_created(self, unit: Unit, data: ExpenseCreated) -> None:
-        doc = self._expense(data)
-        labelled = data.category_name is not None or data.category_id is not None
-        doc["category_by"] = "user" if labelled else None
-        if not labelled:
-            guess = await self.categoriser.categorise(data.user_id, data.description, data.amount)
-            confidence = Decimal(repr(guess.confidence)).quantize(CONFIDENCE_PLACES, ROUND_HALF_EVEN)
-            doc["prediction"] = {
-                "category_name": guess.category_name,
-                "category_id": str(guess.category_id) if guess.category_id else None,
-                "confidence": float(confidence),
-                "model_version": guess.model_version,
-                "source": guess.source,
-                "published": confidence >= self.min_confidence,
-            }
-            if confidence >= self.min_confidence:
-                emit(
-                    unit,
-                    ExpenseCategorized(
-                        user_id=data.user_id,
-                        expense_id=data.expense_id,
-                        category_id=guess.category_id,
-                        category_name=guess.category_name,
-                        confidence=confidence,
-                        model_version=guess.model_version,
-                    ),
-                    source=self.source,
-                )
-        unit.write(EXPENSES, UpdateOne({"_id": str(data.expense_id)}, {"$set": doc}, upsert=True))
-        self._changed(unit, data.user_id, labels=labelled)
+async def income_deleted(deps: Deps, unit: Unit, data: IncomeDeleted) -> None:
+    unit.write(INCOMES, DeleteOne({"_id": str(data.income_id), "user_id": str(data.user_id)}))
+    _changed(deps, unit, data.user_id)
 
-    async def expense_updated(self, unit: Unit, data: ExpenseUpdated) -> None:
-        """A category set or changed by a person is a label; one that only applies our own prediction is not."""
-        doc = self._expense(data)
-        current = await self.categoriser.db[EXPENSES].find_one({"_id": str(data.expense_id)}, {"prediction": 1})
-        predicted = ((current or {}).get("prediction") or {}).get("category_name")
-        category_changed = data.category_id != data.previous_category_id
-        human = category_changed and data.category_name is not None
-        if human and data.previous_category_id is None and predicted == data.category_name:
-            human = False
-            doc["category_by"] = "ai"
-        elif data.category_name is not None and category_changed:
-            doc["category_by"] = "user"
-        if human:
-            merchant = categorizer.merchant_key(data.description)
-            if merchant:
-                unit.write(
-                    CATEGORY_RULES,
-                    UpdateOne(
-                        {"user_id": str(data.user_id), "merchant": merchant},
-                        {
-                            "$set": {
-                                "category_name": data.category_name,
-                                "category_id": str(data.category_id) if data.category_id else None,
-                                "learned_from": str(data.expense_id),
-                                "updated_at": datetime.now(UTC),
-                            }
-                        },
-                        upsert=True,
-                    ),
-                )
-        unit.write(EXPENSES, UpdateOne({"_id": str(data.expense_id)}, {"$set": doc}, upsert=True))
-        self._changed(unit, data.user_id, labels=human)
 
-    async def expense_deleted(self, unit: Unit, data: ExpenseDeleted) -> None:
-        unit.write(EXPENSES, DeleteOne({"_id": str(data.expense_id), "user_id": str(data.user_id)}))
-        self._changed(unit, data.user_id)
+async def user_deleted(deps: Deps, unit: Unit, data: UserDeleted) -> None:
+    for name in USER_COLLECTIONS:
+        unit.write(name, DeleteMany({"user_id": str(data.user_id)}))
+    _changed(deps, unit, data.user_id, gone=True)
 
-    async def income_changed(self, unit: Unit, data: IncomeReceived) -> None:
-        doc = {
-            "user_id": str(data.user_id),
-            "net_amount": money(data.net_amount),
-            "currency": data.currency,
-            "received_date": day(data.received_date),
-            "source_type": data.source_type,
-            "description": data.description,
-            "updated_at": datetime.now(UTC),
-        }
-        unit.write(INCOMES, UpdateOne({"_id": str(data.income_id)}, {"$set": doc}, upsert=True))
-        self._changed(unit, data.user_id)
 
-    async def income_deleted(self, unit: Unit, data: IncomeDeleted) -> None:
-        unit.write(INCOMES, DeleteOne({"_id": str(data.income_id), "user_id": str(data.user_id)}))
-        self._changed(unit, data.user_id)
-
-    async def user_deleted(self, unit: Unit, data: UserDeleted) -> None:
-        for name in USER_COLLECTIONS:
-            unit.write(name, DeleteMany({"user_id": str(data.user_id)}))
-        self._changed(unit, data.user_id, gone=True)
+HANDLERS: dict[str, MongoHandler] = {
+    ExpenseCreated.type: expense_created,
+    ExpenseUpdated.type: expense_updated,
+    ExpenseDeleted.type: expense_deleted,
+    IncomeReceived.type: income_changed,
+    IncomeUpdated.type: income_changed,
+    IncomeDeleted.type: income_deleted,
+    UserDeleted.type: user_deleted,
+}

@@ -25,8 +25,9 @@ from pfms_platform.logging import correlation_id, get_logger
 
 log = get_logger(__name__)
 
-MongoHandler = Callable[[Unit, Any], Awaitable[None]]
-"""Queues the writes and events caused by one event on the unit; must be idempotent (keyed writes)."""
+MongoHandler = Callable[[Any, Unit, Any], Awaitable[None]]
+"""(context, unit, event data): queues the writes and events one event causes on the unit; must be
+idempotent (keyed writes). The context is whatever the service hands its consumer (its dependencies)."""
 
 
 @dataclass
@@ -43,6 +44,7 @@ class MongoConsumer(Consumer):
         bus: Bus,
         service: str,
         handlers: dict[str, MongoHandler],
+        context: Any,
         *,
         batch_size: int = 256,
         linger_seconds: float = 0.01,
@@ -53,6 +55,7 @@ class MongoConsumer(Consumer):
         self.service = service
         self.handlers = cast(dict[str, Handler], handlers)
         self.mongo_handlers = handlers
+        self.context = context
         self.queue = queue_name(service)
         self.ready = asyncio.Event()
         self.store = store
@@ -136,7 +139,7 @@ class MongoConsumer(Consumer):
         token = correlation_id.set(item.event.correlationid)
         try:
             with causation.handling(item.event):
-                await self.mongo_handlers[item.event.type](unit, item.data)
+                await self.mongo_handlers[item.event.type](self.context, unit, item.data)
         finally:
             correlation_id.reset(token)
         unit.inbox.append(

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from pfms_ai import api, chat_api, internal, receipts_api
 from pfms_ai.categorize import Categoriser
-from pfms_ai.events import Handlers
+from pfms_ai.events import HANDLERS, Deps
 from pfms_ai.inbox import MongoConsumer
 from pfms_ai.outbox import MongoOutboxRelay
 from pfms_ai.settings import Settings
@@ -29,7 +29,7 @@ def create(settings: Settings | None = None) -> FastAPI:
             app.state.store.db, check_seconds=settings.model_check_seconds, personal_full_at=settings.personal_full_at
         )
         await categoriser.load_global()
-        handlers = Handlers(
+        deps = Deps(
             categoriser,
             app.state.redis,
             min_confidence=settings.categorize_min_confidence,
@@ -40,7 +40,8 @@ def create(settings: Settings | None = None) -> FastAPI:
                 app.state.store,
                 app.state.bus,
                 settings.service_name,
-                handlers.table(),
+                HANDLERS,
+                deps,
                 batch_size=settings.consumer_batch_size,
             )
         app.state.relay = MongoOutboxRelay(app.state.store, app.state.bus, settings.service_name)
