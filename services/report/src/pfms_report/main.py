@@ -46,7 +46,9 @@ def create(settings: Settings | None = None) -> FastAPI:
         ready_checks={"storage": check_storage},
         on_startup=[open_store],
         on_shutdown=[close_sources],
-        background=[worker.run, sweeper.run] if settings.worker_enabled else [],
+        # Each worker loop claims its own job (SKIP LOCKED), so one instance overlaps one job's upstream
+        # calls and upload with another's rendering.
+        background=[*[worker.run] * settings.worker_concurrency, sweeper.run] if settings.worker_enabled else [],
     )
 
 

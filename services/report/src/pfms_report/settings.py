@@ -23,6 +23,7 @@ class Settings(ServiceSettings):
 
     # The worker and the expiry sweep (background loops in every instance)
     worker_enabled: bool = True
+    worker_concurrency: int = Field(default=2, ge=1, description="Jobs one instance works on at once")
     poll_seconds: float = Field(default=1.0, gt=0, description="Idle wait between looks for work")
     lease_seconds: float = Field(default=300.0, gt=0, description="A job claimed longer ago is resumed elsewhere")
     max_attempts: int = Field(default=5, ge=1, description="Upstream outages retried this often, then failed")
