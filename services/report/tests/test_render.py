@@ -122,3 +122,12 @@ def test_export_zip_holds_one_json_per_service_and_a_manifest() -> None:
         manifest = json.loads(z.read("manifest.json"))
     assert manifest["services"]["expense"] == {"file": "expense.json", "tables": ["expenses"]}
     assert manifest["services"]["ai"]["file"] is None
+
+
+def test_user_text_never_becomes_a_formula() -> None:
+    doc = Document("t", "s", [Table("Expenses", ("Category", "Amount"), [("=HYPERLINK(1)", Decimal("-5.00"))])])
+    sheet = load_workbook(io.BytesIO(render_xlsx(doc)))["Expenses"]
+    assert (sheet["A2"].data_type, sheet["A2"].value) == ("s", "=HYPERLINK(1)")
+    assert sheet["B2"].value == -5
+    rows = list(csv.reader(io.StringIO(render_csv(doc).decode())))
+    assert rows[-1] == ["'=HYPERLINK(1)", "-5.00"]

@@ -35,6 +35,16 @@ def text(cell: Cell) -> str:
     return str(cell)
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(cell: Cell) -> str:
+    """Text a spreadsheet would run as a formula (a category named `=HYPERLINK(…)`) is quoted with a
+    leading apostrophe (OWASP's CSV-injection advice); numbers keep their sign."""
+    value = text(cell)
+    return "'" + value if isinstance(cell, str) and value.startswith(FORMULA_STARTS) else value
+
+
 def render_csv(doc: Document) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -43,7 +53,7 @@ def render_csv(doc: Document) -> bytes:
         writer.writerow([])
         writer.writerow([f"# {table.title}"])
         writer.writerow(table.columns)
-        writer.writerows([text(c) for c in row] for row in table.rows)
+        writer.writerows([_csv_cell(c) for c in row] for row in table.rows)
     return out.getvalue().encode("utf-8")
 
 
@@ -71,7 +81,9 @@ def render_xlsx(doc: Document) -> bytes:
             sheet.append(list(row))
         for column in sheet.iter_cols(min_row=2):
             for cell in column:
-                if isinstance(cell.value, Decimal | float | int):
+                if cell.data_type == "f":  # user text that looks like a formula stays text
+                    cell.data_type = "s"
+                elif isinstance(cell.value, Decimal | float | int):
                     cell.number_format = "#,##0.00##"
                 elif isinstance(cell.value, date):
                     cell.number_format = "yyyy-mm-dd"
