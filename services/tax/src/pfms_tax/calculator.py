@@ -36,31 +36,25 @@ async def calculation(session: AsyncSession, market: InternalClient, user_id: uu
     if held is not None and held.inputs_version == version and held.regime_version == regime.version:
         return {**held.calculation_details, "cached": True}
 
-    incomes = await store.incomes(session, user_id, regime.period_start, regime.period_end)
+    incomes = await store.income_totals(session, user_id, regime.period_start, regime.period_end, regime.currency)
     gains = await store.gains(session, user_id, regime.period_start, regime.period_end)
     deductions = await store.counted_deductions(session, user_id, year, domain.COUNTED_STATUSES)
-    pairs = [(r.currency, r.received_date) for r in incomes]
+    end = regime.period_end
+    pairs = [(i.currency, i.day) for i in incomes if i.day is not None]
     pairs += [(g.currency, g.disposal_date) for g in gains]
-    pairs += [(d.currency, d.deduction_date or regime.period_end) for d in deductions]
+    pairs += [(d.currency, d.deduction_date or end) for d in deductions]
     rates = await fx.rates(session, market, regime.currency, pairs)
     convert = rates.convert
     result = domain.calculate(
         regime,
         profile.filing_status,
         profile.dependents,
-        (
-            domain.Income(
-                convert(r.amount, r.currency, r.received_date),
-                convert(r.tax_deducted, r.currency, r.received_date),
-                r.source_type,
-            )
-            for r in incomes
-        ),
-        (domain.Gain(convert(g.gain, g.currency, g.disposal_date), g.acquisition_date, g.disposal_date) for g in gains),
-        (
-            domain.Deduction(d.category, convert(d.amount, d.currency, d.deduction_date or regime.period_end))
-            for d in deductions
-        ),
+        [
+            domain.Income(convert(i[3], i.currency, i.day), convert(i[4], i.currency, i.day), i.source_type, i[5])
+            for i in incomes
+        ],
+        [domain.Gain(convert(g.gain, g.currency, g.disposal_date), g.acquisition_date, g.disposal_date) for g in gains],
+        [domain.Deduction(d.category, convert(d.amount, d.currency, d.deduction_date or end)) for d in deductions],
     )
     details = shape(result, regime, profile, year, rates.used())
     await store.save_calculation(

@@ -50,6 +50,8 @@ class Income:
     """Gross, in the regime's currency."""
     tax_withheld: Decimal
     source_type: str
+    rows: int = 1
+    """How many income records this amount sums (the service hands over daily totals)."""
 
 
 @dataclass(frozen=True)
@@ -225,7 +227,7 @@ def calculate(
         gross += income.amount
         withheld += income.tax_withheld
         by_source[income.source_type] += income.amount
-        income_rows += 1
+        income_rows += income.rows
 
     short, long, gain_rows = net_gains(gains, regime.long_term_after_months)
     net = short + long

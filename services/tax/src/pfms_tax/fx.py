@@ -29,8 +29,9 @@ class Rates:
         self.target = target
         self.rates = rates
 
-    def convert(self, amount: Decimal, currency: str, day: date) -> Decimal:
-        if currency == self.target:
+    def convert(self, amount: Decimal, currency: str, day: date | None) -> Decimal:
+        """`day` may be None only for an amount already in the target currency."""
+        if currency == self.target or day is None:
             return quantize(amount, self.target)
         return quantize(amount * self.rates[(currency, day)], self.target)
 
