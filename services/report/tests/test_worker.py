@@ -92,6 +92,23 @@ async def test_an_unavailable_upstream_is_retried_then_the_job_fails(make_servic
     assert "unavailable" in event.payload["data"]["reason"]
 
 
+async def test_object_storage_down_is_retried_then_the_job_fails(env, make_service) -> None:
+    report = await make_service(
+        "report",
+        service_urls=dict(env.report.settings.service_urls),
+        s3_endpoint_url=NOWHERE,
+        **{**REPORT_SETTINGS, "max_attempts": 2},
+    )
+    headers = env.keys.auth(uuid.uuid4())
+    ready = await report.client.get("/ready")
+    assert ready.status_code == 503
+    assert ready.json()["checks"]["storage"].startswith("fail")
+    job = (await report.client.post("/api/v1/reports/generate", json=MONTHLY, headers=headers)).json()["data"]
+    done = await Env(report, env.expense, env.income, env.keys).finished(job["id"], headers, timeout=60)
+    assert (done["status"], done["attempts"]) == ("failed", 2)
+    assert done["error_message"] == "a service the report needs is unavailable: object storage is unavailable"
+
+
 async def test_user_deleted_purges_rows_and_stored_files(env) -> None:
     user, headers = env.user()
     jobs = [(await env.generate(headers, **MONTHLY))["id"] for _ in range(2)]

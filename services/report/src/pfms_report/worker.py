@@ -6,7 +6,7 @@ rendered outside any transaction, the file is written to object storage under th
 and a second short transaction completes the job and emits `report.completed` (or marks it failed
 and emits `report.failed`). If an instance dies mid-way the lease runs out and another instance
 resumes the job from the start (the object key is the same, so the file is simply overwritten). A
-job whose upstream is unavailable goes back to `pending` with a doubling back-off, and fails once
+job whose upstream (or the object store) is unavailable goes back to `pending` with a doubling back-off, and fails once
 `max_attempts` are used up. Completion is fenced on the attempt number: a worker whose lease was
 taken over cannot overwrite the job's state.
 """
@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
 from fastapi import FastAPI
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -112,11 +113,12 @@ class Worker:
         try:
             body = await self.make_file(job)
             await self.store.put(key, body, CONTENT_TYPES[job.format])
-        except UpstreamUnavailable as exc:
+        except (UpstreamUnavailable, BotoCoreError, ClientError) as exc:
+            what = exc.message if isinstance(exc, UpstreamUnavailable) else "object storage is unavailable"
             if job.attempt >= self.settings.max_attempts:
-                await self._fail(job, f"a service the report needs is unavailable: {exc.message}")
+                await self._fail(job, f"a service the report needs is unavailable: {what}")
             else:
-                await self._retry(job, str(exc))
+                await self._retry(job, f"{what}: {exc}")
             return
         except (ReportError, NotFound) as exc:
             await self._fail(job, str(exc))
