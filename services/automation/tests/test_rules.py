@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from pfms_automation.actions import Context, contribution_amount, plan, reversal
 from pfms_automation.conditions import RuleError
-from pfms_automation.rules import TRIGGER_EVENTS, CompiledRule, check, matching, order
+from pfms_automation.rules import TRIGGER_EVENTS, CompiledRule, RuleSet, check, order
 from pfms_contracts.automation import AutomationCustom
 from pfms_contracts.expense import ExpenseAmendRequested, ExpenseCreateRequested
 from pfms_contracts.notification import NotificationRequested
@@ -45,6 +45,7 @@ def test_trigger_events_come_from_the_contracts_and_leave_out_secrets_and_loops(
     )
     assert {"group.expense.created", "budget.threshold_reached", "investment.transaction"} <= set(TRIGGER_EVENTS)
     assert not {"rule.executed", "auth.password_reset_requested", "user.deleted", "price.updated"} & set(TRIGGER_EVENTS)
+    assert not {"expense.amend_requested", "notification.requested"} & set(TRIGGER_EVENTS)  # commands, not facts
     assert "user_id" not in TRIGGER_EVENTS["expense.created"]
 
 
@@ -140,6 +141,7 @@ def _rule(priority: int, *, stop: bool = False, conditions: dict[str, Any] | Non
         name=f"p{priority}",
         priority=priority,
         created_at=datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=age),
+        updated_at=datetime(2026, 1, 1, tzinfo=UTC),
         trigger="expense.created",
         conditions=conditions or UBER,
         actions=[{"type": "add_tags", "tags": ["x"]}],
@@ -152,8 +154,57 @@ def test_rules_run_by_priority_then_age_and_stop_processing_ends_the_run() -> No
     other = _rule(5, conditions={"field": "description", "op": "contains", "value": "taxi"})
     ordered = order([third, other, second, first])
     assert ordered == [other, first, second, third]
-    assert matching(ordered, EXPENSE) == [first, second]
-    assert matching(ordered, {**EXPENSE, "description": "taxi"}) == [other]
+    rules = RuleSet([third, other, second, first])
+    assert rules.matching(EXPENSE) == [first, second]
+    assert rules.matching({**EXPENSE, "description": "taxi"}) == [other]
+
+
+WORDS = st.sampled_from(["uber", "UBER", "taxi", "rent", "Ub", "ride", "", "é"])
+INDEXED_TEST = st.fixed_dictionaries(
+    {
+        "field": st.sampled_from(["description", "category_name", "tags", "amount"]),
+        "op": st.sampled_from(["contains", "equals", "starts_with", "ends_with"]),
+        "value": WORDS,
+        "case_sensitive": st.booleans(),
+    }
+)
+OTHER_TEST = st.sampled_from(
+    [
+        {"field": "amount", "op": "greater_than", "value": "20"},
+        {"field": "description", "op": "regex", "value": "^u"},
+        {"field": "tags", "op": "in_list", "value": ["work"]},
+    ]
+)
+RULE_CONDITIONS = st.one_of(
+    INDEXED_TEST,
+    OTHER_TEST,
+    st.lists(st.one_of(INDEXED_TEST, OTHER_TEST), max_size=3).map(lambda items: {"all": items}),
+    st.lists(INDEXED_TEST, max_size=3).map(lambda items: {"any": items}),
+    INDEXED_TEST.map(lambda item: {"not": item}),
+)
+EVENTS = st.fixed_dictionaries(
+    {},
+    optional={
+        "description": st.one_of(st.text(alphabet="uberUBERtaxié ", max_size=12), st.integers(), st.none()),
+        "category_name": st.one_of(WORDS, st.none()),
+        "tags": st.lists(WORDS, max_size=3),
+        "amount": st.sampled_from(["10", "25.5", "uber"]),
+    },
+)
+
+
+@given(st.lists(st.tuples(RULE_CONDITIONS, st.booleans()), max_size=12), EVENTS)
+def test_the_text_index_finds_exactly_what_evaluating_every_rule_finds(
+    specs: list[tuple[dict[str, Any], bool]], data: dict[str, Any]
+) -> None:
+    rules = [_rule(i % 4, stop=stop, conditions=conditions, age=i) for i, (conditions, stop) in enumerate(specs)]
+    expected = []
+    for rule in order(rules):
+        if rule.predicate(data):
+            expected.append(rule)
+            if rule.stop_processing:
+                break
+    assert RuleSet(rules).matching(data) == expected
 
 
 def test_plan_turns_actions_into_requests_in_order() -> None:
@@ -226,6 +277,7 @@ def test_reversal_restores_a_previous_category_and_removes_added_tags_only() -> 
 def test_a_percentage_contribution_is_rounded_half_even_to_the_minor_unit(
     base: Decimal, percent: Decimal, currency: str
 ) -> None:
+    base = base.quantize(minor_unit(currency)) or minor_unit(currency)  # an amount the currency can hold
     found = contribution_amount({"percent": str(percent)}, {"amount": str(base), "currency": currency})
     exact = base * percent / 100
     if found is None:  # rounds to nothing: no contribution is asked for

@@ -9,6 +9,7 @@ process die between commit and bump, entries also expire after `ttl_seconds`.
 import time
 import uuid
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
@@ -16,7 +17,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pfms_automation.models import AutomationRule
-from pfms_automation.rules import CompiledRule, order
+from pfms_automation.rules import CompiledRule, RuleSet
+
+NO_RULES = RuleSet([])
 
 
 def version_key(user_id: uuid.UUID) -> str:
@@ -27,7 +30,8 @@ def version_key(user_id: uuid.UUID) -> str:
 class _Entry:
     version: str
     loaded_at: float
-    by_trigger: dict[str, list[CompiledRule]]
+    rules: dict[uuid.UUID, CompiledRule]
+    by_trigger: dict[str, RuleSet]
 
 
 class RuleCache:
@@ -38,38 +42,60 @@ class RuleCache:
         self._entries: OrderedDict[uuid.UUID, _Entry] = OrderedDict()
         self.loads = 0
 
-    async def rules(self, session: AsyncSession, user_id: uuid.UUID, trigger: str) -> list[CompiledRule]:
+    async def rules(self, session: AsyncSession, user_id: uuid.UUID, trigger: str) -> RuleSet:
         """The user's enabled rules on `trigger`, in run order."""
         version = str(await self.redis.get(version_key(user_id)) or "0")
         entry = self._entries.get(user_id)
         if entry is None or entry.version != version or time.monotonic() - entry.loaded_at > self.ttl_seconds:
-            entry = _Entry(version, time.monotonic(), await load(session, user_id))
+            rules = await load(session, user_id, entry.rules if entry is not None else {})
+            entry = _Entry(version, time.monotonic(), rules, group(rules.values()))
             self.loads += 1
             self._entries[user_id] = entry
             if len(self._entries) > self.max_users:
                 self._entries.popitem(last=False)
         else:
             self._entries.move_to_end(user_id)
-        return entry.by_trigger.get(trigger, [])
+        return entry.by_trigger.get(trigger, NO_RULES)
 
     async def changed(self, user_id: uuid.UUID) -> None:
         """Call after the transaction that changed the user's rules has committed."""
-        self._entries.pop(user_id, None)
         await self.redis.incr(version_key(user_id))
 
-    def forget(self, user_id: uuid.UUID) -> None:
-        self._entries.pop(user_id, None)
+
+async def load(
+    session: AsyncSession, user_id: uuid.UUID, previous: dict[uuid.UUID, CompiledRule]
+) -> dict[uuid.UUID, CompiledRule]:
+    """The user's enabled rules, compiling only those new or changed since `previous` (by updated_at).
+
+    After one rule changes, a reload reads the ids and versions of all of them but the definition
+    of that one only, and compiles that one only.
+    """
+    heads = (
+        await session.execute(
+            select(AutomationRule.id, AutomationRule.updated_at).where(
+                AutomationRule.user_id == user_id, AutomationRule.enabled.is_(True)
+            )
+        )
+    ).all()
+    out = {
+        rule_id: previous[rule_id]
+        for rule_id, updated_at in heads
+        if rule_id in previous and previous[rule_id].updated_at == updated_at
+    }
+    missing = [rule_id for rule_id, _ in heads if rule_id not in out]
+    if missing:
+        for row in await session.scalars(
+            select(AutomationRule).where(AutomationRule.user_id == user_id, AutomationRule.id.in_(missing))
+        ):
+            out[row.id] = compiled(row)
+    return out
 
 
-async def load(session: AsyncSession, user_id: uuid.UUID) -> dict[str, list[CompiledRule]]:
-    rows = await session.scalars(
-        select(AutomationRule).where(AutomationRule.user_id == user_id, AutomationRule.enabled.is_(True))
-    )
+def group(rules: Iterable[CompiledRule]) -> dict[str, RuleSet]:
     by_trigger: dict[str, list[CompiledRule]] = {}
-    for row in rows:
-        rule = compiled(row)
+    for rule in rules:
         by_trigger.setdefault(rule.trigger, []).append(rule)
-    return {trigger: order(rules) for trigger, rules in by_trigger.items()}
+    return {trigger: RuleSet(found) for trigger, found in by_trigger.items()}
 
 
 def compiled(row: AutomationRule) -> CompiledRule:
@@ -78,6 +104,7 @@ def compiled(row: AutomationRule) -> CompiledRule:
         name=row.name,
         priority=row.priority,
         created_at=row.created_at,
+        updated_at=row.updated_at,
         trigger=row.event_type or "schedule",
         conditions=row.conditions,
         actions=row.actions,

@@ -217,6 +217,8 @@ MISSING = object()
 
 def lookup(data: Any, path: str) -> Any:
     """The value at a dotted path ("metadata.merchant", "tags.0"), or a sentinel when absent."""
+    if "." not in path:
+        return data.get(path, MISSING) if isinstance(data, dict) else MISSING
     current = data
     for part in path.split("."):
         if isinstance(current, dict):
@@ -363,8 +365,50 @@ def compile_condition(node: Condition) -> Predicate:
         return lambda data: not item(data)
     items = tuple(compile_condition(c) for c in node.items)
     if isinstance(node, All):
-        return lambda data: all(p(data) for p in items)
-    return lambda data: any(p(data) for p in items)
+
+        def all_of(data: dict[str, Any]) -> bool:
+            for predicate in items:  # noqa: SIM110 - no generator per call: this is the hot path
+                if not predicate(data):
+                    return False
+            return True
+
+        return all_of
+
+    def any_of(data: dict[str, Any]) -> bool:
+        for predicate in items:  # noqa: SIM110 - no generator per call: this is the hot path
+            if predicate(data):
+                return True
+        return False
+
+    return any_of
+
+
+INDEXABLE = ("contains", "equals", "starts_with", "ends_with")
+
+
+def required_text(node: Condition) -> list[Check] | None:
+    """Text tests on top-level fields one of which must hold for the whole condition to hold, if any.
+
+    Rules are indexed by them: most rules test a description, and one pass over those literals
+    finds the few rules worth evaluating in full. An `all` needs one of its children's; an `any`
+    needs one of every child's.
+    """
+    if isinstance(node, Check):
+        return [node] if node.op in INDEXABLE and "." not in node.field else None
+    if isinstance(node, All):
+        for child in node.items:
+            found = required_text(child)
+            if found is not None:
+                return found
+    if isinstance(node, AnyOf) and node.items:
+        alternatives: list[Check] = []
+        for child in node.items:
+            found = required_text(child)
+            if found is None:
+                return None
+            alternatives.extend(found)
+        return alternatives
+    return None
 
 
 def explain(node: Condition, data: dict[str, Any], path: str = "conditions") -> tuple[bool, list[dict[str, Any]]]:

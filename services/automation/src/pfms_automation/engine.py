@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pfms_automation.actions import Context, Planned, plan
 from pfms_automation.models import AutomationRule, RuleExecution
-from pfms_automation.rules import CompiledRule, matching
+from pfms_automation.rules import CompiledRule, RuleSet
 from pfms_contracts.automation import RuleExecuted
 from pfms_platform.events.outbox import emit
 from pfms_platform.logging import get_logger
@@ -49,10 +49,10 @@ class Outcome:
     """What the run asked for (empty for a duplicate, a failure or a loop stop)."""
 
 
-async def run(session: AsyncSession, rules: list[CompiledRule], incoming: Incoming, max_depth: int) -> list[Outcome]:
+async def run(session: AsyncSession, rules: RuleSet, incoming: Incoming, max_depth: int) -> list[Outcome]:
     """Run the matching rules in order; past `max_depth` log them as loop_stopped and do nothing."""
     outcomes = []
-    for rule in matching(rules, incoming.data):
+    for rule in rules.matching(incoming.data):
         if incoming.depth > max_depth:
             error = f"causation chain of {incoming.depth} events exceeds the limit of {max_depth}"
             outcomes.append(await _record(session, rule, incoming, "loop_stopped", [], {}, error, 0.0))
@@ -119,7 +119,11 @@ async def _record(
     await session.execute(
         update(AutomationRule)
         .where(AutomationRule.id == rule.id)
-        .values(last_run_at=datetime.now(UTC), run_count=AutomationRule.run_count + 1)
+        .values(
+            last_run_at=datetime.now(UTC),
+            run_count=AutomationRule.run_count + 1,
+            updated_at=AutomationRule.updated_at,  # a run is not a change of the rule: its compiled copy stays
+        )
     )
     await emit(
         session,

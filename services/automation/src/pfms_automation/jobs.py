@@ -19,7 +19,7 @@ from pfms_automation.cache import compiled
 from pfms_automation.conditions import explain
 from pfms_automation.engine import Incoming, run
 from pfms_automation.models import AutomationJob, AutomationRule, JobChange
-from pfms_automation.rules import SCHEDULE, TRIGGER_EVENTS
+from pfms_automation.rules import SCHEDULE, TRIGGER_EVENTS, RuleSet
 from pfms_automation.schedule import next_fire, zone
 from pfms_automation.scheduler import timezone_of
 from pfms_automation.schemas import SampleEvent
@@ -113,7 +113,7 @@ async def apply(session: AsyncSession, row: AutomationRule, first: date, last: d
         date_to=last,
     )
     session.add(job)
-    rule = compiled(row)
+    rule = RuleSet([compiled(row)])
     events = await store.recent_events(session, row.user_id, row.event_type, limit=MAX_SCAN, first=first, last=last)
     seen: set[str] = set()
     for event in events:  # newest first: an expense edited twice is changed once, from its latest state
@@ -125,7 +125,7 @@ async def apply(session: AsyncSession, row: AutomationRule, first: date, last: d
         incoming = Incoming(
             row.user_id, f"apply:{job.id}:{event.event_id}", row.event_type, event.data, event.event_date
         )
-        for outcome in await run(session, [rule], incoming, max_depth=1):
+        for outcome in await run(session, rule, incoming, max_depth=1):
             job.events_matched += 1
             for index, planned in enumerate(outcome.planned):
                 if planned.event is None:
@@ -153,7 +153,7 @@ async def changes(session: AsyncSession, job: AutomationJob) -> list[JobChange]:
     rows = await session.scalars(
         select(JobChange)
         .where(JobChange.job_id == job.id, JobChange.user_id == job.user_id)
-        .order_by(JobChange.event_id, JobChange.id)
+        .order_by(JobChange.event_id, JobChange.change["index"].as_integer())
     )
     return list(rows)
 

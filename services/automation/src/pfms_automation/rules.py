@@ -10,7 +10,16 @@ from datetime import datetime
 from typing import Any
 
 from pfms_automation.actions import parse_actions
-from pfms_automation.conditions import Condition, Predicate, RuleError, compile_condition, parse, serialize
+from pfms_automation.conditions import (
+    MAX_TEXT,
+    Condition,
+    Predicate,
+    RuleError,
+    compile_condition,
+    parse,
+    required_text,
+    serialize,
+)
 from pfms_automation.schedule import check_cron, zone
 from pfms_contracts import EVENTS
 
@@ -21,19 +30,21 @@ NOT_TRIGGERS = frozenset(
     {
         "rule.executed",  # a rule on rule runs would feed on itself
         "user.deleted",  # the user's rules are gone with it
-        "auth.email_verification_requested",  # carry single-use secrets
-        "auth.password_reset_requested",
-        "user.family_invited",
+        "user.family_invited",  # carries a single-use secret
     }
 )
 
 
 def _user_events() -> dict[str, frozenset[str]]:
-    """Event types a rule may trigger on (about one user), with their top-level fields."""
+    """Event types a rule may trigger on (facts about one user), with their top-level fields.
+
+    Requests (`*_requested`: commands to one service, such as the ones rules publish) are not facts
+    to react to, and leaving them out keeps this service from consuming its own output.
+    """
     out = {}
     for name, model in EVENTS.items():
         owner = model.model_fields.get("user_id")
-        if name in NOT_TRIGGERS or owner is None or not owner.is_required():
+        if name in NOT_TRIGGERS or name.endswith("requested") or owner is None or not owner.is_required():
             continue
         out[name] = frozenset(f for f in model.model_fields if f != "user_id")
     return out
@@ -112,6 +123,8 @@ class CompiledRule:
     name: str
     priority: int
     created_at: datetime
+    updated_at: datetime
+    """The rule's version: the cache recompiles a rule only when it changes."""
     trigger: str
     condition: Condition
     predicate: Predicate
@@ -126,6 +139,7 @@ class CompiledRule:
         name: str,
         priority: int,
         created_at: datetime,
+        updated_at: datetime,
         trigger: str,
         conditions: dict[str, Any],
         actions: list[dict[str, Any]],
@@ -134,7 +148,16 @@ class CompiledRule:
         """From stored (already checked) JSON; conditions are compiled here, once."""
         condition = parse(conditions)
         return cls(
-            id, name, priority, created_at, trigger, condition, compile_condition(condition), actions, stop_processing
+            id,
+            name,
+            priority,
+            created_at,
+            updated_at,
+            trigger,
+            condition,
+            compile_condition(condition),
+            actions,
+            stop_processing,
         )
 
     @property
@@ -146,12 +169,59 @@ def order(rules: list[CompiledRule]) -> list[CompiledRule]:
     return sorted(rules, key=lambda r: (r.priority, r.created_at, str(r.id)))
 
 
-def matching(rules: list[CompiledRule], data: dict[str, Any]) -> list[CompiledRule]:
-    """The rules (already in order) that act on `data`: each match, up to one that stops processing."""
-    out = []
-    for rule in rules:
-        if rule.predicate(data):
-            out.append(rule)
-            if rule.stop_processing:
-                break
-    return out
+Literals = dict[tuple[str, str, bool], list[tuple[str, int]]]
+
+
+class RuleSet:
+    """A user's rules on one trigger, in run order, indexed by the text each one requires.
+
+    `matching` first collects the rules whose required text (e.g. description contains "uber")
+    is in the event — one pass of substring checks — plus the rules without one, then evaluates
+    only those in full, in order. The index only rules out rules that could not match, so the
+    result is the same as evaluating every rule.
+    """
+
+    def __init__(self, rules: list[CompiledRule]) -> None:
+        self.rules = order(rules)
+        self.unindexed: list[int] = []
+        self.literals: Literals = {}
+        for position, rule in enumerate(self.rules):
+            checks = required_text(rule.condition)
+            if checks is None:
+                self.unindexed.append(position)
+                continue
+            for check in checks:
+                needle = check.value if check.case_sensitive else check.value.casefold()
+                self.literals.setdefault((check.field, check.op, check.case_sensitive), []).append((needle, position))
+
+    def __len__(self) -> int:
+        return len(self.rules)
+
+    def candidates(self, data: dict[str, Any]) -> list[int]:
+        found = list(self.unindexed)
+        for (field, op, case_sensitive), needles in self.literals.items():
+            value = data.get(field)
+            if not isinstance(value, str):  # numbers, lists (tags): decided in full
+                found.extend(position for _, position in needles)
+                continue
+            text = value[:MAX_TEXT] if case_sensitive else value[:MAX_TEXT].casefold()
+            if op == "contains":
+                found.extend([position for needle, position in needles if needle in text])
+            elif op == "equals":
+                found.extend([position for needle, position in needles if needle == text])
+            elif op == "starts_with":
+                found.extend([position for needle, position in needles if text.startswith(needle)])
+            else:
+                found.extend([position for needle, position in needles if text.endswith(needle)])
+        return sorted(set(found))
+
+    def matching(self, data: dict[str, Any]) -> list[CompiledRule]:
+        """The rules that act on `data`: each match in order, up to one that stops processing."""
+        out = []
+        for position in self.candidates(data):
+            rule = self.rules[position]
+            if rule.predicate(data):
+                out.append(rule)
+                if rule.stop_processing:
+                    break
+        return out

@@ -18,6 +18,7 @@ from pfms_automation import store
 from pfms_automation.cache import compiled
 from pfms_automation.engine import Incoming, run
 from pfms_automation.models import AutomationRule
+from pfms_automation.rules import RuleSet
 from pfms_automation.schedule import next_fire, zone
 from pfms_automation.settings import Settings
 from pfms_platform.logging import get_logger
@@ -72,7 +73,7 @@ async def fire_due(session: AsyncSession, settings: Settings, now: datetime) -> 
         incoming = Incoming(
             row.user_id, f"schedule:{row.id}:{row.next_run_at.isoformat()}", "schedule", data, local.date()
         )
-        await run(session, [compiled(row)], incoming, settings.max_chain_depth)
+        await run(session, RuleSet([compiled(row)]), incoming, settings.max_chain_depth)
         row.next_run_at = next_fire(row.cron, zone(tz_name), max(now, row.next_run_at))
     return len(rows)
 
