@@ -258,3 +258,21 @@ async def test_without_market_data_a_foreign_income_fails_with_503(env: Harness)
     await env.deliver(received(me, "10000", date(2024, 3, 1), currency="EUR"))
     response = await env.client.get("/api/v1/tax/calculate", params={"year": 2024}, headers=me.headers)
     assert response.status_code == 503 and response.json()["error"]["code"] == "UPSTREAM_UNAVAILABLE"
+
+
+async def test_the_gdpr_export_holds_the_users_rows_only(env: Harness) -> None:
+    me, other = env.person(), env.person()
+    for person in (me, other):
+        await env.profile(person, 2024)
+        await env.deliver(received(person, "1000", date(2024, 1, 5)))
+        await env.calculate(person, 2024)
+    token = mint_service_token(env.svc.settings.service_token_secret, "report")
+    response = await env.client.get(
+        "/internal/v1/export", params={"user_id": str(me.user_id)}, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 200, response.text
+    tables = response.json()["data"]["tables"]
+    assert [row["tax_year"] for row in tables["tax_profiles"]] == [2024]
+    assert [row["amount"] for row in tables["tax_income"]] in (["1000.0000"], ["1000"], ["1000.00"])
+    assert len(tables["tax_calculations"]) == 1 and "tax_fx_rates" not in tables
+    assert all(row["user_id"] == str(me.user_id) for rows in tables.values() for row in rows)

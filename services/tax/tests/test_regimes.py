@@ -1,10 +1,11 @@
 """The bundled tables hold the figures their cited sources publish (checked number by number)."""
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
 
-from pfms_tax.regimes import Regime, bundled, find
+from pfms_tax.regimes import Regime, bundled, find, tax_year_of
 
 D = Decimal
 STATUSES = {"single", "married_joint", "married_separate", "head_of_household", "qualifying_surviving_spouse"}
@@ -140,3 +141,9 @@ def test_uk_2025_26_rates_bands_and_allowances_match_gov_uk() -> None:
     assert rates(r, "single", "capital_gains_long") == [D("0.18"), D("0.24")]
     assert r.gains_exempt_amount == 3000
     assert r.capital_gains_short("single") == single.capital_gains_long
+
+
+def test_the_tax_year_a_day_falls_in() -> None:
+    assert tax_year_of("GB", date(2026, 4, 5)) == 2025
+    assert tax_year_of("GB", date(2026, 4, 6)) == 2026  # no bundled 2026/27: the calendar year
+    assert tax_year_of("US", date(2024, 12, 31)) == 2024

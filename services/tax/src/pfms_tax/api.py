@@ -272,11 +272,13 @@ async def _pending(session: AsyncSession, user: uuid.UUID, row_id: uuid.UUID) ->
     responses=NOT_FOUND,
 )
 async def accept_suggestion(row_id: uuid.UUID, user: CurrentUser, session: Session) -> dict[str, Any]:
-    """Claim the expense as a deduction of its year; the expense is the document reference."""
+    """Claim the expense as a deduction of the tax year it falls in; the expense is the document reference."""
     row = await _pending(session, user, row_id)
+    profile = await store.profile_for(session, user, row.expense_date.year)
+    year = regimes.tax_year_of(profile.country_code, row.expense_date) if profile else row.expense_date.year
     deduction = TaxDeduction(
         user_id=user,
-        tax_year=row.expense_date.year,
+        tax_year=year,
         category=row.deduction_category,
         amount=row.amount,
         currency=row.currency,

@@ -131,6 +131,15 @@ def find(country: str, tax_year: int) -> Regime | None:
     return bundled().get((country.upper(), tax_year))
 
 
+def tax_year_of(country: str, day: date) -> int:
+    """The tax year a day falls in (the UK's 2025 runs to 5 April 2026); the calendar year when no
+    bundled regime of the country covers the day."""
+    for regime in bundled().values():
+        if regime.country == country.upper() and regime.period_start <= day <= regime.period_end:
+            return regime.tax_year
+    return day.year
+
+
 def _rows(brackets: tuple[Bracket, ...]) -> list[dict[str, Any]]:
     uppers = [b.lower for b in brackets[1:]] + [None]
     return [{"lower": b.lower, "upper": upper, "rate": b.rate} for b, upper in zip(brackets, uppers, strict=True)]
