@@ -1,6 +1,7 @@
 """The worker against real upstreams and real object storage: two instances, a resumed job, retries
 and failures (`report.failed`), the purge on `user.deleted`, the internal route, portfolio and tax."""
 
+import asyncio
 import io
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -13,7 +14,9 @@ from pfms_contracts.identity import UserDeleted
 from pfms_platform.events.tables import OutboxEvent
 from pfms_platform.security import mint_service_token
 from pfms_platform.testing.helpers import publish_event, served, until
+from pfms_report.domain import ReportFormat, ReportType
 from pfms_report.models import ObjectPurge, Report
+from pfms_report.worker import Job
 
 from .conftest import NOWHERE, REPORT_SETTINGS, Env
 
@@ -65,6 +68,37 @@ async def test_a_job_left_processing_by_a_dead_worker_is_resumed(env) -> None:
     done = await env.finished(str(report_id), headers)
     assert (done["status"], done["attempts"]) == ("completed", 2)
     assert PdfReader(io.BytesIO(await env.download(str(report_id), headers))).pages
+
+
+async def test_a_running_job_keeps_renewing_its_lease(make_service) -> None:
+    report = await make_service("report", worker_enabled=False, lease_seconds=0.3)
+    job = Job(uuid.uuid4(), uuid.uuid4(), ReportType.MONTHLY, ReportFormat.PDF, {"year": 2026, "month": 1}, 1)
+    async with report.db.sessions() as session, session.begin():
+        session.add(
+            Report(
+                id=job.id,
+                user_id=job.user_id,
+                report_type="monthly",
+                format="pdf",
+                parameters=job.parameters,
+                requested_by="user",
+                status="processing",
+                attempts=1,
+                lease_until=datetime.now(UTC) + timedelta(seconds=0.3),
+                file_name="monthly-2026-01.pdf",
+            )
+        )
+    beat = asyncio.create_task(report.app.state.worker._keep_lease(job))
+    try:
+        await asyncio.sleep(1.0)  # three leases long
+        async with report.db.sessions() as session:
+            row = await session.get(Report, job.id)
+            assert row is not None and row.lease_until is not None
+            assert row.lease_until > datetime.now(UTC)
+        # So no other worker can claim it meanwhile.
+        assert await report.app.state.worker.claim() is False
+    finally:
+        beat.cancel()
 
 
 async def test_an_unavailable_upstream_is_retried_then_the_job_fails(make_service, jwt_keys) -> None:

@@ -1,15 +1,15 @@
-"""The report worker: a background loop in every instance that turns pending jobs into files.
+"""The report worker: background loops in every instance that turn pending jobs into files.
 
 A job is claimed in a short transaction (`FOR UPDATE SKIP LOCKED`, so two instances never take the
 same one): it becomes `processing` with a lease and one more attempt. The data is then gathered and
 rendered outside any transaction, the file is written to object storage under the job's own key,
 and a second short transaction completes the job and emits `report.completed` (or marks it failed
-and emits `report.failed`). If an instance dies mid-way the lease runs out and another instance
-resumes the job from the start (the object key is the same, so the file is simply overwritten). A
-job whose upstream (or the object store) is unavailable goes back to `pending` with a doubling back-off, and fails once
-`max_attempts` are used up. Completion is fenced on the attempt number: a worker whose lease was
-taken over cannot overwrite the job's state.
-"""
+and emits `report.failed`). The lease is renewed while the job runs; if an instance dies mid-way,
+the lease runs out and another instance resumes the job from the start (the object key is the
+same, so the file is simply overwritten). A job whose upstream (or the object store) is unavailable
+goes back to `pending` with a doubling back-off, and fails once `max_attempts` are used up.
+Completion is fenced on the attempt number: a worker whose lease was taken over cannot overwrite
+the job's state."""
 
 import asyncio
 import uuid
@@ -19,7 +19,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 from fastapi import FastAPI
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pfms_contracts.report import ReportCompleted, ReportFailed
@@ -110,6 +110,7 @@ class Worker:
 
     async def run(self, job: Job) -> None:
         key = domain.object_key(job.user_id, job.id, job.format)
+        heartbeat = asyncio.create_task(self._keep_lease(job), name=f"lease-{job.id}")
         try:
             body = await self.make_file(job)
             await self.store.put(key, body, CONTENT_TYPES[job.format])
@@ -127,7 +128,29 @@ class Worker:
             log.error("report failed", report_id=str(job.id), error=repr(exc)[:300])
             await self._fail(job, "the report could not be produced")
             return
+        finally:
+            heartbeat.cancel()
         await self._complete(job, key, len(body))
+
+    async def _keep_lease(self, job: Job) -> None:
+        """Renew the lease every third of its length while the job runs, so a long job (a large data
+        export) is not taken for a dead worker's; only a worker that stops renewing loses it."""
+        seconds = self.settings.lease_seconds
+        while True:
+            await asyncio.sleep(seconds / 3)
+            try:
+                async with self.db.sessions() as session, session.begin():
+                    await session.execute(
+                        update(Report)
+                        .where(
+                            Report.id == job.id,
+                            Report.attempts == job.attempt,
+                            Report.status == Status.PROCESSING.value,
+                        )
+                        .values(lease_until=datetime.now(UTC) + timedelta(seconds=seconds))
+                    )
+            except Exception as exc:  # a missed renewal is retried at the next beat
+                log.warning("lease renewal failed", report_id=str(job.id), error=repr(exc)[:200])
 
     async def make_file(self, job: Job) -> bytes:
         user = job.user_id
