@@ -11,7 +11,9 @@ from pfms_contracts.identity import UserDeleted
 from pfms_contracts.income import IncomeDeleted, IncomeReceived, IncomeUpdated
 from pfms_contracts.investment import RealizedGain, RealizedGainLot, RealizedGainRevised
 from pfms_platform.security import mint_service_token
-from pfms_tax.models import FxRate, IncomeFact, TaxCalculation, TaxDeduction, TaxProfile
+from pfms_tax import store
+from pfms_tax.domain import Gain, classify
+from pfms_tax.models import FxRate, IncomeFact, RealizedGainFact, TaxCalculation, TaxDeduction, TaxProfile
 
 from .conftest import Harness, Person
 
@@ -276,3 +278,43 @@ async def test_the_gdpr_export_holds_the_users_rows_only(env: Harness) -> None:
     assert [row["amount"] for row in tables["tax_income"]] in (["1000.0000"], ["1000"], ["1000.00"])
     assert len(tables["tax_calculations"]) == 1 and "tax_fx_rates" not in tables
     assert all(row["user_id"] == str(me.user_id) for rows in tables.values() for row in rows)
+
+
+async def test_the_database_splits_short_and_long_term_as_the_domain_does(env: Harness) -> None:
+    me = env.person()
+    pairs = [
+        (date(2023, 1, 15), date(2024, 1, 15)),  # exactly one year: short
+        (date(2023, 1, 15), date(2024, 1, 16)),
+        (date(2023, 2, 28), date(2024, 2, 28)),
+        (date(2023, 2, 28), date(2024, 2, 29)),
+        (date(2022, 2, 28), date(2024, 2, 29)),
+        (date(2023, 3, 31), date(2024, 3, 31)),
+        (date(2023, 3, 31), date(2024, 4, 1)),
+        (date(2024, 1, 1), date(2024, 12, 31)),
+        (date(2020, 2, 29), date(2021, 2, 28)),  # a leap day's anniversary is 28 February
+        (date(2020, 2, 29), date(2021, 3, 1)),
+    ]
+    lots = [Gain(Decimal(10**i), bought, sold) for i, (bought, sold) in enumerate(pairs)]
+    async with env.svc.db.sessions() as session:
+        for lot in lots:
+            session.add(
+                RealizedGainFact(
+                    transaction_id=uuid.uuid4(),
+                    lot_id=uuid.uuid4(),
+                    user_id=me.user_id,
+                    symbol="X",
+                    quantity=Decimal(1),
+                    acquisition_date=lot.acquisition_date,
+                    disposal_date=lot.disposal_date,
+                    proceeds=lot.gain,
+                    cost=Decimal(0),
+                    gain=lot.gain,
+                    currency="USD",
+                )
+            )
+        await session.commit()
+        totals = await store.gain_totals(session, me.user_id, date(2020, 1, 1), date(2024, 12, 31), "USD", 12)
+    in_sql = {row.long_term: row[3] for row in totals}
+    in_domain = {flag: sum(g.gain for g in classify(lots, 12) if g.long_term is flag) for flag in (True, False)}
+    assert in_sql == in_domain
+    assert in_domain[False] == Decimal(1 + 10**2 + 10**5 + 10**7 + 10**8)

@@ -6,7 +6,7 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pfms_tax.domain import Calculation, Deduction, Gain, Income, calculate, is_long_term
+from pfms_tax.domain import Calculation, Deduction, Gain, Income, calculate, classify, is_long_term
 from pfms_tax.regimes import Regime, find
 
 D = Decimal
@@ -31,7 +31,7 @@ def short_gain(amount: str, year: int = 2024) -> Gain:
 
 
 def us(year: int, status: str, income: list[Income], gains: list[Gain] = (), deductions=(), dependents: int = 0):  # type: ignore[assignment]
-    return calculate(regime("US", year), status, dependents, income, gains, deductions)
+    return calculate(regime("US", year), status, dependents, income, classify(gains, 12), deductions)
 
 
 def lines(result: Calculation) -> list[tuple[str, str, str]]:
@@ -179,7 +179,7 @@ def test_withholding_gives_the_balance_due_or_refund() -> None:
 
 
 def uk(income: str, gains: list[Gain] = ()) -> Calculation:  # type: ignore[assignment]
-    return calculate(regime("GB", 2025), "single", 0, wages(income), gains, [])
+    return calculate(regime("GB", 2025), "single", 0, wages(income), classify(gains, 12), [])
 
 
 def test_uk_2025_26_salary_of_60000() -> None:
@@ -224,7 +224,7 @@ def test_the_breakdown_explains_every_number(key: tuple[str, int], incomes, gain
     r0 = regime(*key)
     status = "head_of_household" if key[0] == "US" else "single"
     result = calculate(
-        r0, status, dependents, wages(*map(str, incomes)), [short_gain(str(g), key[1]) for g in gains], []
+        r0, status, dependents, wages(*map(str, incomes)), classify([short_gain(str(g), key[1]) for g in gains], 12), []
     )
     assert sum((line.taxed for line in result.brackets), D(0)) == result.taxable_income
     assert sum((line.tax for line in result.brackets), D(0)) == result.tax_before_credits

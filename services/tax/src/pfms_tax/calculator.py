@@ -37,11 +37,13 @@ async def calculation(session: AsyncSession, market: InternalClient, user_id: uu
         return {**held.calculation_details, "cached": True}
 
     incomes = await store.income_totals(session, user_id, regime.period_start, regime.period_end, regime.currency)
-    gains = await store.gains(session, user_id, regime.period_start, regime.period_end)
+    gains = await store.gain_totals(
+        session, user_id, regime.period_start, regime.period_end, regime.currency, regime.long_term_after_months
+    )
     deductions = await store.counted_deductions(session, user_id, year, domain.COUNTED_STATUSES)
     end = regime.period_end
     pairs = [(i.currency, i.day) for i in incomes if i.day is not None]
-    pairs += [(g.currency, g.disposal_date) for g in gains]
+    pairs += [(g.currency, g.day) for g in gains if g.day is not None]
     pairs += [(d.currency, d.deduction_date or end) for d in deductions]
     rates = await fx.rates(session, market, regime.currency, pairs)
     convert = rates.convert
@@ -53,7 +55,7 @@ async def calculation(session: AsyncSession, market: InternalClient, user_id: uu
             domain.Income(convert(i[3], i.currency, i.day), convert(i[4], i.currency, i.day), i.source_type, i[5])
             for i in incomes
         ],
-        [domain.Gain(convert(g.gain, g.currency, g.disposal_date), g.acquisition_date, g.disposal_date) for g in gains],
+        [domain.GainTotal(convert(g[3], g.currency, g.day), g.long_term, g[4]) for g in gains],
         [domain.Deduction(d.category, convert(d.amount, d.currency, d.deduction_date or end)) for d in deductions],
     )
     details = shape(result, regime, profile, year, rates.used())

@@ -56,9 +56,20 @@ class Income:
 
 @dataclass(frozen=True)
 class Gain:
+    """One lot disposed of."""
+
     gain: Decimal
     acquisition_date: date
     disposal_date: date
+
+
+@dataclass(frozen=True)
+class GainTotal:
+    """Gains of one holding class (the service has the database sum them; see `classify`)."""
+
+    gain: Decimal
+    long_term: bool
+    rows: int = 1
 
 
 @dataclass(frozen=True)
@@ -166,11 +177,16 @@ def rate_at(brackets: Sequence[Bracket], point: Decimal) -> Decimal:
     return rate
 
 
-def net_gains(gains: Iterable[Gain], after_months: int) -> tuple[Decimal, Decimal, int]:
+def classify(gains: Iterable[Gain], after_months: int) -> list[GainTotal]:
+    """Lots as totals per holding class: the rule `store.gain_totals` applies in SQL."""
+    return [GainTotal(g.gain, is_long_term(g, after_months)) for g in gains]
+
+
+def net_gains(gains: Iterable[GainTotal]) -> tuple[Decimal, Decimal, int]:
     short, long, rows = ZERO, ZERO, 0
     for gain in gains:
-        rows += 1
-        if is_long_term(gain, after_months):
+        rows += gain.rows
+        if gain.long_term:
             long += gain.gain
         else:
             short += gain.gain
@@ -214,7 +230,7 @@ def calculate(
     filing_status: str,
     dependents: int,
     incomes: Iterable[Income],
-    gains: Iterable[Gain],
+    gains: Iterable[GainTotal],
     deductions: Iterable[Deduction],
 ) -> Calculation:
     currency = regime.currency
@@ -229,7 +245,7 @@ def calculate(
         by_source[income.source_type] += income.amount
         income_rows += income.rows
 
-    short, long, gain_rows = net_gains(gains, regime.long_term_after_months)
+    short, long, gain_rows = net_gains(gains)
     net = short + long
     categories = deduction_totals(regime, filing_status, deductions)
     above = sum((c.allowed for c in categories if c.kind == "above_the_line"), ZERO)

@@ -179,15 +179,21 @@ async def income_totals(session: AsyncSession, user_id: uuid.UUID, start: date, 
     return list(result.all())
 
 
-async def gains(session: AsyncSession, user_id: uuid.UUID, start: date, end: date) -> list[Any]:
-    """(gain, currency, acquisition_date, disposal_date) rows disposed of in the period."""
+async def gain_totals(
+    session: AsyncSession, user_id: uuid.UUID, start: date, end: date, target: str, long_after_months: int
+) -> list[Any]:
+    """Gains of lots disposed of in the period, summed by (currency, long term?) and, for a currency
+    other than `target`, by disposal day: (currency, day | None, long_term, gain, rows).
+
+    Long term = sold after the acquisition plus `long_after_months` months, month ends clamped, as
+    `domain.is_long_term` decides (a test checks the two agree on edge dates)."""
+    day = case((RealizedGainFact.currency == target, null()), else_=RealizedGainFact.disposal_date).label("day")
+    anniversary = RealizedGainFact.acquisition_date + func.make_interval(0, long_after_months)
+    long_term = (RealizedGainFact.disposal_date > anniversary).label("long_term")
     result = await session.execute(
-        select(
-            RealizedGainFact.gain,
-            RealizedGainFact.currency,
-            RealizedGainFact.acquisition_date,
-            RealizedGainFact.disposal_date,
-        ).where(RealizedGainFact.user_id == user_id, RealizedGainFact.disposal_date.between(start, end))
+        select(RealizedGainFact.currency, day, long_term, func.sum(RealizedGainFact.gain), func.count())
+        .where(RealizedGainFact.user_id == user_id, RealizedGainFact.disposal_date.between(start, end))
+        .group_by(RealizedGainFact.currency, day, long_term)
     )
     return list(result.all())
 
