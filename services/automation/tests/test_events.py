@@ -134,6 +134,7 @@ async def test_a_schedule_without_a_zone_follows_the_users_profile(env: Env) -> 
     )
     at_utc = datetime.fromisoformat(rule["next_run_at"])
     assert at_utc.astimezone(UTC).hour == 9
+    await publish(env, UserUpdated(user_id=user, section="profile", changes={"timezone": "Mars/Olympus"}))
     await publish(env, UserUpdated(user_id=user, section="profile", changes={"timezone": "Asia/Kolkata"}))
 
     async def moved() -> bool:

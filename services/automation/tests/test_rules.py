@@ -55,6 +55,7 @@ def test_trigger_events_come_from_the_contracts_and_leave_out_secrets_and_loops(
         ({"event": "expense.exploded"}, None, [{"type": "notify", "title": "t", "message": "m"}], "trigger.event"),
         ({"event": "rule.executed"}, None, [{"type": "notify", "title": "t", "message": "m"}], "trigger.event"),
         ({"cron": "0 9 * *"}, None, [{"type": "notify", "title": "t", "message": "m"}], "trigger.cron"),
+        ({"cron": "0 0 31 2 *"}, None, [{"type": "notify", "title": "t", "message": "m"}], "trigger.cron"),
         ({"cron": "0 9 * * *", "timezone": "Nowhere/City"}, None, [], "trigger.timezone"),
         ({"event": "expense.created", "cron": "0 9 * * *"}, None, [], "trigger"),
         (

@@ -96,6 +96,14 @@ async def test_internal_trigger_needs_a_service_token_and_counts_the_causation_c
     amends = await env.outbox("expense.amend_requested")
     assert len(amends) == 2 and amends[0]["causationchain"].split()[0] == "a"
 
+    export = await env.svc.client.get(
+        "/internal/v1/export", params={"user_id": str(user)}, headers={"authorization": f"Bearer {token}"}
+    )
+    assert export.status_code == 200, export.text
+    tables = export.json()["data"]["tables"]
+    assert len(tables["automation_rules"]) == 1 and len(tables["rule_executions"]) == 2
+    assert {"trigger_events", "automation_jobs", "job_changes", "user_timezones"} <= set(tables)
+
 
 async def test_dry_run_on_a_sample_and_on_history_changes_nothing(env: Env) -> None:
     user = uuid.uuid4()

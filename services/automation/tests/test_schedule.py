@@ -66,6 +66,12 @@ def test_other_zones() -> None:
     assert fire == datetime(2026, 3, 9, 13, 0, tzinfo=UTC)  # first Monday after the US change: EDT
 
 
+def test_a_schedule_that_never_fires_is_refused() -> None:
+    with pytest.raises(RuleError) as caught:
+        next_fire("0 0 31 2 *", BERLIN, datetime(2026, 1, 1, tzinfo=UTC))
+    assert caught.value.path == "trigger.cron"
+
+
 @pytest.mark.parametrize("bad", ["0 9 * *", "61 * * * *", "* * * * * *", "every day", ""])
 def test_bad_cron(bad: str) -> None:
     with pytest.raises(RuleError) as caught:

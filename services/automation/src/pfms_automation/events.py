@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pfms_automation import scheduler, store
+from pfms_automation import schedule, scheduler, store
 from pfms_automation.cache import RuleCache
 from pfms_automation.engine import Incoming, run
 from pfms_automation.rules import TRIGGER_EVENTS
@@ -57,7 +57,7 @@ async def on_trigger_event(runtime: Runtime, session: AsyncSession, data: EventD
 async def on_user_updated(runtime: Runtime, session: AsyncSession, data: UserUpdated) -> None:
     """A new time zone in the profile moves the user's schedules that follow it."""
     timezone = data.changes.get("timezone") if data.section == "profile" else None
-    if isinstance(timezone, str):
+    if isinstance(timezone, str) and schedule.known_zone(timezone):
         await store.set_timezone(session, data.user_id, timezone)
         await scheduler.reschedule_user(session, data.user_id, timezone)
     await on_trigger_event(runtime, session, data)

@@ -6,7 +6,7 @@ rule has `stop_processing`, as in Firefly III's rule groups. Nothing here does I
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pfms_automation.actions import parse_actions
@@ -20,7 +20,7 @@ from pfms_automation.conditions import (
     required_text,
     serialize,
 )
-from pfms_automation.schedule import check_cron, zone
+from pfms_automation.schedule import check_cron, next_fire, zone
 from pfms_contracts import EVENTS
 
 SCHEDULE = "schedule"
@@ -91,7 +91,9 @@ def parse_trigger(raw: Any) -> Trigger:
         if not isinstance(tz, str):
             raise RuleError("trigger.timezone", "must be an IANA time zone such as Europe/Berlin")
         zone(tz, "trigger.timezone")
-    return Trigger(cron=check_cron(raw["cron"]), timezone=tz)
+    cron = check_cron(raw["cron"])
+    next_fire(cron, zone(tz or "UTC"), datetime.now(UTC))  # refuses a schedule that never fires
+    return Trigger(cron=cron, timezone=tz)
 
 
 @dataclass(frozen=True)

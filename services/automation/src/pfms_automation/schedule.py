@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from croniter import croniter
+from croniter import CroniterError, croniter
 
 from pfms_automation.conditions import RuleError
 
@@ -20,6 +20,10 @@ _MAX_STEPS = 1000
 @cache
 def _zones() -> frozenset[str]:
     return frozenset(available_timezones())
+
+
+def known_zone(name: str) -> bool:
+    return name in _zones()
 
 
 def zone(name: str, path: str = "timezone") -> ZoneInfo:
@@ -43,12 +47,15 @@ def next_fire(expression: str, tz: ZoneInfo, after: datetime) -> datetime:
     """The first fire strictly after `after` (aware), as an aware UTC datetime."""
     local = after.astimezone(tz).replace(tzinfo=None) - timedelta(hours=3)  # revisit a repeated hour
     it = croniter(expression, local)
-    for _ in range(_MAX_STEPS):
-        wall: datetime = it.get_next(datetime)
-        instant = wall.replace(tzinfo=tz, fold=0).astimezone(UTC)
-        if instant > after:
-            return instant
-    raise RuleError("trigger.cron", "does not fire often enough")  # e.g. "0 0 31 2 *" never fires
+    try:
+        for _ in range(_MAX_STEPS):
+            wall: datetime = it.get_next(datetime)
+            instant = wall.replace(tzinfo=tz, fold=0).astimezone(UTC)
+            if instant > after:
+                return instant
+    except CroniterError as exc:  # e.g. "0 0 31 2 *": 31 February never comes
+        raise RuleError("trigger.cron", "never fires") from exc
+    raise RuleError("trigger.cron", "never fires")
 
 
 def fires_between(expression: str, tz: ZoneInfo, start: datetime, end: datetime, limit: int = 1000) -> list[datetime]:
