@@ -16,11 +16,10 @@ from pfms_automation.conditions import (
     Condition,
     Not,
     RuleError,
-    compile_condition,
-    explain,
     parse,
     serialize,
 )
+from pfms_automation.evaluation import compile_condition, explain
 
 UBER = {"field": "description", "op": "contains", "value": "uber"}
 EXPENSE = {

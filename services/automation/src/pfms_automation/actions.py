@@ -15,7 +15,8 @@ from typing import Any
 
 import regex
 
-from pfms_automation.conditions import MISSING, RuleError, lookup
+from pfms_automation.conditions import RuleError
+from pfms_automation.evaluation import MISSING, lookup
 from pfms_contracts import EventData
 from pfms_contracts.automation import AutomationCustom
 from pfms_contracts.expense import ExpenseAmendRequested, ExpenseCreateRequested

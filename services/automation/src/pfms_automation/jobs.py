@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pfms_automation import store
 from pfms_automation.actions import NAMESPACE, Context, plan, reversal
 from pfms_automation.cache import compiled
-from pfms_automation.conditions import explain
 from pfms_automation.engine import Incoming, run
+from pfms_automation.evaluation import explain
 from pfms_automation.models import AutomationJob, AutomationRule, JobChange
 from pfms_automation.rules import SCHEDULE, TRIGGER_EVENTS, RuleSet
 from pfms_automation.schedule import next_fire, zone

@@ -10,16 +10,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pfms_automation.actions import parse_actions
-from pfms_automation.conditions import (
-    MAX_TEXT,
-    Condition,
-    Predicate,
-    RuleError,
-    compile_condition,
-    parse,
-    required_text,
-    serialize,
-)
+from pfms_automation.conditions import Condition, RuleError, parse, serialize
+from pfms_automation.evaluation import MAX_TEXT, Predicate, compile_condition, required_text
 from pfms_automation.schedule import check_cron, next_fire, zone
 from pfms_contracts import EVENTS
 
