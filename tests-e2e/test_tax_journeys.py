@@ -2,7 +2,8 @@
 calculation over the bus (`income.received`, never the income database) with every bracket
 explained; a deduction moves it at once; an edit of the income in the income service
 (`income.updated`) is never served stale from the cached calculation; another user gets 404 for the
-deduction; the full tax report is asked of the report service (202, a job the caller can poll)."""
+deduction; the full tax report is asked of the report service (202, a job the caller can poll).
+Sells recorded in the investment service reach it as `investment.realized_gain`, split short/long term."""
 
 from typing import Any
 
@@ -82,3 +83,36 @@ async def test_income_becomes_a_calculation_and_a_report(gateway: httpx.AsyncCli
     polled = await gateway.get(f"/api/v1/reports/{job['id']}", headers=person.headers)
     assert polled.status_code == 200, polled.text
     assert (await gateway.get(f"/api/v1/reports/{job['id']}", headers=stranger.headers)).status_code == 404
+
+
+async def test_sells_in_the_investment_service_are_capital_gains_split_by_holding_period(
+    gateway: httpx.AsyncClient,
+) -> None:
+    person = await sign_up(gateway, wait_profile=False)
+    profile = await gateway.put(
+        "/api/v1/tax/profiles/2024", json={"country_code": "US", "filing_status": "single"}, headers=person.headers
+    )
+    assert profile.status_code == 200, profile.text
+    portfolios = "/api/v1/portfolios"
+    portfolio = await gateway.post(portfolios, json={"name": "Taxable", "base_currency": "USD"}, headers=person.headers)
+    assert portfolio.status_code == 201, portfolio.text
+    pid = portfolio.json()["data"]["id"]
+    trades = f"{portfolios}/{pid}/transactions"
+    for symbol, bought_on, sold_on, price in (
+        ("TAXL", "2022-03-01", "2024-08-01", "300"),
+        ("TAXS", "2024-01-10", "2024-05-01", "120"),
+    ):
+        asset = await gateway.post(
+            f"{portfolios}/{pid}/assets", json={"asset_type": "stock", "symbol": symbol}, headers=person.headers
+        )
+        assert asset.status_code == 201, asset.text
+        trade = {"asset_id": asset.json()["data"]["id"], "quantity": "10", "fees": "0"}
+        for kind, day, each in (("buy", bought_on, "100"), ("sell", sold_on, price)):
+            made = await gateway.post(
+                trades, json={**trade, "transaction_type": kind, "date": day, "price": each}, headers=person.headers
+            )
+            assert made.status_code == 201, made.text
+
+    result = await calculation(gateway, person.headers, long_term_gains="2000.00", short_term_gains="200.00")
+    # No income: 2,200 of gains < the 14,600 standard deduction, so nothing is taxable.
+    assert (result["gain_rows"], result["taxable_income"], result["tax_owed"]) == (2, "0.00", "0.00")
