@@ -19,7 +19,7 @@ from pfms_automation.cache import compiled
 from pfms_automation.engine import Incoming, run
 from pfms_automation.evaluation import explain
 from pfms_automation.models import AutomationJob, AutomationRule, JobChange
-from pfms_automation.rules import SCHEDULE, TRIGGER_EVENTS, RuleSet
+from pfms_automation.rules import SCHEDULE, TRIGGER_EVENTS, CompiledRule, RuleSet
 from pfms_automation.schedule import next_fire, zone
 from pfms_automation.scheduler import timezone_of
 from pfms_automation.schemas import SampleEvent
@@ -46,10 +46,11 @@ def event_data(
     return model.model_dump(mode="json", exclude={"user_id"})
 
 
-def _preview(row: AutomationRule, key: str, trigger: str, data: dict[str, Any], today: date) -> dict[str, Any]:
-    rule = compiled(row)
+def _preview(
+    rule: CompiledRule, user_id: uuid.UUID, key: str, trigger: str, data: dict[str, Any], today: date
+) -> dict[str, Any]:
     matched, trace = explain(rule.condition, data)
-    planned = plan(rule.actions, Context(row.user_id, row.id, key, trigger, data, today)) if matched else []
+    planned = plan(rule.actions, Context(user_id, rule.id, key, trigger, data, today)) if matched else []
     return {
         "matched": matched,
         "conditions": trace,
@@ -62,6 +63,7 @@ async def dry_run(
 ) -> dict[str, Any]:
     """Evaluate the rule without side effects: per event, whether and why it matched and what it would ask."""
     trigger = row.event_type or SCHEDULE
+    rule = compiled(row)
     results: list[dict[str, Any]] = []
     if sample is not None:
         if sample.event_type not in (None, trigger):
@@ -73,11 +75,16 @@ async def dry_run(
         )
         day = store.event_date(data, datetime.now(UTC).date())
         results.append(
-            {"event_id": None, "event_type": trigger, "event_date": day, **_preview(row, "test", trigger, data, day)}
+            {
+                "event_id": None,
+                "event_type": trigger,
+                "event_date": day,
+                **_preview(rule, row.user_id, "test", trigger, data, day),
+            }
         )
     elif row.event_type:
         for event in await store.recent_events(session, row.user_id, row.event_type, limit=last or 20):
-            preview = _preview(row, f"test:{event.event_id}", trigger, event.data, event.event_date)
+            preview = _preview(rule, row.user_id, f"test:{event.event_id}", trigger, event.data, event.event_date)
             results.append(
                 {"event_id": event.event_id, "event_type": trigger, "event_date": event.event_date, **preview}
             )
@@ -89,7 +96,7 @@ async def dry_run(
             instant = next_fire(row.cron, zone(tz_name), instant)
             local = instant.astimezone(zone(tz_name))
             data = {"scheduled_for": local.isoformat(), "date": local.date().isoformat(), "timezone": tz_name}
-            preview = _preview(row, f"test:{instant.isoformat()}", trigger, data, local.date())
+            preview = _preview(rule, row.user_id, f"test:{instant.isoformat()}", trigger, data, local.date())
             results.append({"event_id": None, "event_type": trigger, "event_date": local.date(), **preview})
     return {
         "rule_id": row.id,
