@@ -67,6 +67,14 @@ def environment(info: ServiceInfo) -> list[dict[str, Any]]:
     ]
     if info.name == "auth":
         env.append(secret(f"{p}KEY_ENCRYPTION_KEY", "AUTH_KEY_ENCRYPTION_KEY"))
+    if info.name == "notification":  # mail leaves through the SMTP relay (mailpit in the dev infra)
+        env += [{"name": f"{p}SMTP_HOST", "value": "$(SMTP_HOST)"}, {"name": f"{p}SMTP_PORT", "value": "$(SMTP_PORT)"}]
+    if info.name == "report":  # report files live in the S3-compatible store (MinIO in the dev infra)
+        env += [
+            {"name": f"{p}S3_ENDPOINT_URL", "value": "$(S3_ENDPOINT_URL)"},
+            secret(f"{p}S3_ACCESS_KEY", "MINIO_ROOT_USER"),
+            secret(f"{p}S3_SECRET_KEY", "MINIO_ROOT_PASSWORD"),
+        ]
     return env
 
 
