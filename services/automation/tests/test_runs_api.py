@@ -15,13 +15,15 @@ pytestmark = pytest.mark.integration
 API = "/api/v1/automation"
 
 
-async def remember(env: Env, user: uuid.UUID, *events: dict[str, Any]) -> list[str]:
-    """Put expense.created events in the user's history as the consumer does."""
+async def remember(
+    env: Env, user: uuid.UUID, *events: dict[str, Any], event_type: str = "expense.created"
+) -> list[str]:
+    """Put events in the user's history as the consumer does."""
     ids = []
     async with env.svc.db.sessions() as session, session.begin():
         for data in events:
             event_id = str(uuid.uuid4())
-            await store.remember(session, user, event_id, "expense.created", data, keep=500)
+            await store.remember(session, user, event_id, event_type, data, keep=500)
             ids.append(event_id)
     return ids
 
@@ -147,9 +149,17 @@ async def test_a_schedule_dry_run_previews_its_next_fires(env: Env) -> None:
 async def test_apply_over_history_is_a_job_whose_category_and_tag_changes_revert(env: Env) -> None:
     user = uuid.uuid4()
     rule = await env.rule(user)
-    ride = expense(category_name="Misc", tags=["work"])
-    edited = {**ride, "description": "UBER *TRIP (edited)"}
-    await remember(env, user, ride, expense(description="Rent"), edited, expense(expense_date="2025-01-01"))
+    ride = expense(category_name="Misc", tags=["work"], description="Taxi")
+    gone = expense()
+    await remember(env, user, ride, expense(description="Rent"), gone, expense(expense_date="2025-01-01"))
+    edited = {
+        **ride,
+        "description": "UBER *TRIP (edited)",
+        "previous_amount": "23.50",
+        "previous_expense_date": "2026-11-23",
+    }
+    await remember(env, user, edited, event_type="expense.updated")  # only its latest state matches the rule
+    await remember(env, user, gone, event_type="expense.deleted")  # matched when created, deleted since
     response = await env.svc.client.post(
         f"{API}/rules/{rule['id']}/apply", json={"from": "2026-11-01", "to": "2026-11-30"}, headers=env.auth(user)
     )

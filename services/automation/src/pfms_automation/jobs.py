@@ -19,7 +19,7 @@ from pfms_automation.cache import compiled
 from pfms_automation.engine import Incoming, run
 from pfms_automation.evaluation import explain
 from pfms_automation.models import AutomationJob, AutomationRule, JobChange
-from pfms_automation.rules import SCHEDULE, TRIGGER_EVENTS, CompiledRule, RuleSet
+from pfms_automation.rules import SCHEDULE, TRIGGER_EVENTS, CompiledRule, RuleSet, lifecycle
 from pfms_automation.schedule import next_fire, zone
 from pfms_automation.scheduler import timezone_of
 from pfms_automation.schemas import SampleEvent
@@ -83,7 +83,7 @@ async def dry_run(
             }
         )
     elif row.event_type:
-        for event in await store.recent_events(session, row.user_id, row.event_type, limit=last or 20):
+        for event in await store.recent_events(session, row.user_id, (row.event_type,), limit=last or 20):
             preview = _preview(rule, row.user_id, f"test:{event.event_id}", trigger, event.data, event.event_date)
             results.append(
                 {"event_id": event.event_id, "event_type": trigger, "event_date": event.event_date, **preview}
@@ -107,7 +107,11 @@ async def dry_run(
 
 
 async def apply(session: AsyncSession, row: AutomationRule, first: date, last: date) -> AutomationJob:
-    """Run the rule over remembered events about days in [first, last]; the latest state of each subject."""
+    """Run the rule over the latest remembered state of each expense (income, …) about a day in [first, last].
+
+    An expense created and then edited is judged on its edit, and one since deleted is left alone,
+    so a rule never acts on a state that no longer holds.
+    """
     if row.event_type is None:
         raise Invalid("A scheduled rule has no past events to apply to", field="trigger")
     job = AutomationJob(
@@ -121,13 +125,15 @@ async def apply(session: AsyncSession, row: AutomationRule, first: date, last: d
     )
     session.add(job)
     rule = RuleSet([compiled(row)])
-    events = await store.recent_events(session, row.user_id, row.event_type, limit=MAX_SCAN, first=first, last=last)
+    events = await store.recent_events(session, row.user_id, lifecycle(row.event_type), limit=MAX_SCAN)
     seen: set[str] = set()
-    for event in events:  # newest first: an expense edited twice is changed once, from its latest state
+    for event in events:  # newest first: the first event of a subject is its latest state
         if event.subject_id is not None:
             if event.subject_id in seen:
                 continue
             seen.add(event.subject_id)
+        if event.event_type.endswith(".deleted") or not first <= event.event_date <= last:
+            continue
         job.events_scanned += 1
         incoming = Incoming(
             row.user_id, f"apply:{job.id}:{event.event_id}", row.event_type, event.data, event.event_date

@@ -45,6 +45,18 @@ def _user_events() -> dict[str, frozenset[str]]:
 TRIGGER_EVENTS: dict[str, frozenset[str]] = _user_events()
 
 
+LIFECYCLES = (
+    ("expense.created", "expense.updated", "expense.deleted"),
+    ("income.received", "income.updated", "income.deleted"),
+    ("group.expense.created", "group.expense.updated", "group.expense.deleted"),
+)
+
+
+def lifecycle(event_type: str) -> tuple[str, ...]:
+    """The event types that carry the successive states of what `event_type` is about."""
+    return next((family for family in LIFECYCLES if event_type in family), (event_type,))
+
+
 @dataclass(frozen=True)
 class Trigger:
     event_type: str | None = None

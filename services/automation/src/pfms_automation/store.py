@@ -92,18 +92,12 @@ async def remember(
 async def recent_events(
     session: AsyncSession,
     user_id: uuid.UUID,
-    event_type: str,
+    event_types: tuple[str, ...],
     *,
     limit: int,
-    first: date | None = None,
-    last: date | None = None,
 ) -> list[TriggerEvent]:
-    """The user's remembered events of one type, newest first, optionally about days in [first, last]."""
-    query = select(TriggerEvent).where(TriggerEvent.user_id == user_id, TriggerEvent.event_type == event_type)
-    if first is not None:
-        query = query.where(TriggerEvent.event_date >= first)
-    if last is not None:
-        query = query.where(TriggerEvent.event_date <= last)
+    """The user's remembered events of these types, newest first."""
+    query = select(TriggerEvent).where(TriggerEvent.user_id == user_id, TriggerEvent.event_type.in_(event_types))
     query = query.order_by(TriggerEvent.occurred_at.desc(), TriggerEvent.id.desc()).limit(limit)
     return list(await session.scalars(query))
 
