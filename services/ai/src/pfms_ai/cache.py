@@ -15,6 +15,7 @@ def cashflow(user_id: uuid.UUID) -> str:
     return f"user:{user_id}:predictions:cashflow"
 
 
-async def forget(redis: Redis, user_id: uuid.UUID) -> None:
-    """Drop every cached figure of a user (their expenses or income changed, or they left)."""
-    await redis.delete(insights_latest(user_id), cashflow(user_id))
+async def forget_many(redis: Redis, users: list[uuid.UUID]) -> None:
+    """Drop every cached figure of these users (their expenses or income changed, or they left)."""
+    if users:
+        await redis.delete(*(key for user in users for key in (insights_latest(user), cashflow(user))))

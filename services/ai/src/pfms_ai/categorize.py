@@ -187,17 +187,46 @@ class Categoriser:
         return UserKnowledge(label_version, model, rules, ids)
 
     async def categorise(self, user_id: uuid.UUID, description: str, amount: Decimal | None) -> Categorised:
-        assert self.general is not None, "load_global first"
-        known = await self.knowledge(user_id)
+        return (await self.categorise_many([(user_id, description, amount)]))[0]
+
+    async def categorise_many(self, items: list[tuple[uuid.UUID, str, Decimal | None]]) -> list[Categorised]:
+        """Categorise a batch: each user's knowledge is fetched once (concurrently), and each model scores
+        all its texts in one product — a batch of events costs little more than one of them."""
+        general_model = self.general
+        assert general_model is not None, "load_global first"
+        users = list(dict.fromkeys(user for user, _, _ in items))
+        known = dict(zip(users, await asyncio.gather(*(self.knowledge(u) for u in users)), strict=True))
+        general = general_model.probabilities_many([categorizer.features(d) for _, d, _ in items])
+        personal: list[dict[str, float] | None] = [None] * len(items)
+        for user in users:
+            model = known[user].model
+            if model is None:
+                continue
+            mine = [i for i, (u, _, _) in enumerate(items) if u == user]
+            texts = [categorizer.features(items[i][1], items[i][2]) for i in mine]
+            for i, probabilities in zip(mine, model.probabilities_many(texts), strict=True):
+                personal[i] = probabilities
+        return [
+            self._decide(known[user], description, general[i], personal[i], general_model.version)
+            for i, (user, description, _) in enumerate(items)
+        ]
+
+    def _decide(
+        self,
+        known: UserKnowledge,
+        description: str,
+        general: dict[str, float],
+        personal: dict[str, float] | None,
+        general_version: str,
+    ) -> Categorised:
         rule = known.rule(description)
         if rule is not None:
             name, category_id = rule
             return Categorised(name, category_id or known.ids.get(name), RULE_CONFIDENCE, [], "rules", "rule")
-        general = self.general.probabilities(categorizer.features(description))
-        personal = known.model.probabilities(categorizer.features(description, amount)) if known.model else None
-        weight = categorizer.personal_weight(known.model.samples if known.model else 0, full_at=self.personal_full_at)
+        model = known.model
+        weight = categorizer.personal_weight(model.samples if model else 0, full_at=self.personal_full_at)
         best: Prediction = categorizer.ranked(categorizer.blend(general, personal, weight))
-        version = self.general.version + (f"+u-{known.model.version}" if known.model else "")
+        version = general_version + (f"+u-{model.version}" if model else "")
         return Categorised(
             best.label,
             known.ids.get(best.label),

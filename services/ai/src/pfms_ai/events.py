@@ -3,17 +3,17 @@ uncategorised expenses to categorise (publishing `expense.categorized`). Every h
 keyed writes on the unit, so applying an event twice leaves the same state."""
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from bson import Decimal128
-from pymongo import DeleteMany, DeleteOne, UpdateOne
+from pymongo import DeleteMany, DeleteOne, ReplaceOne, UpdateOne
 from redis.asyncio import Redis
 
 from pfms_ai import cache, categorizer
-from pfms_ai.categorize import Categoriser
+from pfms_ai.categorize import Categorised, Categoriser
 from pfms_ai.inbox import MongoHandler
 from pfms_ai.outbox import emit
 from pfms_ai.store import ANALYTICS_CACHE, CATEGORY_RULES, EXPENSES, INCOMES, ML_MODELS, USER_COLLECTIONS, Unit
@@ -41,6 +41,14 @@ class Deps:
     redis: Redis
     min_confidence: Decimal
     source: str
+    prepared: dict[uuid.UUID, Categorised] = field(default_factory=dict)
+
+    async def prepare(self, batch: list[Any]) -> None:
+        """Categorise a batch's uncategorised expenses in one go before its handlers run (they pick the
+        results up); one user's knowledge is read once per batch, each model scores once."""
+        todo = [d for d in batch if isinstance(d, ExpenseCreated) and not _labelled(d)]
+        guesses = await self.categoriser.categorise_many([(d.user_id, d.description, d.amount) for d in todo])
+        self.prepared = {d.expense_id: g for d, g in zip(todo, guesses, strict=True)}
 
 
 def _changed(deps: Deps, unit: Unit, user_id: uuid.UUID, *, labels: bool = False, gone: bool = False) -> None:
@@ -55,17 +63,17 @@ def _changed(deps: Deps, unit: Unit, user_id: uuid.UUID, *, labels: bool = False
             ),
         )
 
-    unit.write(ANALYTICS_CACHE, DeleteMany({"user_id": str(user_id)}))
-
-    async def forget() -> None:
-        await cache.forget(deps.redis, user_id)
+    unit.stale_users.add(str(user_id))
 
     async def relearn() -> None:
         deps.categoriser.invalidate(user_id)
 
-    unit.after_commit[f"cache:{user_id}"] = forget
     if labels or gone:
         unit.after_commit[f"model:{user_id}"] = relearn
+
+
+def _labelled(data: ExpenseCreated) -> bool:
+    return data.category_name is not None or data.category_id is not None
 
 
 def _expense(data: ExpenseCreated | ExpenseUpdated) -> dict[str, Any]:
@@ -86,10 +94,12 @@ def _expense(data: ExpenseCreated | ExpenseUpdated) -> dict[str, Any]:
 
 async def expense_created(deps: Deps, unit: Unit, data: ExpenseCreated) -> None:
     doc = _expense(data)
-    labelled = data.category_name is not None or data.category_id is not None
+    labelled = _labelled(data)
     doc["category_by"] = "user" if labelled else None
     if not labelled:
-        guess = await deps.categoriser.categorise(data.user_id, data.description, data.amount)
+        guess = deps.prepared.pop(data.expense_id, None) or await deps.categoriser.categorise(
+            data.user_id, data.description, data.amount
+        )
         confidence = Decimal(repr(guess.confidence)).quantize(CONFIDENCE_PLACES, ROUND_HALF_EVEN)
         doc["prediction"] = {
             "category_name": guess.category_name,
@@ -112,7 +122,7 @@ async def expense_created(deps: Deps, unit: Unit, data: ExpenseCreated) -> None:
                 ),
                 source=deps.source,
             )
-    unit.write(EXPENSES, UpdateOne({"_id": str(data.expense_id)}, {"$set": doc}, upsert=True))
+    unit.write(EXPENSES, ReplaceOne({"_id": str(data.expense_id)}, doc, upsert=True))
     _changed(deps, unit, data.user_id, labels=labelled)
 
 
@@ -189,3 +199,10 @@ HANDLERS: dict[str, MongoHandler] = {
     IncomeDeleted.type: income_deleted,
     UserDeleted.type: user_deleted,
 }
+
+
+async def forget_caches(deps: Deps, users: set[str]) -> None:
+    """Cached figures of these users are outdated: the Redis keys and the analytics cache go, in one
+    round trip each for a whole batch."""
+    await cache.forget_many(deps.redis, [uuid.UUID(u) for u in users])
+    await deps.categoriser.db[ANALYTICS_CACHE].delete_many({"user_id": {"$in": sorted(users)}})

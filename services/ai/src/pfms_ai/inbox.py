@@ -26,6 +26,7 @@ from pfms_platform.logging import correlation_id, get_logger
 log = get_logger(__name__)
 
 MongoHandler = Callable[[Any, Unit, Any], Awaitable[None]]
+Prepare = Callable[[list[EventData]], Awaitable[None]]
 """(context, unit, event data): queues the writes and events one event causes on the unit; must be
 idempotent (keyed writes). The context is whatever the service hands its consumer (its dependencies)."""
 
@@ -46,6 +47,7 @@ class MongoConsumer(Consumer):
         handlers: dict[str, MongoHandler],
         context: Any,
         *,
+        prepare: Prepare | None = None,
         batch_size: int = 256,
         linger_seconds: float = 0.01,
     ) -> None:
@@ -56,6 +58,7 @@ class MongoConsumer(Consumer):
         self.handlers = cast(dict[str, Handler], handlers)
         self.mongo_handlers = handlers
         self.context = context
+        self.prepare = prepare
         self.queue = queue_name(service)
         self.ready = asyncio.Event()
         self.store = store
@@ -108,13 +111,21 @@ class MongoConsumer(Consumer):
                 {"consumer": self.service, "event_id": {"$in": ids}}, {"event_id": 1}
             )
         }
-        combined = Unit()
-        units: list[tuple[_Pending, Unit]] = []
+        fresh = []
         for item in batch:
             if item.event.id in seen:
                 item.done.set_result(False)
-                continue
-            seen.add(item.event.id)
+            else:
+                seen.add(item.event.id)
+                fresh.append(item)
+        if self.prepare is not None and fresh:
+            try:
+                await self.prepare([item.data for item in fresh])
+            except Exception as exc:  # the handlers then do the work one event at a time
+                log.warning("batch preparation failed", error=str(exc)[:200])
+        combined = Unit()
+        units: list[tuple[_Pending, Unit]] = []
+        for item in fresh:
             try:
                 unit = await self._handle(item)
             except Exception as exc:

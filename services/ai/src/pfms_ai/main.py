@@ -4,13 +4,14 @@ The platform's consumer and outbox relay are PostgreSQL-bound, so this service s
 counterparts itself (`MongoConsumer`, `MongoOutboxRelay`) once its store is open.
 """
 
+from functools import partial
 from pathlib import Path
 
 from fastapi import FastAPI
 
 from pfms_ai import api, chat_api, internal, receipts_api
 from pfms_ai.categorize import Categoriser
-from pfms_ai.events import HANDLERS, Deps
+from pfms_ai.events import HANDLERS, Deps, forget_caches
 from pfms_ai.inbox import MongoConsumer
 from pfms_ai.outbox import MongoOutboxRelay
 from pfms_ai.settings import Settings
@@ -35,6 +36,7 @@ def create(settings: Settings | None = None) -> FastAPI:
             min_confidence=settings.categorize_min_confidence,
             source=settings.service_name,
         )
+        app.state.store.on_stale = partial(forget_caches, deps)
         if settings.consumers_enabled:
             app.state.consumer = MongoConsumer(
                 app.state.store,
@@ -42,6 +44,7 @@ def create(settings: Settings | None = None) -> FastAPI:
                 settings.service_name,
                 HANDLERS,
                 deps,
+                prepare=deps.prepare,
                 batch_size=settings.consumer_batch_size,
             )
         app.state.relay = MongoOutboxRelay(app.state.store, app.state.bus, settings.service_name)

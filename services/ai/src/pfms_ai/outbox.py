@@ -21,7 +21,8 @@ from pfms_platform.metrics import EVENTS_PUBLISHED, OUTBOX_LAG
 log = get_logger(__name__)
 
 SENT_RETENTION = timedelta(days=1)
-"""Sent documents stay this long (TTL index) for inspection, then MongoDB drops them."""
+"""Sent documents stay this long for inspection; the relay drops older ones when it is idle (a TTL
+index would be simpler, but every index slows the inserts the consumer makes per event)."""
 
 
 def emit(unit: Unit, data: EventData, *, source: str) -> CloudEvent:
@@ -35,6 +36,7 @@ def emit(unit: Unit, data: EventData, *, source: str) -> CloudEvent:
     if chain:
         event.id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"pfms:{chain[-1]}:{data.type}:{len(unit.outbox)}"))
     document = {
+        "_id": event.id,
         "exchange": data.exchange,
         "routing_key": event.type,
         "payload": event.model_dump(mode="json"),
@@ -43,7 +45,7 @@ def emit(unit: Unit, data: EventData, *, source: str) -> CloudEvent:
         "sent_at": None,
         "attempts": 0,
     }
-    unit.outbox.append(UpdateOne({"_id": event.id}, {"$setOnInsert": document}, upsert=True))
+    unit.outbox.append(document)
     return event
 
 
@@ -77,7 +79,7 @@ class MongoOutboxRelay:
         if sent:
             await outbox.update_many(
                 {"_id": {"$in": [d["_id"] for d in sent]}},
-                {"$set": {"sent_at": now, "sent_expires_at": now + SENT_RETENTION}},
+                {"$set": {"sent_at": now}},
             )
             for d in sent:
                 EVENTS_PUBLISHED.labels(self.service, d["routing_key"]).inc()
@@ -92,7 +94,10 @@ class MongoOutboxRelay:
         return len(sent), len(failed)
 
     async def pending(self) -> int:
-        n = await self.store.db[OUTBOX].count_documents({"sent_at": None})
+        """Pending documents (exported as a gauge); sent ones past their retention are dropped meanwhile."""
+        outbox = self.store.db[OUTBOX]
+        await outbox.delete_many({"sent_at": {"$ne": None, "$lt": datetime.now(UTC) - SENT_RETENTION}})
+        n = await outbox.count_documents({"sent_at": None})
         OUTBOX_LAG.labels(self.service).set(n)
         return int(n)
 

@@ -9,11 +9,12 @@ otherwise one after the other, with every write keyed so that running it twice c
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from fastapi import FastAPI, Request
 from motor.motor_asyncio import AsyncIOMotorClient, AsyncIOMotorClientSession, AsyncIOMotorDatabase
-from pymongo import ASCENDING, DESCENDING, DeleteMany, DeleteOne, InsertOne, UpdateMany, UpdateOne
+from pymongo import ASCENDING, DESCENDING, DeleteMany, DeleteOne, InsertOne, ReplaceOne, UpdateMany, UpdateOne
 
 from pfms_platform.logging import get_logger
 
@@ -32,7 +33,7 @@ USER_COLLECTIONS = (EXPENSES, INCOMES, ML_MODELS, CATEGORY_RULES, INSIGHTS, CHAT
 
 log = get_logger(__name__)
 
-Write = InsertOne[Any] | UpdateOne | UpdateMany | DeleteOne | DeleteMany
+Write = InsertOne[Any] | ReplaceOne[Any] | UpdateOne | UpdateMany | DeleteOne | DeleteMany
 
 
 @dataclass
@@ -40,8 +41,11 @@ class Unit:
     """Writes and events to apply together, in the order they were queued per collection."""
 
     writes: dict[str, list[Write]] = field(default_factory=dict)
-    outbox: list[UpdateOne] = field(default_factory=list)
+    outbox: list[dict[str, Any]] = field(default_factory=list)
+    """Outgoing event documents (with their `_id`)."""
     inbox: list[InsertOne[Any]] = field(default_factory=list)
+    stale_users: set[str] = field(default_factory=set)
+    """Users whose cached figures the change outdates; dropped together once the unit commits."""
     after_commit: dict[str, Callable[[], Awaitable[None]]] = field(default_factory=dict)
     """Actions once the writes are durable, by key: a batch runs each (e.g. one user's cache drop) once."""
 
@@ -53,6 +57,7 @@ class Unit:
             self.writes.setdefault(name, []).extend(ops)
         self.outbox.extend(other.outbox)
         self.inbox.extend(other.inbox)
+        self.stale_users |= other.stale_users
         self.after_commit.update(other.after_commit)
 
     @property
@@ -65,7 +70,13 @@ class Unit:
         for name, ops in self.writes.items():
             await db[name].bulk_write(ops, ordered=True, session=session)
         if self.outbox:
-            await db[OUTBOX].bulk_write(self.outbox, ordered=False, session=session)
+            # in a transaction the inbox already guarantees one application: plain inserts (cheaper);
+            # without one a re-run must find its own documents there, so they are upserts
+            events: list[Write] = [
+                InsertOne(doc) if session else UpdateOne({"_id": doc["_id"]}, {"$setOnInsert": doc}, upsert=True)
+                for doc in self.outbox
+            ]
+            await db[OUTBOX].bulk_write(events, ordered=False, session=session)
         if self.inbox:
             await db[INBOX].bulk_write(self.inbox, ordered=False, session=session)
 
@@ -77,6 +88,7 @@ class Store:
         self.client = client
         self.db: AsyncIOMotorDatabase[Any] = client[name]
         self.transactions = False
+        self.on_stale: Callable[[set[str]], Awaitable[None]] | None = None
         self.outbox_written = asyncio.Event()
         """Set when a commit queued events: wakes the outbox relay at once (MongoDB has no LISTEN/NOTIFY)."""
 
@@ -87,7 +99,6 @@ class Store:
         db = self.db
         await db[INBOX].create_index([("consumer", ASCENDING), ("event_id", ASCENDING)], unique=True)
         await db[OUTBOX].create_index([("sent_at", ASCENDING), ("created_at", ASCENDING)])
-        await db[OUTBOX].create_index("sent_expires_at", expireAfterSeconds=0)
         await db[EXPENSES].create_index([("user_id", ASCENDING), ("expense_date", DESCENDING)])
         await db[INCOMES].create_index([("user_id", ASCENDING), ("received_date", DESCENDING)])
         await db[ML_MODELS].create_index([("user_id", ASCENDING)])
@@ -112,11 +123,12 @@ class Store:
                 await session.with_transaction(body)
         if unit.outbox:
             self.outbox_written.set()
-        for action in unit.after_commit.values():
-            try:
-                await action()
-            except Exception as exc:  # a cache left warm only lives until its TTL
-                log.warning("after-commit action failed", error=str(exc)[:200])
+        actions = list(unit.after_commit.values())
+        if unit.stale_users and self.on_stale is not None:
+            actions.append(partial(self.on_stale, unit.stale_users))
+        for outcome in await asyncio.gather(*(action() for action in actions), return_exceptions=True):
+            if isinstance(outcome, BaseException):  # a cache left warm only lives until its TTL
+                log.warning("after-commit action failed", error=str(outcome)[:200])
 
 
 async def open_store(app: FastAPI) -> None:
