@@ -77,33 +77,26 @@ class BatchConsumer(Consumer):
             return
         try:
             applied = await self.apply_batch(items)
+            log.debug("batch applied", size=len(items), new=len(applied))
         except Exception as exc:
             log.warning("batch failed, applying one by one", size=len(items), error=str(exc)[:300])
             for message, _event, _data in items:
                 await super().on_message(message)
             return
-        for message, event, _data in items:
-            await message.ack()
+        await items[-1][0].ack(multiple=True)  # one frame acks the whole batch (delivery tags ascend)
+        for _message, event, _data in items:
             EVENTS_CONSUMED.labels(self.service, event.type, "applied" if event.id in applied else "duplicate").inc()
 
     async def apply_batch(self, items: list[Item]) -> set[str]:
         """Apply every event not seen before, in arrival order, in one transaction; returns their ids."""
         async with self.db.sessions() as session, session.begin():
-            fresh = set(
-                (
-                    await session.scalars(
-                        insert(InboxEvent)
-                        .values(
-                            [
-                                {"consumer": self.service, "event_id": e.id, "event_type": e.type}
-                                for e in {e.id: e for _m, e, _d in items}.values()
-                            ]
-                        )
-                        .on_conflict_do_nothing()
-                        .returning(InboxEvent.event_id)
-                    )
-                ).all()
+            inbox = InboxEvent.__table__
+            rows = [{"consumer": self.service, "event_id": e.id, "event_type": e.type} for _m, e, _d in items]
+            inserted = await session.execute(
+                insert(inbox).on_conflict_do_nothing().returning(inbox.c.event_id),
+                list({r["event_id"]: r for r in rows}.values()),
             )
+            fresh = set(inserted.scalars().all())
             now = datetime.now(UTC)
             pending: list[Planned] = []
             done: set[str] = set()

@@ -120,8 +120,9 @@ def price_alert(e: PriceAlertTriggered) -> list[Intent]:
 
 
 def group_expense(e: GroupExpenseCreated) -> list[Intent]:
-    """Every member with a share, except whoever added it, hears of a new shared expense."""
-    data = _json(e)
+    """Every member with a share, except whoever added it, hears of a new shared expense (with their
+    own share only: the full lists would repeat in every member's row)."""
+    data = e.model_dump(mode="json", exclude={"shares", "payers"})
     return [
         Intent(
             user_id=share.user_id,

@@ -188,21 +188,17 @@ async def plan(session: AsyncSession, batch: Sequence[Planned], now: datetime) -
             for endpoint in endpoints
             if endpoint.user_id == intent.user_id and planned.event_type in endpoint.event_types
         ]
-    created = set(
-        (
-            await session.scalars(
-                insert(Notification).values(notifications).on_conflict_do_nothing().returning(Notification.id)
-            )
-        ).all()
-    )
-    if not created:
-        return 0
+    # One compiled statement, sent in batches (insertmanyvalues): compiling a 500-row VALUES list
+    # per batch cost more than the database's work.
+    table = Notification.__table__
+    inserted = await session.execute(insert(table).on_conflict_do_nothing().returning(table.c.id), notifications)
+    created = set(inserted.scalars().all())
     sends = [row for nid in created for row in deliveries[nid]]
     if sends:
-        await session.execute(insert(Delivery), sends)
+        await session.execute(insert(Delivery.__table__), sends)
     calls = [row for nid in created for row in hooks[nid]]
     if calls:
-        await session.execute(insert(WebhookDelivery), calls)
+        await session.execute(insert(WebhookDelivery.__table__), calls)
     woken = sorted({str(n["user_id"]) for n in notifications if n["id"] in created and n["in_app"]})
     await wake(session, woken)
     return len(created)
