@@ -211,3 +211,19 @@ async def test_webhooks_of_another_person_answer_404_and_bad_bodies_name_the_fie
     edited = await client.patch(base, json={"active": False, "description": "off"}, headers=env.keys.auth(owner))
     assert edited.json()["data"]["active"] is False
     assert (await client.delete(base, headers=env.keys.auth(owner))).status_code == 204
+
+
+async def test_the_gdpr_export_holds_the_persons_rows_but_not_the_webhook_secret(env, receiver) -> None:
+    user = await env.person()
+    hook = await register(env, user, receiver.url)
+    await env.publish(goal(user), source="savings")
+    await env.until(lambda: _received(receiver, 1))
+    response = await env.svc.client.get(
+        "/internal/v1/export", params={"user_id": str(user)}, headers=env.service_headers()
+    )
+    assert response.status_code == 200, response.text
+    tables = response.json()["data"]["tables"]
+    assert [r["id"] for r in tables["webhook_endpoints"]] == [hook["id"]]
+    assert "secret" not in tables["webhook_endpoints"][0]
+    assert len(tables["notifications"]) == 1 and len(tables["recipients"]) == 1
+    assert hook["secret"] not in response.text

@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import APIRouter, status
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from pfms_notification import domain
 from pfms_notification.domain import Category, Channel, Intent
@@ -19,9 +20,22 @@ from pfms_notification.planner import Planned, plan
 from pfms_notification.schemas import SendIn, Sent, TemplateIn, TemplateOut
 from pfms_platform.db import Session
 from pfms_platform.envelope import Envelope, ok
+from pfms_platform.export import Rows, user_rows
 from pfms_platform.security import CallingService
 
 router = APIRouter(prefix="/internal/v1/notifications", tags=["internal"])
+
+WITHHELD = {"webhook_endpoints": "secret", "notification_deliveries": "body"}
+"""Left out of the GDPR export: a signing secret (shown once) and rendered mails that may carry one-time links."""
+
+
+async def export(session: AsyncSession, user_id: uuid.UUID) -> Rows:
+    """The person's rows in every table, less what must never leave again (WITHHELD)."""
+    tables = await user_rows(session, user_id, "pfms_notification")
+    for table, column in WITHHELD.items():
+        for row in tables.get(table, []):
+            row.pop(column, None)
+    return tables
 
 
 @router.post("/send", status_code=status.HTTP_201_CREATED, response_model=Envelope[Sent])

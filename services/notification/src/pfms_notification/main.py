@@ -47,6 +47,7 @@ def create(settings: Settings | None = None) -> FastAPI:
         on_startup=[start],
         on_shutdown=[stop],
         background=background,
+        exporter=internal.export,
     )
 
 
