@@ -78,3 +78,31 @@ async def test_corrections_raise_the_accuracy_for_the_user(env, build_expense) -
     assert model["samples"] == len(USER_SCHEME) and set(model["labels"]) == {"Eating Out", "Food", "Streaming", "Car"}
     rule = (await env.documents("category_rules", {"user_id": str(user), "merchant": "starbucks store"}))[0]
     assert rule["category_name"] == "Eating Out"
+
+
+@pytest.mark.integration
+async def test_the_users_own_model_names_their_own_category_for_a_new_shop(make_env, build_expense) -> None:
+    env = await make_env(personal_full_at=8)
+    user = uuid.uuid4()
+    labelled = [
+        ("TOYS R US 0412", "Kids"),
+        ("SMYTHS TOYS 88", "Kids"),
+        ("THE TOY SHOP LEEDS", "Kids"),
+        ("TOY KINGDOM 12", "Kids"),
+        ("TESCO STORES 2231", "Groceries"),
+        ("ALDI 77123", "Groceries"),
+        ("LIDL 4411", "Groceries"),
+        ("SAFEWAY #1203", "Groceries"),
+    ]
+    await env.feed([build_expense(user, d, "20.00", DAY, category=c) for d, c in labelled])
+    response = await env.client.post(
+        "/api/v1/ai/categorize",
+        json={"description": "TOYWORLD OUTLET 5521", "amount": "20.00", "currency": "USD"},
+        headers=env.auth(user),
+    )
+    data = response.json()["data"]
+    assert (data["best_guess"], data["source"]) == ("Kids", "user")
+    assert data["category_id"] == str(uuid.uuid5(uuid.NAMESPACE_URL, f"{user}:Kids"))
+    assert "+u-" in data["model_version"]
+    [model] = await env.documents("ml_models", {"_id": f"user:{user}"})
+    assert model["samples"] == len(labelled) and model["trained_label_version"] == len(labelled)
