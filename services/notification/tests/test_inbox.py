@@ -4,13 +4,16 @@ import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+import aio_pika
 import pytest
 from sqlalchemy import func, select
 
+from pfms_contracts import CloudEvent
 from pfms_contracts.expense import BudgetThresholdReached
 from pfms_contracts.identity import PasswordResetRequested, UserDeleted
 from pfms_contracts.notification import NotificationRequested
 from pfms_notification.models import Delivery, Notification, Recipient
+from pfms_platform.testing.helpers import publish_event
 
 pytestmark = pytest.mark.integration
 
@@ -193,3 +196,22 @@ async def test_user_deleted_purges_every_row_of_the_person(env) -> None:
 
     await env.until(purged)
     assert (await env.svc.client.get("/api/v1/notifications/devices", headers=headers)).json()["data"] == []
+
+
+async def test_a_malformed_event_is_parked_and_the_rest_of_its_batch_is_applied(env) -> None:
+    user = await env.person()
+    broken = CloudEvent(source="expense", type="budget.threshold_reached", data={"user_id": str(user)})
+    await publish_event(env.svc.settings.amqp_url, budget_event(user), source="expense", event=broken)
+    await env.publish(NotificationRequested(user_id=user, category="system", title="Fine", message="m"))
+    await env.until(lambda: _count(env, 1))
+    connection = await aio_pika.connect(env.svc.settings.amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        dlq = await channel.declare_queue("notification.events.dlq", passive=True)
+
+        async def parked() -> bool:
+            message = await dlq.get(fail=False)
+            return message is not None and CloudEvent.model_validate_json(message.body).id == broken.id
+
+        await env.until(parked)
+    assert [n.title for n in await env.notifications(user)] == ["Fine"]
