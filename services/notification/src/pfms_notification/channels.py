@@ -24,6 +24,9 @@ class SendError(Exception):
 
 
 class Sender(Protocol):
+    uses_session: bool
+    """Senders that do not touch the session run side by side in one dispatch round."""
+
     async def send(self, session: AsyncSession, delivery: Delivery) -> None: ...
 
 
@@ -34,6 +37,8 @@ def _http_error(response: httpx.Response) -> SendError:
 
 class EmailSender:
     """Plain-text mail over SMTP (aiosmtplib)."""
+
+    uses_session = False
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -65,6 +70,8 @@ class EmailSender:
 
 class PushSender:
     """FCM HTTP v1: one request per device token; a token FCM no longer knows is forgotten."""
+
+    uses_session = True
 
     def __init__(self, settings: Settings, client: httpx.AsyncClient) -> None:
         self.settings = settings
@@ -107,6 +114,8 @@ class PushSender:
 
 class SmsSender:
     """A generic HTTP SMS gateway, Twilio-shaped: form POST To/From/Body with basic auth."""
+
+    uses_session = False
 
     def __init__(self, settings: Settings, client: httpx.AsyncClient) -> None:
         self.settings = settings

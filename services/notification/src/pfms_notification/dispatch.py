@@ -55,7 +55,6 @@ class Dispatcher:
     async def send_due(self) -> int:
         """Send up to CLAIM due deliveries; returns how many were tried."""
         now = self.clock()
-        s = self.settings
         async with self.db.sessions() as session, session.begin():
             rows = (
                 await session.scalars(
@@ -66,20 +65,27 @@ class Dispatcher:
                     .with_for_update(skip_locked=True)
                 )
             ).all()
-            for row in rows:
-                row.attempts += 1
-                try:
-                    await self.senders[row.channel].send(session, row)
-                except SendError as exc:
-                    tries = s.delivery_max_attempts if exc.permanent else row.attempts
-                    row.status, row.next_attempt_at = domain.after_failure(
-                        tries, s.delivery_max_attempts, now, s.delivery_retry_base_seconds
-                    )
-                    row.last_error = str(exc)[:500]
-                    log.warning("delivery failed", channel=row.channel, attempt=row.attempts, status=row.status)
-                else:
-                    row.status, row.sent_at, row.last_error = "sent", now, None
+            # Mail and SMS go out side by side; push reads and prunes device tokens through the session, one at a time.
+            alone = [r for r in rows if self.senders[r.channel].uses_session]
+            await asyncio.gather(*(self._attempt(session, r, now) for r in rows if r not in alone))
+            for row in alone:
+                await self._attempt(session, row, now)
             return len(rows)
+
+    async def _attempt(self, session: AsyncSession, row: Delivery, now: datetime) -> None:
+        s = self.settings
+        row.attempts += 1
+        try:
+            await self.senders[row.channel].send(session, row)
+        except SendError as exc:
+            tries = s.delivery_max_attempts if exc.permanent else row.attempts
+            row.status, row.next_attempt_at = domain.after_failure(
+                tries, s.delivery_max_attempts, now, s.delivery_retry_base_seconds
+            )
+            row.last_error = str(exc)[:500]
+            log.warning("delivery failed", channel=row.channel, attempt=row.attempts, status=row.status)
+        else:
+            row.status, row.sent_at, row.last_error = "sent", now, None
 
     async def call_due_webhooks(self) -> int:
         now = self.clock()
