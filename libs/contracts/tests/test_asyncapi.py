@@ -1,8 +1,9 @@
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 
 from pfms_contracts import EVENTS, EXCHANGES, CloudEvent
-from pfms_contracts.asyncapi import DEFAULT_PATH, document, render
+from pfms_contracts.asyncapi import DEFAULT_PATH, document, main, render
 from pfms_contracts.identity import UserCreated
 
 
@@ -35,3 +36,10 @@ def test_registry_finds_every_event_class_by_type() -> None:
     assert EVENTS["user.created"] is UserCreated
     assert EVENTS["user.family_invited"] is identity.FamilyInvited
     assert all(model.exchange in EXCHANGES for model in EVENTS.values())
+
+
+def test_the_command_checks_without_writing(tmp_path: Path) -> None:
+    stale = tmp_path / "asyncapi.yaml"
+    stale.write_text("old\n")
+    assert main([str(stale), "--check"]) == 1 and stale.read_text() == "old\n"
+    assert main([str(stale)]) == 0 and main([str(stale), "--check"]) == 0

@@ -1,5 +1,6 @@
 """Write the fleet's AsyncAPI 2.6 document from the event models (`pfms-asyncapi [path]`)."""
 
+import argparse
 import sys
 from pathlib import Path
 from typing import Any
@@ -75,11 +76,21 @@ def render() -> str:
     return yaml.safe_dump(document(), sort_keys=True, allow_unicode=True)
 
 
-def main() -> None:
-    path = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_PATH
-    path.write_text(render())
-    print(f"wrote {path}")
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="pfms-asyncapi", description="Write the AsyncAPI document of the contracts.")
+    parser.add_argument("path", nargs="?", type=Path, default=DEFAULT_PATH)
+    parser.add_argument("--check", action="store_true", help="exit 1 if PATH differs from a fresh render")
+    args = parser.parse_args(argv)
+    text = render()
+    if args.check:
+        if not args.path.exists() or args.path.read_text() != text:
+            print(f"{args.path} is stale: run `make asyncapi`", file=sys.stderr)
+            return 1
+        return 0
+    args.path.write_text(text)
+    print(f"wrote {args.path}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
