@@ -183,19 +183,26 @@ def test_edge_plugins(config: KongConfig) -> None:
     assert config.route("expense-bulk-import").paths == ("/api/v1/expenses/bulk-import",)
 
 
-def test_only_the_market_stream_is_unbuffered_and_it_keeps_market_datas_plugins(
+STREAMS = {  # the unbuffered (Server-Sent Events) routes: route → (service, path, a sibling path)
+    "market-data-stream": ("market-data", "/api/v1/market/stream", "/api/v1/market/stocks/AAPL"),
+    "notification-stream": ("notification", "/api/v1/notifications/stream", "/api/v1/notifications/unread-count"),
+}
+
+
+def test_only_the_event_streams_are_unbuffered_and_they_keep_their_services_plugins(
     config: KongConfig, router: Router[str]
 ) -> None:
-    assert [r.name for r in config.routes if not r.response_buffering] == ["market-data-stream"]
-    stream = config.route("market-data-stream")
-    assert stream.service == "market-data" and stream.paths == ("/api/v1/market/stream",)
-    assert router.match(normalize_path("/api/v1/market/stream")) == "market-data-stream"
-    assert router.match(normalize_path("/api/v1/market/stocks/AAPL")) == "market-data"
-    plugins = config.effective_plugins(stream)
-    assert plugins == config.effective_plugins(config.route("market-data"))
-    assert {"jwt", "rate-limiting", "cors", "correlation-id"} <= set(plugins)
-    # the stream idles up to 15 s between keep-alives: the read timeout must be longer
-    assert config.service("market-data").read_timeout > 15000
+    assert sorted(r.name for r in config.routes if not r.response_buffering) == sorted(STREAMS)
+    for name, (service, path, sibling) in STREAMS.items():
+        stream = config.route(name)
+        assert stream.service == service and stream.paths == (path,)
+        assert router.match(normalize_path(path)) == name
+        assert router.match(normalize_path(sibling)) == service
+        plugins = config.effective_plugins(stream)
+        assert plugins == config.effective_plugins(config.route(service))
+        assert {"jwt", "rate-limiting", "cors", "correlation-id"} <= set(plugins)
+        # the streams idle up to 15 s between keep-alives: the read timeout must be longer
+        assert config.service(service).read_timeout > 15000
 
 
 def test_consumer_takes_its_secrets_from_auth(config: KongConfig) -> None:
