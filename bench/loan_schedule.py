@@ -14,29 +14,31 @@ Writes bench/results/loan.json. Usage: `uv run python bench/loan_schedule.py`.
 """
 
 import asyncio
-import json
-import os
-import statistics
-import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import httpx
+from harness import (
+    ServiceProcess,
+    arguments,
+    database,
+    load_average,
+    machine,
+    measured_at,
+    percentiles,
+    serve,
+    servers,
+    write_results,
+)
 
-from pfms_devservers import Stack, free_port
 from pfms_loan.amortisation import Compounding, EmiFrequency, InterestType, Method, Terms, schedule
-from pfms_loan.main import SERVICE_DIR
-from pfms_platform.migrations import upgrade
 from pfms_platform.testing.keys import TestKeys
 
-RESULTS = Path(__file__).resolve().parent / "results" / "loan.json"
 INSTALMENTS = 360
 PURE_RUNS = 500
 HTTP_RUNS = 100
@@ -56,17 +58,6 @@ LOAN = {
     "emi_frequency": "monthly",
     "total_installments": INSTALMENTS,
 }
-
-
-def percentiles(samples: list[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-    return {
-        "n": len(ordered),
-        "p50_ms": round(statistics.median(ordered), 3),
-        "p95_ms": round(ordered[int(0.95 * (len(ordered) - 1))], 3),
-        "p99_ms": round(ordered[int(0.99 * (len(ordered) - 1))], 3),
-        "max_ms": round(ordered[-1], 3),
-    }
 
 
 def time_pure() -> dict[str, Any]:
@@ -96,7 +87,7 @@ def time_pure() -> dict[str, Any]:
             schedule(terms)
             if i >= WARMUP:
                 samples.append((time.perf_counter() - started) * 1000)
-        out[name] = percentiles(samples)
+        out[name] = percentiles(samples, digits=3)
     return out
 
 
@@ -109,26 +100,13 @@ async def timed(call: Callable[[], Awaitable[httpx.Response]], runs: int, status
         assert response.status_code == status, response.text
         if i >= WARMUP:
             samples.append(elapsed)
-    return percentiles(samples)
+    return percentiles(samples, digits=3)
 
 
-async def wait_ready(client: httpx.AsyncClient, process: subprocess.Popen[bytes]) -> None:
-    for _ in range(300):
-        if process.poll() is not None:
-            raise RuntimeError("loan service exited")
-        try:
-            if (await client.get("/ready")).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        await asyncio.sleep(0.2)
-    raise TimeoutError("loan service not ready")
-
-
-async def measure(port: int, keys: TestKeys, process: subprocess.Popen[bytes]) -> dict[str, Any]:
+async def measure(service: ServiceProcess, keys: TestKeys) -> dict[str, Any]:
     headers = keys.auth(uuid.uuid4(), ttl=3600)
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30, headers=headers) as client:
-        await wait_ready(client, process)
+    async with httpx.AsyncClient(base_url=service.url, timeout=30, headers=headers) as client:
+        await service.ready()
         create = await timed(lambda: client.post("/api/v1/loans", json=LOAN), HTTP_RUNS, 201)
         loan = (await client.post("/api/v1/loans", json=LOAN)).json()["data"]
         path = f"/api/v1/loans/{loan['id']}"
@@ -152,50 +130,18 @@ async def measure(port: int, keys: TestKeys, process: subprocess.Popen[bytes]) -
     }
 
 
-def main() -> dict[str, Any]:
+def main(save: bool) -> dict[str, Any]:
     """Servers and the service process are started here, measured in `measure`, and always stopped."""
-    load_before = os.getloadavg()
+    load_before = load_average()
     pure = time_pure()
-    stack = Stack.create(Path(tempfile.mkdtemp(prefix="pfms-bench-loan-")), fast=True)
-    stack.start()
-    keys = TestKeys()
-    jwks = keys.serve()
-    process: subprocess.Popen[bytes] | None = None
-    try:
-        stack.postgres.create_database("pfms_loan")
-        dsn = stack.postgres.url("pfms_loan")
-        upgrade(SERVICE_DIR, dsn)
-        port = free_port()
-        env = {
-            **os.environ,
-            "PFMS_LOAN_DATABASE_URL": dsn,
-            "PFMS_LOAN_AMQP_URL": stack.rabbitmq.url(),
-            "PFMS_LOAN_REDIS_URL": stack.redis.url(1),
-            "PFMS_LOAN_JWKS_URL": jwks,
-            "PFMS_LOAN_PORT": str(port),
-            "PFMS_LOAN_USER_RATE_LIMIT_PER_MINUTE": "0",
-            "PFMS_LOAN_JOBS_ENABLED": "false",
-            "PFMS_LOAN_LOG_LEVEL": "WARNING",
-        }
-        process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "pfms-loan"), "serve"], env=env, stdout=subprocess.DEVNULL
-        )
-        timings = asyncio.run(asyncio.wait_for(measure(port, keys, process), DEADLINE_SECONDS))
-        load_after = os.getloadavg()
-    finally:
-        if process is not None:
-            process.terminate()
-            process.wait(timeout=30)
-        keys.close()
-        stack.stop()
+    with servers("loan") as run:
+        dsn = database(run.stack, "loan")
+        with serve("loan", run, database_url=dsn, env={"JOBS_ENABLED": "false"}) as service:
+            timings = asyncio.run(asyncio.wait_for(measure(service, run.keys), DEADLINE_SECONDS))
     result = {
         "benchmark": "loan EMI schedule, 360 monthly instalments",
-        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": sys.version.split()[0],
-            "load_average_1m_before_after": [round(load_before[0], 2), round(load_after[0], 2)],
-        },
+        "measured_at": measured_at(),
+        "machine": machine(load_before),
         "loan": LOAN,
         "target": {"schedule_p95_ms_below": TARGET_MS},
         "pure_schedule": pure,
@@ -206,12 +152,10 @@ def main() -> dict[str, Any]:
             "http_get_schedule_p95": timings["http_get_schedule_360"]["p95_ms"] < TARGET_MS,
         },
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    write_results("loan", result, save=save)
     return result
 
 
 if __name__ == "__main__":
-    outcome = main()
-    print(json.dumps(outcome, indent=2))
+    outcome = main(save=not arguments(__doc__).no_save)
     sys.exit(0 if outcome["meets_target"]["pure_p95"] else 1)

@@ -14,46 +14,37 @@ Writes bench/results/savings.json. Usage: `uv run python bench/savings_progress.
 """
 
 import asyncio
-import json
-import os
 import random
-import statistics
-import subprocess
-import sys
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
+from harness import (
+    ServiceProcess,
+    arguments,
+    database,
+    load_average,
+    machine,
+    measured_at,
+    percentiles,
+    plain,
+    serve,
+    servers,
+    write_results,
+)
 
-from pfms_devservers import Stack, free_port
-from pfms_platform.migrations import upgrade
 from pfms_platform.testing.keys import TestKeys
-from pfms_savings.main import SERVICE_DIR
 from pfms_savings.models import Contribution
 
-RESULTS = Path(__file__).resolve().parent / "results" / "savings.json"
 ENTRIES = 10_000
 RUNS = 300
 WARMUP = 30
 WRITES = 100
 DEADLINE_SECONDS = 240
-
-
-def percentiles(samples: list[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-    return {
-        "n": len(ordered),
-        "p50_ms": round(statistics.median(ordered), 2),
-        "p95_ms": round(ordered[int(0.95 * (len(ordered) - 1))], 2),
-        "p99_ms": round(ordered[int(0.99 * (len(ordered) - 1))], 2),
-        "max_ms": round(ordered[-1], 2),
-    }
 
 
 async def seed(dsn: str, user_id: uuid.UUID, goal_id: uuid.UUID) -> Decimal:
@@ -108,24 +99,11 @@ async def timed(call: Any, runs: int, warmup: int) -> dict[str, float]:
     return percentiles(samples)
 
 
-async def wait_ready(client: httpx.AsyncClient, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "the savings service exited during start-up"
-        try:
-            if (await client.get("/ready")).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        await asyncio.sleep(0.2)
-    raise TimeoutError("savings service not ready")
-
-
-async def measure(dsn: str, port: int, keys: TestKeys, process: subprocess.Popen[bytes]) -> dict[str, Any]:
+async def measure(dsn: str, service: ServiceProcess, keys: TestKeys) -> dict[str, Any]:
     user_id = uuid.uuid4()
     headers = keys.auth(user_id, ttl=3600)
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10, headers=headers) as client:
-        await wait_ready(client, process)
+    async with httpx.AsyncClient(base_url=service.url, timeout=10, headers=headers) as client:
+        await service.ready()
         created = await client.post(
             "/api/v1/savings/goals",
             json={
@@ -138,7 +116,7 @@ async def measure(dsn: str, port: int, keys: TestKeys, process: subprocess.Popen
         )
         created.raise_for_status()
         goal_id = created.json()["data"]["id"]
-        net = await seed(dsn.replace("+asyncpg", ""), user_id, uuid.UUID(goal_id))
+        net = await seed(plain(dsn), user_id, uuid.UUID(goal_id))
         progress_path = f"/api/v1/savings/goals/{goal_id}/progress"
         first = (await client.get(progress_path)).json()["data"]
         assert first["contributions"] == ENTRIES and Decimal(first["saved_amount"]) == net, first
@@ -160,55 +138,22 @@ async def measure(dsn: str, port: int, keys: TestKeys, process: subprocess.Popen
         }
 
 
-def main() -> dict[str, Any]:
+def main(save: bool) -> None:
     """Servers and the service process are started here, measured in `measure`, and always stopped."""
-    stack = Stack.create(Path(tempfile.mkdtemp(prefix="pfms-bench-savings-")), fast=True)
-    stack.start()
-    keys = TestKeys()
-    jwks = keys.serve()
-    process: subprocess.Popen[bytes] | None = None
-    try:
-        stack.postgres.create_database("pfms_savings")
-        dsn = stack.postgres.url("pfms_savings")
-        upgrade(SERVICE_DIR, dsn)
-        port = free_port()
-        env = {
-            **os.environ,
-            "PFMS_SAVINGS_DATABASE_URL": dsn,
-            "PFMS_SAVINGS_AMQP_URL": stack.rabbitmq.url(),
-            "PFMS_SAVINGS_REDIS_URL": stack.redis.url(1),
-            "PFMS_SAVINGS_JWKS_URL": jwks,
-            "PFMS_SAVINGS_PORT": str(port),
-            "PFMS_SAVINGS_USER_RATE_LIMIT_PER_MINUTE": "0",
-            "PFMS_SAVINGS_LOG_LEVEL": "WARNING",
-        }
-        process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "pfms-savings"), "serve"], env=env, stdout=subprocess.DEVNULL
-        )
-        load_before = os.getloadavg()
-        timings = asyncio.run(asyncio.wait_for(measure(dsn, port, keys, process), DEADLINE_SECONDS))
-        load_after = os.getloadavg()
-    finally:
-        if process is not None:
-            process.terminate()
-            process.wait(timeout=30)
-        keys.close()
-        stack.stop()
+    with servers("savings") as run:
+        dsn = database(run.stack, "savings")
+        with serve("savings", run, database_url=dsn) as service:
+            load_before = load_average()
+            timings = asyncio.run(asyncio.wait_for(measure(dsn, service, run.keys), DEADLINE_SECONDS))
     result = {
         "benchmark": "savings goal progress with 10,000 contributions",
-        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": sys.version.split()[0],
-            "load_average_1m_before_after": [round(load_before[0], 2), round(load_after[0], 2)],
-        },
+        "measured_at": measured_at(),
+        "machine": machine(load_before),
         "data": {"entries_of_the_goal": ENTRIES, "entries_of_another_goal": ENTRIES, "withdrawals": ENTRIES // 10},
         **timings,
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2, default=str) + "\n")
-    return result
+    write_results("savings", result, save=save)
 
 
 if __name__ == "__main__":
-    print(json.dumps(main(), indent=2, default=str))
+    main(save=not arguments(__doc__).no_save)

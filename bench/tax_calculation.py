@@ -19,34 +19,37 @@ Writes bench/results/tax.json. Usage: `uv run python bench/tax_calculation.py`.
 """
 
 import asyncio
-import json
-import os
 import random
-import statistics
-import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
+from harness import (
+    ServiceProcess,
+    arguments,
+    database,
+    load_average,
+    machine,
+    measured_at,
+    percentiles,
+    plain,
+    serve,
+    servers,
+    write_results,
+)
 
-from pfms_devservers import Stack, free_port
 from pfms_platform.db import Database
 from pfms_platform.internal import InternalClient
-from pfms_platform.migrations import upgrade
 from pfms_platform.testing.keys import TestKeys
 from pfms_tax import calculator, domain, regimes, store
-from pfms_tax.main import SERVICE_DIR
 from pfms_tax.models import IncomeFact, RealizedGainFact, SaleRevision, TaxDeduction
 from pfms_tax.settings import Settings
 
-RESULTS = Path(__file__).resolve().parent / "results" / "tax.json"
 RUNS = 200
 WARMUP = 20
 INCOME_ROWS = 10_000
@@ -55,17 +58,6 @@ DEDUCTIONS = 40
 YEAR = 2024
 TARGET_MS = 100.0
 DEADLINE_SECONDS = 300
-
-
-def percentiles(samples: list[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-    return {
-        "n": len(ordered),
-        "p50_ms": round(statistics.median(ordered), 2),
-        "p95_ms": round(ordered[int(0.95 * (len(ordered) - 1))], 2),
-        "p99_ms": round(ordered[int(0.99 * (len(ordered) - 1))], 2),
-        "max_ms": round(ordered[-1], 2),
-    }
 
 
 def rows(user_id: uuid.UUID) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
@@ -256,83 +248,38 @@ async def time_service_path(dsn: str, user_id: uuid.UUID) -> dict[str, float]:
     return percentiles(samples)
 
 
-async def wait_ready(client: httpx.AsyncClient, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "the tax service exited during start-up"
-        try:
-            if (await client.get("/ready")).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        await asyncio.sleep(0.2)
-    raise TimeoutError("tax service not ready")
-
-
-async def measure(dsn: str, port: int, keys: TestKeys, process: subprocess.Popen[bytes]) -> dict[str, Any]:
+async def measure(dsn: str, service: ServiceProcess, keys: TestKeys) -> dict[str, Any]:
     user_id = uuid.uuid4()
     headers = keys.auth(user_id, ttl=3600)
-    plain = dsn.replace("+asyncpg", "")
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
-        await wait_ready(client, process)
-        await seed(plain, user_id, client, headers)
+    async with httpx.AsyncClient(base_url=service.url, timeout=10) as client:
+        await service.ready()
+        await seed(plain(dsn), user_id, client, headers)
         pure = time_pure(user_id)
-        service = await time_service_path(dsn, user_id)
-        uncached = await time_http(plain, client, headers, user_id, cached=False)
-        cached = await time_http(plain, client, headers, user_id, cached=True)
+        in_process = await time_service_path(dsn, user_id)
+        uncached = await time_http(plain(dsn), client, headers, user_id, cached=False)
+        cached = await time_http(plain(dsn), client, headers, user_id, cached=True)
         answer = (await client.get("/api/v1/tax/calculate", params={"year": YEAR}, headers=headers)).json()["data"]
     summary = {k: answer[k] for k in ("gross_income", "taxable_income", "tax_owed", "effective_rate", "marginal_rate")}
     return {
         "pure_function": pure,
-        "service_path_uncached": service,
+        "service_path_uncached": in_process,
         "http_uncached": uncached,
         "http_cached": cached,
         "answer": summary,
     }
 
 
-def main() -> dict[str, Any]:
+def main(save: bool) -> dict[str, Any]:
     """Servers and the service process are started here, measured in `measure`, and always stopped."""
-    stack = Stack.create(Path(tempfile.mkdtemp(prefix="pfms-bench-tax-")), fast=True)
-    stack.start()
-    keys = TestKeys()
-    jwks = keys.serve()
-    process: subprocess.Popen[bytes] | None = None
-    try:
-        stack.postgres.create_database("pfms_tax")
-        dsn = stack.postgres.url("pfms_tax")
-        upgrade(SERVICE_DIR, dsn)
-        port = free_port()
-        env = {
-            **os.environ,
-            "PFMS_TAX_DATABASE_URL": dsn,
-            "PFMS_TAX_AMQP_URL": stack.rabbitmq.url(),
-            "PFMS_TAX_REDIS_URL": stack.redis.url(1),
-            "PFMS_TAX_JWKS_URL": jwks,
-            "PFMS_TAX_PORT": str(port),
-            "PFMS_TAX_USER_RATE_LIMIT_PER_MINUTE": "0",
-            "PFMS_TAX_LOG_LEVEL": "WARNING",
-        }
-        process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "pfms-tax"), "serve"], env=env, stdout=subprocess.DEVNULL
-        )
-        load_before = os.getloadavg()
-        timings = asyncio.run(asyncio.wait_for(measure(dsn, port, keys, process), DEADLINE_SECONDS))
-        load_after = os.getloadavg()
-    finally:
-        if process is not None:
-            process.terminate()
-            process.wait(timeout=30)
-        keys.close()
-        stack.stop()
+    with servers("tax") as run:
+        dsn = database(run.stack, "tax")
+        with serve("tax", run, database_url=dsn) as service:
+            load_before = load_average()
+            timings = asyncio.run(asyncio.wait_for(measure(dsn, service, run.keys), DEADLINE_SECONDS))
     result = {
         "benchmark": "tax calculation for one year (US 2024, married filing jointly)",
-        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": sys.version.split()[0],
-            "load_average_1m_before_after": [round(load_before[0], 2), round(load_after[0], 2)],
-        },
+        "measured_at": measured_at(),
+        "machine": machine(load_before),
         "data": {"income_rows": INCOME_ROWS, "realized_gains": GAIN_ROWS, "deductions": DEDUCTIONS},
         "target": {"uncached_ms_below": TARGET_MS},
         **timings,
@@ -343,12 +290,10 @@ def main() -> dict[str, Any]:
             "http_uncached_p95": timings["http_uncached"]["p95_ms"] < TARGET_MS,
         },
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    write_results("tax", result, save=save)
     return result
 
 
 if __name__ == "__main__":
-    outcome = main()
-    print(json.dumps(outcome, indent=2))
+    outcome = main(save=not arguments(__doc__).no_save)
     sys.exit(0 if outcome["meets_target"]["http_uncached_p50"] else 1)

@@ -1,0 +1,242 @@
+"""What the benchmarks in bench/ share: servers, databases, service processes, figures and results.
+
+A script starts its servers with `servers(name)`, gives a service a migrated database with
+`database(stack, service)`, runs the real service as its own process with `serve(...)` (the
+`PFMS_<NAME>_*` environment built from the catalogue), awaits `ServiceProcess.ready()`, times its own
+requests, summarises them with `percentiles(...)`, records `machine(...)` and `measured_at()`, and
+writes `bench/results/<name>.json` with `write_results(...)` unless run with `--no-save`.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import httpx
+
+from pfms_devservers import Stack, free_port
+from pfms_platform.catalogue import service as service_info
+from pfms_platform.migrations import upgrade
+from pfms_platform.testing.fixtures import service_dir
+from pfms_platform.testing.keys import TestKeys
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+@dataclass
+class Servers:
+    """The loopback servers of one benchmark run, the JWT keys (served as JWKS) and a scratch folder."""
+
+    stack: Stack
+    keys: TestKeys
+    folder: Path
+
+
+@contextmanager
+def servers(name: str) -> Iterator[Servers]:
+    """Start PostgreSQL, RabbitMQ, Redis, the MongoDB-wire, SMTP and S3 servers under a new temp folder,
+    and a JWKS endpoint (`keys.url`); stop them all on exit."""
+    folder = Path(tempfile.mkdtemp(prefix=f"pfms-bench-{name}-"))
+    folder.chmod(0o755)  # the postgres and rabbitmq system users must reach the servers folder below
+    stack = Stack.create(folder / "servers", fast=True)
+    stack.start()
+    keys = TestKeys()
+    try:
+        keys.url = keys.serve()
+        yield Servers(stack, keys, folder)
+    finally:
+        keys.close()
+        stack.stop()
+
+
+def database(stack: Stack, service: str) -> str:
+    """Create the service's database (its catalogue name), migrate it and return its SQLAlchemy URL."""
+    name = service_info(service).database
+    stack.postgres.create_database(name)
+    url = stack.postgres.url(name)
+    upgrade(service_dir(service), url)
+    return url
+
+
+def plain(url: str) -> str:
+    """The asyncpg DSN of a SQLAlchemy `postgresql+asyncpg://` URL."""
+    return url.replace("+asyncpg", "")
+
+
+@dataclass
+class ServiceProcess:
+    """A service run as its own process (`pfms-<name> serve`) on a loopback port."""
+
+    name: str
+    port: int
+    process: subprocess.Popen[bytes]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    async def ready(self, timeout: float = 60) -> None:
+        """Wait until `/ready` answers 200; fail at once if the process exits."""
+        deadline = time.monotonic() + timeout
+        async with httpx.AsyncClient(base_url=self.url, timeout=10) as client:
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"the {self.name} service exited during start-up")
+                try:
+                    if (await client.get("/ready")).status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.2)
+        raise TimeoutError(f"the {self.name} service was not ready in {timeout:.0f} s")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+def service_env(
+    service: str,
+    run: Servers,
+    port: int,
+    *,
+    database_url: str | None = None,
+    vhost: str = "/",
+    redis_db: int = 1,
+    env: Mapping[str, str | None] | None = None,
+) -> dict[str, str]:
+    """The process environment plus `PFMS_<NAME>_*`: database, bus, Redis, JWKS, port, the per-user rate
+    limit off and WARNING logs; `env` (names without the prefix) adds, overrides or, with None, removes."""
+    prefix = service_info(service).env_prefix
+    settings: dict[str, str | None] = {
+        "DATABASE_URL": database_url,
+        "AMQP_URL": run.stack.rabbitmq.url(vhost),
+        "REDIS_URL": run.stack.redis.url(redis_db),
+        "JWKS_URL": run.keys.url,
+        "PORT": str(port),
+        "USER_RATE_LIMIT_PER_MINUTE": "0",
+        "LOG_LEVEL": "WARNING",
+        **(env or {}),
+    }
+    return {**os.environ, **{prefix + k: v for k, v in settings.items() if v is not None}}
+
+
+@contextmanager
+def serve(
+    service: str,
+    run: Servers,
+    *,
+    database_url: str | None = None,
+    vhost: str = "/",
+    redis_db: int = 1,
+    env: Mapping[str, str | None] | None = None,
+    log: bool = False,
+) -> Iterator[ServiceProcess]:
+    """Start `pfms-<service> serve` on a free port (see `service_env`) and terminate it on exit. Its
+    output goes to `<folder>/<service>.log` with `log`, else stdout is dropped and stderr shown."""
+    port = free_port()
+    environment = service_env(service, run, port, database_url=database_url, vhost=vhost, redis_db=redis_db, env=env)
+    command = [str(Path(sys.executable).parent / f"pfms-{service}"), "serve"]
+    with (run.folder / f"{service}.log").open("wb") if log else open(os.devnull, "wb") as out:
+        process = subprocess.Popen(command, env=environment, stdout=out, stderr=subprocess.STDOUT if log else None)
+    running = ServiceProcess(service, port, process)
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def percentiles(
+    samples: Sequence[float],
+    *,
+    digits: int = 2,
+    stats: Sequence[str] = ("p50", "p95", "p99", "max"),
+    count: bool = True,
+    rank: Literal["lower", "nearest"] = "lower",
+) -> dict[str, float]:
+    """Summary of millisecond samples: `n` (with `count`) then each of `stats` (p50, p95, p99, max, mean)
+    as `<stat>_ms`, rounded to `digits`. `rank="lower"`: p50 is the median and pXX the sample at
+    index int(q·(n-1)); `rank="nearest"`: every pXX is the sample at index min(n-1, int(q·n))."""
+    ordered = sorted(samples)
+
+    def at(q: float) -> float:
+        if rank == "nearest":
+            return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+        return statistics.median(ordered) if q == 0.5 else ordered[int(q * (len(ordered) - 1))]
+
+    out: dict[str, float] = {"n": len(ordered)} if count else {}
+    for stat in stats:
+        if stat == "max":
+            value = ordered[-1]
+        elif stat == "mean":
+            value = statistics.fmean(ordered)
+        else:
+            value = at(int(stat[1:]) / 100)
+        out[f"{stat}_ms"] = round(value, digits)
+    return out
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux /proc): what it spent, however busy the
+    machine."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def load_average() -> list[float]:
+    """The 1, 5 and 15-minute load averages, rounded."""
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def machine(load_before: Sequence[float] | None = None) -> dict[str, Any]:
+    """CPUs, Python, system and the 1-minute load average: before and after the run when `load_before`
+    (a `load_average()` taken before) is given, else at the end."""
+    load: dict[str, Any] = (
+        {"load_average_1m_before_after": [load_before[0], load_average()[0]]}
+        if load_before is not None
+        else {"load_average_1m_at_end": load_average()[0]}
+    )
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "system": platform.platform(),
+        **load,
+    }
+
+
+def measured_at() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def arguments(doc: str | None, parser: argparse.ArgumentParser | None = None) -> argparse.Namespace:
+    """Parse the command line: the script's own options (`parser`) plus `--no-save`."""
+    parser = parser or argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument(
+        "--no-save", action="store_true", help="print the figures but leave bench/results/ as committed"
+    )
+    return parser.parse_args()
+
+
+def write_results(name: str, result: Mapping[str, Any], *, save: bool = True) -> None:
+    """Write `result` to bench/results/<name>.json (unless not `save`) and print it."""
+    text = json.dumps(result, indent=2, default=str) + "\n"
+    if save:
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        (RESULTS / f"{name}.json").write_text(text)
+    print(text, end="")
