@@ -14,52 +14,44 @@ Writes bench/results/income.json. Usage: `uv run python bench/income_projection.
 """
 
 import asyncio
-import json
-import os
 import random
-import statistics
-import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
+from harness import (
+    ServiceProcess,
+    arguments,
+    database,
+    load_average,
+    machine,
+    measured_at,
+    percentiles,
+    plain,
+    serve,
+    servers,
+    write_results,
+)
 from redis.asyncio import Redis
 
-from pfms_devservers import Stack, free_port
 from pfms_income import cashflow, domain, store
 from pfms_income.cache import ProjectionCache
-from pfms_income.main import SERVICE_DIR
 from pfms_income.models import ExpenseFact, ScheduledOutflow
 from pfms_income.schemas import ProjectionParams
 from pfms_income.settings import Settings
 from pfms_platform.db import Database
-from pfms_platform.migrations import upgrade
 from pfms_platform.testing.keys import TestKeys
 
-RESULTS = Path(__file__).resolve().parent / "results" / "income.json"
 RUNS = 300
 WARMUP = 30
 DAYS = 365
 TARGET_MS = 50.0
 DEADLINE_SECONDS = 240
-
-
-def percentiles(samples: list[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-    return {
-        "n": len(ordered),
-        "p50_ms": round(statistics.median(ordered), 2),
-        "p95_ms": round(ordered[int(0.95 * (len(ordered) - 1))], 2),
-        "p99_ms": round(ordered[int(0.99 * (len(ordered) - 1))], 2),
-        "max_ms": round(ordered[-1], 2),
-    }
 
 
 async def seed(dsn: str, user_id: uuid.UUID, client: httpx.AsyncClient, headers: dict[str, str]) -> None:
@@ -218,7 +210,7 @@ async def time_http(client: httpx.AsyncClient, headers: dict[str, str], *, cache
     samples = []
     for i in range(RUNS + WARMUP):
         balance = "5000.00" if cached else f"{5000 + i}.00"
-        params = {"days": DAYS, "starting_balance": balance, "threshold": "500"}
+        params: dict[str, str | int] = {"days": DAYS, "starting_balance": balance, "threshold": "500"}
         started = time.perf_counter()
         response = await client.get("/api/v1/income/cashflow/projection", params=params, headers=headers)
         elapsed = (time.perf_counter() - started) * 1000
@@ -230,27 +222,12 @@ async def time_http(client: httpx.AsyncClient, headers: dict[str, str], *, cache
     return percentiles(samples)
 
 
-async def wait_ready(client: httpx.AsyncClient, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "the income service exited during start-up"
-        try:
-            if (await client.get("/ready")).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        await asyncio.sleep(0.2)
-    raise TimeoutError("income service not ready")
-
-
-async def measure(
-    dsn: str, redis_url: str, port: int, keys: TestKeys, process: subprocess.Popen[bytes]
-) -> dict[str, Any]:
+async def measure(dsn: str, redis_url: str, process: ServiceProcess, keys: TestKeys) -> dict[str, Any]:
     user_id = uuid.uuid4()
     headers = keys.auth(user_id, ttl=3600)
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
-        await wait_ready(client, process)
-        await seed(dsn.replace("+asyncpg", ""), user_id, client, headers)
+    async with httpx.AsyncClient(base_url=process.url, timeout=10) as client:
+        await process.ready()
+        await seed(plain(dsn), user_id, client, headers)
         pure = await time_pure(dsn, user_id)
         service = await time_service_path(dsn, redis_url, user_id)
         uncached = await time_http(client, headers, cached=False)
@@ -258,48 +235,18 @@ async def measure(
     return {"pure_function": pure, "service_path_uncached": service, "http_uncached": uncached, "http_cached": cached}
 
 
-def main() -> dict[str, Any]:
+def main(save: bool) -> dict[str, Any]:
     """Servers and the service process are started here, measured in `measure`, and always stopped."""
-    stack = Stack.create(Path(tempfile.mkdtemp(prefix="pfms-bench-income-")), fast=True)
-    stack.start()
-    keys = TestKeys()
-    jwks = keys.serve()
-    process: subprocess.Popen[bytes] | None = None
-    try:
-        stack.postgres.create_database("pfms_income")
-        dsn = stack.postgres.url("pfms_income")
-        upgrade(SERVICE_DIR, dsn)
-        port = free_port()
-        env = {
-            **os.environ,
-            "PFMS_INCOME_DATABASE_URL": dsn,
-            "PFMS_INCOME_AMQP_URL": stack.rabbitmq.url(),
-            "PFMS_INCOME_REDIS_URL": stack.redis.url(1),
-            "PFMS_INCOME_JWKS_URL": jwks,
-            "PFMS_INCOME_PORT": str(port),
-            "PFMS_INCOME_USER_RATE_LIMIT_PER_MINUTE": "0",
-            "PFMS_INCOME_LOG_LEVEL": "WARNING",
-        }
-        process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "pfms-income"), "serve"], env=env, stdout=subprocess.DEVNULL
-        )
-        load_before = os.getloadavg()
-        timings = asyncio.run(asyncio.wait_for(measure(dsn, stack.redis.url(1), port, keys, process), DEADLINE_SECONDS))
-        load_after = os.getloadavg()
-    finally:
-        if process is not None:
-            process.terminate()
-            process.wait(timeout=30)
-        keys.close()
-        stack.stop()
+    with servers("income") as run:
+        dsn = database(run.stack, "income")
+        with serve("income", run, database_url=dsn) as service:
+            load_before = load_average()
+            work = measure(dsn, run.stack.redis.url(1), service, run.keys)
+            timings = asyncio.run(asyncio.wait_for(work, DEADLINE_SECONDS))
     result = {
         "benchmark": "income cash-flow projection, 365 days",
-        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": sys.version.split()[0],
-            "load_average_1m_before_after": [round(load_before[0], 2), round(load_after[0], 2)],
-        },
+        "measured_at": measured_at(),
+        "machine": machine(load_before),
         "data": {
             "expense_facts": 12000,
             "expense_facts_in_burn_window": 3000,
@@ -315,12 +262,10 @@ def main() -> dict[str, Any]:
             "http_p95": timings["http_uncached"]["p95_ms"] < TARGET_MS,
         },
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    write_results("income", result, save=save)
     return result
 
 
 if __name__ == "__main__":
-    outcome = main()
-    print(json.dumps(outcome, indent=2))
+    outcome = main(save=not arguments(__doc__).no_save)
     sys.exit(0 if outcome["meets_target"]["service_path_p95"] else 1)

@@ -16,46 +16,37 @@ Writes bench/results/market-data.json. Usage: `uv run python bench/market_data_q
 """
 
 import asyncio
-import json
-import os
-import statistics
-import subprocess
 import sys
-import tempfile
 import time
 import uuid
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
+from harness import (
+    ServiceProcess,
+    arguments,
+    cpu_seconds,
+    database,
+    load_average,
+    machine,
+    measured_at,
+    percentiles,
+    serve,
+    servers,
+    write_results,
+)
 from redis.asyncio import Redis
 
-from pfms_devservers import Stack, free_port
-from pfms_market_data.main import SERVICE_DIR
-from pfms_platform.migrations import upgrade
 from pfms_platform.security import mint_service_token
 from pfms_platform.settings import DEV_SERVICE_TOKEN_SECRET
 from pfms_platform.testing.keys import TestKeys
 
-RESULTS = Path(__file__).resolve().parent / "results" / "market-data.json"
 RUNS = 2000
 WARMUP = 100
 MISSES = 300
 CONCURRENCY = 10
 TARGET_MS = 10.0
 DEADLINE_SECONDS = 240
-
-
-def percentiles(samples: list[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-    return {
-        "n": len(ordered),
-        "p50_ms": round(statistics.median(ordered), 2),
-        "p95_ms": round(ordered[int(0.95 * (len(ordered) - 1))], 2),
-        "p99_ms": round(ordered[int(0.99 * (len(ordered) - 1))], 2),
-        "max_ms": round(ordered[-1], 2),
-    }
 
 
 async def timed(client: httpx.AsyncClient, path: str, headers: dict[str, str], runs: int) -> list[float]:
@@ -80,12 +71,6 @@ async def histogram(client: httpx.AsyncClient, route: str) -> dict[float, float]
     return counts
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU the service process has used (Linux /proc), load-independent unlike wall time."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def at_service(before: dict[float, float], after: dict[float, float]) -> dict[str, Any]:
     """Share of requests the service answered within 5 and 10 ms, and the bucket its p95 falls in."""
     delta = {le: after[le] - before.get(le, 0.0) for le in sorted(after)}
@@ -99,28 +84,15 @@ def at_service(before: dict[float, float], after: dict[float, float]) -> dict[st
     }
 
 
-async def wait_ready(client: httpx.AsyncClient, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "the market-data service exited during start-up"
-        try:
-            if (await client.get("/ready")).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        await asyncio.sleep(0.2)
-    raise TimeoutError("market-data service not ready")
-
-
-async def measure(port: int, redis_url: str, keys: TestKeys, process: subprocess.Popen[bytes]) -> dict[str, Any]:
+async def measure(process: ServiceProcess, redis_url: str, keys: TestKeys) -> dict[str, Any]:
     user = keys.auth(uuid.uuid4(), ttl=3600)
     token = mint_service_token(DEV_SERVICE_TOKEN_SECRET, "investment", ttl_seconds=3600)
     service = {"Authorization": f"Bearer {token}"}
     public = "/api/v1/market/stocks/AAPL"
     internal = "/internal/v1/market/quotes/EUR-USD?asset_class=forex"
     limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10, limits=limits) as client:
-        await wait_ready(client, process)
+    async with httpx.AsyncClient(base_url=process.url, timeout=10, limits=limits) as client:
+        await process.ready()
         await timed(client, public, user, WARMUP)
         await timed(client, internal, service, WARMUP)
         before = await histogram(client, "/api/v1/market/stocks/{symbol}")
@@ -154,48 +126,18 @@ async def measure(port: int, redis_url: str, keys: TestKeys, process: subprocess
     }
 
 
-def main() -> dict[str, Any]:
+def main(save: bool) -> dict[str, Any]:
     """Servers and the service process are started here, measured in `measure`, and always stopped."""
-    stack = Stack.create(Path(tempfile.mkdtemp(prefix="pfms-bench-market-")), fast=True)
-    stack.start()
-    keys = TestKeys()
-    jwks = keys.serve()
-    process: subprocess.Popen[bytes] | None = None
-    try:
-        stack.postgres.create_database("pfms_market")
-        dsn = stack.postgres.url("pfms_market")
-        upgrade(SERVICE_DIR, dsn)
-        port = free_port()
-        env = {
-            **os.environ,
-            "PFMS_MARKET_DATA_DATABASE_URL": dsn,
-            "PFMS_MARKET_DATA_AMQP_URL": stack.rabbitmq.url(),
-            "PFMS_MARKET_DATA_REDIS_URL": stack.redis.url(1),
-            "PFMS_MARKET_DATA_JWKS_URL": jwks,
-            "PFMS_MARKET_DATA_PORT": str(port),
-            "PFMS_MARKET_DATA_USER_RATE_LIMIT_PER_MINUTE": "0",
-            "PFMS_MARKET_DATA_LOG_LEVEL": "WARNING",
-        }
-        process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "pfms-market-data"), "serve"], env=env, stdout=subprocess.DEVNULL
-        )
-        load_before = os.getloadavg()
-        timings = asyncio.run(asyncio.wait_for(measure(port, stack.redis.url(1), keys, process), DEADLINE_SECONDS))
-        load_after = os.getloadavg()
-    finally:
-        if process is not None:
-            process.terminate()
-            process.wait(timeout=30)
-        keys.close()
-        stack.stop()
+    with servers("market") as run:
+        dsn = database(run.stack, "market-data")
+        with serve("market-data", run, database_url=dsn) as service:
+            load_before = load_average()
+            redis_url = run.stack.redis.url(1)
+            timings = asyncio.run(asyncio.wait_for(measure(service, redis_url, run.keys), DEADLINE_SECONDS))
     result = {
         "benchmark": "market-data quote served from the Redis cache, over loopback HTTP",
-        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": sys.version.split()[0],
-            "load_average_1m_before_after": [round(load_before[0], 2), round(load_after[0], 2)],
-        },
+        "measured_at": measured_at(),
+        "machine": machine(load_before),
         "target": {"cached_p95_ms_below": TARGET_MS},
         **timings,
         "meets_target": {
@@ -204,12 +146,10 @@ def main() -> dict[str, Any]:
             "client_side_internal_p95": timings["cached_internal_quote"]["p95_ms"] < TARGET_MS,
         },
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    write_results("market-data", result, save=save)
     return result
 
 
 if __name__ == "__main__":
-    outcome = main()
-    print(json.dumps(outcome, indent=2))
+    outcome = main(save=not arguments(__doc__).no_save)
     sys.exit(0 if outcome["meets_target"]["at_the_service_p95"] else 1)
