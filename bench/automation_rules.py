@@ -19,46 +19,36 @@ Writes bench/results/automation.json. Usage: `uv run python bench/automation_rul
 """
 
 import asyncio
-import json
-import os
-import statistics
-import subprocess
 import sys
-import tempfile
 import time
 import uuid
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
+from harness import (
+    ServiceProcess,
+    arguments,
+    database,
+    load_average,
+    machine,
+    measured_at,
+    percentiles,
+    serve,
+    servers,
+    write_results,
+)
 from redis.asyncio import Redis
 
 from pfms_automation.cache import RuleCache, group, load
-from pfms_automation.main import SERVICE_DIR
-from pfms_devservers import Stack, free_port
 from pfms_platform.db import Database
-from pfms_platform.migrations import upgrade
 from pfms_platform.testing.keys import TestKeys
 
-RESULTS = Path(__file__).resolve().parent / "results" / "automation.json"
 RULES = 1000
 RUNS = 1000
 HTTP_RUNS = 300
 WARMUP = 50
 TARGET_MS = 5.0
 DEADLINE_SECONDS = 420
-
-
-def percentiles(samples: list[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-    return {
-        "n": len(ordered),
-        "p50_ms": round(statistics.median(ordered), 3),
-        "p95_ms": round(ordered[int(0.95 * (len(ordered) - 1))], 3),
-        "p99_ms": round(ordered[int(0.99 * (len(ordered) - 1))], 3),
-        "max_ms": round(ordered[-1], 3),
-    }
 
 
 def rule_body(i: int) -> dict[str, Any]:
@@ -158,11 +148,11 @@ async def time_in_process(dsn: str, redis_url: str, user_id: uuid.UUID) -> dict[
     await db.dispose()
     await redis.aclose()
     return {
-        "evaluate": percentiles(evaluate),
-        "evaluate_cpu_time": percentiles(evaluate_cpu),
-        "cached_lookup_and_evaluate": percentiles(cached),
-        "load_and_compile_cold": percentiles(cold),
-        "reload_after_one_rule_changed": percentiles(after_change),
+        "evaluate": percentiles(evaluate, digits=3),
+        "evaluate_cpu_time": percentiles(evaluate_cpu, digits=3),
+        "cached_lookup_and_evaluate": percentiles(cached, digits=3),
+        "load_and_compile_cold": percentiles(cold, digits=3),
+        "reload_after_one_rule_changed": percentiles(after_change, digits=3),
         "rules_fully_evaluated_per_event": len(rules.candidates(event(0))),
         "cache_loads": cache.loads,
     }
@@ -179,29 +169,14 @@ async def time_http(client: httpx.AsyncClient, headers: dict[str, str]) -> dict[
         assert len(response.json()["data"]["executions"]) == 3
         if i >= WARMUP:
             samples.append(elapsed)
-    return percentiles(samples)
+    return percentiles(samples, digits=3)
 
 
-async def wait_ready(client: httpx.AsyncClient, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "the automation service exited during start-up"
-        try:
-            if (await client.get("/ready")).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        await asyncio.sleep(0.2)
-    raise TimeoutError("automation service not ready")
-
-
-async def measure(
-    dsn: str, redis_url: str, port: int, keys: TestKeys, process: subprocess.Popen[bytes]
-) -> dict[str, Any]:
+async def measure(dsn: str, redis_url: str, process: ServiceProcess, keys: TestKeys) -> dict[str, Any]:
     user_id = uuid.uuid4()
     headers = keys.auth(user_id, ttl=3600)
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-        await wait_ready(client, process)
+    async with httpx.AsyncClient(base_url=process.url, timeout=30) as client:
+        await process.ready()
         started = time.perf_counter()
         await seed(client, headers)
         seeded = time.perf_counter() - started
@@ -210,48 +185,18 @@ async def measure(
     return {"seed_seconds": round(seeded, 1), **in_process, "http_trigger": http}
 
 
-def main() -> dict[str, Any]:
+def main(save: bool) -> dict[str, Any]:
     """Servers and the service process are started here, measured in `measure`, and always stopped."""
-    stack = Stack.create(Path(tempfile.mkdtemp(prefix="pfms-bench-automation-")), fast=True)
-    stack.start()
-    keys = TestKeys()
-    jwks = keys.serve()
-    process: subprocess.Popen[bytes] | None = None
-    try:
-        stack.postgres.create_database("pfms_automation")
-        dsn = stack.postgres.url("pfms_automation")
-        upgrade(SERVICE_DIR, dsn)
-        port = free_port()
-        env = {
-            **os.environ,
-            "PFMS_AUTOMATION_DATABASE_URL": dsn,
-            "PFMS_AUTOMATION_AMQP_URL": stack.rabbitmq.url(),
-            "PFMS_AUTOMATION_REDIS_URL": stack.redis.url(1),
-            "PFMS_AUTOMATION_JWKS_URL": jwks,
-            "PFMS_AUTOMATION_PORT": str(port),
-            "PFMS_AUTOMATION_USER_RATE_LIMIT_PER_MINUTE": "0",
-            "PFMS_AUTOMATION_LOG_LEVEL": "WARNING",
-        }
-        process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "pfms-automation"), "serve"], env=env, stdout=subprocess.DEVNULL
-        )
-        load_before = os.getloadavg()
-        timings = asyncio.run(asyncio.wait_for(measure(dsn, stack.redis.url(1), port, keys, process), DEADLINE_SECONDS))
-        load_after = os.getloadavg()
-    finally:
-        if process is not None:
-            process.terminate()
-            process.wait(timeout=30)
-        keys.close()
-        stack.stop()
+    with servers("automation") as run:
+        dsn = database(run.stack, "automation")
+        with serve("automation", run, database_url=dsn) as service:
+            load_before = load_average()
+            work = measure(dsn, run.stack.redis.url(1), service, run.keys)
+            timings = asyncio.run(asyncio.wait_for(work, DEADLINE_SECONDS))
     result = {
         "benchmark": "automation: 1,000 active rules of one user against one event",
-        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": sys.version.split()[0],
-            "load_average_1m_before_after": [round(load_before[0], 2), round(load_after[0], 2)],
-        },
+        "measured_at": measured_at(),
+        "machine": machine(load_before),
         "data": {"rules": RULES, "trigger": "expense.created", "rules_matching_each_event": 3},
         "target": {"evaluate_p95_ms_below": TARGET_MS},
         **timings,
@@ -261,12 +206,10 @@ def main() -> dict[str, Any]:
             "cached_lookup_and_evaluate_p95": timings["cached_lookup_and_evaluate"]["p95_ms"] < TARGET_MS,
         },
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    write_results("automation", result, save=save)
     return result
 
 
 if __name__ == "__main__":
-    outcome = main()
-    print(json.dumps(outcome, indent=2))
+    outcome = main(save=not arguments(__doc__).no_save)
     sys.exit(0 if outcome["meets_target"]["evaluate_p95"] else 1)
