@@ -15,42 +15,49 @@ the analytics need is in the service's own tables, as in steady state. Then it m
 
 It checks that the HTTP answer equals analytics computed from a full replay of the transactions.
 
-Writes bench/results/investment.json. Usage: `uv run python bench/investment_analytics.py`.
+Writes bench/results/investment.json. Usage: `uv run python bench/investment_analytics.py [--no-save]`.
 """
 
 import asyncio
 import json
-import os
 import random
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
+from harness import (
+    ServiceProcess,
+    arguments,
+    cpu_seconds,
+    database,
+    load_average,
+    machine,
+    measured_at,
+    percentiles,
+    plain,
+    serve,
+    servers,
+    write_results,
+)
 
-from pfms_devservers import Stack, free_port
+from pfms_devservers import free_port
 from pfms_investment import market, state_store, store
 from pfms_investment.analytics import AssetMeta, analyse
 from pfms_investment.evaluate import portfolio_analytics
 from pfms_investment.lots import Method
-from pfms_investment.main import SERVICE_DIR
 from pfms_investment.returns import PERIODS, period_start
 from pfms_investment.schemas import Analytics
 from pfms_investment.state import rebuild
 from pfms_investment.valuation import FxTable, Holding
 from pfms_platform.db import Database
-from pfms_platform.migrations import upgrade
 from pfms_platform.testing.keys import TestKeys
 
-RESULTS = Path(__file__).resolve().parent / "results" / "investment.json"
 ASSETS = 200
 TRANSACTIONS = 20_000
 PRICE_DAYS = 60
@@ -58,21 +65,7 @@ RUNS = 20
 WARMUP = 3
 TARGET_MS = 100.0
 DEADLINE_SECONDS = 400
-
-
-def percentiles(samples: list[float], cpu: list[float] | None = None) -> dict[str, float]:
-    """Wall-clock percentiles; with `cpu`, also the median CPU time this process spent (what the machine's
-    load does not inflate: an estimate of the wall time on an idle core)."""
-    ordered = sorted(samples)
-    out = {
-        "n": len(ordered),
-        "p50_ms": round(statistics.median(ordered), 2),
-        "p95_ms": round(ordered[int(0.95 * (len(ordered) - 1))], 2),
-        "max_ms": round(ordered[-1], 2),
-    }
-    if cpu:
-        out["cpu_p50_ms"] = round(statistics.median(cpu), 2)
-    return out
+STATS = ("p50", "p95", "max")
 
 
 class Timer:
@@ -94,13 +87,9 @@ class Timer:
         self.runs += 1
 
     def summary(self) -> dict[str, float]:
-        return percentiles(self.wall, self.cpu)
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        """Wall-clock percentiles and the median CPU time this process spent (what the machine's load
+        does not inflate: an estimate of the wall time on an idle core)."""
+        return {**percentiles(self.wall, stats=STATS), "cpu_p50_ms": round(statistics.median(self.cpu), 2)}
 
 
 async def seed(dsn: str, user_id: uuid.UUID) -> uuid.UUID:
@@ -213,7 +202,7 @@ async def build_states(dsn: str, user_id: uuid.UUID, portfolio_id: uuid.UUID) ->
         await market.pack_prices(session, keys | {("SPY", "stock")})
     elapsed = time.perf_counter() - started
     await db.dispose()
-    conn = await asyncpg.connect(dsn.replace("+asyncpg", ""))
+    conn = await asyncpg.connect(plain(dsn))
     try:
         await conn.execute("VACUUM ANALYZE")  # settle the bulk load now rather than under the measurements
     finally:
@@ -254,7 +243,9 @@ async def time_pure_and_service(dsn: str, user_id: uuid.UUID, portfolio_id: uuid
             async with db.sessions() as session:
                 await portfolio_analytics(session, None, portfolio, today)
     await db.dispose()
-    summary = {k: str(result[k]) for k in ("current_value", "realized_pnl", "unrealized_pnl", "total_return")}
+    summary: dict[str, Any] = {
+        k: str(result[k]) for k in ("current_value", "realized_pnl", "unrealized_pnl", "total_return")
+    }
     summary["returns"] = {r["period"]: {"twr": str(r["twr"]), "xirr": str(r["xirr"])} for r in result["returns"]}
     return {
         "pure_function": pure.summary(),
@@ -283,79 +274,37 @@ async def time_http(
         assert {k: v for k, v in data.items() if k not in ("stale", "benchmark")} == {
             k: v for k, v in reference.items() if k not in ("stale", "benchmark")
         }, "the service's answer differs from a full replay"
-    return {**percentiles(samples), "service_process_cpu_mean_ms": round(server_cpu / RUNS * 1000, 2)}
+    return {**percentiles(samples, stats=STATS), "service_process_cpu_mean_ms": round(server_cpu / RUNS * 1000, 2)}
 
 
-async def wait_ready(client: httpx.AsyncClient, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "the investment service exited during start-up"
-        try:
-            if (await client.get("/ready")).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        await asyncio.sleep(0.2)
-    raise TimeoutError("investment service not ready")
-
-
-async def measure(dsn: str, port: int, keys: TestKeys, process: subprocess.Popen[bytes]) -> dict[str, Any]:
+async def measure(dsn: str, process: ServiceProcess, keys: TestKeys) -> dict[str, Any]:
     user_id = uuid.uuid4()
     headers = keys.auth(user_id, ttl=3600)
-    portfolio_id = await seed(dsn.replace("+asyncpg", ""), user_id)
+    portfolio_id = await seed(plain(dsn), user_id)
     build_seconds = await build_states(dsn, user_id, portfolio_id)
     in_process = await time_pure_and_service(dsn, user_id, portfolio_id)
     reference = in_process.pop("_reference")
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-        await wait_ready(client, process)
+    async with httpx.AsyncClient(base_url=process.url, timeout=30) as client:
+        await process.ready()
         http = await time_http(client, headers, portfolio_id, reference, process.pid)
     return {**in_process, "http_uncached": http, "build_all_states_seconds": round(build_seconds, 2)}
 
 
-def main() -> dict[str, Any]:
+def main(save: bool) -> dict[str, Any]:
     """Servers and the service process are started here, measured in `measure`, and always stopped."""
-    stack = Stack.create(Path(tempfile.mkdtemp(prefix="pfms-bench-investment-")), fast=True)
-    stack.start()
-    keys = TestKeys()
-    jwks = keys.serve()
-    process: subprocess.Popen[bytes] | None = None
-    try:
-        stack.postgres.create_database("pfms_investment")
-        dsn = stack.postgres.url("pfms_investment")
-        upgrade(SERVICE_DIR, dsn)
-        port = free_port()
+    with servers("investment") as run:
+        dsn = database(run.stack, "investment")
         env = {
-            **os.environ,
-            "PFMS_INVESTMENT_DATABASE_URL": dsn,
-            "PFMS_INVESTMENT_AMQP_URL": stack.rabbitmq.url(),
-            "PFMS_INVESTMENT_REDIS_URL": stack.redis.url(1),
-            "PFMS_INVESTMENT_JWKS_URL": jwks,
-            "PFMS_INVESTMENT_PORT": str(port),
-            "PFMS_INVESTMENT_USER_RATE_LIMIT_PER_MINUTE": "0",
-            "PFMS_INVESTMENT_LOG_LEVEL": "WARNING",
-            "PFMS_INVESTMENT_SNAPSHOT_ENABLED": "false",
-            "PFMS_INVESTMENT_SERVICE_URLS": json.dumps({"market-data": f"http://127.0.0.1:{free_port()}"}),
+            "SNAPSHOT_ENABLED": "false",
+            "SERVICE_URLS": json.dumps({"market-data": f"http://127.0.0.1:{free_port()}"}),
         }
-        process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "pfms-investment"), "serve"], env=env, stdout=subprocess.DEVNULL
-        )
-        load_before = os.getloadavg()
-        timings = asyncio.run(asyncio.wait_for(measure(dsn, port, keys, process), DEADLINE_SECONDS))
-        load_after = os.getloadavg()
-    finally:
-        if process is not None:
-            process.terminate()
-            process.wait(timeout=30)
-        keys.close()
-        stack.stop()
+        with serve("investment", run, database_url=dsn, env=env) as service:
+            load_before = load_average()
+            timings = asyncio.run(asyncio.wait_for(measure(dsn, service, run.keys), DEADLINE_SECONDS))
     result = {
         "benchmark": "investment portfolio analytics, uncached",
-        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": sys.version.split()[0],
-            "load_average_1m_before_after": [round(load_before[0], 2), round(load_after[0], 2)],
-        },
+        "measured_at": measured_at(),
+        "machine": machine(load_before),
         "data": {
             "assets": ASSETS,
             "transactions": TRANSACTIONS,
@@ -373,12 +322,10 @@ def main() -> dict[str, Any]:
             "http_p95": timings["http_uncached"]["p95_ms"] < TARGET_MS,
         },
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    write_results("investment", result, save=save)
     return result
 
 
 if __name__ == "__main__":
-    outcome = main()
-    print(json.dumps(outcome, indent=2))
+    outcome = main(save=not arguments(__doc__).no_save)
     sys.exit(0 if outcome["meets_target"]["http_p50"] else 1)
