@@ -12,17 +12,12 @@ Starts its own RabbitMQ, Redis and MongoDB-wire server (secantusdb) on loopback,
   runs from the first publish until every event is in the service's inbox and every prediction it
   made above the threshold has arrived as `expense.categorized`.
 
-Writes bench/results/ai.json. Usage: `uv run python bench/ai_categorize.py`.
+Writes bench/results/ai.json. Usage: `uv run python bench/ai_categorize.py [--no-save]`.
 """
 
 import asyncio
 import csv
-import json
 import os
-import statistics
-import subprocess
-import sys
-import tempfile
 import time
 import uuid
 from datetime import date
@@ -32,17 +27,18 @@ from typing import Any
 
 import aio_pika
 import httpx
+from harness import ServiceProcess, arguments, load_average, percentiles, serve, servers, write_results
 from motor.motor_asyncio import AsyncIOMotorClient
 
 from pfms_ai import categorize, categorizer
 from pfms_contracts import CloudEvent
 from pfms_contracts.expense import ExpenseCategorized, ExpenseCreated
-from pfms_devservers import Stack, free_port
+from pfms_devservers import Stack
 from pfms_platform.testing.keys import TestKeys
 
-ROOT = Path(__file__).resolve().parent
-RESULTS = ROOT / "results" / "ai.json"
-DESCRIPTIONS = ROOT.parent / "services" / "ai" / "tests" / "files" / "categorisation_test_set.csv"
+DESCRIPTIONS = (
+    Path(__file__).resolve().parents[1] / "services" / "ai" / "tests" / "files" / "categorisation_test_set.csv"
+)
 HTTP_RUNS = 1000
 WARMUP = 50
 EVENTS = 10_000
@@ -50,17 +46,6 @@ USERS = 100
 P95_TARGET_MS = 10.0
 EVENTS_TARGET_SECONDS = 20.0
 DEADLINE_SECONDS = 600
-
-
-def percentiles(samples: list[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-    return {
-        "n": len(ordered),
-        "p50_ms": round(statistics.median(ordered), 3),
-        "p95_ms": round(ordered[int(0.95 * (len(ordered) - 1))], 3),
-        "p99_ms": round(ordered[int(0.99 * (len(ordered) - 1))], 3),
-        "max_ms": round(ordered[-1], 3),
-    }
 
 
 def descriptions() -> list[str]:
@@ -76,7 +61,7 @@ def in_process() -> dict[str, float]:
         model.predict(categorizer.features(f"{texts[i % len(texts)]} {i}"))
         if i >= WARMUP:
             samples.append((time.perf_counter() - started) * 1000)
-    return percentiles(samples)
+    return percentiles(samples, digits=3)
 
 
 async def time_http(client: httpx.AsyncClient, keys: TestKeys) -> dict[str, float]:
@@ -91,7 +76,7 @@ async def time_http(client: httpx.AsyncClient, keys: TestKeys) -> dict[str, floa
         response.raise_for_status()
         if i >= WARMUP:
             samples.append(elapsed)
-    return percentiles(samples)
+    return percentiles(samples, digits=3)
 
 
 async def time_events(amqp_url: str, mongo_url: str, database: str) -> dict[str, Any]:
@@ -159,73 +144,37 @@ async def time_events(amqp_url: str, mongo_url: str, database: str) -> dict[str,
     }
 
 
-async def wait_ready(client: httpx.AsyncClient, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "the ai service exited during start-up"
-        try:
-            if (await client.get("/ready")).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        await asyncio.sleep(0.2)
-    raise TimeoutError("ai service not ready")
-
-
-async def measure(stack: Stack, port: int, keys: TestKeys, database: str, process: subprocess.Popen[bytes]) -> Any:
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-        await wait_ready(client, process)
+async def measure(stack: Stack, process: ServiceProcess, keys: TestKeys, database: str) -> Any:
+    async with httpx.AsyncClient(base_url=process.url, timeout=30) as client:
+        await process.ready(timeout=90)
         http = await time_http(client, keys)
     events = await time_events(stack.rabbitmq.url(), stack.mongo.url(), database)
     return http, events
 
 
-def main() -> dict[str, Any]:
+def main(save: bool) -> dict[str, Any]:
     """Servers and the service process are started here, measured in `measure`, and always stopped."""
-    stack = Stack.create(Path(tempfile.mkdtemp(prefix="pfms-bench-ai-")), fast=True)
-    stack.start()
-    keys = TestKeys()
-    jwks = keys.serve()
-    process: subprocess.Popen[bytes] | None = None
     database = "bench_ai"
-    try:
-        port = free_port()
-        env = {
-            **os.environ,
-            "PFMS_AI_MONGO_URL": stack.mongo.url(),
-            "PFMS_AI_MONGO_DATABASE": database,
-            "PFMS_AI_AMQP_URL": stack.rabbitmq.url(),
-            "PFMS_AI_REDIS_URL": stack.redis.url(1),
-            "PFMS_AI_JWKS_URL": jwks,
-            "PFMS_AI_PORT": str(port),
-            "PFMS_AI_USER_RATE_LIMIT_PER_MINUTE": "0",
-            "PFMS_AI_LOG_LEVEL": "WARNING",
-        }
-        process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "pfms-ai"), "serve"], env=env, stdout=subprocess.DEVNULL
-        )
-        load_before = os.getloadavg()
-        predict = in_process()
-        http, events = asyncio.run(asyncio.wait_for(measure(stack, port, keys, database, process), DEADLINE_SECONDS))
-        load_after = os.getloadavg()
-    finally:
-        if process is not None:
-            process.terminate()
-            process.wait(timeout=30)
-        keys.close()
-        stack.stop()
+    with servers("ai") as run:
+        env = {"MONGO_URL": run.stack.mongo.url(), "MONGO_DATABASE": database}
+        with serve("ai", run, env=env) as service:
+            load_before = load_average()
+            predict = in_process()
+            work = measure(run.stack, service, run.keys, database)
+            http, events = asyncio.run(asyncio.wait_for(work, DEADLINE_SECONDS))
+            load_after = load_average()
     results = {
         "service": "ai",
         "benchmark": "bench/ai_categorize.py",
         "http_categorize": {**http, "target_p95_ms": P95_TARGET_MS, "met": http["p95_ms"] < P95_TARGET_MS},
         "in_process_predict": predict,
         "events": events,
-        "load_average": {"before": [round(x, 2) for x in load_before], "after": [round(x, 2) for x in load_after]},
+        "load_average": {"before": load_before, "after": load_after},
         "cpus": os.cpu_count(),
     }
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    write_results("ai", results, save=save)
     return results
 
 
 if __name__ == "__main__":
-    print(json.dumps(main(), indent=2))
+    main(save=not arguments(__doc__).no_save)

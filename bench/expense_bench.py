@@ -12,37 +12,39 @@
 The service runs as its own process (`pfms-expense serve`: uvicorn, uvloop, httptools) with the
 per-user rate limit raised out of the way (still checked against Redis on every request).
 
-    uv run python bench/expense_bench.py [--rows 100000] [--requests 1000]
+    uv run python bench/expense_bench.py [--rows 100000] [--requests 1000] [--no-save]
 """
 
 import argparse
 import asyncio
 import csv
-import io
 import json
-import os
-import platform
 import random
-import statistics
-import subprocess
-import sys
-import tempfile
 import time
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
+from harness import (
+    ServiceProcess,
+    arguments,
+    cpu_seconds,
+    database,
+    machine,
+    measured_at,
+    percentiles,
+    plain,
+    serve,
+    servers,
+    write_results,
+)
 
-from pfms_devservers import Stack, free_port
-from pfms_platform.testing.fixtures import fresh_database
 from pfms_platform.testing.keys import TestKeys
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "bench" / "results" / "expense.json"
 GOALS = {"import_seconds": 10.0, "list_filtered_p95_ms": 20.0}
 MAPPING = {"date": "Date", "amount": "Amount", "description": ["Description"], "currency": "Currency"}
 MERCHANTS = ["REWE", "Aldi", "Shell", "Deutsche Bahn", "Netflix", "Amazon", "Lidl", "Apotheke", "Cafe Central", "IKEA"]
@@ -60,27 +62,6 @@ def write_csv(path: Path, rows: int) -> None:
             sign = "" if n % 10 == 0 else "-"
             day = start + timedelta(days=rng.randint(0, 730))
             out.writerow([day.isoformat(), f"{rng.choice(MERCHANTS)} purchase {n}", f"{sign}{amount}", "EUR"])
-
-
-def percentiles(samples: list[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-
-    def at(q: float) -> float:
-        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 2)
-
-    return {"p50_ms": at(0.50), "p95_ms": at(0.95), "p99_ms": at(0.99), "mean_ms": round(statistics.fmean(ordered), 2)}
-
-
-async def wait_ready(client: httpx.AsyncClient, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if (await client.get("/ready")).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        await asyncio.sleep(0.2)
-    raise RuntimeError("the expense service did not become ready")
 
 
 async def bench_import(client: httpx.AsyncClient, keys: TestKeys, dsn: str, rows: int, folder: Path) -> dict[str, Any]:
@@ -199,12 +180,6 @@ async def seed_user(dsn: str, rows: int) -> tuple[uuid.UUID, uuid.UUID]:
     return user, parent
 
 
-def cpu_seconds(pid: int) -> float:
-    """User plus system CPU time of a process so far: what the service spent, however busy the machine."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 async def timed(
     client: httpx.AsyncClient, headers: dict[str, str], params: dict[str, Any], n: int, pid: int
 ) -> dict[str, Any]:
@@ -226,7 +201,7 @@ async def timed(
         "requests": n,
         "page_items": len(body["data"]),
         "total": body["pagination"]["total"],
-        **percentiles(samples),
+        **percentiles(samples, stats=("p50", "p95", "p99", "mean"), count=False, rank="nearest"),
     }
 
 
@@ -245,9 +220,8 @@ async def bench_list(
 
 
 async def measure(
-    port: int,
-    market_port: int,
-    pid: int,
+    service: ServiceProcess,
+    market: ServiceProcess,
     keys: TestKeys,
     dsn: str,
     folder: Path,
@@ -256,74 +230,30 @@ async def measure(
     only: str | None,
 ) -> dict[str, Any]:
     figures: dict[str, Any] = {}
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{market_port}", timeout=30) as market:
-        await wait_ready(market)
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-        await wait_ready(client)
+    await market.ready()
+    await service.ready()
+    async with httpx.AsyncClient(base_url=service.url, timeout=30) as client:
         if only in (None, "import"):
             figures["import_csv"] = await bench_import(client, keys, dsn, rows, folder)
         if only in (None, "list"):
-            figures["list_expenses"] = await bench_list(client, keys, dsn, rows, requests, pid)
+            figures["list_expenses"] = await bench_list(client, keys, dsn, rows, requests, service.pid)
     return figures
 
 
 def main(rows: int, requests: int, only: str | None = None) -> dict[str, Any]:
-    folder = Path(tempfile.mkdtemp(prefix="pfms-bench-expense-"))
-    folder.chmod(0o755)  # the postgres and rabbitmq system users must reach the servers folder below
-    stack = Stack.create(folder / "servers", fast=True)
-    stack.start()
-    keys = TestKeys()
-    keys.url = keys.serve()
-    service: subprocess.Popen[bytes] | None = None
-    market: subprocess.Popen[bytes] | None = None
-    try:
-        database = asyncio.run(fresh_database(stack, "expense"))
-        market_database = asyncio.run(fresh_database(stack, "market-data"))
-        stack.rabbitmq.add_vhost("bench")
-        port, market_port = free_port(), free_port()
-        market_env = {
-            **os.environ,
-            "PFMS_MARKET_DATA_PORT": str(market_port),
-            "PFMS_MARKET_DATA_DATABASE_URL": stack.postgres.url(market_database),
-            "PFMS_MARKET_DATA_AMQP_URL": stack.rabbitmq.url("bench"),
-            "PFMS_MARKET_DATA_REDIS_URL": stack.redis.url(2),
-            "PFMS_MARKET_DATA_JWKS_URL": keys.url,
-            "PFMS_MARKET_DATA_LOG_LEVEL": "WARNING",
-        }
-        market = subprocess.Popen(
-            [str(Path(sys.executable).parent / "pfms-market-data"), "serve"],
-            env=market_env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        env = {
-            **os.environ,
-            "PFMS_EXPENSE_PORT": str(port),
-            "PFMS_EXPENSE_DATABASE_URL": stack.postgres.url(database),
-            "PFMS_EXPENSE_AMQP_URL": stack.rabbitmq.url("bench"),
-            "PFMS_EXPENSE_REDIS_URL": stack.redis.url(1),
-            "PFMS_EXPENSE_JWKS_URL": keys.url,
-            "PFMS_EXPENSE_USER_RATE_LIMIT_PER_MINUTE": "100000000",
-            "PFMS_EXPENSE_LOG_LEVEL": "WARNING",
-            "PFMS_EXPENSE_IMPORT_DIR": str(folder),
-            "PFMS_EXPENSE_SERVICE_URLS": json.dumps({"market-data": f"http://127.0.0.1:{market_port}"}),
-        }
-        with (folder / "expense.log").open("wb") as log:
-            service = subprocess.Popen(
-                [sys.executable, "-c", "from pfms_expense.main import main; main()", "serve"],
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        dsn = stack.postgres.url(database, driver="postgresql")
-        figures = asyncio.run(measure(port, market_port, service.pid, keys, dsn, folder, rows, requests, only))
-    finally:
-        for process in (service, market):
-            if process is not None:
-                process.terminate()
-                process.wait(30)
-        keys.close()
-        stack.stop()
+    with servers("expense") as run:
+        expense_db, market_db = database(run.stack, "expense"), database(run.stack, "market-data")
+        run.stack.rabbitmq.add_vhost("bench")
+        market_env = {"USER_RATE_LIMIT_PER_MINUTE": None}
+        with serve("market-data", run, database_url=market_db, vhost="bench", redis_db=2, env=market_env) as market:
+            env = {
+                "USER_RATE_LIMIT_PER_MINUTE": "100000000",
+                "IMPORT_DIR": str(run.folder),
+                "SERVICE_URLS": json.dumps({"market-data": market.url}),
+            }
+            with serve("expense", run, database_url=expense_db, vhost="bench", env=env, log=True) as service:
+                work = measure(service, market, run.keys, plain(expense_db), run.folder, rows, requests, only)
+                figures = asyncio.run(work)
     met = {}
     if "import_csv" in figures:
         met["import_seconds"] = figures["import_csv"]["seconds"] <= GOALS["import_seconds"]
@@ -331,18 +261,7 @@ def main(rows: int, requests: int, only: str | None = None) -> dict[str, Any]:
         met["list_filtered_p95_ms"] = (
             figures["list_expenses"]["filtered_page"]["p95_ms"] < GOALS["list_filtered_p95_ms"]
         )
-    return {
-        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "load_average_1m_at_end": round(os.getloadavg()[0], 2),
-            "python": platform.python_version(),
-            "system": platform.platform(),
-        },
-        "goals": GOALS,
-        **figures,
-        "met": met,
-    }
+    return {"measured_at": measured_at(), "machine": machine(), "goals": GOALS, **figures, "met": met}
 
 
 if __name__ == "__main__":
@@ -350,11 +269,5 @@ if __name__ == "__main__":
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--only", choices=["import", "list"], help="one half, for trying a change (not saved)")
-    args = parser.parse_args()
-    result = main(args.rows, args.requests, args.only)
-    if args.only is None:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    out = io.StringIO()
-    json.dump(result, out, indent=2)
-    print(out.getvalue())
+    args = arguments(__doc__, parser)
+    write_results("expense", main(args.rows, args.requests, args.only), save=args.only is None and not args.no_save)

@@ -11,51 +11,38 @@ expense split equally among 2-8 random members, one payer (one expense in ten ha
 2,000 confirmed settlements, and the running totals per member and per pair the service keeps as
 it writes them. The service runs as its own process (`pfms-group serve`: uvicorn).
 
-    uv run python bench/group_balances.py [--members 1000] [--expenses 100000] [--requests 30]
+    uv run python bench/group_balances.py [--members 1000] [--expenses 100000] [--requests 30] [--no-save]
 """
 
 import argparse
 import asyncio
-import json
-import os
-import platform
 import random
-import statistics
-import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
+from harness import (
+    ServiceProcess,
+    arguments,
+    database,
+    machine,
+    measured_at,
+    percentiles,
+    plain,
+    serve,
+    servers,
+    write_results,
+)
 
-from pfms_devservers import Stack, free_port
 from pfms_group.splits import Participant, SplitType, debts, from_minor, rescale, split
-from pfms_platform.testing.fixtures import fresh_database
 from pfms_platform.testing.keys import TestKeys
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "bench" / "results" / "group.json"
 GOALS = {"balances_p95_ms": 1000.0}
-
-
-def percentiles(samples: list[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-
-    def at(q: float) -> float:
-        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1)
-
-    return {
-        "p50_ms": at(0.50),
-        "p95_ms": at(0.95),
-        "max_ms": round(ordered[-1], 1),
-        "mean_ms": round(statistics.fmean(ordered), 1),
-    }
 
 
 async def seed(dsn: str, members: int, expenses: int) -> tuple[uuid.UUID, uuid.UUID]:
@@ -203,18 +190,6 @@ async def seed(dsn: str, members: int, expenses: int) -> tuple[uuid.UUID, uuid.U
     return group, people[0]
 
 
-async def wait_ready(client: httpx.AsyncClient, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if (await client.get("/ready")).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        await asyncio.sleep(0.2)
-    raise RuntimeError("the group service did not become ready")
-
-
 async def timed(client: httpx.AsyncClient, url: str, headers: dict[str, str], n: int) -> dict[str, Any]:
     for _ in range(3):
         (await client.get(url, headers=headers)).raise_for_status()
@@ -234,18 +209,20 @@ async def timed(client: httpx.AsyncClient, url: str, headers: dict[str, str], n:
         "debts": len(body["debts"]),
         **({"debts_total": body["debts_page"]["total"]} if body.get("debts_page") else {}),
         "nonzero_members": sum(1 for m in body["members"] if Decimal(m["net"])),
-        **percentiles(samples),
+        **percentiles(samples, digits=1, stats=("p50", "p95", "max", "mean"), count=False, rank="nearest"),
     }
 
 
-async def measure(port: int, keys: TestKeys, dsn: str, members: int, expenses: int, n: int) -> dict[str, Any]:
+async def measure(
+    service: ServiceProcess, keys: TestKeys, dsn: str, members: int, expenses: int, n: int
+) -> dict[str, Any]:
     began = time.perf_counter()
     group, admin = await seed(dsn, members, expenses)
     seeded = round(time.perf_counter() - began, 1)
     headers = keys.auth(admin)
     url = f"/api/v1/groups/{group}/balances"
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
-        await wait_ready(client)
+    async with httpx.AsyncClient(base_url=service.url, timeout=60) as client:
+        await service.ready()
         simplified = await timed(client, url, headers, n)
         patched = await client.patch(f"/api/v1/groups/{group}", json={"simplify_debts": False}, headers=headers)
         patched.raise_for_status()
@@ -264,51 +241,15 @@ async def measure(port: int, keys: TestKeys, dsn: str, members: int, expenses: i
 
 
 def main(members: int, expenses: int, requests: int) -> dict[str, Any]:
-    folder = Path(tempfile.mkdtemp(prefix="pfms-bench-group-"))
-    folder.chmod(0o755)  # the postgres and rabbitmq system users must reach the servers folder below
-    stack = Stack.create(folder / "servers", fast=True)
-    stack.start()
-    keys = TestKeys()
-    keys.url = keys.serve()
-    service: subprocess.Popen[bytes] | None = None
-    try:
-        database = asyncio.run(fresh_database(stack, "group"))
-        stack.rabbitmq.add_vhost("bench")
-        port = free_port()
-        env = {
-            **os.environ,
-            "PFMS_GROUP_PORT": str(port),
-            "PFMS_GROUP_DATABASE_URL": stack.postgres.url(database),
-            "PFMS_GROUP_AMQP_URL": stack.rabbitmq.url("bench"),
-            "PFMS_GROUP_REDIS_URL": stack.redis.url(1),
-            "PFMS_GROUP_JWKS_URL": keys.url,
-            "PFMS_GROUP_USER_RATE_LIMIT_PER_MINUTE": "0",
-            "PFMS_GROUP_LOG_LEVEL": "WARNING",
-            "PFMS_GROUP_SCHEDULER_ENABLED": "false",
-        }
-        with (folder / "group.log").open("wb") as log:
-            service = subprocess.Popen(
-                [sys.executable, "-c", "from pfms_group.main import main; main()", "serve"],
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        dsn = stack.postgres.url(database, driver="postgresql")
-        figures = asyncio.run(measure(port, keys, dsn, members, expenses, requests))
-    finally:
-        if service is not None:
-            service.terminate()
-            service.wait(30)
-        keys.close()
-        stack.stop()
+    with servers("group") as run:
+        url = database(run.stack, "group")
+        run.stack.rabbitmq.add_vhost("bench")
+        env = {"SCHEDULER_ENABLED": "false"}
+        with serve("group", run, database_url=url, vhost="bench", env=env, log=True) as service:
+            figures = asyncio.run(measure(service, run.keys, plain(url), members, expenses, requests))
     return {
-        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "load_average_1m_at_end": round(os.getloadavg()[0], 2),
-            "python": platform.python_version(),
-            "system": platform.platform(),
-        },
+        "measured_at": measured_at(),
+        "machine": machine(),
         "goals": GOALS,
         **figures,
         "met": {"balances_p95_ms": figures["balances_simplified"]["p95_ms"] < GOALS["balances_p95_ms"]},
@@ -320,9 +261,7 @@ if __name__ == "__main__":
     parser.add_argument("--members", type=int, default=1000)
     parser.add_argument("--expenses", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=30)
-    args = parser.parse_args()
+    args = arguments(__doc__, parser)
     result = main(args.members, args.expenses, args.requests)
-    if (args.members, args.expenses) == (1000, 100_000):
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    full_size = (args.members, args.expenses) == (1000, 100_000)
+    write_results("group", result, save=full_size and not args.no_save)
