@@ -13,36 +13,30 @@ It measures:
 - the expense service's export of the user's rows alone (what every monthly job fetches);
 - throughput: 20 monthly PDF jobs queued at once, drained by one worker, then by two instances.
 
-Writes bench/results/report.json. Usage: `uv run python bench/report_jobs.py`.
+Writes bench/results/report.json. Usage: `uv run python bench/report_jobs.py [--no-save]`.
 """
 
 import asyncio
-import json
-import os
 import random
-import statistics
-import sys
-import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
+from harness import arguments, database, load_average, machine, measured_at, percentiles, plain, servers, write_results
 
 from pfms_devservers import Stack
 from pfms_expense.main import create as create_expense
 from pfms_expense.settings import Settings as ExpenseSettings
 from pfms_income.main import create as create_income
 from pfms_income.settings import Settings as IncomeSettings
-from pfms_platform.migrations import upgrade
 from pfms_platform.security import mint_service_token
 from pfms_platform.testing.helpers import served
 from pfms_platform.testing.keys import TestKeys
@@ -52,7 +46,6 @@ from pfms_report.main import create as create_report
 from pfms_report.render import render
 from pfms_report.settings import Settings as ReportSettings
 
-RESULTS = Path(__file__).resolve().parent / "results" / "report.json"
 DEADLINE_SECONDS = 300
 EXPENSES = 6000
 SEQUENTIAL = 8
@@ -60,23 +53,13 @@ QUEUED = 20
 YEAR, MONTH = 2026, 6
 
 
-def percentiles(samples: list[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-    return {
-        "n": len(ordered),
-        "p50_ms": round(statistics.median(ordered), 1),
-        "p95_ms": round(ordered[int(0.95 * (len(ordered) - 1))], 1),
-        "max_ms": round(ordered[-1], 1),
-    }
+def summary(samples: list[float]) -> dict[str, float]:
+    return percentiles(samples, digits=1, stats=("p50", "p95", "max"))
 
 
-def service_dir(name: str) -> Path:
-    return Path(__file__).resolve().parents[1] / "services" / name
-
-
-async def seed(stack: Stack, user_id: uuid.UUID) -> None:
+async def seed(urls: dict[str, str], user_id: uuid.UUID) -> None:
     rng = random.Random(8)
-    conn = await asyncpg.connect(stack.postgres.url("bench_expense", driver="postgresql"))
+    conn = await asyncpg.connect(plain(urls["expense"]))
     try:
         categories = [(uuid.uuid4(), user_id, f"Category {i:02d}") for i in range(12)]
         await conn.copy_records_to_table("expense_categories", records=categories, columns=["id", "user_id", "name"])
@@ -99,7 +82,7 @@ async def seed(stack: Stack, user_id: uuid.UUID) -> None:
         )
     finally:
         await conn.close()
-    conn = await asyncpg.connect(stack.postgres.url("bench_income", driver="postgresql"))
+    conn = await asyncpg.connect(plain(urls["income"]))
     try:
         income = [
             (
@@ -138,7 +121,7 @@ def time_renderers(expense: dict[str, Any], income: dict[str, Any]) -> dict[str,
         began = time.perf_counter()
         doc = builders.cash_flow("Monthly report", start, end, expense, income)
         samples.append((time.perf_counter() - began) * 1000)
-    out["build_document"] = percentiles(samples)
+    out["build_document"] = summary(samples)
     for fmt in (ReportFormat.PDF, ReportFormat.XLSX, ReportFormat.CSV):
         samples = []
         size = 0
@@ -146,7 +129,11 @@ def time_renderers(expense: dict[str, Any], income: dict[str, Any]) -> dict[str,
             began = time.perf_counter()
             size = len(render(doc, fmt))
             samples.append((time.perf_counter() - began) * 1000)
-        out[fmt.value] = {**percentiles(samples), "bytes": size, "detail_rows": len(doc.tables[-1].rows)}
+        out[fmt.value] = {
+            **summary(samples),
+            "bytes": size,
+            "detail_rows": len(doc.tables[-1].rows),
+        }
     return out
 
 
@@ -169,8 +156,7 @@ async def generate(client: httpx.AsyncClient, headers: dict[str, str], fmt: str)
     return str(response.json()["data"]["id"])
 
 
-async def measure(stack: Stack, keys: TestKeys) -> dict[str, Any]:
-
+async def measure(stack: Stack, keys: TestKeys, databases: dict[str, str]) -> dict[str, Any]:
     common = {
         "amqp_url": stack.rabbitmq.url(),
         "jwks_url": keys.url,
@@ -179,7 +165,7 @@ async def measure(stack: Stack, keys: TestKeys) -> dict[str, Any]:
     }
     user_id = uuid.uuid4()
     headers = keys.auth(user_id, ttl=3600)
-    await seed(stack, user_id)
+    await seed(databases, user_id)
     result: dict[str, Any] = {}
     async with AsyncExitStack() as exits:
         expense_url = await exits.enter_async_context(
@@ -187,7 +173,7 @@ async def measure(stack: Stack, keys: TestKeys) -> dict[str, Any]:
                 create_expense(
                     ExpenseSettings(
                         **common,
-                        database_url=stack.postgres.url("bench_expense"),
+                        database_url=databases["expense"],
                         redis_url=stack.redis.url(1),
                         scheduler_enabled=False,
                         service_urls={"market-data": "http://127.0.0.1:9"},
@@ -197,11 +183,7 @@ async def measure(stack: Stack, keys: TestKeys) -> dict[str, Any]:
         )
         income_url = await exits.enter_async_context(
             running(
-                create_income(
-                    IncomeSettings(
-                        **common, database_url=stack.postgres.url("bench_income"), redis_url=stack.redis.url(2)
-                    )
-                )
+                create_income(IncomeSettings(**common, database_url=databases["income"], redis_url=stack.redis.url(2)))
             )
         )
         urls = {"expense": expense_url, "income": income_url}
@@ -210,7 +192,7 @@ async def measure(stack: Stack, keys: TestKeys) -> dict[str, Any]:
             return ReportSettings(
                 **common,
                 **stack.settings_for(ReportSettings.model_fields),
-                database_url=stack.postgres.url("bench_report"),
+                database_url=databases["report"],
                 redis_url=stack.redis.url(3),
                 service_urls=urls,
                 poll_seconds=0.02,
@@ -232,7 +214,7 @@ async def measure(stack: Stack, keys: TestKeys) -> dict[str, Any]:
                     export_ms.append((time.perf_counter() - began) * 1000)
                 expense = answer.json()
                 income = (await raw.get(f"{income_url}/internal/v1/export", params=token, headers=service)).json()
-            result["expense_export"] = {**percentiles(export_ms), "bytes": len(answer.content)}
+            result["expense_export"] = {**summary(export_ms), "bytes": len(answer.content)}
             result["renderers"] = time_renderers(expense["data"]["tables"], income["data"]["tables"])
 
             # One job at a time, each format: submit → completed, then the download.
@@ -248,8 +230,8 @@ async def measure(stack: Stack, keys: TestKeys) -> dict[str, Any]:
                     download_ms.append((time.perf_counter() - began) * 1000)
                     size = len(body)
                 result[f"job_{fmt}"] = {
-                    "submit_to_completed": percentiles(job_ms),
-                    "download": percentiles(download_ms),
+                    "submit_to_completed": summary(job_ms),
+                    "download": summary(download_ms),
                     "bytes": size,
                 }
 
@@ -270,29 +252,15 @@ async def measure(stack: Stack, keys: TestKeys) -> dict[str, Any]:
     return result
 
 
-def main() -> dict[str, Any]:
-    stack = Stack.create(Path(tempfile.mkdtemp(prefix="pfms-bench-report-")), fast=True)
-    stack.start()
-    keys = TestKeys()
-    keys.url = keys.serve()
-    try:
-        for name, service in (("bench_expense", "expense"), ("bench_income", "income"), ("bench_report", "report")):
-            stack.postgres.create_database(name)
-            upgrade(service_dir(service), stack.postgres.url(name))
-        load_before = os.getloadavg()
-        timings = asyncio.run(asyncio.wait_for(measure(stack, keys), DEADLINE_SECONDS))
-        load_after = os.getloadavg()
-    finally:
-        keys.close()
-        stack.stop()
+def main(save: bool) -> None:
+    with servers("report") as run:
+        databases = {name: database(run.stack, name) for name in ("expense", "income", "report")}
+        load_before = load_average()
+        timings = asyncio.run(asyncio.wait_for(measure(run.stack, run.keys, databases), DEADLINE_SECONDS))
     result = {
         "benchmark": "report jobs: gather from expense+income exports, render, store in S3, download",
-        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": sys.version.split()[0],
-            "load_average_1m_before_after": [round(load_before[0], 2), round(load_after[0], 2)],
-        },
+        "measured_at": measured_at(),
+        "machine": machine(load_before),
         "data": {
             "expenses_in_year": EXPENSES,
             "expenses_in_report_month": None,
@@ -302,10 +270,8 @@ def main() -> dict[str, Any]:
         **timings,
     }
     result["data"]["expenses_in_report_month"] = timings["renderers"]["pdf"]["detail_rows"]
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    return result
+    write_results("report", result, save=save)
 
 
 if __name__ == "__main__":
-    print(json.dumps(main(), indent=2))
+    main(save=not arguments(__doc__).no_save)
