@@ -10,36 +10,31 @@ and runs the real service app in this process (lifespan, intake, dispatcher, liv
 - `group_fanout_10k`: one `group.expense.created` with 10,000 shares, timed from publish until the
   9,999 members other than the one who added it each have their notification.
 
-Writes bench/results/notification.json. Usage: `uv run python bench/notification_fanout.py`.
+Writes bench/results/notification.json. Usage: `uv run python bench/notification_fanout.py [--no-save]`.
 """
 
 import asyncio
-import json
 import os
-import tempfile
 import time
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import aio_pika
 from asgi_lifespan import LifespanManager
+from harness import arguments, database, load_average, measured_at, servers, write_results
 from sqlalchemy import func, insert, select
 
 from pfms_contracts import EXCHANGES, CloudEvent, EventData
 from pfms_contracts.group import GroupExpenseCreated, MemberAmount
 from pfms_contracts.notification import NotificationRequested
-from pfms_devservers import Stack
 from pfms_notification.events import HANDLERS
-from pfms_notification.main import SERVICE_DIR, create
+from pfms_notification.main import create
 from pfms_notification.models import Notification, Recipient
 from pfms_notification.settings import Settings
 from pfms_platform.events.consumer import Consumer
-from pfms_platform.migrations import upgrade
 
-RESULTS = Path(__file__).resolve().parent / "results" / "notification.json"
 PEOPLE = 10_000
 TARGET_SECONDS = 10.0
 DEADLINE_SECONDS = 300
@@ -93,7 +88,7 @@ async def measure(settings: Settings) -> dict[str, Any]:
         channel = await connection.channel()
         for name in EXCHANGES:
             await channel.declare_exchange(name, aio_pika.ExchangeType.TOPIC, durable=True)
-        await Consumer(None, None, settings.service_name, HANDLERS).declare(channel)  # type: ignore[arg-type]
+        await Consumer(None, None, settings.service_name, HANDLERS).declare(channel)
     started = time.perf_counter()
     await publish_all(settings.amqp_url, events)
     published = time.perf_counter() - started
@@ -150,42 +145,33 @@ async def measure(settings: Settings) -> dict[str, Any]:
     }
 
 
-def main() -> dict[str, Any]:
-    stack = Stack.create(Path(tempfile.mkdtemp(prefix="pfms-bench-notification-")), fast=True)
-    stack.start()
-    try:
-        stack.postgres.create_database("pfms_notification")
-        dsn = stack.postgres.url("pfms_notification")
-        upgrade(SERVICE_DIR, dsn)
+def main(save: bool) -> None:
+    with servers("notification") as run:
         settings = Settings(
             environment="test",
-            database_url=dsn,
-            amqp_url=stack.rabbitmq.url(),
-            redis_url=stack.redis.url(1),
-            jwks_url="http://127.0.0.1:9/jwks.json",
-            smtp_host=stack.smtp.host,
-            smtp_port=stack.smtp.port,
+            database_url=database(run.stack, "notification"),
+            amqp_url=run.stack.rabbitmq.url(),
+            redis_url=run.stack.redis.url(1),
+            jwks_url=run.keys.url,
+            smtp_host=run.stack.smtp.host,
+            smtp_port=run.stack.smtp.port,
         )
-        load_before = os.getloadavg()
+        load_before = load_average()
         timings = asyncio.run(asyncio.wait_for(measure(settings), DEADLINE_SECONDS))
-        load_after = os.getloadavg()
-    finally:
-        stack.stop()
+        load_after = load_average()
     result = {
         "benchmark": "notification fan-out: 10,000 in-app notifications from events",
         "target_seconds": TARGET_SECONDS,
         "met": all(t["seconds"] < TARGET_SECONDS for t in timings.values()),
         **timings,
         "batch_size": settings.intake_batch_size,
-        "load_average_before": [round(x, 2) for x in load_before],
-        "load_average_after": [round(x, 2) for x in load_after],
+        "load_average_before": load_before,
+        "load_average_after": load_after,
         "cpus": os.cpu_count(),
-        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "measured_at": measured_at(),
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    return result
+    write_results("notification", result, save=save)
 
 
 if __name__ == "__main__":
-    print(json.dumps(main(), indent=2))
+    main(save=not arguments(__doc__).no_save)
