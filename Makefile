@@ -42,7 +42,7 @@ asyncapi: setup ## regenerate libs/contracts/asyncapi.yaml from the event contra
 
 bench: setup ## every benchmark in bench/ (starts its own servers); figures to bench/results/*.json and the READMEs
 	@command -v wrk >/dev/null 2>&1 || { apt-get install -y -qq wrk 2>/dev/null || (apt-get update -qq && apt-get install -y -qq wrk); }
-	@set -e; for script in bench/*.py; do echo "== $$script"; $(RUN) python $$script; done
+	@set -e; for script in $(filter-out bench/harness.py,$(wildcard bench/*.py)); do echo "== $$script"; $(RUN) python $$script; done
 
 topology: setup ## regenerate deploy/rabbitmq/definitions.json and the Kubernetes manifests from the code
 	$(RUN) python -m pfms_platform.events.topology

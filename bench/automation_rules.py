@@ -15,7 +15,7 @@ nested in all/any/not; each event matches 2 of them. Then it measures:
 - `http_trigger`: `POST /api/v1/automation/trigger` on the running service, a new event each time
   (version check, evaluation, two executions logged and their events written to the outbox).
 
-Writes bench/results/automation.json. Usage: `uv run python bench/automation_rules.py`.
+Writes bench/results/automation.json. Usage: `uv run python bench/automation_rules.py [--no-save]`.
 """
 
 import asyncio

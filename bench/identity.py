@@ -6,7 +6,7 @@ up 64 users, then drives 64 keep-alive connections with wrk (each connection cyc
 users' tokens) for a fixed time against each target. Writes bench/results/identity.json and
 rewrites the figures between the `bench:identity` markers of the README.
 
-    uv run python bench/identity.py [--seconds 15] [--connections 64]
+    uv run python bench/identity.py [--seconds 15] [--connections 64] [--no-save]
 """
 
 import argparse
@@ -17,24 +17,21 @@ import re
 import shutil
 import statistics
 import subprocess
-import tempfile
 import time
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
+from harness import Servers, arguments, database, measured_at, servers, write_results
 
 from pfms_auth.settings import Settings as AuthSettings
-from pfms_devservers import Stack, free_port
+from pfms_devservers import free_port
 from pfms_local.fleet import Fleet
 from pfms_local.logs import Files
 from pfms_platform.catalogue import service
-from pfms_platform.testing.fixtures import fresh_database
 
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "bench" / "results" / "identity.json"
 PASSWORD = "benchmark passphrase that is long"
 GOALS = {"gateway_rps": 1250, "gateway_p99_ms": 100, "gateway_share_of_direct": 0.70}
 
@@ -119,55 +116,44 @@ async def login_latency(client: httpx.AsyncClient, samples: int) -> dict[str, fl
     }
 
 
-async def run(seconds: int, connections: int, workers: int) -> dict[str, Any]:
-    if shutil.which("wrk") is None:
-        raise SystemExit("wrk is missing: `make bench` installs it (apt-get install wrk)")
-    base = Path(tempfile.mkdtemp(prefix="pfms-bench-"))
-    base.chmod(0o755)  # the servers run as their own system users
-    stack = Stack.create(base / "servers", fast=True)
-    await asyncio.to_thread(stack.start)
-    fleet: Fleet | None = None
+async def run(bench: Servers, seconds: int, connections: int, workers: int) -> dict[str, Any]:
+    """auth, user (its databases made by `main`) and the local gateway on `bench`'s servers, then the load."""
+    services = (service("auth"), service("user"))
+    fleet = Fleet(
+        bench.stack,
+        sink=Files(bench.folder / "logs"),
+        services=services,
+        ports={s.name: free_port() for s in services},
+        gateway_port=free_port(),
+        gateway_status_port=free_port(),
+        environment="test",
+        # The per-user limiter stays on (its Redis round trip is part of the cost), with a quota
+        # a 64-user load test does not exhaust.
+        # Each worker's profile reader holds as many connections as the load has requests in flight, so no
+        # request queues for a connection.
+        extra_env={
+            "PFMS_USER_USER_RATE_LIMIT_PER_MINUTE": "100000000",
+            "PFMS_USER_WORKERS": str(workers),
+            "PFMS_USER_READ_POOL_SIZE": str(-(-connections // workers)),
+        },
+    )
     try:
-        services = (service("auth"), service("user"))
-        databases = {s.name: await fresh_database(stack, s.name) for s in services}
-        fleet = Fleet(
-            stack,
-            sink=Files(base / "logs"),
-            services=services,
-            ports={s.name: free_port() for s in services},
-            gateway_port=free_port(),
-            gateway_status_port=free_port(),
-            databases=databases,
-            environment="test",
-            # The per-user limiter stays on (its Redis round trip is part of the cost), with a quota
-            # a 64-user load test does not exhaust.
-            # Each worker's profile reader holds as many connections as the load has requests in flight, so no
-            # request queues for a connection.
-            extra_env={
-                "PFMS_USER_USER_RATE_LIMIT_PER_MINUTE": "100000000",
-                "PFMS_USER_WORKERS": str(workers),
-                "PFMS_USER_READ_POOL_SIZE": str(-(-connections // workers)),
-            },
-        )
         await fleet.start(120)
         async with httpx.AsyncClient(base_url=fleet.gateway_url, timeout=30) as client:
             tokens = await sign_up(client, connections)
             await wait_profiles(client, tokens)
             login = await login_latency(client, 30)
-        script = base / "tokens.lua"
+        script = bench.folder / "tokens.lua"
         script.write_text(WRK_SCRIPT % ", ".join(json.dumps(t) for t in tokens))
         wrk(fleet.url("user") + "/api/v1/user/profile", script, 3, connections)  # warm-up
         direct = wrk(fleet.url("user") + "/api/v1/user/profile", script, seconds, connections)
         through = wrk(fleet.gateway_url + "/api/v1/user/profile", script, seconds, connections)
     finally:
-        if fleet is not None:
-            await fleet.stop()
-        await asyncio.to_thread(stack.stop)
-        shutil.rmtree(base, ignore_errors=True)
+        await fleet.stop()
     argon = AuthSettings()
     return {
         "benchmark": "GET /api/v1/user/profile, authenticated, direct vs through the gateway",
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "date": measured_at(),
         "machine": f"{platform.machine()}, {subprocess.getoutput('nproc')} cores, Python {platform.python_version()}",
         "load": f"wrk -t2 -c{connections} -d{seconds}s, {connections} users' tokens in rotation",
         "user_service_workers": workers,
@@ -235,12 +221,17 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--workers", type=int, default=2, help="uvicorn workers of the user service")
-    args = parser.parse_args()
-    result = asyncio.run(run(args.seconds, args.connections, args.workers))
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    update_readme(result)
-    print(json.dumps(result, indent=2))
+    args = arguments(__doc__, parser)
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is missing: `make bench` installs it (apt-get install wrk)")
+    with servers("identity") as bench:
+        for name in ("auth", "user"):
+            database(bench.stack, name)  # under the catalogue's name, where the fleet looks
+        result = asyncio.run(run(bench, args.seconds, args.connections, args.workers))
+    shutil.rmtree(bench.folder, ignore_errors=True)
+    write_results("identity", result, save=not args.no_save)
+    if not args.no_save:
+        update_readme(result)
 
 
 if __name__ == "__main__":

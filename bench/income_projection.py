@@ -10,7 +10,7 @@ currencies, 25 recurring expenses (some inflating, some ending), 8 income source
   request a new starting balance, so it reads the inputs, projects, stores the 365 rows and caches);
 - the same request answered from the Redis cache.
 
-Writes bench/results/income.json. Usage: `uv run python bench/income_projection.py`.
+Writes bench/results/income.json. Usage: `uv run python bench/income_projection.py [--no-save]`.
 """
 
 import asyncio

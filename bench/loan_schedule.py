@@ -10,7 +10,7 @@ real service (`pfms-loan serve`, uvicorn) as a separate process, and measures:
 - `GET /api/v1/loans/{id}` (one row) as the baseline cost of a request (token, middleware, loopback);
 - a prepayment on such a loan (allocates, regenerates and rewrites the remaining schedule).
 
-Writes bench/results/loan.json. Usage: `uv run python bench/loan_schedule.py`.
+Writes bench/results/loan.json. Usage: `uv run python bench/loan_schedule.py [--no-save]`.
 """
 
 import asyncio

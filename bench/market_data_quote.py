@@ -12,7 +12,7 @@ and measures over HTTP on loopback, so every figure includes the client's own ov
 "At the service" is read from the service's own latency histogram (`/metrics`, measured by its
 middleware from the first byte in to the last byte out), before and after the cached run.
 
-Writes bench/results/market-data.json. Usage: `uv run python bench/market_data_quote.py`.
+Writes bench/results/market-data.json. Usage: `uv run python bench/market_data_quote.py [--no-save]`.
 """
 
 import asyncio

@@ -10,7 +10,7 @@ written with COPY as `store.record` leaves them, the running total set to their 
 - a contribution through HTTP (lock the goal, insert, move the total, check thresholds);
 - page 1 of the goal's entries.
 
-Writes bench/results/savings.json. Usage: `uv run python bench/savings_progress.py`.
+Writes bench/results/savings.json. Usage: `uv run python bench/savings_progress.py [--no-save]`.
 """
 
 import asyncio

@@ -15,7 +15,7 @@ realized gains (short and long term, some losses) and 40 deductions. Then it mea
   version bumped before each call): what the request costs the service apart from the web layer;
 - the same request answered from the stored calculation.
 
-Writes bench/results/tax.json. Usage: `uv run python bench/tax_calculation.py`.
+Writes bench/results/tax.json. Usage: `uv run python bench/tax_calculation.py [--no-save]`.
 """
 
 import asyncio
