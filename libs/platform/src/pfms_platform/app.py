@@ -92,13 +92,13 @@ def create_app(
         finally:
             for task in tasks:
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await _bounded(asyncio.gather(*tasks, return_exceptions=True), "background tasks")
             for hook in on_shutdown:
-                await hook(app)
-            await bus.close()
+                await _bounded(hook(app), getattr(hook, "__name__", "shutdown hook"))
+            await _bounded(bus.close(), "broker connection")
             if use_database:
-                await app.state.db.dispose()
-            await app.state.redis.aclose()
+                await _bounded(app.state.db.dispose(), "database pool")
+            await _bounded(app.state.redis.aclose(), "redis connection")
 
     app = FastAPI(
         title=title,
@@ -117,6 +117,18 @@ def create_app(
     for router in routers:
         app.include_router(router)
     return app
+
+
+SHUTDOWN_STEP_SECONDS = 5.0
+
+
+async def _bounded(step: Awaitable[Any], what: str) -> None:
+    """One shutdown step, given at most SHUTDOWN_STEP_SECONDS: a connection that never answers its
+    close (a broker or database under load) must not keep the process from exiting; say which one."""
+    try:
+        await asyncio.wait_for(step, SHUTDOWN_STEP_SECONDS)
+    except TimeoutError:
+        log.error("shutdown step timed out", step=what, seconds=SHUTDOWN_STEP_SECONDS)
 
 
 async def _after_connect(bus: Bus, job: Callable[[], Coroutine[Any, Any, None]]) -> None:
