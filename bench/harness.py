@@ -12,6 +12,7 @@ import asyncio
 import json
 import os
 import platform
+import signal
 import statistics
 import subprocess
 import sys
@@ -50,6 +51,8 @@ def servers(name: str) -> Iterator[Servers]:
     and a JWKS endpoint (`keys.url`); stop them all on exit."""
     folder = Path(tempfile.mkdtemp(prefix=f"pfms-bench-{name}-"))
     folder.chmod(0o755)  # the postgres and rabbitmq system users must reach the servers folder below
+    # `kill` (SIGTERM) unwinds like Ctrl-C does, so the servers below are stopped, not left running.
+    previous = signal.signal(signal.SIGTERM, _exit_on_term)
     stack = Stack.create(folder / "servers", fast=True)
     stack.start()
     keys = TestKeys()
@@ -59,6 +62,11 @@ def servers(name: str) -> Iterator[Servers]:
     finally:
         keys.close()
         stack.stop()
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _exit_on_term(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def database(stack: Stack, service: str) -> str:
