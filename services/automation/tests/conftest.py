@@ -6,9 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 
-from pfms_platform.events.tables import OutboxEvent
 from pfms_platform.testing.fixtures import Running
 
 UBER_RULE: dict[str, Any] = {
@@ -52,11 +50,7 @@ class Env:
         return created
 
     async def outbox(self, event_type: str) -> list[dict[str, Any]]:
-        async with self.svc.db.sessions() as session:
-            rows = await session.scalars(
-                select(OutboxEvent).where(OutboxEvent.routing_key == event_type).order_by(OutboxEvent.created_at)
-            )
-            return [row.payload for row in rows]
+        return await self.svc.outbox(event_type)
 
 
 @pytest.fixture

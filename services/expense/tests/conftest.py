@@ -10,13 +10,12 @@ from typing import Any
 
 import pytest
 import uvicorn
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from pfms_contracts import CloudEvent, EventData
 from pfms_contracts.identity import UserCreated
 from pfms_devservers import free_port
 from pfms_expense.models import Category, UserSettings
-from pfms_platform.events.tables import OutboxEvent
 from pfms_platform.testing import Running
 from pfms_platform.testing.helpers import publish_event
 from pfms_platform.testing.helpers import until as wait_until
@@ -59,16 +58,11 @@ class Harness:
     until = staticmethod(until)
 
     async def count(self, model: Any, *where: Any) -> int:
-        async with self.svc.db.sessions() as session:
-            return int(await session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+        return await self.svc.count(model, *where)
 
     async def outbox(self, routing_key: str) -> list[dict[str, Any]]:
         """`data` of the events the service wrote for `routing_key`, oldest first."""
-        async with self.svc.db.sessions() as session:
-            rows = await session.scalars(
-                select(OutboxEvent).where(OutboxEvent.routing_key == routing_key).order_by(OutboxEvent.created_at)
-            )
-            return [row.payload["data"] for row in rows]
+        return [event["data"] for event in await self.svc.outbox(routing_key)]
 
     async def signup(self) -> Person:
         """A person registered with auth: `user.created` on the bus, defaults created by the consumer."""

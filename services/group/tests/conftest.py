@@ -7,10 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
 
 from pfms_contracts import EventData
-from pfms_platform.events.tables import OutboxEvent
 from pfms_platform.testing import Running
 from pfms_platform.testing.helpers import publish_event, served, until
 
@@ -40,16 +38,11 @@ class Harness:
     until = staticmethod(until)
 
     async def count(self, model: Any, *where: Any) -> int:
-        async with self.svc.db.sessions() as session:
-            return int(await session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+        return await self.svc.count(model, *where)
 
     async def outbox(self, routing_key: str) -> list[dict[str, Any]]:
         """Data of the events the service wrote for `routing_key`, oldest first."""
-        async with self.svc.db.sessions() as session:
-            rows = await session.scalars(
-                select(OutboxEvent).where(OutboxEvent.routing_key == routing_key).order_by(OutboxEvent.created_at)
-            )
-            return [row.payload["data"] for row in rows]
+        return [event["data"] for event in await self.svc.outbox(routing_key)]
 
     async def group(self, owner: Person, *members: Person, **fields: Any) -> str:
         """A group of `owner` (admin) with `members` invited and accepted; returns its id."""

@@ -5,10 +5,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
 
 from pfms_contracts import CloudEvent, EventData
-from pfms_platform.events.tables import InboxEvent, OutboxEvent
+from pfms_platform.events.tables import InboxEvent
 from pfms_platform.testing import Running
 from pfms_platform.testing.helpers import publish_event, until
 
@@ -51,16 +50,11 @@ class Harness:
         return event
 
     async def count(self, model: Any, *where: Any) -> int:
-        async with self.svc.db.sessions() as session:
-            return int(await session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+        return await self.svc.count(model, *where)
 
     async def outbox(self, routing_key: str) -> list[dict[str, Any]]:
         """CloudEvents the service wrote for `routing_key`, oldest first."""
-        async with self.svc.db.sessions() as session:
-            rows = await session.scalars(
-                select(OutboxEvent).where(OutboxEvent.routing_key == routing_key).order_by(OutboxEvent.created_at)
-            )
-            return [row.payload for row in rows]
+        return await self.svc.outbox(routing_key)
 
     async def projection(self, person: Person, **params: Any) -> dict[str, Any]:
         response = await self.client.get("/api/v1/income/cashflow/projection", params=params, headers=person.headers)

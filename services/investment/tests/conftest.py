@@ -16,7 +16,6 @@ from typing import Any
 import aio_pika
 import pytest
 import uvicorn
-from sqlalchemy import func, select
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -25,7 +24,6 @@ from starlette.routing import Route
 from pfms_contracts import CloudEvent, EventData
 from pfms_contracts.market import PriceUpdated
 from pfms_devservers import free_port
-from pfms_platform.events.tables import OutboxEvent
 from pfms_platform.security import verify_service_token
 from pfms_platform.settings import DEV_SERVICE_TOKEN_SECRET
 from pfms_platform.testing import Running
@@ -168,16 +166,11 @@ class Harness:
             await asyncio.sleep(0.05)
 
     async def count(self, model: Any, *where: Any) -> int:
-        async with self.svc.db.sessions() as session:
-            return int(await session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+        return await self.svc.count(model, *where)
 
     async def outbox(self, routing_key: str) -> list[dict[str, Any]]:
         """`data` of the events the service wrote for `routing_key`, oldest first."""
-        async with self.svc.db.sessions() as session:
-            rows = await session.scalars(
-                select(OutboxEvent).where(OutboxEvent.routing_key == routing_key).order_by(OutboxEvent.created_at)
-            )
-            return [row.payload["data"] for row in rows]
+        return [event["data"] for event in await self.svc.outbox(routing_key)]
 
     async def post(self, path: str, body: Any, who: Person, status: int = 201) -> dict[str, Any]:
         response = await self.client.post(path, json=body, headers=who.headers)

@@ -8,10 +8,8 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
 
 from pfms_loan import jobs
-from pfms_platform.events.tables import OutboxEvent
 from pfms_platform.testing import Running
 
 START = date(2026, 1, 15)
@@ -41,16 +39,11 @@ class Harness:
         return await jobs.daily(self.svc.db, day, self.svc.settings.due_horizon_days)
 
     async def count(self, model: Any, *where: Any) -> int:
-        async with self.svc.db.sessions() as session:
-            return int(await session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+        return await self.svc.count(model, *where)
 
     async def outbox(self, routing_key: str) -> list[dict[str, Any]]:
         """Data of the events the service wrote for `routing_key`, oldest first."""
-        async with self.svc.db.sessions() as session:
-            rows = await session.scalars(
-                select(OutboxEvent).where(OutboxEvent.routing_key == routing_key).order_by(OutboxEvent.created_at)
-            )
-            return [row.payload["data"] for row in rows]
+        return [event["data"] for event in await self.svc.outbox(routing_key)]
 
     async def post(self, path: str, body: Any, user: uuid.UUID | None = None) -> httpx.Response:
         return await self.client.post(path, json=body, headers=self.auth(user))

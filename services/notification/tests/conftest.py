@@ -14,7 +14,6 @@ from pfms_contracts import CloudEvent, EventData
 from pfms_contracts.identity import UserCreated, UserUpdated
 from pfms_devservers import Stack
 from pfms_notification.models import Notification
-from pfms_platform.events.tables import OutboxEvent
 from pfms_platform.security import mint_service_token
 from pfms_platform.testing import Running
 from pfms_platform.testing.helpers import publish_event, served, until
@@ -65,11 +64,7 @@ class Harness:
             return list((await session.scalars(select(Notification).where(Notification.user_id == user))).all())
 
     async def outbox(self, routing_key: str) -> list[dict[str, Any]]:
-        async with self.svc.db.sessions() as session:
-            rows = await session.scalars(
-                select(OutboxEvent).where(OutboxEvent.routing_key == routing_key).order_by(OutboxEvent.created_at)
-            )
-            return [row.payload for row in rows]
+        return await self.svc.outbox(routing_key)
 
     def service_headers(self) -> dict[str, str]:
         token = mint_service_token(self.svc.settings.service_token_secret, "automation")

@@ -12,7 +12,6 @@ import pytest
 from sqlalchemy import select
 
 from pfms_devservers import free_port
-from pfms_platform.events.tables import OutboxEvent
 from pfms_platform.testing import Running
 from pfms_platform.testing.helpers import served
 from pfms_report.models import Report
@@ -78,11 +77,7 @@ class Env:
         return response.content
 
     async def outbox(self, routing_key: str) -> list[dict[str, Any]]:
-        async with self.report.db.sessions() as session:
-            rows = await session.scalars(
-                select(OutboxEvent).where(OutboxEvent.routing_key == routing_key).order_by(OutboxEvent.created_at)
-            )
-            return [row.payload["data"] for row in rows]
+        return [event["data"] for event in await self.report.outbox(routing_key)]
 
     async def row(self, report_id: str | uuid.UUID) -> Report | None:
         async with self.report.db.sessions() as session:

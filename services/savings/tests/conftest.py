@@ -9,10 +9,9 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
 
 from pfms_contracts import CloudEvent, EventData
-from pfms_platform.events.tables import InboxEvent, OutboxEvent
+from pfms_platform.events.tables import InboxEvent
 from pfms_platform.testing import Running
 from pfms_platform.testing.helpers import publish_event, until
 from pfms_savings.models import Contribution
@@ -47,16 +46,11 @@ class Harness:
         return await self.client.get(path, params=params, headers=self.auth(user))
 
     async def count(self, model: Any, *where: Any) -> int:
-        async with self.svc.db.sessions() as session:
-            return int(await session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+        return await self.svc.count(model, *where)
 
     async def outbox(self, routing_key: str) -> list[dict[str, Any]]:
         """Data of the events the service wrote for `routing_key`, oldest first."""
-        async with self.svc.db.sessions() as session:
-            rows = await session.scalars(
-                select(OutboxEvent).where(OutboxEvent.routing_key == routing_key).order_by(OutboxEvent.created_at)
-            )
-            return [row.payload["data"] for row in rows]
+        return [event["data"] for event in await self.svc.outbox(routing_key)]
 
     async def goal(self, user: uuid.UUID | None = None, **overrides: Any) -> dict[str, Any]:
         body = {"name": "Rainy day", "target_amount": "1000.00", "currency": "USD", **overrides}

@@ -6,10 +6,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
 
 from pfms_contracts import CloudEvent, EventData
-from pfms_platform.events.tables import InboxEvent, OutboxEvent
+from pfms_platform.events.tables import InboxEvent
 from pfms_platform.testing import Running
 from pfms_platform.testing.helpers import publish_event, served, until
 
@@ -54,13 +53,10 @@ class Harness:
         return event
 
     async def count(self, model: Any, *where: Any) -> int:
-        async with self.svc.db.sessions() as session:
-            return int(await session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+        return await self.svc.count(model, *where)
 
     async def outbox(self, routing_key: str) -> list[dict[str, Any]]:
-        async with self.svc.db.sessions() as session:
-            rows = await session.scalars(select(OutboxEvent).where(OutboxEvent.routing_key == routing_key))
-            return [row.payload for row in rows]
+        return await self.svc.outbox(routing_key)
 
     async def profile(self, person: Person, year: int, **body: Any) -> dict[str, Any]:
         values = {"country_code": "US", "filing_status": "single", **body}

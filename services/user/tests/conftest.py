@@ -6,11 +6,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
 
 from pfms_contracts import CloudEvent, EventData
 from pfms_contracts.identity import UserCreated
-from pfms_platform.events.tables import OutboxEvent
 from pfms_platform.testing import Running
 from pfms_platform.testing.helpers import publish_event, until
 from pfms_user.models import UserProfile
@@ -37,19 +35,14 @@ class Harness:
     until = staticmethod(until)
 
     async def count(self, model: Any, *where: Any) -> int:
-        async with self.svc.db.sessions() as session:
-            return int(await session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+        return await self.svc.count(model, *where)
 
     async def has_profile(self, user_id: uuid.UUID) -> bool:
         return await self.count(UserProfile, UserProfile.user_id == user_id) == 1
 
     async def outbox(self, routing_key: str) -> list[dict[str, Any]]:
         """Payloads of the events the service wrote for `routing_key`, oldest first."""
-        async with self.svc.db.sessions() as session:
-            rows = await session.scalars(
-                select(OutboxEvent).where(OutboxEvent.routing_key == routing_key).order_by(OutboxEvent.created_at)
-            )
-            return [row.payload for row in rows]
+        return await self.svc.outbox(routing_key)
 
     async def signup(self, email: str | None = None) -> Person:
         """Register someone with auth's `user.created` on the broker and wait until their profile exists."""

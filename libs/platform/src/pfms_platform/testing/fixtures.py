@@ -16,9 +16,11 @@ import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from redis.asyncio import Redis
+from sqlalchemy import func, select
 
 from pfms_devservers import Stack
 from pfms_platform.catalogue import service as service_info
+from pfms_platform.events.tables import OutboxEvent
 from pfms_platform.migrations import upgrade
 from pfms_platform.settings import ServiceSettings
 from pfms_platform.testing.keys import TestKeys
@@ -73,6 +75,19 @@ class Running:
     @property
     def db(self) -> Any:
         return self.app.state.db
+
+    async def count(self, model: Any, *where: Any) -> int:
+        """Rows of `model` (a mapped class or table) matching `where`, in the service's database."""
+        async with self.db.sessions() as session:
+            return int(await session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+
+    async def outbox(self, routing_key: str) -> list[dict[str, Any]]:
+        """The CloudEvents the service wrote to its outbox for `routing_key`, oldest first."""
+        async with self.db.sessions() as session:
+            rows = await session.scalars(
+                select(OutboxEvent).where(OutboxEvent.routing_key == routing_key).order_by(OutboxEvent.created_at)
+            )
+            return [row.payload for row in rows]
 
 
 _redis_db = itertools.cycle(range(1, 64))
