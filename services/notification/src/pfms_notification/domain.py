@@ -69,8 +69,9 @@ class Intent:
     user_id: uuid.UUID
     category: str
     key: str
-    title: str
-    message: str
+    title: str = ""
+    message: str = ""
+    """Empty title and message: the template for `key` writes them (only `notification.requested` brings its own)."""
     priority: Priority = Priority.NORMAL
     reference_type: str | None = None
     reference_id: uuid.UUID | None = None
