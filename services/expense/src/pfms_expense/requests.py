@@ -12,10 +12,11 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pfms_contracts.expense import ExpenseAmendRequested, ExpenseCategorized, ExpenseCreateRequested
-from pfms_expense import money, payloads, spending
+from pfms_expense import money, payloads, spending, store
 from pfms_expense.imports.rows import manual_fingerprint
 from pfms_expense.models import Category, Expense, Source
 from pfms_finance.currency import normalise_currency
+from pfms_platform.errors import NotFound
 from pfms_platform.events.outbox import emit
 from pfms_platform.logging import get_logger
 
@@ -51,8 +52,11 @@ def _tags(current: Iterable[str], add: Iterable[str], remove: Iterable[str]) -> 
 
 
 async def _owned(session: AsyncSession, user_id: uuid.UUID, expense_id: uuid.UUID) -> Expense | None:
-    query = select(Expense).where(Expense.id == expense_id, Expense.user_id == user_id).with_for_update()
-    return await session.scalar(query)
+    """The user's expense, locked, or None (a request about someone else's expense finds nothing)."""
+    try:
+        return await store.owned(session, Expense, expense_id, user_id, lock=True)
+    except NotFound:
+        return None
 
 
 async def _amend(session: AsyncSession, row: Expense, category: Category | None, tags: list[str]) -> bool:
@@ -64,17 +68,13 @@ async def _amend(session: AsyncSession, row: Expense, category: Category | None,
     row.category_id, row.tags = new_category, tags
     await session.flush()
     await session.refresh(row)
-    name = category.name if category is not None else await _category_name(session, row)
+    if category is None:
+        category = await store.category_in_body(session, row.category_id, row.user_id)
+    name = category.name if category is not None else None
     await emit(session, payloads.updated(row, name, before))
     touched = {(row.expense_date, before[2], row.currency), (row.expense_date, row.category_id, row.currency)}
     await spending.evaluate(session, row.user_id, touched)
     return True
-
-
-async def _category_name(session: AsyncSession, row: Expense) -> str | None:
-    if row.category_id is None:
-        return None
-    return await session.scalar(select(Category.name).where(Category.id == row.category_id))
 
 
 async def on_categorized(session: AsyncSession, data: ExpenseCategorized) -> None:
