@@ -19,7 +19,8 @@ from pfms_contracts.identity import UserCreated, UserUpdated
 from pfms_devservers import Stack
 from pfms_platform.app import create_app
 from pfms_platform.db import Base, Database
-from pfms_platform.events.bus import DELIVERY_LIMIT, Bus
+from pfms_platform.events.bus import DELIVERY_LIMIT, Bus, queue_arguments
+from pfms_platform.events.consumer import Consumer
 from pfms_platform.events.outbox import OutboxRelay, emit
 from pfms_platform.events.tables import InboxEvent, OutboxEvent
 from pfms_platform.settings import ServiceSettings
@@ -76,7 +77,7 @@ async def probe(stack: Stack, jwt_keys: TestKeys) -> AsyncIterator[FastAPI]:
     )
     app = create_app(settings, title="probe", handlers={"user.created": record})
     async with LifespanManager(app):
-        await app.state.consumer.ready.wait()
+        await asyncio.wait_for(app.state.consumer.ready.wait(), 60)
         app.state.vhost = name
         yield app
     stack.rabbitmq.delete_vhost(name)
@@ -187,6 +188,32 @@ async def test_competing_relays_publish_each_row_once(probe: FastAPI, stack: Sta
         await message.ack()
     await connection.close()
     assert len(seen) == len(set(seen)) == 300
+
+
+async def test_a_consumer_the_broker_refuses_keeps_trying_until_it_subscribes(stack: Stack) -> None:
+    """A declare the broker refuses (here a queue of the same name with other arguments; on a booting
+    broker a quorum declare that times out) delays the consumer; it must not end it for good."""
+    vhost = f"refuse_{uuid.uuid4().hex[:8]}"
+    stack.rabbitmq.add_vhost(vhost)
+    connection = await aio_pika.connect(stack.rabbitmq.url(vhost))
+    blocker = await (await connection.channel()).declare_queue("probe.events", durable=True)  # classic, no DLX
+    bus = Bus(stack.rabbitmq.url(vhost), "probe")
+    await bus.connect()
+    consumer = Consumer(Database(stack.postgres.url()), bus, "probe", {"user.created": record})
+    task = asyncio.create_task(consumer.run())
+    try:
+        await asyncio.sleep(2)
+        assert not consumer.ready.is_set() and not task.done()  # refused, still trying
+        await blocker.delete(if_unused=False, if_empty=False)
+        await asyncio.wait_for(consumer.ready.wait(), 20)
+        assert stack.rabbitmq.queue(vhost, "probe.events")["arguments"] == queue_arguments("probe.events")
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await connection.close()
+        await bus.close()
+        await consumer.db.engine.dispose()
+        stack.rabbitmq.delete_vhost(vhost)
 
 
 async def _eq(value: Awaitable[int], expected: int) -> bool:

@@ -76,13 +76,9 @@ class MongoConsumer(Consumer):
         return await done
 
     async def run(self) -> None:
-        await self.bus.wait_connected()
-        channel = await self.bus.channel(prefetch=self.batch_size * 2)
-        queue = await self.declare(channel)
         self._batcher = asyncio.create_task(self._batches(), name="inbox-batcher")
         try:
-            await queue.consume(self.on_message)
-            self.ready.set()
+            await self.subscribe(prefetch=self.batch_size * 2)
             await asyncio.Future()  # consume until cancelled
         finally:
             self._batcher.cancel()

@@ -41,11 +41,7 @@ class BatchConsumer(Consumer):
         await self._incoming.put(message)
 
     async def run(self) -> None:
-        await self.bus.wait_connected()
-        channel = await self.bus.channel(prefetch=self.batch_size * 2)
-        queue = await self.declare(channel)
-        await queue.consume(self.on_message)
-        self.ready.set()
+        await self.subscribe(prefetch=self.batch_size * 2)
         while True:
             messages = [await self._incoming.get()]
             deadline = asyncio.get_running_loop().time() + self.batch_wait

@@ -4,8 +4,10 @@ import asyncio
 from typing import Any
 
 import aio_pika
+import aiormq
 import orjson
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractRobustConnection
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential_jitter
 
 from pfms_contracts import EXCHANGES
 from pfms_platform.logging import get_logger
@@ -14,6 +16,31 @@ log = get_logger(__name__)
 
 DLX = "pfms.dlx"
 DELIVERY_LIMIT = 5
+
+BROKER_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    aio_pika.exceptions.AMQPError,
+    aiormq.exceptions.ChannelInvalidStateError,
+)
+"""What a booting, restarting or overloaded broker answers with (a refused socket, a closed channel,
+a quorum queue declare that timed out): worth another try, unlike a bug in our own code."""
+
+
+def broker_retries(step: str) -> AsyncRetrying:
+    """Retry `step` forever with capped, jittered backoff, logging each refusal: a broker that is not
+    ready yet must delay a service's publishing or consuming, never end it for the life of the process."""
+
+    def refused(state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        log.warning("broker refused, retrying", step=step, attempt=state.attempt_number, error=str(error)[:200])
+
+    return AsyncRetrying(
+        retry=retry_if_exception_type(BROKER_ERRORS),
+        wait=wait_exponential_jitter(multiplier=0.5, max=5, jitter=0.5),
+        before_sleep=refused,
+        reraise=True,
+    )
 
 
 def queue_arguments(queue: str) -> dict[str, Any]:
@@ -35,22 +62,20 @@ class Bus:
         self._exchanges: dict[str, AbstractExchange] = {}
         self._connected = asyncio.Event()
 
-    async def connect(self, *, retry_seconds: float = 1.0) -> None:
-        """Connect (retrying until the broker is up) and declare the exchanges."""
-        while self.connection is None:
-            try:
-                self.connection = await aio_pika.connect_robust(
-                    self.url, client_properties={"connection_name": self.service}
-                )
-            except (OSError, aio_pika.exceptions.AMQPError) as exc:
-                log.warning("broker unreachable, retrying", error=str(exc)[:200])
-                await asyncio.sleep(retry_seconds)
-        self._channel = await self.connection.channel(publisher_confirms=True)
-        for name in EXCHANGES:
-            self._exchanges[name] = await self._channel.declare_exchange(
-                name, aio_pika.ExchangeType.TOPIC, durable=True
-            )
-        await self._channel.declare_exchange(DLX, aio_pika.ExchangeType.DIRECT, durable=True)
+    async def connect(self) -> None:
+        """Connect and declare the exchanges, retrying both until the broker takes them."""
+        async for attempt in broker_retries("connect"):
+            with attempt:
+                if self.connection is None:
+                    self.connection = await aio_pika.connect_robust(
+                        self.url, client_properties={"connection_name": self.service}
+                    )
+                self._channel = await self.connection.channel(publisher_confirms=True)
+                for name in EXCHANGES:
+                    self._exchanges[name] = await self._channel.declare_exchange(
+                        name, aio_pika.ExchangeType.TOPIC, durable=True
+                    )
+                await self._channel.declare_exchange(DLX, aio_pika.ExchangeType.DIRECT, durable=True)
         self._connected.set()
 
     @property

@@ -1,6 +1,7 @@
 """Consuming side: one durable quorum queue per service, handlers applied once per event id."""
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -13,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pfms_contracts import CloudEvent, EventData, event_model
 from pfms_platform.db import Database
 from pfms_platform.events import causation
-from pfms_platform.events.bus import DLX, Bus, queue_arguments
+from pfms_platform.events.bus import DLX, Bus, broker_retries, queue_arguments
 from pfms_platform.events.tables import InboxEvent
 from pfms_platform.logging import correlation_id, get_logger
 from pfms_platform.metrics import EVENTS_CONSUMED
@@ -96,10 +97,22 @@ class Consumer:
         finally:
             correlation_id.reset(token)
 
-    async def run(self) -> None:
+    async def subscribe(self, prefetch: int = 32) -> None:
+        """Declare the queues and start consuming, retrying until the broker takes all of it (a
+        quorum queue's declare can time out on a broker still booting); then this consumer is ready."""
         await self.bus.wait_connected()
-        channel = await self.bus.channel()
-        queue = await self.declare(channel)
-        await queue.consume(self.on_message)
+        async for attempt in broker_retries(f"subscribe {self.queue}"):
+            with attempt:
+                channel = await self.bus.channel(prefetch)
+                try:
+                    queue = await self.declare(channel)
+                    await queue.consume(self.on_message)
+                except Exception:  # a half-declared channel is not reused; the retry opens a fresh one
+                    with contextlib.suppress(Exception):
+                        await channel.close()
+                    raise
         self.ready.set()
+
+    async def run(self) -> None:
+        await self.subscribe()
         await asyncio.Future()  # consume until cancelled; the robust channel re-subscribes after reconnects

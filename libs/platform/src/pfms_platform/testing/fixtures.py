@@ -1,5 +1,6 @@
 """Session-wide servers and per-test service instances wired to fresh resources."""
 
+import asyncio
 import importlib
 import itertools
 import os
@@ -24,6 +25,10 @@ from pfms_platform.events.tables import OutboxEvent
 from pfms_platform.migrations import upgrade
 from pfms_platform.settings import ServiceSettings
 from pfms_platform.testing.keys import TestKeys
+
+READY_SECONDS = 60.0
+"""How long a started service may take to reach the broker and subscribe before the test fails
+(instead of waiting forever on a consumer that never becomes ready)."""
 
 
 def _use_docker() -> bool:
@@ -169,13 +174,13 @@ async def make_service(stack: Stack, jwt_keys: TestKeys) -> AsyncIterator[Callab
         app = create(settings)
         manager = LifespanManager(_state_per_request(app), startup_timeout=30, shutdown_timeout=30)
         await manager.__aenter__()
-        await app.state.bus.wait_connected()
+        await asyncio.wait_for(app.state.bus.wait_connected(), READY_SECONDS)
         consumer = getattr(app.state, "consumer", None)
         client = httpx.AsyncClient(transport=httpx.ASGITransport(app=manager.app), base_url=f"http://{name}")
         svc = Running(name, app, client, settings, shared_vhost)
         running.append((manager, svc))
         if consumer is not None:
-            await consumer.ready.wait()
+            await asyncio.wait_for(consumer.ready.wait(), READY_SECONDS)
         return svc
 
     yield make
