@@ -158,6 +158,8 @@ async def test_data_export_zip_holds_every_services_rows(env) -> None:
     assert response.status_code == 202
     job = response.json()["data"]
     assert (job["type"], job["format"], job["file_name"]) == ("export", "zip", "pfms-data-export.zip")
+    (requested,) = await env.outbox("report.export_requested")  # the auth service's audit log records it
+    assert (requested["user_id"], requested["report_id"]) == (str(user), job["id"])
     done = await env.finished(job["id"], headers)
     assert done["status"] == "completed", done
     with zipfile.ZipFile(io.BytesIO(await env.download(job["id"], headers))) as archive:

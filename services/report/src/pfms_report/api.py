@@ -12,9 +12,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import StreamingResponse
 
+from pfms_contracts.privacy import DataExportRequested
 from pfms_platform.db import Session
 from pfms_platform.envelope import Envelope, PageEnvelope, PageParams, ok, paged
 from pfms_platform.errors import AppError, Conflict
+from pfms_platform.events.outbox import emit
 from pfms_platform.security import CurrentUser
 from pfms_report import store
 from pfms_report.domain import ReportFormat, ReportType, Status
@@ -46,9 +48,11 @@ async def generate(body: GenerateReport, user: CurrentUser, session: Session, re
 
 @router.post("/export", status_code=status.HTTP_202_ACCEPTED, response_model=Envelope[ReportOut])
 async def export(user: CurrentUser, session: Session, request: Request) -> dict[str, Any]:
-    """Queue a zip of everything the fleet holds about the caller (one JSON file per service)."""
+    """Queue a zip of everything the fleet holds about the caller (one JSON file per service);
+    `report.export_requested` puts the request in the caller's audit log (auth)."""
     limit = _settings(request).max_open_per_user
     row = await store.create_job(session, user, ReportType.EXPORT, ReportFormat.ZIP, {}, "user", limit)
+    await emit(session, DataExportRequested(user_id=user, report_id=row.id))
     return ok(store.out(row))
 
 
