@@ -4,6 +4,7 @@ import asyncio
 import time
 import uuid
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import httpx
@@ -11,7 +12,7 @@ import jwt
 from fastapi import Depends, Request
 from jwt.algorithms import RSAAlgorithm
 
-from pfms_platform.errors import Unauthorized
+from pfms_platform.errors import Forbidden, Unauthorized
 from pfms_platform.logging import get_logger
 from pfms_platform.ratelimit import enforce_user_limit
 
@@ -19,6 +20,8 @@ log = get_logger(__name__)
 
 SERVICE_AUDIENCE = "pfms-internal"
 SERVICE_ISSUER = "pfms-service"
+ADMIN = "admin"
+"""The role auth's operator command grants; `AdminUser` routes require it."""
 _LEEWAY_SECONDS = 5
 
 
@@ -120,6 +123,8 @@ async def current_claims(request: Request) -> dict[str, Any]:
         return dict(cached)
     verifier: TokenVerifier = request.app.state.verifier
     claims = await verifier.verify(bearer_token(request))
+    if claims["sub"] in getattr(request.app.state, "deleted_users", ()):
+        raise Unauthorized("Account deleted")  # its tokens outlive it; see pfms_platform.revocation
     request.state.claims = claims
     return claims
 
@@ -133,6 +138,39 @@ async def current_user(request: Request, claims: Annotated[dict[str, Any], Depen
 
 CurrentUser = Annotated[uuid.UUID, Depends(current_user)]
 Claims = Annotated[dict[str, Any], Depends(current_claims)]
+
+
+def roles_of(claims: dict[str, Any]) -> frozenset[str]:
+    """The `roles` claim of a verified access token (absent: none); any other shape is refused."""
+    roles = claims.get("roles", [])
+    if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
+        raise Unauthorized("Invalid roles claim")
+    return frozenset(roles)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the token's user and the roles auth put in it when it was issued."""
+
+    user_id: uuid.UUID
+    roles: frozenset[str]
+
+
+async def current_principal(user: CurrentUser, claims: Claims) -> Principal:
+    return Principal(user, roles_of(claims))
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+async def admin_user(principal: CurrentPrincipal) -> uuid.UUID:
+    """The caller's user id when their token carries the `admin` role; 403 otherwise."""
+    if ADMIN not in principal.roles:
+        raise Forbidden("This needs the admin role")
+    return principal.user_id
+
+
+AdminUser = Annotated[uuid.UUID, Depends(admin_user)]
 
 
 def mint_service_token(secret: str, service: str, *, ttl_seconds: int = 60) -> str:
