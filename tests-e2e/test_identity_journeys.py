@@ -133,7 +133,7 @@ async def test_account_deletion_purges_auth_and_user_data(gateway: httpx.AsyncCl
     login = await gateway.post("/api/v1/auth/login", json={"email": person.email, "password": PASSWORD})
     assert login.status_code == 401
     profile = await gateway.get("/api/v1/user/profile", headers=person.headers)
-    assert profile.status_code == 404
+    assert profile.status_code == 401  # the deleted account's unexpired token is refused (pfms_platform.revocation)
 
 
 async def test_another_users_session_is_a_404_and_stays_alive(gateway: httpx.AsyncClient) -> None:

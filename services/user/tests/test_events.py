@@ -104,4 +104,4 @@ async def test_user_deleted_purges_every_row_of_the_user(env) -> None:
         assert await env.count(model, model.user_id == alice.user_id) == 0
     assert await env.count(FamilyMember) == 1, "only Carol's invitation of someone else remains"
     assert await env.has_profile(bob.user_id)
-    assert (await client.get("/api/v1/user/profile", headers=alice.headers)).status_code == 404
+    assert (await client.get("/api/v1/user/profile", headers=alice.headers)).status_code == 401  # deleted account

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 from redis.asyncio import Redis
 
+from pfms_contracts.identity import UserDeleted
 from pfms_platform.db import Database
 from pfms_platform.errors import ERROR_RESPONSES, install_error_handlers
 from pfms_platform.events.bus import Bus
@@ -21,6 +22,7 @@ from pfms_platform.logging import configure_logging, get_logger
 from pfms_platform.metrics import MetricsMiddleware, metrics_endpoint
 from pfms_platform.middleware import CorrelationIdMiddleware
 from pfms_platform.ratelimit import UserRateLimiter
+from pfms_platform.revocation import DeletedUsers
 from pfms_platform.security import JWKSCache, TokenVerifier
 from pfms_platform.settings import ServiceSettings
 
@@ -59,10 +61,13 @@ def create_app(
         app.state.rate_limiter = limiter = UserRateLimiter(app.state.redis, settings.user_rate_limit_per_minute)
         jwks = JWKSCache(settings.jwks_url)
         app.state.verifier = TokenVerifier(jwks, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
+        app.state.deleted_users = deleted_users = DeletedUsers(app.state.redis)
         app.state.bus = bus = Bus(settings.amqp_url, settings.service_name)
+        bus.watch(UserDeleted.type, deleted_users.observe)
         tasks: list[asyncio.Task[Any]] = [
             asyncio.create_task(bus.connect(), name="bus-connect"),
             asyncio.create_task(limiter.run(), name="rate-limit-flush"),
+            asyncio.create_task(deleted_users.run(), name="deleted-users-sync"),
         ]
         if use_database:
             app.state.db = db = Database(

@@ -1,6 +1,7 @@
 """One robust AMQP connection per process; topology declared in code (and exported for deploy/)."""
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aio_pika
@@ -9,7 +10,7 @@ import orjson
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractRobustConnection
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential_jitter
 
-from pfms_contracts import EXCHANGES
+from pfms_contracts import EXCHANGES, CloudEvent
 from pfms_platform.logging import get_logger
 
 log = get_logger(__name__)
@@ -53,10 +54,14 @@ def queue_arguments(queue: str) -> dict[str, Any]:
     }
 
 
+Watcher = Callable[[CloudEvent], Awaitable[None]]
+
+
 class Bus:
     def __init__(self, url: str, service: str) -> None:
         self.url = url
         self.service = service
+        self.watchers: dict[str, list[Watcher]] = {}
         self.connection: AbstractRobustConnection | None = None
         self._channel: AbstractChannel | None = None
         self._exchanges: dict[str, AbstractExchange] = {}
@@ -77,6 +82,10 @@ class Bus:
                     )
                 await self._channel.declare_exchange(DLX, aio_pika.ExchangeType.DIRECT, durable=True)
         self._connected.set()
+
+    def watch(self, event_type: str, watcher: Watcher) -> None:
+        """Show `watcher` every `event_type` event any consumer on this bus receives, before its handler."""
+        self.watchers.setdefault(event_type, []).append(watcher)
 
     @property
     def ready(self) -> bool:

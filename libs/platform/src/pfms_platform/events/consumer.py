@@ -97,6 +97,19 @@ class Consumer:
         finally:
             correlation_id.reset(token)
 
+    async def _delivered(self, message: AbstractIncomingMessage) -> None:
+        """The bus's watchers of this event type see it first (before the handler, whatever the
+        subclass does with the message: `create_app`'s list of deleted users); a watcher never holds it up."""
+        watchers = self.bus.watchers.get(message.routing_key or "", ())
+        if watchers:
+            try:
+                event = CloudEvent.model_validate_json(message.body)
+                for watcher in watchers:
+                    await watcher(event)
+            except Exception as exc:
+                log.warning("event watcher failed", type=message.routing_key, error=str(exc)[:200])
+        await self.on_message(message)
+
     async def subscribe(self, prefetch: int = 32) -> None:
         """Declare the queues and start consuming, retrying until the broker takes all of it (a
         quorum queue's declare can time out on a broker still booting); then this consumer is ready."""
@@ -106,7 +119,7 @@ class Consumer:
                 channel = await self.bus.channel(prefetch)
                 try:
                     queue = await self.declare(channel)
-                    await queue.consume(self.on_message)
+                    await queue.consume(self._delivered)
                 except Exception:  # a half-declared channel is not reused; the retry opens a fresh one
                     with contextlib.suppress(Exception):
                         await channel.close()
