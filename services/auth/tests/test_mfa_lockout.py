@@ -2,6 +2,7 @@
 
 import re
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pyotp
 import pytest
@@ -87,12 +88,14 @@ def test_argon2_parameters_cannot_go_below_owasp() -> None:
 
 
 def test_production_refuses_the_dev_key_encryption_key() -> None:
+    production: dict[str, Any] = {
+        "environment": "production",
+        "service_token_secret": "s" * 40,
+        "field_keys": {"k1": "B" * 43 + "="},
+        "field_index_key": "C" * 43 + "=",
+    }
     with pytest.raises(ValidationError, match="key_encryption_key"):
-        Settings(environment="production", service_token_secret="s" * 40)
+        Settings(**production)
     with pytest.raises(ValidationError, match="key_encryption_key"):
-        Settings(
-            environment="production",
-            service_token_secret="s" * 40,
-            key_encryption_key=f"{'A' * 43}=,{DEV_KEY_ENCRYPTION_KEY}",
-        )
-    assert Settings(environment="production", service_token_secret="s" * 40, key_encryption_key="A" * 43 + "=")
+        Settings(**production, key_encryption_key=f"{'A' * 43}=,{DEV_KEY_ENCRYPTION_KEY}")
+    assert Settings(**production, key_encryption_key="A" * 43 + "=")

@@ -2,8 +2,10 @@
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from pfms_platform.crypto import Keyring, keyring
 
 DEV_SERVICE_TOKEN_SECRET = "dev-only-service-token-secret-change-me-0123456789"
 
@@ -32,6 +34,16 @@ class ServiceSettings(BaseSettings):
     jwt_audience: str = "pfms"
     service_token_secret: str = DEV_SERVICE_TOKEN_SECRET
 
+    field_keys: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description="Keys of the encrypted columns as JSON, key id → base64 of 32 bytes "
+        '(e.g. {"k2": "…", "k1": "…"}); unset outside production: per-service development keys.',
+    )
+    field_key_current: str = Field(default="", description="Id of the field key new values are written with")
+    field_index_key: SecretStr | None = Field(
+        default=None, description="base64 of 32 bytes: HMAC key of blind indexes (lookups on encrypted columns)"
+    )
+
     service_urls: dict[str, str] = Field(
         default_factory=dict,
         description="Where other services answer, by catalogue name, as JSON "
@@ -58,4 +70,16 @@ class ServiceSettings(BaseSettings):
         """A production replica must never sign with the secret everybody can read in the repo."""
         if self.environment == "production" and self.service_token_secret == DEV_SERVICE_TOKEN_SECRET:
             raise ValueError("service_token_secret must be set outside development")
+        if self.environment == "production" and not (self.field_keys and self.field_index_key):
+            raise ValueError("field_keys and field_index_key must be set in production")
+        self.field_keyring()  # a malformed key or an unknown current id fails at startup, not on first use
         return self
+
+    def field_keyring(self) -> Keyring:
+        """The keys of this service's encrypted columns (development keys of its own when none are set)."""
+        return keyring(
+            {kid: key.get_secret_value() for kid, key in self.field_keys.items()},
+            self.field_key_current,
+            self.field_index_key.get_secret_value() if self.field_index_key else None,
+            service=self.service_name,
+        )
