@@ -96,13 +96,10 @@ def test_backoff_doubles_and_the_last_try_fails() -> None:
     assert domain.after_failure(3, 3, now, 1.0) == ("failed", now)
 
 
-def test_templates_render_in_a_sandbox_and_bad_ones_are_refused() -> None:
+def test_templates_render_in_a_sandbox() -> None:
     assert domain.render("{{ name }} spent {{ spent }}", {"name": "Food", "spent": "10.00"}) == "Food spent 10.00"
     assert domain.render("{{ missing.deeper }}x", {}) == "x"
     assert domain.render("{{ ''.__class__.__mro__ }}{{ data.__init__.__globals__ }}", {"data": {}}) == ""
-    with pytest.raises(Invalid) as refused:
-        domain.check_template("{% if %}", "body")
-    assert refused.value.details[0]["field"] == "body"
 
 
 def test_a_receiver_verifies_the_signature_and_notices_tampering() -> None:

@@ -11,10 +11,8 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from jinja2 import ChainableUndefined, Template, TemplateError
+from jinja2 import ChainableUndefined, Template
 from jinja2.sandbox import SandboxedEnvironment
-
-from pfms_platform.errors import Invalid
 
 
 class Channel(StrEnum):
@@ -176,15 +174,6 @@ def _compiled(source: str) -> Template:
 def render(source: str, variables: dict[str, Any]) -> str:
     """Render a stored template in Jinja2's sandbox (no attribute tricks reach Python internals)."""
     return _compiled(source).render(**variables).strip()
-
-
-def check_template(source: str, field_name: str) -> str:
-    """Refuse a template that does not parse or that the sandbox refuses to render."""
-    try:
-        _env.from_string(source).render(title="t", message="m", data={}, category="system")
-    except TemplateError as exc:
-        raise Invalid(f"Template does not render: {exc}", field=field_name) from exc
-    return source
 
 
 def template_vars(intent: Intent) -> dict[str, Any]:

@@ -1,7 +1,7 @@
-"""Service-to-service routes (service token): send a notification now, and edit templates (admin).
+"""Service-to-service routes (service token): send a notification now; the GDPR export.
 
-The fleet has no admin role in user tokens, so templates are edited by an operator tool or
-service holding a service token; these routes are never exposed on the public prefix.
+Templates are edited by admins through the public routes in templates.py; these routes are never
+exposed on the public prefix.
 """
 
 import uuid
@@ -9,15 +9,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, status
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pfms_notification import domain
-from pfms_notification.domain import Category, Channel, Intent
-from pfms_notification.models import Template
+from pfms_notification.domain import Intent
 from pfms_notification.planner import Planned, plan
-from pfms_notification.schemas import SendIn, Sent, TemplateIn, TemplateOut
+from pfms_notification.schemas import SendIn, Sent
 from pfms_platform.db import Session
 from pfms_platform.envelope import Envelope, ok
 from pfms_platform.export import Rows, user_rows
@@ -56,29 +52,3 @@ async def send(body: SendIn, caller: CallingService, session: Session) -> dict[s
     )
     created = await plan(session, [Planned(intent, str(uuid.uuid4()), "notification.requested")], datetime.now(UTC))
     return ok({"created": created == 1})
-
-
-@router.get("/templates", response_model=Envelope[list[TemplateOut]])
-async def list_templates(caller: CallingService, session: Session) -> dict[str, Any]:
-    rows = await session.scalars(select(Template).order_by(Template.category, Template.key, Template.channel))
-    return ok([TemplateOut.model_validate(r).model_dump(mode="json") for r in rows])
-
-
-@router.put("/templates/{category}/{channel}/{key}", response_model=Envelope[TemplateOut])
-async def put_template(
-    category: Category, channel: Channel, key: str, body: TemplateIn, caller: CallingService, session: Session
-) -> dict[str, Any]:
-    """Create or replace one template; it must render in the sandbox (422 naming `subject`/`body`)."""
-    domain.check_template(body.subject, "subject")
-    domain.check_template(body.body, "body")
-    statement = insert(Template).values(
-        id=uuid.uuid4(), category=category.value, channel=channel.value, key=key, subject=body.subject, body=body.body
-    )
-    row_id = await session.scalar(
-        statement.on_conflict_do_update(
-            constraint="uq_notification_templates_ck",
-            set_={"subject": body.subject, "body": body.body, "updated_at": datetime.now(UTC)},
-        ).returning(Template.id)
-    )
-    row = await session.scalar(select(Template).where(Template.id == row_id).execution_options(populate_existing=True))
-    return ok(TemplateOut.model_validate(row).model_dump(mode="json"))

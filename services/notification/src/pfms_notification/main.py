@@ -4,7 +4,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from pfms_notification import api, domain, internal, webhooks
+from pfms_notification import api, domain, internal, templates, webhooks
 from pfms_notification.dispatch import JOBS, Dispatcher
 from pfms_notification.events import HANDLERS
 from pfms_notification.intake import BatchConsumer
@@ -42,7 +42,8 @@ def create(settings: Settings | None = None) -> FastAPI:
     return create_app(
         settings,
         title="PFMS notification service",
-        routers=[webhooks.router, api.router, internal.router],
+        # templates before api: its `/{notification_id}` routes would otherwise take `/templates`
+        routers=[webhooks.router, templates.router, api.router, internal.router],
         handlers={},
         on_startup=[start],
         on_shutdown=[stop],
