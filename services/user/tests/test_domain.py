@@ -1,11 +1,14 @@
 """Unit tests (no I/O) of the defaults a new user gets and of the family rules."""
 
+from datetime import time
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pfms_platform.errors import Conflict, Invalid
-from pfms_user import domain
+from pfms_user import domain, validation
 from pfms_user.domain import Category, Channel, FamilyStatus
 
 
@@ -74,3 +77,33 @@ def test_invitation_tokens_are_kept_only_as_hashes() -> None:
     assert domain.token_matches(token, token_hash)
     assert not domain.token_matches(token + "x", token_hash)
     assert domain.invitation_token()[0] != token
+
+
+def test_a_new_user_has_no_quiet_hours_and_no_digest() -> None:
+    assert domain.DEFAULT_DELIVERY == {"quiet_start": None, "quiet_end": None, "digest": False}
+
+
+def test_delivery_updates_become_columns_and_only_what_changed_is_announced() -> None:
+    night = {"quiet_hours": {"start": time(22, 0), "end": time(7, 30)}}
+    assert domain.delivery_columns(night) == {"quiet_start": time(22, 0), "quiet_end": time(7, 30)}
+    assert domain.delivery_columns({"quiet_hours": None, "digest": True}) == {
+        "quiet_start": None,
+        "quiet_end": None,
+        "digest": True,
+    }
+    assert domain.delivery_columns({}) == {}
+    row = {"quiet_start": time(22, 0), "quiet_end": time(7, 30), "digest": False}
+    assert domain.delivery_changes({"quiet_end"}, row) == {"quiet_hours": {"start": "22:00", "end": "07:30"}}
+    assert domain.delivery_changes({"digest"}, row) == {"digest": False}
+    off = {"quiet_start": None, "quiet_end": None, "digest": True}
+    assert domain.delivery_changes({"quiet_start", "quiet_end", "digest"}, off) == {"quiet_hours": None, "digest": True}
+    assert domain.delivery_changes(set(), row) == {}
+
+
+@given(st.times(), st.times())
+def test_quiet_hours_shown_parse_back_to_the_same_minutes(start: time, end: time) -> None:
+    shown = domain.quiet_hours(start, end)
+    assert shown is not None
+    assert validation.clock(shown["start"]) == start.replace(second=0, microsecond=0)
+    assert validation.clock(shown["end"]) == end.replace(second=0, microsecond=0)
+    assert domain.quiet_hours(None, None) is None

@@ -10,6 +10,7 @@ from pfms_contracts import CloudEvent
 from pfms_contracts.identity import UserCreated, UserDeleted
 from pfms_user.domain import Category, Channel
 from pfms_user.models import (
+    DeliveryPreferences,
     FamilyMember,
     FinancialPreferences,
     NotificationPreference,
@@ -19,7 +20,7 @@ from pfms_user.models import (
 
 pytestmark = pytest.mark.integration
 
-PER_USER = (UserProfile, FinancialPreferences, PrivacySettings)
+PER_USER = (UserProfile, FinancialPreferences, PrivacySettings, DeliveryPreferences)
 PAIRS = len(Channel) * len(Category)
 
 

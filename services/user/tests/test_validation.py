@@ -1,13 +1,13 @@
 """Unit tests (no I/O) of every rule on what people type, and of the request models that carry them."""
 
-from datetime import date
+from datetime import date, time
 from decimal import Decimal
 
 import pytest
 from pydantic import ValidationError
 
 from pfms_user import validation
-from pfms_user.schemas import FamilyInvite, FinancialUpdate, PrivacyUpdate, ProfileUpdate
+from pfms_user.schemas import DeliveryUpdate, FamilyInvite, FinancialUpdate, PrivacyUpdate, ProfileUpdate
 
 TODAY = date(2026, 11, 25)
 
@@ -177,3 +177,33 @@ def test_family_invite_needs_an_email_and_a_known_relationship() -> None:
     )
     assert fields(FamilyInvite, {"email": "bob", "relationship": "spouse"}) == {"email"}
     assert fields(FamilyInvite, {"email": "bob@example.com", "relationship": "neighbour"}) == {"relationship"}
+
+
+@pytest.mark.parametrize(("text", "expected"), [("00:00", time(0, 0)), ("07:05", time(7, 5)), ("23:59", time(23, 59))])
+def test_clock_takes_24_hour_hh_mm(text: str, expected: time) -> None:
+    assert validation.clock(text) == expected
+
+
+@pytest.mark.parametrize(
+    "value", ["24:00", "7:00", "07:60", "07:00:00", "07:00Z", "07:00+01:00", " 07:00", "", 420, None]
+)
+def test_clock_refuses_anything_but_hh_mm(value: object) -> None:
+    assert "HH:MM" in refused(validation.clock, value)
+
+
+def test_quiet_hours_need_both_ends_and_a_span() -> None:
+    update = DeliveryUpdate.model_validate({"quiet_hours": {"start": "22:00", "end": "07:00"}})
+    assert update.changes() == {"quiet_hours": {"start": time(22, 0), "end": time(7, 0)}}
+    assert DeliveryUpdate.model_validate({"quiet_hours": None}).changes() == {"quiet_hours": None}
+    for body, field in [
+        ({"quiet_hours": {"start": "22:00"}}, ("quiet_hours", "end")),
+        ({"quiet_hours": {"start": "22:00", "end": "22:00"}}, ("quiet_hours", "end")),
+        ({"quiet_hours": {"start": "22:00", "end": "07:00", "tz": "UTC"}}, ("quiet_hours", "tz")),
+        ({"quiet_hours": "22:00-07:00"}, ("quiet_hours",)),
+        ({"digest": None}, ("digest",)),
+        ({"digest": "yes"}, ("digest",)),
+        ({"digest": 1}, ("digest",)),
+    ]:
+        with pytest.raises(ValidationError) as info:
+            DeliveryUpdate.model_validate(body)
+        assert {e["loc"] for e in info.value.errors()} == {field}, body

@@ -16,9 +16,18 @@ from pfms_platform.events.outbox import emit
 from pfms_platform.security import CurrentUser
 from pfms_user import domain, store
 from pfms_user.domain import FamilyStatus, Relationship
-from pfms_user.models import FamilyMember, FinancialPreferences, NotificationPreference, PrivacySettings, UserProfile
+from pfms_user.models import (
+    DeliveryPreferences,
+    FamilyMember,
+    FinancialPreferences,
+    NotificationPreference,
+    PrivacySettings,
+    UserProfile,
+)
 from pfms_user.reader import ProfileReader, envelope_json
 from pfms_user.schemas import (
+    Delivery,
+    DeliveryUpdate,
     Family,
     FamilyEntry,
     FamilyInvite,
@@ -117,6 +126,34 @@ async def update_notifications(body: NotificationUpdates, user: CurrentUser, ses
         await session.flush()
         await store.emit_updated(session, user, "notifications", {"preferences": _notifications(flipped)})
     return ok(_notifications(rows))
+
+
+def _delivery(row: DeliveryPreferences) -> dict[str, Any]:
+    quiet = domain.quiet_hours(row.quiet_start, row.quiet_end)
+    shown = Delivery.model_validate({"quiet_hours": quiet, "digest": row.digest, "updated_at": row.updated_at})
+    return shown.model_dump(mode="json")
+
+
+@router.get("/preferences/delivery", response_model=Envelope[Delivery], responses=NOT_FOUND)
+async def get_delivery(user: CurrentUser, session: Session) -> dict[str, Any]:
+    """Quiet hours (in the profile's time zone) and the digest choice."""
+    return ok(_delivery(await store.owned(session, DeliveryPreferences, user)))
+
+
+@router.put("/preferences/delivery", response_model=Envelope[Delivery], responses=NOT_FOUND)
+async def update_delivery(body: DeliveryUpdate, user: CurrentUser, session: Session) -> dict[str, Any]:
+    """Partial update: `quiet_hours` ({start, end}, or null to turn them off) and/or `digest`. A change is
+    announced as `user.updated` section `notifications` (`changes.quiet_hours`, `changes.digest`)."""
+    row = await store.owned(session, DeliveryPreferences, user, lock=True)
+    values = domain.delivery_columns(body.changes())
+    diff = domain.changed({key: getattr(row, key) for key in values}, values)
+    if diff:
+        for key in diff:
+            setattr(row, key, values[key])
+        await session.flush()
+        columns = {"quiet_start": row.quiet_start, "quiet_end": row.quiet_end, "digest": row.digest}
+        await store.emit_updated(session, user, "notifications", domain.delivery_changes(diff, columns))
+    return ok(_delivery(row))
 
 
 def _entry(row: FamilyMember, user: uuid.UUID) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 import hashlib
 import hmac
 import secrets
+from datetime import time
 from enum import StrEnum
 from typing import Any
 
@@ -83,6 +84,9 @@ DEFAULT_PRIVACY: dict[str, Any] = {
     "data_sharing": False,
 }
 
+# Quiet hours off, no digest: nothing is held back until the person asks for it.
+DEFAULT_DELIVERY: dict[str, Any] = {"quiet_start": None, "quiet_end": None, "digest": False}
+
 # What each channel carries out of the box: in-app gets everything; push everything but system news;
 # email only what must not be missed (security, system notices, tax deadlines, loan dues); SMS costs
 # money and interrupts, so only security.
@@ -102,6 +106,35 @@ def default_notification_preferences() -> list[tuple[Channel, Category, bool]]:
 def changed(current: dict[str, Any], update: dict[str, Any]) -> set[str]:
     """The keys of `update` whose value differs from `current` (Decimal 1.5 equals 1.5000)."""
     return {key for key, value in update.items() if current.get(key) != value}
+
+
+def delivery_columns(update: dict[str, Any]) -> dict[str, Any]:
+    """A delivery update (`quiet_hours: {start, end} | None`, `digest`) as the row's columns."""
+    columns: dict[str, Any] = {}
+    if "quiet_hours" in update:
+        quiet = update["quiet_hours"]
+        columns["quiet_start"], columns["quiet_end"] = (quiet["start"], quiet["end"]) if quiet else (None, None)
+    if "digest" in update:
+        columns["digest"] = update["digest"]
+    return columns
+
+
+def quiet_hours(start: time | None, end: time | None) -> dict[str, str] | None:
+    """Quiet hours as the API and `user.updated` show them: `{"start": "22:00", "end": "07:00"}`, or None when off."""
+    if start is None or end is None:
+        return None
+    return {"start": start.strftime("%H:%M"), "end": end.strftime("%H:%M")}
+
+
+def delivery_changes(changed_columns: set[str], columns: dict[str, Any]) -> dict[str, Any]:
+    """What `user.updated` (section notifications) announces for the changed columns: the new quiet hours
+    as a pair (or null) and/or the digest choice."""
+    changes: dict[str, Any] = {}
+    if changed_columns & {"quiet_start", "quiet_end"}:
+        changes["quiet_hours"] = quiet_hours(columns["quiet_start"], columns["quiet_end"])
+    if "digest" in changed_columns:
+        changes["digest"] = columns["digest"]
+    return changes
 
 
 def check_invitee(inviter_email: str, invitee_email: str) -> None:

@@ -6,7 +6,7 @@ constraints: adding a value is a one-line migration, never an ALTER TYPE.
 """
 
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 from enum import StrEnum
 
@@ -27,6 +27,7 @@ from pfms_user.domain import (
 
 __all__ = [
     "Base",
+    "DeliveryPreferences",
     "FamilyMember",
     "FinancialPreferences",
     "InboxEvent",
@@ -104,6 +105,21 @@ class NotificationPreference(IdMixin, TimestampMixin, Base):
     channel: Mapped[str] = mapped_column(String(20))
     category: Mapped[str] = mapped_column(String(50))
     enabled: Mapped[bool] = mapped_column(server_default=text("true"))
+
+
+class DeliveryPreferences(IdMixin, TimestampMixin, Base):
+    """When notifications may interrupt: quiet hours (wall-clock times in the profile's time zone) and the digest."""
+
+    __tablename__ = "delivery_preferences"
+    __table_args__ = (
+        CheckConstraint("(quiet_start IS NULL) = (quiet_end IS NULL)", name="quiet_hours_both_or_neither"),
+        CheckConstraint("quiet_start IS NULL OR quiet_start <> quiet_end", name="quiet_hours_not_empty"),
+    )
+
+    user_id: Mapped[uuid.UUID] = _owner()
+    quiet_start: Mapped[time | None] = mapped_column(comment="Local time quiet hours begin; may be after quiet_end")
+    quiet_end: Mapped[time | None]
+    digest: Mapped[bool] = mapped_column(server_default=text("false"))
 
 
 class FamilyMember(IdMixin, TimestampMixin, Base):

@@ -5,11 +5,22 @@ unknown fields are refused (422) so a typo never silently does nothing.
 """
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, StrictBool, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StrictBool,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+)
 
 from pfms_user import validation
 from pfms_user.domain import (
@@ -43,6 +54,12 @@ MoneyOut = Annotated[
 ]
 """Stored as NUMERIC(19,4), shown as a decimal string with two places: "1500.00"."""
 SalaryDay = Annotated[int, Field(ge=1, le=31)]
+Clock = Annotated[
+    time,
+    BeforeValidator(validation.clock),
+    WithJsonSchema({"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$", "examples": ["22:00"]}),
+]
+"""`"22:00"` in (a JSON string, nothing else), a `time` for the column."""
 
 
 class Update(BaseModel):
@@ -148,6 +165,42 @@ class NotificationSetting(BaseModel):
 
 
 NotificationUpdates = Annotated[list[NotificationSetting], Field(min_length=1, max_length=len(Channel) * len(Category))]
+
+
+class QuietHours(BaseModel):
+    """Both ends, always: the pair is set or cleared (`null`) as one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    start: Clock = Field(description="Local time quiet hours begin, HH:MM (24-hour)", examples=["22:00"])
+    end: Clock = Field(description="Local time they end, HH:MM; before `start` means the next day", examples=["07:00"])
+
+    @field_validator("end")
+    @classmethod
+    def _not_empty(cls, end: time, info: ValidationInfo) -> time:
+        if info.data.get("start") == end:
+            raise ValueError("must differ from start (send quiet_hours: null to turn them off)")
+        return end
+
+
+class DeliveryUpdate(Update):
+    quiet_hours: QuietHours | None = Field(default=None, description="null turns quiet hours off")
+    digest: StrictBool | None = Field(
+        default=None, description="Hold low-priority notifications that fall in quiet hours for a daily digest mail"
+    )
+
+    _required = field_validator("digest", mode="before")(_refuse_null)
+
+
+class QuietHoursOut(BaseModel):
+    start: str = Field(examples=["22:00"])
+    end: str = Field(examples=["07:00"])
+
+
+class Delivery(BaseModel):
+    quiet_hours: QuietHoursOut | None = Field(description="In the profile's time zone; null when off")
+    digest: bool
+    updated_at: datetime
 
 
 class FamilyInvite(BaseModel):

@@ -13,6 +13,7 @@ from pfms_platform.events.outbox import emit
 from pfms_user import domain
 from pfms_user.domain import FamilyStatus
 from pfms_user.models import (
+    DeliveryPreferences,
     FamilyMember,
     FinancialPreferences,
     NotificationPreference,
@@ -20,7 +21,7 @@ from pfms_user.models import (
     UserProfile,
 )
 
-Owned = TypeVar("Owned", UserProfile, FinancialPreferences, PrivacySettings)
+Owned = TypeVar("Owned", UserProfile, FinancialPreferences, PrivacySettings, DeliveryPreferences)
 
 LIVE = (FamilyStatus.PENDING.value, FamilyStatus.ACCEPTED.value)
 NO_PROFILE = "Profile not found; it is created shortly after sign-up"
@@ -43,6 +44,7 @@ async def create_defaults(session: AsyncSession, user_id: uuid.UUID, email: str)
         return False
     session.add(FinancialPreferences(user_id=user_id, **domain.DEFAULT_FINANCIAL))
     session.add(PrivacySettings(user_id=user_id, **domain.DEFAULT_PRIVACY))
+    session.add(DeliveryPreferences(user_id=user_id, **domain.DEFAULT_DELIVERY))
     session.add_all(
         NotificationPreference(user_id=user_id, channel=channel, category=category, enabled=enabled)
         for channel, category, enabled in domain.default_notification_preferences()
@@ -62,7 +64,7 @@ async def purge(session: AsyncSession, user_id: uuid.UUID) -> None:
             )
         )
     )
-    for model in (NotificationPreference, PrivacySettings, FinancialPreferences, UserProfile):
+    for model in (DeliveryPreferences, NotificationPreference, PrivacySettings, FinancialPreferences, UserProfile):
         await session.execute(delete(model).where(model.user_id == user_id))
 
 

@@ -7,7 +7,7 @@ error envelope; the schemas attach them to fields so the envelope names the fiel
 import re
 import unicodedata
 import zoneinfo
-from datetime import date
+from datetime import date, time
 from decimal import Decimal
 from functools import cache
 from urllib.parse import urlsplit
@@ -27,6 +27,7 @@ MONEY_INTEGER_DIGITS = 15
 """NUMERIC(19,4) keeps 15 integer digits."""
 
 _E164 = re.compile(r"\+[1-9][0-9]{1,14}")
+_CLOCK = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
 # zoneinfo lists these, but they are not places a person lives in.
 _NOT_ZONES = frozenset({"Factory", "localtime"})
 
@@ -138,3 +139,11 @@ def email(value: str) -> str:
         raise ValueError("must be a valid email address") from exc
     normalized: str = result.normalized
     return normalized.lower()
+
+
+def clock(value: object) -> time:
+    """A local wall-clock time to the minute, 24-hour `HH:MM` (no zone: quiet hours follow the profile's)."""
+    match = _CLOCK.fullmatch(value) if isinstance(value, str) else None
+    if match is None:
+        raise ValueError("must be a 24-hour time HH:MM, e.g. 22:00")
+    return time(int(match[1]), int(match[2]))
