@@ -13,12 +13,30 @@ from sqlalchemy import select
 
 from pfms_contracts.identity import UserUpdated
 from pfms_contracts.notification import NotificationRequested
-from pfms_notification.models import Delivery
+from pfms_notification.models import Delivery, Recipient
 from pfms_platform.testing.helpers import served
 
 pytestmark = pytest.mark.integration
 
 SECURITY_SMS = {"channel": "sms", "category": "security", "enabled": True}
+SETTINGS = "/api/v1/notifications/settings"
+
+
+async def hear_delivery(env, user: uuid.UUID, changes: dict) -> None:
+    """What the user service publishes on `PUT /api/v1/user/preferences/delivery`; waits until applied here."""
+    await env.publish(UserUpdated(user_id=user, section="notifications", changes=changes), source="user")
+    quiet = changes.get("quiet_hours", {}) or {}
+    expected = {"digest": changes.get("digest")} if "digest" in changes else {}
+    if "quiet_hours" in changes:
+        expected["quiet_start"] = time.fromisoformat(quiet["start"]) if quiet else None
+        expected["quiet_end"] = time.fromisoformat(quiet["end"]) if quiet else None
+
+    async def applied() -> bool:
+        async with env.svc.db.sessions() as session:
+            row = await session.get(Recipient, user)
+        return row is not None and all(getattr(row, key) == value for key, value in expected.items())
+
+    await env.until(applied)
 
 
 async def deliveries(env, user: uuid.UUID, channel: str) -> list[Delivery]:
@@ -106,7 +124,7 @@ async def test_quiet_hours_defer_normal_mail_in_the_persons_zone_and_high_priori
     local = datetime.now(UTC).astimezone(ZoneInfo("Asia/Kolkata"))
     start_at, end_at = (local - timedelta(hours=1)).time(), (local + timedelta(hours=1)).time()
     quiet = {"start": start_at.strftime("%H:%M"), "end": end_at.strftime("%H:%M")}
-    await env.svc.client.put("/api/v1/notifications/settings", json={"quiet_hours": quiet}, headers=env.keys.auth(user))
+    await hear_delivery(env, user, {"quiet_hours": quiet})
     await env.publish(NotificationRequested(user_id=user, category="system", title="Later", message="m"))
     await env.publish(NotificationRequested(user_id=user, category="system", title="Now", message="m", priority="high"))
 
@@ -125,15 +143,30 @@ async def test_quiet_hours_defer_normal_mail_in_the_persons_zone_and_high_priori
     assert sorted(m["Subject"] for m in env.mails_to(address)) == ["Later", "Now"]
 
 
+async def test_quiet_hours_and_digest_come_from_the_user_service_and_settings_only_shows_them(env) -> None:
+    user, other = await env.person(), await env.person()
+    headers, client = env.keys.auth(user), env.svc.client
+    off = {"timezone": "UTC", "quiet_hours": None, "digest": False}
+    assert (await client.get(SETTINGS, headers=headers)).json()["data"] == off
+    assert (await client.put(SETTINGS, json={"digest": True}, headers=headers)).status_code == 405
+    await env.publish(UserUpdated(user_id=user, section="profile", changes={"timezone": "Europe/Paris"}))
+    await hear_delivery(env, user, {"quiet_hours": {"start": "22:00", "end": "07:00"}, "digest": True})
+    assert (await client.get(SETTINGS, headers=headers)).json()["data"] == {
+        "timezone": "Europe/Paris",
+        "quiet_hours": {"start": "22:00:00", "end": "07:00:00"},
+        "digest": True,
+    }
+    await hear_delivery(env, user, {"quiet_hours": None})
+    shown = (await client.get(SETTINGS, headers=headers)).json()["data"]
+    assert (shown["quiet_hours"], shown["digest"]) == (None, True), "digest untouched by a quiet-hours change"
+    assert (await client.get(SETTINGS, headers=env.keys.auth(other))).json()["data"] == off
+
+
 async def test_low_priority_items_in_quiet_hours_wait_for_the_daily_digest(start) -> None:
     env = await start(dispatch_interval_seconds=3600)  # the test drives the jobs with its own clock
     address = f"d-{uuid.uuid4().hex[:6]}@example.com"
     user = await env.person(email=address)
-    await env.svc.client.put(
-        "/api/v1/notifications/settings",
-        json={"quiet_hours": {"start": "00:00", "end": "23:59"}, "digest": True},
-        headers=env.keys.auth(user),
-    )
+    await hear_delivery(env, user, {"quiet_hours": {"start": "00:00", "end": "23:59"}, "digest": True})
     for title in ("Coffee", "Lunch"):
         await env.publish(
             NotificationRequested(user_id=user, category="system", title=title, message="spent", priority="low")

@@ -92,33 +92,6 @@ async def _count(env, n: int) -> bool:
         return await session.scalar(select(func.count()).select_from(Notification)) == n
 
 
-async def test_settings_validate_and_bad_bodies_change_nothing(env) -> None:
-    user = await env.person()
-    headers = env.keys.auth(user)
-    client = env.svc.client
-    bad = await client.put(
-        "/api/v1/notifications/settings", content=b"{nope", headers={**headers, "content-type": "application/json"}
-    )
-    assert bad.status_code == 400 and bad.json()["error"]["code"] == "MALFORMED_JSON"
-    unknown = await client.put("/api/v1/notifications/settings", json={"digest": True, "loud": 1}, headers=headers)
-    assert unknown.status_code == 422 and unknown.json()["error"]["details"][0]["field"].endswith("loud")
-    wrong = await client.put("/api/v1/notifications/settings", json={"quiet_hours": {"start": "x"}}, headers=headers)
-    assert wrong.status_code == 422
-    assert (await client.get("/api/v1/notifications/settings", headers=headers)).json()["data"]["digest"] is False
-    ok = await client.put(
-        "/api/v1/notifications/settings",
-        json={"quiet_hours": {"start": "22:00", "end": "07:00"}, "digest": True},
-        headers=headers,
-    )
-    assert ok.json()["data"] == {
-        "timezone": "UTC",
-        "quiet_hours": {"start": "22:00:00", "end": "07:00:00"},
-        "digest": True,
-    }
-    off = await client.put("/api/v1/notifications/settings", json={"quiet_hours": None}, headers=headers)
-    assert off.json()["data"]["quiet_hours"] is None and off.json()["data"]["digest"] is True
-
-
 async def test_password_reset_mail_goes_to_the_address_in_the_event_and_never_to_the_inbox(env) -> None:
     user = await env.person()
     address = f"reset-{uuid.uuid4().hex[:6]}@example.com"

@@ -1,4 +1,4 @@
-"""HTTP routes of the in-app inbox, the live stream, quiet hours and digest, and push devices.
+"""HTTP routes of the in-app inbox, the live stream, the quiet hours and digest in force, and push devices.
 
 Every query is scoped to the caller: another person's notification or device answers 404.
 """
@@ -14,7 +14,6 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pfms_contracts.notification import NotificationRead
-from pfms_notification.events import upsert_recipient
 from pfms_notification.live import LiveHub
 from pfms_notification.models import Delivery, Device, Notification, Recipient
 from pfms_notification.schemas import (
@@ -25,7 +24,6 @@ from pfms_notification.schemas import (
     NotificationOut,
     ReadAll,
     SettingsOut,
-    SettingsUpdate,
     UnreadCount,
 )
 from pfms_platform.db import Session
@@ -131,23 +129,9 @@ def _settings(row: Recipient | None) -> dict[str, Any]:
 
 @router.get("/settings", response_model=Envelope[SettingsOut])
 async def get_settings(user: CurrentUser, session: Session) -> dict[str, Any]:
-    """Quiet hours (in the profile's time zone) and the digest choice."""
-    return ok(_settings(await session.get(Recipient, user)))
+    """Quiet hours (in the profile's time zone) and the digest choice, as last heard from the user service.
 
-
-@router.put("/settings", response_model=Envelope[SettingsOut])
-async def put_settings(body: SettingsUpdate, user: CurrentUser, session: Session) -> dict[str, Any]:
-    """Partial update: fields sent change; `quiet_hours: null` turns them off."""
-    values: dict[str, Any] = {}
-    changes = body.changes()
-    if "quiet_hours" in changes:
-        quiet = body.quiet_hours
-        values["quiet_start"], values["quiet_end"] = (quiet.start, quiet.end) if quiet else (None, None)
-    if body.digest is not None:
-        values["digest"] = body.digest
-    if values:
-        await upsert_recipient(session, user, values)
-    session.expire_all()
+    The person sets them at `PUT /api/v1/user/preferences/delivery`; `user.updated` brings them here."""
     return ok(_settings(await session.get(Recipient, user)))
 
 

@@ -66,16 +66,6 @@ class ReadAll(BaseModel):
     marked: int
 
 
-class QuietHours(Body):
-    start: time = Field(description="Local wall-clock time, e.g. 22:00")
-    end: time = Field(description="Local wall-clock time, e.g. 07:00 (may be the next day)")
-
-
-class SettingsUpdate(Body):
-    quiet_hours: QuietHours | None = Field(default=None, description="null turns quiet hours off")
-    digest: bool | None = Field(default=None, description="Hold low-priority items in quiet hours for a daily mail")
-
-
 class SettingsOut(BaseModel):
     timezone: str
     quiet_hours: dict[str, time] | None
