@@ -10,6 +10,7 @@ from fastapi import APIRouter, FastAPI
 from redis.asyncio import Redis
 
 from pfms_contracts.identity import UserDeleted
+from pfms_platform.crypto import install as install_keyring
 from pfms_platform.db import Database
 from pfms_platform.errors import ERROR_RESPONSES, install_error_handlers
 from pfms_platform.events.bus import Bus
@@ -73,6 +74,7 @@ def create_app(
             app.state.db = db = Database(
                 settings.database_url, pool_size=settings.db_pool_size, service=settings.service_name
             )
+            install_keyring(db.engine, settings.field_keyring())
             if settings.relay_enabled:
                 relay = OutboxRelay(db, bus, settings.service_name, settings.database_url)
                 app.state.relay = relay

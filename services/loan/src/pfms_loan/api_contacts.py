@@ -212,8 +212,8 @@ async def list_contacts(
             or_(
                 Contact.name.ilike(pattern),
                 Contact.nickname.ilike(pattern),
-                Contact.email.ilike(pattern),
-                Contact.phone.ilike(pattern),
+                Contact.email_index == params.q.lower(),  # encrypted: exact match on the blind index
+                Contact.phone_index == params.q,
             )
         )
     total = await session.scalar(select(func.count()).select_from(Contact).where(*where))

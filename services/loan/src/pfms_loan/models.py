@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import ARRAY, CheckConstraint, Date, ForeignKey, Index, Numeric, String, Text, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from pfms_loan.amortisation import Compounding, EmiFrequency, InterestType, Method, PrepaymentMode
 from pfms_loan.domain import (
@@ -26,6 +26,7 @@ from pfms_loan.domain import (
     ReminderType,
 )
 from pfms_loan.overdue import LateFeeType
+from pfms_platform.crypto import BlindIndex, Encrypted
 from pfms_platform.db import Base, IdMixin, TimestampMixin, utcnow
 from pfms_platform.events.tables import InboxEvent, OutboxEvent
 
@@ -67,7 +68,7 @@ class Contact(IdMixin, TimestampMixin, Base):
             name="contact_type",
         ),
         UniqueConstraint("user_id", "linked_user_id", name="uq_contacts_user_id_linked_user_id"),
-        UniqueConstraint("user_id", "phone", name="uq_contacts_user_id_phone"),
+        UniqueConstraint("user_id", "phone_index", name="uq_contacts_user_id_phone_index"),
         Index("ix_contacts_user_id_created_at", "user_id", "created_at"),
         Index("ix_contacts_linked_user_id", "linked_user_id", postgresql_where=text("contact_type = 'app_user'")),
     )
@@ -76,9 +77,11 @@ class Contact(IdMixin, TimestampMixin, Base):
     contact_type: Mapped[str] = mapped_column(String(20))
     linked_user_id: Mapped[uuid.UUID | None]
     name: Mapped[str | None] = mapped_column(String(200))
-    phone: Mapped[str | None] = mapped_column(String(20))
-    email: Mapped[str | None] = mapped_column(String(254))
-    address: Mapped[str | None] = mapped_column(Text)
+    phone: Mapped[str | None] = mapped_column(Encrypted())
+    phone_index: Mapped[str | None] = mapped_column(BlindIndex("contacts.phone"))
+    email: Mapped[str | None] = mapped_column(Encrypted())
+    email_index: Mapped[str | None] = mapped_column(BlindIndex("contacts.email"))
+    address: Mapped[str | None] = mapped_column(Encrypted())
     nickname: Mapped[str | None] = mapped_column(String(100))
     relationship: Mapped[str | None] = mapped_column(String(50))
     notes: Mapped[str | None] = mapped_column(Text)
@@ -86,6 +89,13 @@ class Contact(IdMixin, TimestampMixin, Base):
     is_favorite: Mapped[bool] = mapped_column(server_default=text("false"))
     is_blocked: Mapped[bool] = mapped_column(server_default=text("false"))
     meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSONB, server_default=JSON_EMPTY)
+
+    @validates("phone", "email")
+    def _index(self, key: str, value: str | None) -> str | None:
+        """Phone and email are encrypted; their blind index (kept in step here, whoever sets them) serves
+        the per-user unique phone and exact-match search."""
+        setattr(self, f"{key}_index", value)
+        return value
 
 
 class ContactGroup(IdMixin, Base):

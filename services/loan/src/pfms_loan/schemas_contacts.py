@@ -79,7 +79,9 @@ class ContactFilters(PageParams):
     favorite: bool | None = None
     blocked: bool | None = None
     q: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)] | None = Field(
-        default=None, description="Matches name, nickname, email or phone (case-insensitive)"
+        default=None,
+        description="Matches part of the name or nickname (case-insensitive), or a whole email or phone "
+        "(they are stored encrypted, so only exact matches are found)",
     )
 
 

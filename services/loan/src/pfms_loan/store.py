@@ -4,7 +4,7 @@ import uuid
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pfms_loan.domain import OPEN_INSTALMENT, ContactType
@@ -123,15 +123,13 @@ FORMER_APP_USER = "Former app user"
 async def unlink(session: AsyncSession, *where: Any) -> None:
     """Contacts matching `where` become external people: their loans stay the owner's, and the app user they
     were linked to no longer sees them (access is the live link, see `access.py`)."""
-    await session.execute(
-        update(Contact)
-        .where(Contact.contact_type == ContactType.APP_USER.value, *where)
-        .values(
-            contact_type=ContactType.EXTERNAL.value,
-            linked_user_id=None,
-            name=func.coalesce(Contact.name, Contact.nickname, Contact.email, FORMER_APP_USER),
-        )
-    )
+    # Row by row, not one UPDATE: the email the name may fall back to is encrypted, so only Python can read it.
+    linked = select(Contact).where(Contact.contact_type == ContactType.APP_USER.value, *where)
+    for contact in await session.scalars(linked):
+        contact.contact_type = ContactType.EXTERNAL.value
+        contact.linked_user_id = None
+        contact.name = contact.name or contact.nickname or contact.email or FORMER_APP_USER
+    await session.flush()
 
 
 async def purge(session: AsyncSession, user_id: uuid.UUID) -> None:
