@@ -263,16 +263,23 @@ async def reencrypt(
 
 
 def seal_rows(
-    connection: Connection, ring: Keyring, table: str, column: str, *, index: str | None = None, decrypt: bool = False
+    connection: Connection,
+    ring: Keyring,
+    table: str,
+    column: str,
+    *,
+    index: str | None = None,
+    decrypt: bool = False,
+    key: str = "id",
 ) -> int:
     """Encrypt a column's existing plaintext in place, filling its blind `index` column if it has one (or,
     with `decrypt`, undo it): the data step of the migration that makes a column `Encrypted` and of its
-    downgrade. The table needs an `id` key."""
+    downgrade. `key` names the table's (single-column) primary key."""
     context = f"{table}.{column}"
     names = [column, index] if index else [column]
-    rows_of = sql_table(table, sql_column("id"), *(sql_column(name, Text) for name in names))
+    rows_of = sql_table(table, sql_column(key), *(sql_column(name, Text) for name in names))
     value = rows_of.c[column]
-    rows = connection.execute(select(rows_of.c.id, value).where(value.is_not(None))).all()
+    rows = connection.execute(select(rows_of.c[key], value).where(value.is_not(None))).all()
     if not rows:
         return 0
     changes: dict[str, Any] = {column: bindparam("_value")}
@@ -284,5 +291,5 @@ def seal_rows(
             changes[index] = bindparam("_index")
             for row, (_, plain) in zip(values, rows, strict=True):
                 row["_index"] = ring.blind_index(plain, context)
-    connection.execute(update(rows_of).where(rows_of.c.id == bindparam("_id")).values(changes), values)
+    connection.execute(update(rows_of).where(rows_of.c[key] == bindparam("_id")).values(changes), values)
     return len(values)

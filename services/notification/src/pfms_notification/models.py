@@ -12,6 +12,7 @@ from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
+from pfms_platform.crypto import Encrypted
 from pfms_platform.db import Base, IdMixin, TimestampMixin, utcnow
 from pfms_platform.events.tables import InboxEvent, OutboxEvent
 
@@ -36,8 +37,8 @@ class Recipient(Base):
     __tablename__ = "recipients"
 
     user_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
-    email: Mapped[str | None]
-    phone: Mapped[str | None]
+    email: Mapped[str | None] = mapped_column(Encrypted())
+    phone: Mapped[str | None] = mapped_column(Encrypted())
     timezone: Mapped[str] = mapped_column(default="UTC", server_default="UTC")
     quiet_start: Mapped[time | None]
     quiet_end: Mapped[time | None]
@@ -98,7 +99,7 @@ class Delivery(IdMixin, Base):
     status: Mapped[str] = mapped_column(comment="pending | sent | failed | digest | digested")
     subject: Mapped[str]
     body: Mapped[str]
-    address: Mapped[str | None]
+    address: Mapped[str | None] = mapped_column(Encrypted())
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_error: Mapped[str | None]
@@ -141,7 +142,7 @@ class WebhookEndpoint(IdMixin, TimestampMixin, Base):
     description: Mapped[str] = mapped_column(default="", server_default="")
     event_types: Mapped[list[str]] = mapped_column(ARRAY(String()))
     mode: Mapped[str] = mapped_column(default="structured", comment="structured | binary (CloudEvents HTTP)")
-    secret: Mapped[str]
+    secret: Mapped[str] = mapped_column(Encrypted())
     active: Mapped[bool] = mapped_column(default=True)
 
 
