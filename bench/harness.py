@@ -12,6 +12,7 @@ import asyncio
 import json
 import os
 import platform
+import shutil
 import signal
 import statistics
 import subprocess
@@ -62,6 +63,7 @@ def servers(name: str) -> Iterator[Servers]:
     finally:
         keys.close()
         stack.stop()
+        shutil.rmtree(folder, ignore_errors=True)  # up to a GB of database files per run otherwise
         signal.signal(signal.SIGTERM, previous)
 
 

@@ -21,6 +21,7 @@ from pfms_platform.app import create_app
 from pfms_platform.db import Base, Database
 from pfms_platform.events.bus import DELIVERY_LIMIT, Bus, queue_arguments
 from pfms_platform.events.consumer import Consumer
+from pfms_platform.events.deadletters import replay
 from pfms_platform.events.outbox import OutboxRelay, emit
 from pfms_platform.events.tables import InboxEvent, OutboxEvent
 from pfms_platform.settings import ServiceSettings
@@ -32,12 +33,14 @@ pytestmark = pytest.mark.integration
 probe_meta = MetaData()
 applied = Table("probe_applied", probe_meta, Column("event_id", String, primary_key=True), Column("user_id", Uuid))
 FAILING_USER = uuid.UUID(int=13)
+BROKEN = {FAILING_USER}
+"""Users whose events the handler fails on; a test 'deploys the fix' by emptying it."""
 REACTING_USER = uuid.UUID(int=21)
 
 
 async def record(session: AsyncSession, data: UserCreated) -> None:
-    if data.user_id == FAILING_USER:
-        raise RuntimeError("this handler always fails for user 13")
+    if data.user_id in BROKEN:
+        raise RuntimeError("this handler fails for user 13 until the fix")
     if data.user_id == REACTING_USER:  # a handler that reacts by publishing
         await emit(session, UserUpdated(user_id=data.user_id, section="profile", changes={"first_name": "R"}))
     await session.execute(insert(applied).values(event_id=str(uuid.uuid4()), user_id=data.user_id))
@@ -130,19 +133,29 @@ async def test_events_emitted_by_a_handler_carry_the_causation_chain_onwards(pro
     assert plain.causationchain is None
 
 
-async def test_poison_and_failing_events_are_parked_in_the_dead_letter_queue(probe: FastAPI, stack: Stack) -> None:
+async def test_poison_and_failing_events_are_parked_and_replayed_after_a_fix(probe: FastAPI, stack: Stack) -> None:
     bus: Bus = probe.state.bus
     await bus.publish("user.events", "user.created", {"not": "a cloudevent"}, message_id="poison-1")
     failing = CloudEvent.wrap("test", created(FAILING_USER))
     await bus.publish("user.events", "user.created", failing.model_dump(mode="json"), message_id=failing.id)
+    dlq = f"{stack.rabbitmq.api}/queues/{probe.state.vhost}/probe.events.dlq"
 
-    async def parked() -> bool:
+    async def parked(n: int) -> bool:
         async with httpx.AsyncClient(auth=("guest", "guest")) as client:
-            r = await client.get(f"{stack.rabbitmq.api}/queues/{probe.state.vhost}/probe.events.dlq")
-        return r.status_code == 200 and r.json().get("messages", 0) == 2
+            r = await client.get(dlq)
+        return r.status_code == 200 and r.json().get("messages", 0) == n
 
-    await wait_for(parked, timeout=30 + 5 * DELIVERY_LIMIT)
+    await wait_for(lambda: parked(2), timeout=30 + 5 * DELIVERY_LIMIT)
     assert await count(probe.state.db, applied) == 0
+
+    BROKEN.discard(FAILING_USER)  # the fix is deployed
+    try:
+        assert await replay(stack.rabbitmq.url(probe.state.vhost), "probe") == 2
+        await wait_for(lambda: _eq(count(probe.state.db, applied, applied.c.user_id == FAILING_USER), 1))
+        await wait_for(lambda: parked(1))  # the malformed one is no event at all: parked again at once
+        assert await replay(stack.rabbitmq.url(probe.state.vhost), "probe", limit=0) == 0
+    finally:
+        BROKEN.add(FAILING_USER)
 
 
 async def test_events_written_while_no_relay_runs_are_delivered_when_it_comes_back(probe: FastAPI) -> None:

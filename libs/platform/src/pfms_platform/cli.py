@@ -1,6 +1,7 @@
 """`pfms-<service> serve|migrate|…`: the one entry point every service image runs."""
 
 import argparse
+import asyncio
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -9,6 +10,7 @@ from pathlib import Path
 import uvicorn
 from fastapi import FastAPI
 
+from pfms_platform.events.deadletters import replay
 from pfms_platform.migrations import upgrade
 from pfms_platform.settings import ServiceSettings
 
@@ -32,11 +34,16 @@ def run(
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("serve", help="run the HTTP service with its relay and consumers")
     sub.add_parser("migrate", help="apply the Alembic migrations to the service's database")
+    dlq = sub.add_parser("dlq-replay", help="move the dead-letter queue's messages back onto the service's queue")
+    dlq.add_argument("--limit", type=int, default=None, help="at most this many (default: all)")
     for name, command in extra.items():
         sub.add_parser(name, help=command.help, description=command.help)
     args = parser.parse_args()
     if args.command in extra:
         extra[args.command].run(settings)
+    elif args.command == "dlq-replay":
+        moved = asyncio.run(replay(settings.amqp_url, settings.service_name, args.limit))
+        print(f"{moved} message(s) moved back onto {settings.service_name}.events")
     elif args.command == "migrate":
         if (service_dir / "alembic.ini").exists():  # a MongoDB-backed service has nothing to migrate
             upgrade(service_dir, settings.database_url)

@@ -46,3 +46,6 @@ async def check_redis(request: Request) -> None:
 async def check_broker(request: Request) -> None:
     if not request.app.state.bus.ready:
         raise ConnectionError("broker not connected")
+    consumer = getattr(request.app.state, "consumer", None)
+    if consumer is not None and not consumer.ready.is_set():  # connected, but its queue not yet taken
+        raise ConnectionError("not subscribed to its queue")

@@ -4,6 +4,7 @@ import asyncio
 import importlib
 import itertools
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -51,6 +52,8 @@ def stack() -> Iterator[Stack]:
     servers.start()
     yield servers
     servers.stop()
+    if not os.environ.get("PFMS_KEEP_TEST_SERVERS"):  # set it to read the servers' logs after a run
+        shutil.rmtree(base, ignore_errors=True)  # a run leaves 60-300 MB of data files otherwise
 
 
 @pytest.fixture(scope="session")
