@@ -24,7 +24,8 @@ def test_access_token_carries_the_claims_every_service_checks(key: keys.SigningK
     header = jwt.get_unverified_header(token)
     assert header == {"alg": "RS256", "kid": key.kid, "typ": "JWT"}
     claims = jwt.decode(token, key.private_key.public_key(), algorithms=["RS256"], audience="pfms", issuer="pfms-auth")
-    assert set(claims) == {"sub", "sid", "iss", "aud", "exp", "iat", "nbf", "jti"}
+    assert set(claims) == {"sub", "sid", "roles", "iss", "aud", "exp", "iat", "nbf", "jti"}
+    assert claims["roles"] == []
     assert claims["sub"] == str(user) and claims["sid"] == str(session)
     assert claims["nbf"] == claims["iat"] == int(now.timestamp())
     assert claims["exp"] - claims["iat"] == 900

@@ -52,7 +52,7 @@ async def start(db: AsyncSession, rt: Runtime, user: User, device: Device) -> Is
     db.add(row)
     await db.flush()  # the refresh token row refers to it
     user.last_login = now
-    return await _issue(db, rt, row, now)
+    return await _issue(db, rt, row, now, user.roles)
 
 
 async def rotate(db: AsyncSession, rt: Runtime, presented: str) -> Issued:
@@ -80,7 +80,7 @@ async def rotate(db: AsyncSession, rt: Runtime, presented: str) -> Issued:
     token.used_at = now
     family.last_accessed = now
     family.expires_at = now + rt.refresh_ttl
-    return await _issue(db, rt, family, now)
+    return await _issue(db, rt, family, now, user.roles)  # read again: a revoked role is gone from here on
 
 
 async def active(db: AsyncSession, user_id: uuid.UUID, session_id: uuid.UUID) -> bool:
@@ -132,11 +132,11 @@ def _revoke(family: Session, now: datetime, reason: str) -> None:
     family.revoked_reason = reason
 
 
-async def _issue(db: AsyncSession, rt: Runtime, family: Session, now: datetime) -> Issued:
+async def _issue(db: AsyncSession, rt: Runtime, family: Session, now: datetime, roles: list[str]) -> Issued:
     refresh = tokens.new_opaque_token()
     db.add(RefreshToken(session_id=family.id, token_hash=tokens.digest(refresh), expires_at=now + rt.refresh_ttl))
     key = await rt.keys.signing_key(db)
-    claims = tokens.access_claims(rt.access_spec, family.user_id, family.id, now)
+    claims = tokens.access_claims(rt.access_spec, family.user_id, family.id, now, roles)
     return Issued(
         access_token=tokens.sign(claims, key.private_key, key.kid),
         refresh_token=refresh,

@@ -7,6 +7,7 @@ with that much entropy there is nothing to brute-force, and lookups stay a uniqu
 import hashlib
 import secrets
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -33,12 +34,16 @@ class AccessTokenSpec:
     ttl_seconds: int
 
 
-def access_claims(spec: AccessTokenSpec, user_id: uuid.UUID, session_id: uuid.UUID, now: datetime) -> dict[str, Any]:
-    """Claims every service checks (`sub iss aud exp iat nbf jti`) plus `sid`, the session it belongs to."""
+def access_claims(
+    spec: AccessTokenSpec, user_id: uuid.UUID, session_id: uuid.UUID, now: datetime, roles: Sequence[str] = ()
+) -> dict[str, Any]:
+    """Claims every service checks (`sub iss aud exp iat nbf jti`) plus `sid`, the session it belongs to,
+    and `roles`, the account's roles when the token is issued (`admin` opens the admin routes)."""
     issued = int(now.timestamp())
     return {
         "sub": str(user_id),
         "sid": str(session_id),
+        "roles": list(roles),
         "iss": spec.issuer,
         "aud": spec.audience,
         "iat": issued,
