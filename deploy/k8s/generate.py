@@ -69,6 +69,9 @@ def environment(info: ServiceInfo) -> list[dict[str, Any]]:
         env.append(secret(f"{p}KEY_ENCRYPTION_KEY", "AUTH_KEY_ENCRYPTION_KEY"))
     if info.name == "notification":  # mail leaves through the SMTP relay (mailpit in the dev infra)
         env += [{"name": f"{p}SMTP_HOST", "value": "$(SMTP_HOST)"}, {"name": f"{p}SMTP_PORT", "value": "$(SMTP_PORT)"}]
+        push_key = secret(f"{p}FCM_SERVICE_ACCOUNT_JSON", "FCM_SERVICE_ACCOUNT_JSON")
+        push_key["valueFrom"]["secretKeyRef"]["optional"] = True  # no key: push stays off
+        env.append(push_key)
     if info.name == "report":  # report files live in the S3-compatible store (MinIO in the dev infra)
         env += [
             {"name": f"{p}S3_ENDPOINT_URL", "value": "$(S3_ENDPOINT_URL)"},

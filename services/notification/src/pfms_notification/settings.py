@@ -1,6 +1,10 @@
 """Settings of the notification service (env prefix `PFMS_NOTIFICATION_`)."""
 
-from pydantic import Field, model_validator
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from pfms_platform.settings import ServiceSettings
@@ -23,8 +27,13 @@ class Settings(ServiceSettings):
     smtp_starttls: bool = False
 
     fcm_base_url: str = "https://fcm.googleapis.com"
-    fcm_project_id: str = ""
-    fcm_access_token: str = Field(default="", description="OAuth 2 bearer for FCM HTTP v1 (refreshed by the deploy)")
+    fcm_project_id: str = Field(default="", description="Firebase project id; empty: the key's `project_id`")
+    fcm_service_account_file: str = Field(
+        default="", description="Path of the Google service-account key (JSON) that FCM access tokens are minted from"
+    )
+    fcm_service_account_json: SecretStr | None = Field(
+        default=None, description="The service-account key JSON itself, instead of a file (a secret)"
+    )
 
     sms_base_url: str = "https://api.twilio.com"
     sms_account_sid: str = ""
@@ -52,3 +61,34 @@ class Settings(ServiceSettings):
         if self.environment == "production" and self.webhook_allow_loopback_http:
             raise ValueError("webhook_allow_loopback_http is for tests and may not be set in production")
         return self
+
+    @field_validator("fcm_service_account_json", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        """An empty variable (compose's `${FCM_SERVICE_ACCOUNT_JSON:-}`) means no key, not a broken one."""
+        return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _one_service_account_key(self) -> "Settings":
+        if self.fcm_service_account_file and self.fcm_service_account_json is not None:
+            raise ValueError("set fcm_service_account_file or fcm_service_account_json, not both")
+        return self
+
+    def fcm_service_account(self) -> dict[str, Any] | None:
+        """The Google service-account key push is sent with, or None when push is not configured."""
+        if self.fcm_service_account_json is not None:
+            text = self.fcm_service_account_json.get_secret_value()
+        elif self.fcm_service_account_file:
+            text = Path(self.fcm_service_account_file).read_text()
+        else:
+            return None
+        try:
+            info = json.loads(text)
+        except ValueError as exc:
+            raise ValueError("the FCM service-account key is not JSON") from exc
+        missing = {"client_email", "private_key", "token_uri"} - set(info if isinstance(info, dict) else ())
+        if missing:
+            raise ValueError(f"the FCM service-account key lacks {', '.join(sorted(missing))}")
+        if not (self.fcm_project_id or info.get("project_id")):
+            raise ValueError("no FCM project: set fcm_project_id or use a key with project_id")
+        return dict(info)
