@@ -19,7 +19,9 @@ def create(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
 
     async def open_reader(app: FastAPI) -> None:
-        app.state.profile_reader = reader = ProfileReader(settings.database_url, size=settings.read_pool_size)
+        app.state.profile_reader = reader = ProfileReader(
+            settings.database_url, size=settings.read_pool_size, keyring=settings.field_keyring()
+        )
         await reader.open()
 
     async def close_reader(app: FastAPI) -> None:

@@ -13,6 +13,7 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from pfms_platform.crypto import Encrypted
 from pfms_platform.db import Base, IdMixin, TimestampMixin
 from pfms_platform.events.tables import InboxEvent, OutboxEvent
 from pfms_user.domain import (
@@ -54,7 +55,7 @@ class UserProfile(IdMixin, TimestampMixin, Base):
     email: Mapped[str] = mapped_column(String(320), index=True, comment="From user.created, lower-cased; never logged.")
     first_name: Mapped[str | None] = mapped_column(String(100))
     last_name: Mapped[str | None] = mapped_column(String(100))
-    phone: Mapped[str | None] = mapped_column(String(20))
+    phone: Mapped[str | None] = mapped_column(Encrypted())
     avatar_url: Mapped[str | None] = mapped_column(Text)
     date_of_birth: Mapped[date | None] = mapped_column(Date)
     currency: Mapped[str] = mapped_column(String(3), server_default="USD")

@@ -5,6 +5,7 @@ pre-ping (BEGIN, `;`, ROLLBACK), then BEGIN, the SELECT and COMMIT. Here it cost
 asyncpg pool, no ping, no transaction (a single SELECT is atomic on its own), no reset on release
 (a read leaves no session state), and a statement asyncpg prepares once per connection. Instead of
 pinging every checkout, a read that finds its connection dead is retried once on a fresh one.
+Bypassing the ORM also bypasses the `Encrypted` column type, so the phone is decrypted here.
 """
 
 import uuid
@@ -13,11 +14,15 @@ from typing import Any
 import asyncpg
 import orjson
 
+from pfms_platform.crypto import Keyring
+
 PROFILE_QUERY = """
 SELECT user_id, email, first_name, last_name, phone, avatar_url, date_of_birth,
        currency, timezone, language, created_at, updated_at
 FROM user_profiles WHERE user_id = $1
 """
+
+PHONE_COLUMN = "user_profiles.phone"
 
 _DEAD_CONNECTION = (
     asyncpg.ConnectionDoesNotExistError,
@@ -32,8 +37,9 @@ async def _nothing_to_reset(_: asyncpg.Connection) -> None:
 
 
 class ProfileReader:
-    def __init__(self, database_url: str, *, size: int) -> None:
+    def __init__(self, database_url: str, *, size: int, keyring: Keyring) -> None:
         self._dsn = database_url.replace("+asyncpg", "")
+        self._keyring = keyring
         self._size = size
         self._pool: asyncpg.Pool | None = None
 
@@ -60,7 +66,12 @@ class ProfileReader:
             except _DEAD_CONNECTION:
                 connection.terminate()  # never hand this connection to the next request
                 raise
-        return dict(row) if row is not None else None
+        if row is None:
+            return None
+        profile = dict(row)
+        if profile["phone"] is not None:
+            profile["phone"] = self._keyring.decrypt(profile["phone"], PHONE_COLUMN)
+        return profile
 
 
 def envelope_json(data: dict[str, Any], meta: dict[str, Any]) -> bytes:
