@@ -22,8 +22,9 @@ async def test_an_uncategorised_expense_is_categorised_on_the_bus(env, build_exp
     user = uuid.uuid4()
     created = build_expense(user, "UBER *TRIP 8812 help.uber.com", "18.40", DAY)
     sent = await env.publish(created)
-    await env.wait_count("outbox", {"routing_key": "expense.categorized", "sent_at": {"$ne": None}}, 1)
-    [out] = await env.documents("outbox", {"routing_key": "expense.categorized"})
+    await env.wait_count("outbox", {"events.routing_key": "expense.categorized", "sent_at": {"$ne": None}}, 1)
+    [document] = await env.documents("outbox", {"events.routing_key": "expense.categorized"})
+    [out] = document["events"]
     data = out["payload"]["data"]
     assert data["expense_id"] == str(created.expense_id)
     assert data["user_id"] == str(user)
@@ -34,7 +35,7 @@ async def test_an_uncategorised_expense_is_categorised_on_the_bus(env, build_exp
     [doc] = await env.documents("expenses", {"_id": str(created.expense_id)})
     assert doc["prediction"]["category_name"] == "Taxi & Rideshare" and doc["prediction"]["published"]
     [inbox] = await env.documents("inbox", {"event_id": sent.id})
-    assert inbox["consumer"] == "ai"
+    assert inbox["consumer"] == "ai" and inbox["event_id"] == [sent.id]
 
 
 async def test_a_labelled_expense_is_not_categorised_and_a_redelivery_changes_nothing(env, build_expense) -> None:
@@ -45,13 +46,14 @@ async def test_a_labelled_expense_is_not_categorised_and_a_redelivery_changes_no
     await env.publish(labelled, event=event)
     unlabelled = build_expense(user, "NETFLIX.COM", "15.49", DAY)
     await env.publish(unlabelled)
-    await env.wait_count("outbox", {"routing_key": "expense.categorized"}, 1)
+    await env.wait_count("outbox", {"events.routing_key": "expense.categorized"}, 1)
     await env.wait_count("expenses", {"user_id": str(user)}, 2)
-    assert len(await env.documents("inbox", {"event_id": event.id})) == 1
+    [inbox] = await env.documents("inbox", {"event_id": event.id})
+    assert inbox["event_id"].count(event.id) == 1
     [model] = await env.documents("ml_models", {"_id": f"user:{user}"})
     assert model["label_version"] == 1  # applied once
-    outbox = await env.documents("outbox", {"user_id": str(user)})
-    assert [o["payload"]["data"]["expense_id"] for o in outbox] == [str(unlabelled.expense_id)]
+    outbox = await env.documents("outbox", {"user_ids": str(user)})
+    assert [e["payload"]["data"]["expense_id"] for o in outbox for e in o["events"]] == [str(unlabelled.expense_id)]
 
 
 async def test_nothing_is_published_below_the_threshold(make_env, build_expense) -> None:
@@ -67,7 +69,7 @@ async def test_the_expense_services_echo_of_our_category_is_not_a_correction(env
     user = uuid.uuid4()
     created = build_expense(user, "Shell 5544 fuel", "40", DAY)
     await env.publish(created)
-    await env.wait_count("outbox", {"routing_key": "expense.categorized"}, 1)
+    await env.wait_count("outbox", {"events.routing_key": "expense.categorized"}, 1)
     applied = ExpenseUpdated(
         **created.model_dump(exclude={"category_id", "category_name"}),
         category_id=uuid.uuid4(),

@@ -9,14 +9,23 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from bson import Decimal128
-from pymongo import DeleteMany, DeleteOne, ReplaceOne, UpdateOne
+from pymongo import DeleteMany, DeleteOne, UpdateOne
 from redis.asyncio import Redis
 
 from pfms_ai import cache, categorizer
 from pfms_ai.categorize import Categorised, Categoriser
 from pfms_ai.inbox import MongoHandler
 from pfms_ai.outbox import emit
-from pfms_ai.store import ANALYTICS_CACHE, CATEGORY_RULES, EXPENSES, INCOMES, ML_MODELS, USER_COLLECTIONS, Unit
+from pfms_ai.store import (
+    ANALYTICS_CACHE,
+    CATEGORY_RULES,
+    EXPENSES,
+    INCOMES,
+    ML_MODELS,
+    USER_COLLECTIONS,
+    Put,
+    Unit,
+)
 from pfms_contracts.expense import ExpenseCategorized, ExpenseCreated, ExpenseDeleted, ExpenseUpdated
 from pfms_contracts.identity import UserDeleted
 from pfms_contracts.income import IncomeDeleted, IncomeReceived, IncomeUpdated
@@ -122,7 +131,7 @@ async def expense_created(deps: Deps, unit: Unit, data: ExpenseCreated) -> None:
                 ),
                 source=deps.source,
             )
-    unit.write(EXPENSES, ReplaceOne({"_id": str(data.expense_id)}, doc, upsert=True))
+    unit.write(EXPENSES, Put({"_id": str(data.expense_id), **doc}))
     _changed(deps, unit, data.user_id, labels=labelled)
 
 

@@ -11,12 +11,9 @@ event, so one bad event fails alone (and is nacked, then parked after the delive
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, cast
 
-from pymongo import InsertOne
-
-from pfms_ai.store import INBOX, Store, Unit
+from pfms_ai.store import INBOX, Mark, Store, Unit
 from pfms_contracts import CloudEvent, EventData
 from pfms_platform.events import causation
 from pfms_platform.events.bus import Bus
@@ -101,12 +98,8 @@ class MongoConsumer(Consumer):
 
     async def apply_batch(self, batch: list[_Pending]) -> None:
         ids = [p.event.id for p in batch]
-        seen = {
-            d["event_id"]
-            async for d in self.store.db[INBOX].find(
-                {"consumer": self.service, "event_id": {"$in": ids}}, {"event_id": 1}
-            )
-        }
+        recorded = self.store.db[INBOX].find({"consumer": self.service, "event_id": {"$in": ids}}, {"event_id": 1})
+        seen = {i async for d in recorded for i in _ids(d["event_id"])} & set(ids)
         fresh = []
         for item in batch:
             if item.event.id in seen:
@@ -149,19 +142,11 @@ class MongoConsumer(Consumer):
                 await self.mongo_handlers[item.event.type](self.context, unit, item.data)
         finally:
             correlation_id.reset(token)
-        unit.inbox.append(
-            InsertOne(
-                {
-                    "consumer": self.service,
-                    "event_id": item.event.id,
-                    "event_type": item.event.type,
-                    "received_at": datetime.now(UTC),
-                }
-            )
-        )
+        unit.inbox.append(Mark(self.service, item.event.id, item.event.type))
         return unit
 
     async def _commit_one(self, item: _Pending, unit: Unit) -> None:
+        unit.upserts = True  # the batch may have failed on a document this event's insert would meet
         try:
             await self.store.commit(unit)
         except Exception as exc:
@@ -171,3 +156,8 @@ class MongoConsumer(Consumer):
                 item.done.set_exception(exc)
             return
         item.done.set_result(True)
+
+
+def _ids(recorded: str | list[str]) -> list[str]:
+    """An inbox document records the ids of one commit (older ones a single id)."""
+    return [recorded] if isinstance(recorded, str) else recorded

@@ -8,6 +8,7 @@ the broker confirmed it). Consumers' inboxes make a second delivery harmless.
 import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from pymongo import UpdateOne
 
@@ -35,22 +36,22 @@ def emit(unit: Unit, data: EventData, *, source: str) -> CloudEvent:
     event = CloudEvent.wrap(source, data, correlation_id=correlation_id.get(), causation_chain=causation.stamp())
     if chain:
         event.id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"pfms:{chain[-1]}:{data.type}:{len(unit.outbox)}"))
-    document = {
-        "_id": event.id,
-        "exchange": data.exchange,
-        "routing_key": event.type,
-        "payload": event.model_dump(mode="json"),
-        "user_id": str(data.user_id) if data.user_id else None,
-        "created_at": datetime.now(UTC),
-        "sent_at": None,
-        "attempts": 0,
-    }
-    unit.outbox.append(document)
+    unit.outbox.append(
+        {
+            "_id": event.id,
+            "exchange": data.exchange,
+            "routing_key": event.type,
+            "payload": event.model_dump(mode="json"),
+            "user_id": str(data.user_id) if data.user_id else None,
+        }
+    )
     return event
 
 
 class MongoOutboxRelay:
-    """Publishes pending outbox documents in batches with publisher confirms, then marks them sent.
+    """Publishes pending outbox documents (each a list of events committed together) with publisher
+    confirms, then marks them sent; a document whose events partly failed records the ones that left,
+    so its retry sends only the rest.
 
     Several replicas may pick the same pending document; it is then published twice, which the
     receivers' inboxes absorb (the PostgreSQL relay avoids that with SKIP LOCKED, MongoDB has none).
@@ -61,45 +62,64 @@ class MongoOutboxRelay:
         self.bus = bus
         self.service = service
         self.batch = batch
+        """Events per round, about: whole documents are taken, the oldest first, until they hold this many."""
         self.idle_seconds = idle_seconds
 
-    async def publish_batch(self) -> tuple[int, int]:
-        """Publish one batch; returns (published, failed). Failed documents stay pending with their error."""
+    async def publish_batch(self) -> tuple[int, int, int]:
+        """Publish one round; returns (events read, events published, events failed). Documents with a
+        failed event stay pending with the error."""
         outbox = self.store.db[OUTBOX]
-        docs = await outbox.find({"sent_at": None}).sort("created_at", 1).limit(self.batch).to_list(self.batch)
+        docs: list[dict[str, Any]] = []
+        size = 0
+        async for doc in outbox.find({"sent_at": None}).sort("created_at", 1).batch_size(4):
+            docs.append(doc)
+            size += len(_events(doc))
+            if size >= self.batch:
+                break
         if not docs:
-            return 0, 0
+            return 0, 0, 0
+        todo = [(d, e) for d in docs for e in _events(d) if e["_id"] not in d.get("published", [])]
         results = await asyncio.gather(
-            *(self.bus.publish(d["exchange"], d["routing_key"], d["payload"], message_id=d["_id"]) for d in docs),
+            *(self.bus.publish(e["exchange"], e["routing_key"], e["payload"], message_id=e["_id"]) for _, e in todo),
             return_exceptions=True,
         )
-        now = datetime.now(UTC)
-        sent = [d for d, r in zip(docs, results, strict=True) if not isinstance(r, BaseException)]
-        failed = [(d, r) for d, r in zip(docs, results, strict=True) if isinstance(r, BaseException)]
-        if sent:
-            await outbox.update_many(
-                {"_id": {"$in": [d["_id"] for d in sent]}},
-                {"$set": {"sent_at": now}},
-            )
-            for d in sent:
-                EVENTS_PUBLISHED.labels(self.service, d["routing_key"]).inc()
-        if failed:
+        sent: dict[str, list[str]] = {d["_id"]: [] for d in docs}
+        errors: dict[str, BaseException] = {}
+        for (d, e), result in zip(todo, results, strict=True):
+            if isinstance(result, BaseException):
+                errors[d["_id"]] = result
+            else:
+                sent[d["_id"]].append(e["_id"])
+                EVENTS_PUBLISHED.labels(self.service, e["routing_key"]).inc()
+        done = [i for i in sent if i not in errors]
+        if done:
+            await outbox.update_many({"_id": {"$in": done}}, {"$set": {"sent_at": datetime.now(UTC)}})
+        if errors:
             await outbox.bulk_write(
                 [
-                    UpdateOne({"_id": d["_id"]}, {"$inc": {"attempts": 1}, "$set": {"last_error": repr(e)[:500]}})
-                    for d, e in failed
+                    UpdateOne(
+                        {"_id": i},
+                        {
+                            "$addToSet": {"published": {"$each": sent[i]}},
+                            "$inc": {"attempts": 1},
+                            "$set": {"last_error": repr(error)[:500]},
+                        },
+                    )
+                    for i, error in errors.items()
                 ]
             )
-            log.warning("outbox publish failed", failed=len(failed), error=repr(failed[0][1])[:200])
-        return len(sent), len(failed)
+            log.warning("outbox publish failed", documents=len(errors), error=repr(next(iter(errors.values())))[:200])
+        published = sum(len(ids) for ids in sent.values())
+        return size, published, len(todo) - published
 
     async def pending(self) -> int:
-        """Pending documents (exported as a gauge); sent ones past their retention are dropped meanwhile."""
+        """Pending events (exported as a gauge); sent documents past their retention are dropped meanwhile."""
         outbox = self.store.db[OUTBOX]
         await outbox.delete_many({"sent_at": {"$ne": None, "$lt": datetime.now(UTC) - SENT_RETENTION}})
-        n = await outbox.count_documents({"sent_at": None})
+        docs = await outbox.find({"sent_at": None}, {"events._id": 1, "published": 1}).to_list(None)
+        n = sum(len(_events(d)) - len(d.get("published", [])) for d in docs)
         OUTBOX_LAG.labels(self.service).set(n)
-        return int(n)
+        return n
 
     async def run(self) -> None:
         await self.bus.wait_connected()
@@ -108,7 +128,7 @@ class MongoOutboxRelay:
         while True:
             wake.clear()
             try:
-                n, failed = await self.publish_batch()
+                n, _, failed = await self.publish_batch()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # database unreachable: retry with backoff
@@ -125,3 +145,8 @@ class MongoOutboxRelay:
                     await asyncio.wait_for(wake.wait(), self.idle_seconds)
                 except TimeoutError:
                     await self.pending()
+
+
+def _events(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """The events of an outbox document; one written before documents held lists is its own event."""
+    return list(document["events"]) if "events" in document else [document]

@@ -1,0 +1,125 @@
+"""The MongoDB inbox and outbox under the conditions batching must survive: a document that already
+exists when a batch inserts it, a server without transactions (re-runs after a crash), and a relay
+round that failed part-way."""
+
+import uuid
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import aio_pika
+import pytest
+
+from pfms_ai.outbox import emit
+from pfms_ai.store import EXPENSES, INBOX, OUTBOX, Mark, Put, Store, Unit
+from pfms_contracts import CloudEvent
+from pfms_contracts.expense import ExpenseCategorized, ExpenseUpdated
+from pfms_platform.events import causation
+from pfms_platform.testing.helpers import until
+
+pytestmark = pytest.mark.integration
+
+DAY = date(2025, 3, 14)
+
+
+def _categorized(user: uuid.UUID, expense_id: uuid.UUID) -> ExpenseCategorized:
+    return ExpenseCategorized(
+        user_id=user, expense_id=expense_id, category_name="Coffee", confidence=Decimal("0.9"), model_version="g-test"
+    )
+
+
+async def test_an_expense_updated_before_its_creation_arrives_keeps_both(env, build_expense) -> None:
+    """The creation's insert meets the document the update wrote: its batch fails and is retried event
+    by event, replacing instead of inserting; it is applied once and categorised once."""
+    user = uuid.uuid4()
+    created = build_expense(user, "UBER *TRIP 8812 help.uber.com", "18.40", DAY)
+    updated = ExpenseUpdated(
+        **created.model_dump(exclude={"category_id", "category_name"}),
+        category_id=None,
+        category_name=None,
+        previous_amount=created.amount,
+        previous_expense_date=created.expense_date,
+        previous_category_id=None,
+    )
+    await env.publish(updated)
+    await env.wait_count(EXPENSES, {"_id": str(created.expense_id)}, 1)
+    sent = await env.publish(created)
+    await env.wait_count(OUTBOX, {"events.payload.data.expense_id": str(created.expense_id)}, 1)
+    await env.wait_count(INBOX, {"event_id": sent.id}, 1)
+    [doc] = await env.documents(EXPENSES, {"_id": str(created.expense_id)})
+    assert doc["prediction"]["category_name"] == "Taxi & Rideshare"
+    outbox = await env.documents(OUTBOX, {"user_ids": str(user)})
+    assert len([e for o in outbox for e in o["events"]]) == 1
+
+
+def _unit(cause: CloudEvent, expense_id: uuid.UUID, user: uuid.UUID) -> Unit:
+    unit = Unit()
+    with causation.handling(cause):
+        unit.write(EXPENSES, Put({"_id": str(expense_id), "user_id": str(user), "description": "rerun"}))
+        data = _categorized(user, expense_id)
+        emit(unit, data, source="ai")
+        emit(unit, data, source="ai")
+    unit.inbox.append(Mark("ai", cause.id, "expense.created"))
+    return unit
+
+
+async def test_without_transactions_a_rerun_after_a_crash_writes_nothing_twice(env) -> None:
+    store = Store(env.svc.app.state.mongo, env.svc.settings.mongo_database)
+    assert store.transactions is False  # not prepared: the path of a server without transactions
+    user, expense_id = uuid.uuid4(), uuid.uuid4()
+    cause = CloudEvent.wrap("test", _categorized(user, expense_id))
+    crashed = _unit(cause, expense_id, user)
+    crashed.inbox = []  # the process died before the inbox marks
+    await store.commit(crashed)
+    await store.commit(_unit(cause, expense_id, user))  # the redelivery
+    assert len(await env.documents(EXPENSES, {"_id": str(expense_id)})) == 1
+    outbox = await env.documents(OUTBOX, {"user_ids": str(user)})
+    assert len(outbox) == 2 and all(len(o["events"]) == 1 and o["_id"] == o["events"][0]["_id"] for o in outbox)
+    assert (await env.documents(INBOX, {"event_id": cause.id}))[0]["event_id"] == [cause.id]
+
+
+async def test_the_relay_sends_only_the_events_of_a_document_that_did_not_leave(env) -> None:
+    user = uuid.uuid4()
+    events: list[dict[str, Any]] = []
+    for _ in range(2):
+        data = _categorized(user, uuid.uuid4())
+        event = CloudEvent.wrap("ai", data)
+        events.append(
+            {
+                "_id": event.id,
+                "exchange": data.exchange,
+                "routing_key": data.type,
+                "payload": event.model_dump(mode="json"),
+                "user_id": str(user),
+            }
+        )
+    received: list[str | None] = []
+    connection = await aio_pika.connect(env.svc.settings.amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        tap = await channel.declare_queue(exclusive=True, auto_delete=True)
+        await tap.bind(ExpenseCategorized.exchange, routing_key=ExpenseCategorized.type)
+
+        async def seen(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+            received.append(message.message_id)
+            await message.ack()
+
+        await tap.consume(seen)
+        document = {
+            "_id": events[0]["_id"],
+            "events": events,
+            "user_ids": [str(user)],
+            "created_at": datetime.now(UTC),
+            "sent_at": None,
+            "published": [events[0]["_id"]],  # the earlier round confirmed this one before failing
+            "attempts": 1,
+        }
+        await env.db[OUTBOX].insert_one(document)
+        env.svc.app.state.store.outbox_written.set()
+        await env.wait_count(OUTBOX, {"_id": document["_id"], "sent_at": {"$ne": None}}, 1)
+
+        async def delivered() -> bool:
+            return bool(received)
+
+        await until(delivered)
+    assert received == [events[1]["_id"]]
