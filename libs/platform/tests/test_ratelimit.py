@@ -60,3 +60,17 @@ async def test_far_from_the_quota_requests_are_counted_locally_then_flushed(redi
         await other.hit(user)
     await other.flush()
     assert int(await redis.get(key) or 0) == 55
+
+
+async def test_forget_drops_a_deleted_users_counters_only(redis: Redis) -> None:
+    limiter = UserRateLimiter(redis, 10)
+    gone, kept = uuid.uuid4(), uuid.uuid4()
+    for user in (gone, kept):
+        for _ in range(9):  # past the exact share: counted in Redis
+            await limiter.hit(user)
+    await limiter.hit(gone)
+    await limiter.forget(gone)
+    await limiter.flush()
+    assert [key async for key in redis.scan_iter(match=f"*{gone}*")] == []
+    assert len([key async for key in redis.scan_iter(match=f"*{kept}*")]) == 1
+    assert (await limiter.hit(gone))[1] == 9  # a fresh count

@@ -13,6 +13,7 @@ from sqlalchemy import delete, func, select
 from pfms_auth import keys
 from pfms_auth.keystore import KeyStore
 from pfms_auth.models import (
+    AuditEvent,
     EmailVerificationToken,
     MfaBackupCode,
     MfaSetting,
@@ -122,7 +123,7 @@ async def test_delete_account_removes_every_row_and_announces_it(auth: Harness) 
         "DELETE", ACCOUNT, json={"password": PASSWORD, "code": totp_at(setup["secret"])}, headers=person.headers
     )
     assert response.status_code == 200, response.text
-    for model in (User, Session, PasswordResetToken, EmailVerificationToken, MfaSetting, MfaBackupCode):
+    for model in (User, Session, PasswordResetToken, EmailVerificationToken, MfaSetting, MfaBackupCode, AuditEvent):
         column = model.id if model is User else model.user_id
         assert await auth.count(model, column == person.user_id) == 0, model.__name__
     assert await auth.count(RefreshToken) == 1  # the stranger's

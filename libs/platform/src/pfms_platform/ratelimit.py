@@ -84,6 +84,14 @@ class UserRateLimiter:
         current = int(time.time()) // WINDOW_SECONDS
         self._known = {slot: n for slot, n in self._known.items() if slot[1] >= current - 1}
 
+    async def forget(self, user_id: uuid.UUID) -> None:
+        """Drop a deleted account's counters, in process and in Redis: no key names the person afterwards."""
+        self._pending = defaultdict(int, {slot: n for slot, n in self._pending.items() if slot[0] != user_id})
+        self._known = {slot: n for slot, n in self._known.items() if slot[0] != user_id}
+        keys = [key async for key in self.redis.scan_iter(match=f"rl:user:{user_id}:*")]
+        if keys:
+            await self.redis.delete(*keys)
+
     async def run(self) -> None:
         """Flush forever (a lifespan task); on cancel, flush what is left."""
         try:

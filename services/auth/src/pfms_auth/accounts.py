@@ -12,7 +12,8 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pfms_auth import mfa_store, passwords, sessions, tokens
+from pfms_auth import audit, mfa_store, passwords, sessions, tokens
+from pfms_auth.audit import Action
 from pfms_auth.models import EmailVerificationToken, PasswordResetToken, User
 from pfms_auth.runtime import Runtime
 from pfms_auth.throttle import account_key
@@ -84,19 +85,29 @@ async def authenticate(db: AsyncSession, rt: Runtime, email: str, password: str)
 
 
 async def reauthenticate(
-    db: AsyncSession, rt: Runtime, user: User, password: str, code: str | None, *, second_factor: bool = True
+    db: AsyncSession,
+    rt: Runtime,
+    user: User,
+    password: str,
+    code: str | None,
+    *,
+    action: Action,
+    device: sessions.Device,
+    second_factor: bool = True,
 ) -> None:
     """Sensitive changes ask for the password again (and the second factor, when enabled); failures
-    count toward the same lockout as logins, so a stolen access token cannot guess the password."""
+    count toward the same lockout as logins, so a stolen access token cannot guess the password,
+    and go in the audit log under the `action` they tried."""
     key = account_key(user.email)
     retry = await rt.throttle.retry_after(key)
     if retry is not None:
         raise locked(retry)
     proven = await password_matches(rt, user.password_hash, password)
     if proven and second_factor and await mfa_store.is_enabled(db, user.id):
-        proven = code is not None and await mfa_store.verify(db, rt, user.id, code)
+        proven = code is not None and await mfa_store.verify(db, rt, user.id, code, device)
     if not proven:
         await rt.throttle.fail(key, rt.throttle.account)
+        await audit.record_failure(db, user.id, action, device, reason="invalid_credentials")
         raise Forbidden("Password or code is incorrect", code="INVALID_CREDENTIALS")
 
 
@@ -140,7 +151,7 @@ async def request_password_reset(db: AsyncSession, rt: Runtime, email: str) -> N
     await emit(db, PasswordResetRequested(user_id=user.id, email=user.email, token=token, expires_at=expires_at))
 
 
-async def reset_password(db: AsyncSession, rt: Runtime, token: str, new_password: str) -> None:
+async def reset_password(db: AsyncSession, rt: Runtime, token: str, new_password: str, device: sessions.Device) -> None:
     """Single use; signs the user out everywhere. The link proves the mailbox, so the email is verified."""
     row = await db.scalar(
         select(PasswordResetToken).where(PasswordResetToken.token_hash == tokens.digest(token)).with_for_update()
@@ -156,15 +167,17 @@ async def reset_password(db: AsyncSession, rt: Runtime, token: str, new_password
     user.email_verified = True
     row.used_at = now
     await sessions.revoke_all(db, user.id, "password_reset")
+    await audit.record(db, user.id, Action.PASSWORD_RESET, device)
     await rt.throttle.clear(account_key(user.email))
     log.info("password reset", user_id=str(user.id))
 
 
 async def change_password(
-    db: AsyncSession, rt: Runtime, user: User, current: str, new: str, keep_session: uuid.UUID
+    db: AsyncSession, rt: Runtime, user: User, current: str, new: str, keep_session: uuid.UUID, device: sessions.Device
 ) -> None:
     """Signs out every other session; outstanding reset links stop working."""
-    await reauthenticate(db, rt, user, current, None, second_factor=False)
+    action = Action.PASSWORD_CHANGED
+    await reauthenticate(db, rt, user, current, None, action=action, device=device, second_factor=False)
     enforce_policy(new, user.email, "new_password")
     user.password_hash = await hash_password(rt, new)
     await db.execute(
@@ -173,12 +186,17 @@ async def change_password(
         .values(used_at=utcnow())
     )
     await sessions.revoke_all(db, user.id, "password_changed", keep=keep_session)
+    await audit.record(db, user.id, action, device)
     log.info("password changed", user_id=str(user.id))
 
 
-async def delete_account(db: AsyncSession, rt: Runtime, user: User, password: str, code: str | None) -> None:
-    """Delete every auth row of the user (foreign keys cascade) and tell the fleet to purge theirs."""
-    await reauthenticate(db, rt, user, password, code)
+async def delete_account(
+    db: AsyncSession, rt: Runtime, user: User, password: str, code: str | None, device: sessions.Device
+) -> None:
+    """Delete every auth row of the user (foreign keys cascade, the audit log included: only refused
+    attempts stay in it, while the account stands) and tell the fleet to purge theirs."""
+    await reauthenticate(db, rt, user, password, code, action=Action.ACCOUNT_DELETION_REQUESTED, device=device)
     await emit(db, UserDeleted(user_id=user.id, deleted_at=utcnow()))
     await db.execute(delete(User).where(User.id == user.id))
+    await rt.throttle.clear(account_key(user.email))
     log.info("account deleted", user_id=str(user.id))

@@ -2,15 +2,17 @@
 
 import uuid
 from http import HTTPStatus
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
-from pfms_auth import accounts, login, mfa_store, sessions
+from pfms_auth import accounts, audit, login, mfa_store, sessions
+from pfms_auth.audit import Action, Outcome
 from pfms_auth.deps import ClientDevice, CurrentCaller, CurrentUser, Rt
 from pfms_auth.keystore import published_jwks
 from pfms_auth.schemas import (
+    AuditEventOut,
     BackupCodes,
     CodeRequest,
     Credentials,
@@ -29,7 +31,7 @@ from pfms_auth.schemas import (
     TokenRequest,
 )
 from pfms_platform.db import Session
-from pfms_platform.envelope import Envelope, ok
+from pfms_platform.envelope import Envelope, PageEnvelope, PageParams, ok, paged
 from pfms_platform.errors import Conflict, ErrorEnvelope, NotFound, error_response
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
@@ -79,25 +81,29 @@ async def mfa_verify(body: MfaVerifyRequest, db: Session, rt: Rt, device: Client
 
 
 @router.post("/refresh", response_model=Envelope[TokenPair], summary="Rotate a refresh token")
-async def refresh(body: RefreshRequest, db: Session, rt: Rt) -> Any:
+async def refresh(body: RefreshRequest, db: Session, rt: Rt, device: ClientDevice) -> Any:
     try:
         return ok(_pair(await sessions.rotate(db, rt, body.refresh_token)))
-    except sessions.RefreshReused:
-        # Returned, not raised: the revocation of the family must commit.
+    except sessions.RefreshReused as reused:
+        # Returned, not raised: the revocation of the family (and its audit entry) must commit.
+        revoked = {"session_id": str(reused.session_id), "reason": "refresh_reuse"}
+        await audit.record(db, reused.user_id, Action.SESSION_REVOKED, device, **revoked)
         return error_response(
             401, "Refresh token already used; the session was revoked", headers={"WWW-Authenticate": "Bearer"}
         )
 
 
 @router.post("/logout", response_model=Envelope[Message], summary="Revoke the current session")
-async def logout(caller: CurrentCaller, db: Session) -> dict[str, Any]:
+async def logout(caller: CurrentCaller, db: Session, device: ClientDevice) -> dict[str, Any]:
     await sessions.revoke_one(db, caller.user_id, caller.session_id, "logout")
+    await audit.record(db, caller.user_id, Action.LOGOUT, device, session_id=str(caller.session_id))
     return _message("Signed out")
 
 
 @router.post("/logout-all", response_model=Envelope[Message], summary="Revoke every session of the caller")
-async def logout_all(caller: CurrentCaller, db: Session) -> dict[str, Any]:
+async def logout_all(caller: CurrentCaller, db: Session, device: ClientDevice) -> dict[str, Any]:
     await sessions.revoke_all(db, caller.user_id, "logout_all")
+    await audit.record(db, caller.user_id, Action.LOGOUT_ALL, device)
     return _message("Signed out everywhere")
 
 
@@ -121,9 +127,14 @@ async def list_sessions(caller: CurrentCaller, db: Session) -> dict[str, Any]:
 
 
 @router.delete("/sessions/{session_id}", response_model=Envelope[Message], summary="Revoke one session")
-async def revoke_session(session_id: uuid.UUID, caller: CurrentCaller, db: Session) -> dict[str, Any]:
+async def revoke_session(
+    session_id: uuid.UUID, caller: CurrentCaller, db: Session, device: ClientDevice
+) -> dict[str, Any]:
     if not await sessions.revoke_one(db, caller.user_id, session_id, "revoked_by_user"):
         raise NotFound("Session not found")
+    await audit.record(
+        db, caller.user_id, Action.SESSION_REVOKED, device, session_id=str(session_id), reason="revoked_by_user"
+    )
     return _message("Session revoked")
 
 
@@ -131,10 +142,10 @@ async def revoke_session(session_id: uuid.UUID, caller: CurrentCaller, db: Sessi
     "/password/change", response_model=Envelope[Message], responses=_errors(403), summary="Change the password"
 )
 async def change_password(
-    body: PasswordChange, user: CurrentUser, caller: CurrentCaller, db: Session, rt: Rt
+    body: PasswordChange, user: CurrentUser, caller: CurrentCaller, db: Session, rt: Rt, device: ClientDevice
 ) -> dict[str, Any]:
     """Signs out every other session."""
-    await accounts.change_password(db, rt, user, body.current_password, body.new_password, caller.session_id)
+    await accounts.change_password(db, rt, user, body.current_password, body.new_password, caller.session_id, device)
     return _message("Password changed")
 
 
@@ -146,9 +157,9 @@ async def forgot_password(body: ForgotRequest, db: Session, rt: Rt) -> dict[str,
 
 
 @router.post("/password/reset", response_model=Envelope[Message], summary="Set a new password with a reset token")
-async def reset_password(body: ResetRequest, db: Session, rt: Rt) -> dict[str, Any]:
+async def reset_password(body: ResetRequest, db: Session, rt: Rt, device: ClientDevice) -> dict[str, Any]:
     """Single use; signs the user out of every session."""
-    await accounts.reset_password(db, rt, body.token, body.new_password)
+    await accounts.reset_password(db, rt, body.token, body.new_password, device)
     return _message("Password reset; sign in with the new password")
 
 
@@ -185,9 +196,9 @@ async def mfa_setup(user: CurrentUser, db: Session, rt: Rt) -> dict[str, Any]:
     responses=_errors(409),
     summary="Confirm TOTP enrolment with a code",
 )
-async def mfa_enable(body: CodeRequest, user: CurrentUser, db: Session, rt: Rt) -> dict[str, Any]:
+async def mfa_enable(body: CodeRequest, user: CurrentUser, db: Session, rt: Rt, device: ClientDevice) -> dict[str, Any]:
     """Returns the backup codes, once: only their digests are kept."""
-    return ok(BackupCodes(backup_codes=await mfa_store.enable(db, rt, user.id, body.code)))
+    return ok(BackupCodes(backup_codes=await mfa_store.enable(db, rt, user.id, body.code, device)))
 
 
 @router.post(
@@ -196,10 +207,12 @@ async def mfa_enable(body: CodeRequest, user: CurrentUser, db: Session, rt: Rt) 
     responses=_errors(403, 409),
     summary="Turn MFA off (password and code)",
 )
-async def mfa_disable(body: PasswordAndCode, user: CurrentUser, db: Session, rt: Rt) -> dict[str, Any]:
+async def mfa_disable(
+    body: PasswordAndCode, user: CurrentUser, db: Session, rt: Rt, device: ClientDevice
+) -> dict[str, Any]:
     await mfa_store.require_enabled(db, user.id)
-    await accounts.reauthenticate(db, rt, user, body.password, body.code)
-    await mfa_store.disable(db, user.id)
+    await accounts.reauthenticate(db, rt, user, body.password, body.code, action=Action.MFA_DISABLED, device=device)
+    await mfa_store.disable(db, user.id, device)
     return _message("MFA disabled")
 
 
@@ -209,10 +222,39 @@ async def mfa_disable(body: PasswordAndCode, user: CurrentUser, db: Session, rt:
     responses=_errors(403),
     summary="Delete the account and all its auth data",
 )
-async def delete_account(body: PasswordAndCode, user: CurrentUser, db: Session, rt: Rt) -> dict[str, Any]:
-    """Needs the password (and a code when MFA is on); publishes `user.deleted` so every service purges."""
-    await accounts.delete_account(db, rt, user, body.password, body.code)
+async def delete_account(
+    body: PasswordAndCode, user: CurrentUser, db: Session, rt: Rt, device: ClientDevice, request: Request
+) -> dict[str, Any]:
+    """Needs the password (and a code when MFA is on); publishes `user.deleted` so every service purges.
+    The person's rate-limit counters in Redis go too."""
+    await accounts.delete_account(db, rt, user, body.password, body.code, device)
+    await request.app.state.rate_limiter.forget(user.id)
     return _message("Account deleted")
+
+
+@router.get("/audit", response_model=PageEnvelope[AuditEventOut], summary="The caller's audit log, newest first")
+async def audit_log(
+    caller: CurrentCaller,
+    db: Session,
+    params: Annotated[PageParams, Depends()],
+    action: Annotated[Action | None, Query(description="Only entries of this action")] = None,
+) -> dict[str, Any]:
+    """Sign-ins (and failed attempts), sign-outs, session revocations, MFA and password changes,
+    refused deletion attempts and data exports of the caller's own account."""
+    rows, total = await audit.page(db, caller.user_id, action, params.offset, params.limit)
+    items = [
+        AuditEventOut(
+            id=row.id,
+            at=row.at,
+            action=Action(row.action),
+            outcome=Outcome(row.outcome),
+            ip_address=str(row.ip) if row.ip is not None else None,
+            user_agent=row.user_agent,
+            details=row.details,
+        )
+        for row in rows
+    ]
+    return paged(items, params, total)
 
 
 @jwks_router.get("/.well-known/jwks.json", summary="Public keys that verify access tokens (current and previous)")

@@ -9,9 +9,11 @@ known password cannot be used to try second-factor codes without limit.
 import uuid
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pfms_auth import accounts, mfa_store, sessions, tokens
+from pfms_auth import accounts, audit, mfa_store, sessions, tokens
+from pfms_auth.audit import Action
 from pfms_auth.models import User
 from pfms_auth.runtime import Runtime
 from pfms_auth.throttle import account_key, ip_key
@@ -47,13 +49,16 @@ async def password_step(
     user = await accounts.authenticate(db, rt, email, password)
     if user is None:
         log.info("login failed")
+        known = await db.scalar(select(User.id).where(User.email == email))
+        if known is not None:  # the owner sees attempts on their account; unknown emails have no log
+            await audit.record_failure(db, known, Action.LOGIN, device, reason="invalid_password")
         raise await _failed(rt, account, ip, "Invalid email or password")
     if await mfa_store.is_enabled(db, user.id):
         challenge = tokens.new_opaque_token()
         ttl = rt.settings.mfa_challenge_ttl_seconds
         await rt.throttle.put_challenge(challenge, {"user_id": str(user.id), "account": account}, ttl)
         return Challenge(challenge, ttl)
-    return await _signed_in(db, rt, user, account, device)
+    return await _signed_in(db, rt, user, account, device, "password")
 
 
 async def mfa_step(
@@ -65,16 +70,19 @@ async def mfa_step(
     account, ip = pending["account"], ip_key(device.ip or "unknown")
     await _guard(rt, account, ip)
     user = await db.get(User, uuid.UUID(pending["user_id"]))
-    if user is None or not user.is_active or not await mfa_store.verify(db, rt, user.id, code):
+    if user is None or not user.is_active or not await mfa_store.verify(db, rt, user.id, code, device):
         log.info("mfa verification failed")
+        if user is not None:
+            await audit.record_failure(db, user.id, Action.LOGIN, device, reason="invalid_code", method="mfa")
         raise await _failed(rt, account, ip, "Invalid code; sign in again")
-    return await _signed_in(db, rt, user, account, device)
+    return await _signed_in(db, rt, user, account, device, "mfa")
 
 
 async def _signed_in(
-    db: AsyncSession, rt: Runtime, user: User, account: str, device: sessions.Device
+    db: AsyncSession, rt: Runtime, user: User, account: str, device: sessions.Device, method: str
 ) -> sessions.Issued:
     await rt.throttle.clear(account)
     issued = await sessions.start(db, rt, user, device)
+    await audit.record(db, user.id, Action.LOGIN, device, method=method, session_id=str(issued.session_id))
     log.info("user signed in", user_id=str(user.id), session_id=str(issued.session_id))
     return issued

@@ -3,12 +3,14 @@
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pfms_auth import mfa
+from pfms_auth import audit, mfa
+from pfms_auth.audit import Action
 from pfms_auth.models import MfaBackupCode, MfaSetting
 from pfms_auth.runtime import Runtime
+from pfms_auth.sessions import Device
 from pfms_platform.db import utcnow
 from pfms_platform.errors import Conflict, Invalid
 
@@ -43,7 +45,7 @@ async def setup(db: AsyncSession, rt: Runtime, user_id: uuid.UUID, email: str) -
     return Enrolment(secret, mfa.provisioning_uri(secret, email, rt.settings.totp_issuer))
 
 
-async def enable(db: AsyncSession, rt: Runtime, user_id: uuid.UUID, code: str) -> list[str]:
+async def enable(db: AsyncSession, rt: Runtime, user_id: uuid.UUID, code: str, device: Device) -> list[str]:
     """Confirm the enrolment with a first code; returns the backup codes (only their digests are kept)."""
     setting = await _setting(db, user_id)
     if setting is None or setting.is_enabled:
@@ -57,16 +59,19 @@ async def enable(db: AsyncSession, rt: Runtime, user_id: uuid.UUID, code: str) -
     codes = mfa.new_backup_codes()
     await db.execute(delete(MfaBackupCode).where(MfaBackupCode.user_id == user_id))
     db.add_all(MfaBackupCode(user_id=user_id, code_hash=mfa.backup_code_digest(c)) for c in codes)
+    await audit.record(db, user_id, Action.MFA_ENABLED, device, method=setting.method)
     return codes
 
 
-async def disable(db: AsyncSession, user_id: uuid.UUID) -> None:
+async def disable(db: AsyncSession, user_id: uuid.UUID, device: Device) -> None:
     await db.execute(delete(MfaBackupCode).where(MfaBackupCode.user_id == user_id))
     await db.execute(delete(MfaSetting).where(MfaSetting.user_id == user_id))
+    await audit.record(db, user_id, Action.MFA_DISABLED, device)
 
 
-async def verify(db: AsyncSession, rt: Runtime, user_id: uuid.UUID, code: str) -> bool:
-    """A TOTP code (each time step accepted once) or an unused backup code (spent by this call)."""
+async def verify(db: AsyncSession, rt: Runtime, user_id: uuid.UUID, code: str, device: Device) -> bool:
+    """A TOTP code (each time step accepted once) or an unused backup code (spent by this call, and
+    in the audit log with the number still unused)."""
     setting = await _setting(db, user_id)
     if setting is None or not setting.is_enabled:
         return False
@@ -86,7 +91,13 @@ async def verify(db: AsyncSession, rt: Runtime, user_id: uuid.UUID, code: str) -
         .values(used_at=utcnow())
         .returning(MfaBackupCode.id)
     )
-    return spent.first() is not None
+    if spent.first() is None:
+        return False
+    left = await db.scalar(
+        select(func.count()).where(MfaBackupCode.user_id == user_id, MfaBackupCode.used_at.is_(None))
+    )
+    await audit.record(db, user_id, Action.MFA_BACKUP_CODE_USED, device, remaining=int(left or 0))
+    return True
 
 
 async def require_enabled(db: AsyncSession, user_id: uuid.UUID) -> None:

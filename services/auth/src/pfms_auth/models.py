@@ -8,7 +8,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, LargeBinary, String, Text, UniqueConstraint, text
+from sqlalchemy import BigInteger, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import ARRAY, INET, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -16,6 +16,7 @@ from pfms_platform.db import Base, IdMixin, TimestampMixin, utcnow
 from pfms_platform.events.tables import InboxEvent, OutboxEvent
 
 __all__ = [
+    "AuditEvent",
     "Base",
     "EmailVerificationToken",
     "InboxEvent",
@@ -141,3 +142,19 @@ class SigningKey(_Created, Base):
     kid: Mapped[str] = mapped_column(String(64), primary_key=True)
     private_key_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
     public_jwk: Mapped[dict[str, Any]] = mapped_column(JSONB)
+
+
+class AuditEvent(IdMixin, Base):
+    """One sensitive operation on an account (sign-in, MFA, password, sessions, export, deletion),
+    readable by its owner. `details` holds ids and reasons only, never a secret; the rows go with the user."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_user_id_at", "user_id", "at"),)
+
+    user_id: Mapped[uuid.UUID] = mapped_column(_owner())
+    at: Mapped[datetime] = mapped_column(default=utcnow, server_default=text("now()"))
+    action: Mapped[str] = mapped_column(String(50))
+    outcome: Mapped[str] = mapped_column(String(20))
+    ip: Mapped[str | None] = mapped_column(INET)
+    user_agent: Mapped[str | None] = mapped_column(String(256))
+    details: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default=text("'{}'::jsonb"))

@@ -6,9 +6,11 @@ Length caps stop oversized input before any hashing; the password policy itself 
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
+
+from pfms_auth.audit import Action, Outcome
 
 Email = Annotated[EmailStr, AfterValidator(str.lower)]
 """Normalised by email-validator, then lower-cased: one account per address whatever its case."""
@@ -102,3 +104,13 @@ class MfaSetupOut(BaseModel):
 
 class BackupCodes(BaseModel):
     backup_codes: list[str] = Field(description="Shown once; each works once in place of a TOTP code")
+
+
+class AuditEventOut(BaseModel):
+    id: uuid.UUID
+    at: datetime
+    action: Action
+    outcome: Outcome
+    ip_address: str | None
+    user_agent: str | None
+    details: dict[str, Any] = Field(description="Ids and reasons (e.g. session_id, method, reason); never a secret")

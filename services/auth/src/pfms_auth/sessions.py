@@ -22,6 +22,11 @@ _USER_AGENT_MAX = 256
 class RefreshReused(Exception):
     """A rotated refresh token came back: someone holds a copy, so the whole family was revoked."""
 
+    def __init__(self, user_id: uuid.UUID, session_id: uuid.UUID) -> None:
+        super().__init__("refresh token reused")
+        self.user_id = user_id
+        self.session_id = session_id
+
 
 @dataclass(frozen=True)
 class Issued:
@@ -71,7 +76,7 @@ async def rotate(db: AsyncSession, rt: Runtime, presented: str) -> Issued:
     if token.used_at is not None:
         _revoke(family, now, "refresh_reuse")
         log.warning("refresh token reuse: session revoked", user_id=str(family.user_id), session_id=str(family.id))
-        raise RefreshReused
+        raise RefreshReused(family.user_id, family.id)
     if token.expires_at <= now:
         raise Unauthorized("Refresh token expired")
     user = await db.get(User, family.user_id)
