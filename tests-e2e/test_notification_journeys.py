@@ -76,3 +76,26 @@ async def test_a_budget_past_half_becomes_an_inbox_item_and_a_mail(gateway: http
     assert read.status_code == 200 and read.json()["data"]["read"] is True
     internal = await gateway.post("/internal/v1/notifications/send", json={}, headers=person.headers)
     assert internal.status_code == 404, "internal routes are not on the gateway"
+
+
+async def test_quiet_hours_and_digest_set_at_the_user_service_reach_notification(gateway: httpx.AsyncClient) -> None:
+    person, stranger = await sign_up(gateway), await sign_up(gateway)
+    night = {"start": "22:00", "end": "07:00"}
+    put = await gateway.put(
+        "/api/v1/user/preferences/delivery", json={"quiet_hours": night, "digest": True}, headers=person.headers
+    )
+    assert put.status_code == 200, put.text
+    assert (put.json()["data"]["quiet_hours"], put.json()["data"]["digest"]) == (night, True)
+
+    async def arrived() -> dict | None:
+        response = await gateway.get("/api/v1/notifications/settings", headers=person.headers)
+        assert response.status_code == 200, response.text
+        shown: dict = response.json()["data"]
+        return shown if shown["digest"] else None
+
+    shown = await wait_for(arrived, timeout=30, message="quiet hours and digest through user.updated")
+    assert shown["quiet_hours"] == {"start": "22:00:00", "end": "07:00:00"}
+    theirs = await gateway.get("/api/v1/notifications/settings", headers=stranger.headers)
+    assert theirs.json()["data"]["quiet_hours"] is None and theirs.json()["data"]["digest"] is False
+    moved = await gateway.put("/api/v1/notifications/settings", json={"digest": False}, headers=person.headers)
+    assert moved.status_code == 405, "the user service owns these now"
