@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from pfms_platform.catalogue import SERVICES, ServiceInfo
+from pfms_platform.crypto import ENCRYPTING_SERVICES
 
 K8S = Path(__file__).resolve().parent
 REPO = K8S.parents[1]
@@ -67,6 +68,9 @@ def environment(info: ServiceInfo) -> list[dict[str, Any]]:
     ]
     if info.name == "auth":
         env.append(secret(f"{p}KEY_ENCRYPTION_KEY", "AUTH_KEY_ENCRYPTION_KEY"))
+    if info.name in ENCRYPTING_SERVICES:  # its own keys for its encrypted columns (pfms_platform.crypto)
+        name = info.name.upper().replace("-", "_")
+        env += [secret(f"{p}FIELD_{k}", f"{name}_FIELD_{k}") for k in ("KEYS", "INDEX_KEY")]
     if info.name == "notification":  # mail leaves through the SMTP relay (mailpit in the dev infra)
         env += [{"name": f"{p}SMTP_HOST", "value": "$(SMTP_HOST)"}, {"name": f"{p}SMTP_PORT", "value": "$(SMTP_PORT)"}]
         push_key = secret(f"{p}FCM_SERVICE_ACCOUNT_JSON", "FCM_SERVICE_ACCOUNT_JSON")

@@ -1,6 +1,7 @@
 """Field encryption: AES-256-GCM round trips, tamper and column binding, rotation, and per-service keys."""
 
 import base64
+import importlib
 import uuid
 from collections.abc import AsyncIterator
 
@@ -15,6 +16,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from pfms_devservers import Stack
 from pfms_platform.crypto import (
+    ENCRYPTING_SERVICES,
     BlindIndex,
     Encrypted,
     FieldCryptoError,
@@ -103,15 +105,14 @@ def test_bad_key_settings_are_refused_at_startup() -> None:
 
 
 def test_production_refuses_missing_keys_and_development_gets_per_service_keys() -> None:
-    secret = "s" * 40
+    production = {"environment": "production", "service_token_secret": "s" * 40, "service_name": "user"}
     with pytest.raises(ValidationError, match="field_keys and field_index_key must be set"):
-        ServiceSettings(environment="production", service_token_secret=secret)
+        ServiceSettings(**production)
     with pytest.raises(ValidationError, match="field_keys and field_index_key must be set"):
-        ServiceSettings(environment="production", service_token_secret=secret, field_keys={"k1": K1})
-    ok = ServiceSettings(
-        environment="production", service_token_secret=secret, field_keys={"k1": K1}, field_index_key=K2
-    )
+        ServiceSettings(**production, field_keys={"k1": K1})
+    ok = ServiceSettings(**production, field_keys={"k1": K1}, field_index_key=K2)
     assert ok.field_keyring().current == "k1"
+    assert ServiceSettings(**{**production, "service_name": "tax"}), "a service with nothing encrypted needs no keys"
     user, loan = (
         ServiceSettings(service_name="user").field_keyring(),
         ServiceSettings(service_name="loan").field_keyring(),
@@ -237,3 +238,18 @@ async def test_rotation_re_encrypts_in_batches_and_the_old_key_can_then_go(
     install(engine, Keyring({"k2": rotated.keys["k2"]}, "k2", rotated.index_key))
     async with sessions() as session:
         assert len((await session.scalars(select(Secretive.phone).where(Secretive.phone.is_not(None)))).all()) == 8
+
+
+def test_the_services_said_to_encrypt_are_those_with_encrypted_columns() -> None:
+    from pfms_platform.catalogue import SERVICES
+    from pfms_platform.db import Base
+
+    for info in SERVICES:
+        if info.store == "postgres":
+            importlib.import_module(f"{info.package}.models")
+    packages = {
+        mapper.class_.__module__.split(".")[0]
+        for mapper in Base.registry.mappers
+        if any(isinstance(column.type, Encrypted) for column in mapper.columns)
+    }
+    assert packages == {info.package for info in SERVICES if info.name in ENCRYPTING_SERVICES}

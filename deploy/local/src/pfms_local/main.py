@@ -19,6 +19,7 @@ from pfms_devservers.servers import Server
 from pfms_local import leftovers
 from pfms_local.config import RunConfig, port_variable
 from pfms_local.databases import create_databases, migrate
+from pfms_local.fieldkeys import field_key_env
 from pfms_local.fleet import GATEWAY, Fleet
 from pfms_local.logs import Console, Files, Sink, Tee
 
@@ -96,6 +97,7 @@ class Runner:
             gateway_port=cfg.gateway_port,
             gateway_status_port=cfg.gateway_status_port,
             environment="development",
+            extra_env=field_key_env(cfg.var, cfg.services),
             environ_wins=True,
             gateway=gateway,
         )

@@ -5,7 +5,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from pfms_platform.crypto import Keyring, keyring
+from pfms_platform.crypto import ENCRYPTING_SERVICES, Keyring, keyring
 
 DEV_SERVICE_TOKEN_SECRET = "dev-only-service-token-secret-change-me-0123456789"
 
@@ -70,7 +70,8 @@ class ServiceSettings(BaseSettings):
         """A production replica must never sign with the secret everybody can read in the repo."""
         if self.environment == "production" and self.service_token_secret == DEV_SERVICE_TOKEN_SECRET:
             raise ValueError("service_token_secret must be set outside development")
-        if self.environment == "production" and not (self.field_keys and self.field_index_key):
+        encrypts = self.service_name in ENCRYPTING_SERVICES
+        if self.environment == "production" and encrypts and not (self.field_keys and self.field_index_key):
             raise ValueError("field_keys and field_index_key must be set in production")
         self.field_keyring()  # a malformed key or an unknown current id fails at startup, not on first use
         return self
