@@ -100,7 +100,8 @@ class Consumer:
     async def _delivered(self, message: AbstractIncomingMessage) -> None:
         """The bus's watchers of this event type see it first (before the handler, whatever the
         subclass does with the message: `create_app`'s list of deleted users); a watcher never holds it up."""
-        watchers = self.bus.watchers.get(message.routing_key or "", ())
+        # the event type: the `type` property (kept when a parked message is replayed), else the routing key
+        watchers = self.bus.watchers.get(message.type or message.routing_key or "", ())
         if watchers:
             try:
                 event = CloudEvent.model_validate_json(message.body)
