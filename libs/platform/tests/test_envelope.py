@@ -1,16 +1,20 @@
 """Every error leaves in the fleet's envelope; pagination says whether there is more."""
 
+import re
 from collections.abc import AsyncIterator
+from datetime import UTC, time
 from decimal import Decimal
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy.exc import DBAPIError
 
-from pfms_platform.envelope import Envelope, PageParams, ok, paged
-from pfms_platform.errors import Conflict, NotFound, install_error_handlers
+from pfms_platform.envelope import MAX_PAGE, MAX_PAGE_SIZE, Envelope, PageParams, ok, paged
+from pfms_platform.errors import Conflict, NotFound, document_write_conflicts, install_error_handlers
 from pfms_platform.middleware import CorrelationIdMiddleware
+from pfms_platform.schemas import TimeOfDay
 
 
 class Item(BaseModel):
@@ -38,7 +42,19 @@ def build() -> FastAPI:
     async def boom() -> None:
         raise RuntimeError("secret internals")
 
+    @app.get("/db/{sqlstate}")
+    async def database(sqlstate: str) -> None:
+        raise DBAPIError("SELECT $1", None, DriverError(sqlstate))
+
     return app
+
+
+class DriverError(Exception):
+    """What SQLAlchemy's asyncpg adapter wraps: the error with PostgreSQL's sqlstate."""
+
+    def __init__(self, sqlstate: str) -> None:
+        super().__init__(f"sqlstate {sqlstate}")
+        self.sqlstate = sqlstate
 
 
 @pytest.fixture
@@ -105,3 +121,52 @@ def test_pagination_reports_has_next() -> None:
 def test_page_size_is_capped() -> None:
     with pytest.raises(ValueError):
         PageParams(limit=101)
+
+
+def test_page_number_is_capped() -> None:
+    """A page past MAX_PAGE is a 422, not an OFFSET that overflows PostgreSQL's bigint (a fuzzing 500)."""
+    assert PageParams(page=MAX_PAGE, limit=MAX_PAGE_SIZE).offset < 2**63
+    with pytest.raises(ValueError):
+        PageParams(page=MAX_PAGE + 1)
+
+
+def test_every_write_documents_a_conflict() -> None:
+    """Writes list 409 (fuzzing found them answered undocumented); reads do not; a route's own words stay."""
+    router = APIRouter()
+
+    @router.get("/things")
+    async def read() -> None: ...
+
+    @router.post("/things")
+    async def write() -> None: ...
+
+    @router.delete("/things/{name}", responses={409: {"description": "Still in use"}})
+    async def remove(name: str) -> None: ...
+
+    app = FastAPI()
+    app.include_router(router)
+    document_write_conflicts(app)
+    paths = app.openapi()["paths"]
+    assert "409" not in paths["/things"]["get"]["responses"]
+    assert "409" in paths["/things"]["post"]["responses"]
+    assert paths["/things/{name}"]["delete"]["responses"]["409"]["description"] == "Still in use"
+    assert app.openapi() == app.openapi()
+
+
+async def test_text_the_database_cannot_store_is_a_422(client: httpx.AsyncClient) -> None:
+    """A NUL reaching PostgreSQL (sqlstate 22021) is the caller's input; other database errors stay 500s."""
+    assert (await client.get("/db/22021")).json()["error"]["code"] == "VALIDATION_ERROR"
+    assert (await client.get("/db/22021")).status_code == 422
+    assert (await client.get("/db/40001")).status_code == 500
+
+
+def test_a_time_of_day_is_documented_as_it_is_written() -> None:
+    """A local time has no offset, which `format: time` (RFC 3339) would demand: fuzzing flagged it."""
+
+    class Slot(BaseModel):
+        at: TimeOfDay
+
+    pattern = Slot.model_json_schema()["properties"]["at"]["pattern"]
+    for value in (time(7), time(21, 8, 30, 500), time(9, tzinfo=UTC)):
+        written = Slot(at=value).model_dump(mode="json")["at"]
+        assert re.fullmatch(pattern, written), written

@@ -1,7 +1,9 @@
 """Portfolios and assets over HTTP: CRUD, unique names, bad input, and another user's objects are 404."""
 
 import pytest
+from fastapi import FastAPI
 
+from pfms_investment import api_portfolios, api_watchlists
 from pfms_investment.models import Asset, Portfolio
 
 pytestmark = pytest.mark.integration
@@ -89,3 +91,18 @@ async def test_assets_belong_to_the_callers_portfolio(env) -> None:
     assert (await env.client.delete(url, headers=ann.headers)).status_code == 204
     assert await env.count(Asset, Asset.portfolio_id == p["id"]) == 1
     assert (await env.outbox("investment.symbols_changed"))[-1]["action"] == "unwatch"
+
+
+def test_every_conflict_is_documented() -> None:
+    """Fuzzing found these answering 409 (name or symbol taken) while their OpenAPI did not list it."""
+    app = FastAPI()
+    app.include_router(api_portfolios.router)
+    app.include_router(api_watchlists.router)
+    paths = app.openapi()["paths"]
+    for method, path in [
+        ("post", P),
+        ("patch", P + "/{portfolio_id}"),
+        ("post", P + "/{portfolio_id}/assets"),
+        ("post", "/api/v1/watchlists"),
+    ]:
+        assert "409" in paths[path][method]["responses"], (method, path)

@@ -8,11 +8,14 @@ import zipfile
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from fastapi import FastAPI
 from openpyxl import load_workbook
 from pypdf import PdfReader
 from sqlalchemy import update
 
 from pfms_platform.testing.helpers import until
+from pfms_report.api import router
+from pfms_report.domain import CONTENT_TYPES
 from pfms_report.models import Report
 
 pytestmark = pytest.mark.integration
@@ -199,3 +202,11 @@ async def test_expired_files_are_removed_and_answer_410(env) -> None:
     gone = await env.report.client.get(f"/api/v1/reports/{job['id']}/download", headers=headers)
     assert gone.status_code == 410
     assert gone.json()["error"]["code"] == "EXPIRED"
+
+
+def test_a_download_documents_the_media_type_of_every_format() -> None:
+    """Fuzzing found a zip export answered as application/zip while the schema promised octet-stream."""
+    app = FastAPI()
+    app.include_router(router)
+    responses = app.openapi()["paths"]["/api/v1/reports/{report_id}/download"]["get"]["responses"]
+    assert {media.split(";")[0] for media in CONTENT_TYPES.values()} <= responses["200"]["content"].keys()

@@ -46,6 +46,8 @@ async def test_create_read_update_list_delete(env) -> None:
     await env.client.post(URL, json=body(tax_year=2025, category="medical", amount="80"), headers=me.headers)
     listed = (await env.client.get(URL, params={"year": 2024}, headers=me.headers)).json()
     assert [d["id"] for d in listed["data"]] == [row["id"]] and listed["pagination"]["total"] == 1
+    huge = await env.client.get(URL, params={"year": 10**20}, headers=me.headers)  # fuzzing found a 500
+    assert huge.status_code == 422 and error_fields(huge) == ["year"], huge.text
     by_status = (await env.client.get(URL, params={"status": "approved"}, headers=me.headers)).json()
     assert by_status["pagination"]["total"] == 1
     page = (await env.client.get(URL, params={"limit": 1, "page": 1}, headers=me.headers)).json()

@@ -1,5 +1,7 @@
 """`GET /api/v1/tax/reports/generate-full` asks the real report service for the year's tax report."""
 
+from datetime import UTC, datetime
+
 import pytest
 
 from pfms_platform.testing.helpers import served
@@ -36,3 +38,12 @@ async def test_without_the_report_service_the_answer_is_503(env: Harness) -> Non
     me = env.person()
     response = await env.client.get("/api/v1/tax/reports/generate-full", params={"year": 2024}, headers=me.headers)
     assert response.status_code == 503 and response.json()["error"]["code"] == "UPSTREAM_UNAVAILABLE"
+
+
+async def test_a_future_year_is_refused_before_asking_the_report_service(env: Harness) -> None:
+    """The report service refuses a year that has not begun; fuzzing found its refusal passed on as a 503."""
+    next_year = datetime.now(UTC).year + 1
+    response = await env.client.get(
+        "/api/v1/tax/reports/generate-full", params={"year": next_year}, headers=env.person().headers
+    )
+    assert response.status_code == 422 and error_fields(response) == ["year"], response.text

@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 from pfms_contracts.identity import UserDeleted
 from pfms_platform.crypto import install as install_keyring
 from pfms_platform.db import Database
-from pfms_platform.errors import ERROR_RESPONSES, install_error_handlers
+from pfms_platform.errors import ERROR_RESPONSES, document_write_conflicts, install_error_handlers
 from pfms_platform.events.bus import Bus
 from pfms_platform.events.consumer import Consumer, Handler
 from pfms_platform.events.outbox import OutboxRelay
@@ -123,6 +123,7 @@ def create_app(
         app.include_router(export_router(settings.service_name, exporter))
     for router in routers:
         app.include_router(router)
+    document_write_conflicts(app)
     return app
 
 

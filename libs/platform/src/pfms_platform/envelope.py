@@ -11,6 +11,9 @@ from pfms_platform.logging import correlation_id
 T = TypeVar("T")
 
 MAX_PAGE_SIZE = 100
+MAX_PAGE = 1_000_000
+"""The last page a list serves: past it `(page - 1) * limit` overflows PostgreSQL's bigint OFFSET (a
+500 found by fuzzing); a million pages of a hundred is beyond any list a person owns."""
 
 
 def meta() -> dict[str, Any]:
@@ -46,7 +49,7 @@ class PageEnvelope(BaseModel, Generic[T]):
 class PageParams(BaseModel):
     """Query parameters every list endpoint accepts."""
 
-    page: int = Field(default=1, ge=1)
+    page: int = Field(default=1, ge=1, le=MAX_PAGE)
     limit: int = Field(default=20, ge=1, le=MAX_PAGE_SIZE)
 
     @property

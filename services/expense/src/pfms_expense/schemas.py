@@ -15,6 +15,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, Stri
 from pfms_expense.habits import StatsPeriod
 from pfms_expense.models import Source
 from pfms_finance.recurrence import Frequency
+from pfms_platform.envelope import MAX_PAGE, MAX_PAGE_SIZE
 from pfms_platform.schemas import Body, Currency, refuse_null
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -139,8 +140,8 @@ class ExpenseFilters(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    page: int = Field(default=1, ge=1)
-    limit: int = Field(default=20, ge=1, le=100)
+    page: int = Field(default=1, ge=1, le=MAX_PAGE)
+    limit: int = Field(default=20, ge=1, le=MAX_PAGE_SIZE)
     date_from: date | None = None
     date_to: date | None = None
     category_id: uuid.UUID | None = None

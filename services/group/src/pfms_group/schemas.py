@@ -117,8 +117,8 @@ class PayerIn(Request):
     amount: Amount
 
 
-def _once_each(people: list[Any]) -> list[Any]:
-    if len({p.user_id for p in people}) != len(people):
+def _once_each(people: list[Any] | None) -> list[Any] | None:
+    if people is not None and len({p.user_id for p in people}) != len(people):
         raise ValueError("each member may appear once")
     return people
 

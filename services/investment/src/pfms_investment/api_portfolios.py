@@ -28,6 +28,7 @@ from pfms_platform.security import CurrentUser
 router = APIRouter(prefix="/api/v1/portfolios", tags=["portfolios"])
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such portfolio (or asset) of the caller"}}
+NAME_TAKEN: dict[int | str, dict[str, Any]] = {409: {"description": "The caller has a portfolio with this name"}}
 
 
 def portfolio_out(row: Portfolio) -> dict[str, Any]:
@@ -57,7 +58,7 @@ async def _flush_unique(session: Session, message: str, field: str) -> None:
         raise Conflict(message, field=field) from exc
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=Envelope[PortfolioOut])
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=Envelope[PortfolioOut], responses=NAME_TAKEN)
 async def create_portfolio(body: PortfolioCreate, user: CurrentUser, session: Session) -> dict[str, Any]:
     async with tracking.watching(session, user):
         row = Portfolio(
@@ -91,7 +92,14 @@ async def get_portfolio(portfolio_id: uuid.UUID, user: CurrentUser, session: Ses
     return ok(portfolio_out(await store.portfolio(session, user, portfolio_id)))
 
 
-@router.patch("/{portfolio_id}", response_model=Envelope[PortfolioOut], responses=NOT_FOUND)
+@router.patch(
+    "/{portfolio_id}",
+    response_model=Envelope[PortfolioOut],
+    responses={
+        **NOT_FOUND,
+        409: {"description": "The name is taken, or the recorded sells do not fit the new cost method"},
+    },
+)
 async def update_portfolio(
     portfolio_id: uuid.UUID, body: PortfolioUpdate, user: CurrentUser, session: Session
 ) -> dict[str, Any]:
@@ -149,7 +157,7 @@ async def delete_portfolio(portfolio_id: uuid.UUID, user: CurrentUser, session: 
     "/{portfolio_id}/assets",
     status_code=status.HTTP_201_CREATED,
     response_model=Envelope[AssetOut],
-    responses=NOT_FOUND,
+    responses={**NOT_FOUND, 409: {"description": "The portfolio already holds this symbol"}},
 )
 async def add_asset(portfolio_id: uuid.UUID, body: AssetCreate, user: CurrentUser, session: Session) -> dict[str, Any]:
     await store.portfolio(session, user, portfolio_id)

@@ -69,7 +69,12 @@ async def list_watchlist(user: CurrentUser, session: Session, page: PageParams =
     return paged([watch_out(r, await latest(session, r.symbol, r.asset_class)) for r in rows], page, total)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=Envelope[WatchOut])
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=Envelope[WatchOut],
+    responses={409: {"description": "The symbol is already on the caller's watchlist"}},
+)
 async def watch(body: WatchCreate, user: CurrentUser, session: Session) -> dict[str, Any]:
     symbol = body.symbol.upper()
     async with tracking.watching(session, user):

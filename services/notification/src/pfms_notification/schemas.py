@@ -1,14 +1,14 @@
 """Request and response models: the public contract of the notification service."""
 
 import uuid
-from datetime import datetime, time
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
 from pfms_notification.domain import Category, Channel, Priority
 from pfms_notification.intents import BUILDERS
-from pfms_platform.schemas import Body, Metadata
+from pfms_platform.schemas import Body, Metadata, TimeOfDay
 
 WEBHOOK_TYPES = sorted(
     t for t in BUILDERS if t not in {"auth.email_verification_requested", "auth.password_reset_requested"}
@@ -68,7 +68,7 @@ class ReadAll(BaseModel):
 
 class SettingsOut(BaseModel):
     timezone: str
-    quiet_hours: dict[str, time] | None
+    quiet_hours: dict[str, TimeOfDay] | None
     digest: bool
 
 

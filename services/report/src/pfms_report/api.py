@@ -19,7 +19,7 @@ from pfms_platform.errors import AppError, Conflict
 from pfms_platform.events.outbox import emit
 from pfms_platform.security import CurrentUser
 from pfms_report import store
-from pfms_report.domain import ReportFormat, ReportType, Status
+from pfms_report.domain import CONTENT_TYPES, ReportFormat, ReportType, Status
 from pfms_report.schemas import GenerateReport, ReportOut
 from pfms_report.settings import Settings
 from pfms_report.storage import ObjectStore
@@ -77,12 +77,19 @@ async def get_report(report_id: uuid.UUID, user: CurrentUser, session: Session) 
     return ok(store.out(await store.owned(session, report_id, user)))
 
 
+FILE_MEDIA_TYPES: dict[str, Any] = {
+    media.split(";")[0]: {} for media in [*CONTENT_TYPES.values(), "application/octet-stream"]
+}
+"""What a download may be: each format's type (a zip was undocumented until fuzzing found it), or
+octet-stream for a file stored without one."""
+
+
 @router.get(
     "/{report_id}/download",
     response_class=StreamingResponse,
     responses={
         **NOT_FOUND,
-        200: {"description": "The file", "content": {"application/octet-stream": {}}},
+        200: {"description": "The file, in its format's media type", "content": FILE_MEDIA_TYPES},
         409: {"description": "Not ready (pending or processing) or failed"},
         410: {"description": "Expired: the file was removed"},
     },

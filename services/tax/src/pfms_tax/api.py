@@ -1,6 +1,7 @@
 """HTTP routes of the tax service: every route acts on the caller's own rows only."""
 
 import uuid
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
@@ -94,7 +95,7 @@ async def list_profiles(user: CurrentUser, session: Session, page: Page) -> dict
 
 
 @router.get("/profiles/{year}", response_model=Envelope[Profile], responses=NOT_FOUND)
-async def get_profile(year: int, user: CurrentUser, session: Session) -> dict[str, Any]:
+async def get_profile(year: Year, user: CurrentUser, session: Session) -> dict[str, Any]:
     row = await store.profile(session, user, year)
     if row is None:
         raise NotFound(f"No tax profile for {year}")
@@ -110,7 +111,7 @@ async def put_profile(year: Year, body: ProfileIn, user: CurrentUser, session: S
 
 
 @router.delete("/profiles/{year}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)
-async def delete_profile(year: int, user: CurrentUser, session: Session) -> Response:
+async def delete_profile(year: Year, user: CurrentUser, session: Session) -> Response:
     row = await store.profile(session, user, year)
     if row is None:
         raise NotFound(f"No tax profile for {year}")
@@ -150,7 +151,7 @@ async def list_deductions(
     user: CurrentUser,
     session: Session,
     page: Page,
-    year: Annotated[int | None, Query()] = None,
+    year: Annotated[Year | None, Query()] = None,
     status_: Annotated[DeductionStatus | None, Query(alias="status")] = None,
     category: Annotated[str | None, Query(max_length=100)] = None,
 ) -> dict[str, Any]:
@@ -328,6 +329,8 @@ async def generate_full_report(
     format_: Annotated[Literal["pdf", "xlsx", "csv"], Query(alias="format")] = "pdf",
 ) -> dict[str, Any]:
     """Ask the report service for the year's tax report; answers with its job (202), to poll there."""
+    if year > datetime.now(UTC).year:  # the report service refuses it: a 422 here, not its refusal as a 503
+        raise Invalid("year must not be in the future", field="year")
     reports: InternalClient = request.app.state.reports
     body = {"user_id": str(user), "type": "tax", "format": format_, "year": year}
     return ok(await reports.post("/internal/v1/reports", body))
