@@ -32,7 +32,7 @@ async def _start(app: FastAPI) -> None:
     await asyncio.to_thread(lambda: hasher.dummy_hash)  # computed once, before the first unknown email
     account, ip = policies(settings)
     throttle = Throttle(app.state.redis, account=account, ip=ip, mail_quota=settings.mail_requests_per_window)
-    app.state.runtime = Runtime(settings=settings, hasher=hasher, throttle=throttle, keys=store, box=box)
+    app.state.runtime = Runtime(settings=settings, hasher=hasher, throttle=throttle, keys=store)
 
 
 def create(settings: Settings | None = None) -> FastAPI:

@@ -36,11 +36,10 @@ async def setup(db: AsyncSession, rt: Runtime, user_id: uuid.UUID, email: str) -
     if setting is not None and setting.is_enabled:
         raise Conflict("MFA is already enabled; disable it first")
     secret = mfa.new_secret()
-    sealed = rt.box.encrypt(secret.encode()).decode()
     if setting is None:
-        db.add(MfaSetting(user_id=user_id, secret_encrypted=sealed))
+        db.add(MfaSetting(user_id=user_id, secret_encrypted=secret))
     else:
-        setting.secret_encrypted = sealed
+        setting.secret_encrypted = secret
         setting.last_used_step = None
     return Enrolment(secret, mfa.provisioning_uri(secret, email, rt.settings.totp_issuer))
 
@@ -50,7 +49,7 @@ async def enable(db: AsyncSession, rt: Runtime, user_id: uuid.UUID, code: str, d
     setting = await _setting(db, user_id)
     if setting is None or setting.is_enabled:
         raise Conflict("No pending MFA setup; call mfa/setup first" if setting is None else "MFA is already enabled")
-    step = mfa.match_totp(_secret(rt, setting), code, utcnow(), setting.last_used_step)
+    step = mfa.match_totp(setting.secret_encrypted, code, utcnow(), setting.last_used_step)
     if step is None:
         raise Invalid("Invalid code", field="code")
     setting.is_enabled = True
@@ -76,7 +75,7 @@ async def verify(db: AsyncSession, rt: Runtime, user_id: uuid.UUID, code: str, d
     if setting is None or not setting.is_enabled:
         return False
     if mfa.is_totp_code(code):
-        step = mfa.match_totp(_secret(rt, setting), code, utcnow(), setting.last_used_step)
+        step = mfa.match_totp(setting.secret_encrypted, code, utcnow(), setting.last_used_step)
         if step is None:
             return False
         setting.last_used_step = step
@@ -103,7 +102,3 @@ async def verify(db: AsyncSession, rt: Runtime, user_id: uuid.UUID, code: str, d
 async def require_enabled(db: AsyncSession, user_id: uuid.UUID) -> None:
     if not await is_enabled(db, user_id):
         raise Conflict("MFA is not enabled")
-
-
-def _secret(rt: Runtime, setting: MfaSetting) -> str:
-    return rt.box.decrypt(setting.secret_encrypted.encode()).decode()

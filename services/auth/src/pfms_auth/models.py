@@ -1,17 +1,19 @@
 """Tables of the auth service (seed §2.1 plus what rotation, reuse detection and MFA need).
 
 Every secret a client presents later (refresh, reset and verification tokens, backup codes) is
-stored as a SHA-256 digest; TOTP secrets and private signing keys are Fernet-encrypted.
+stored as a SHA-256 digest; private signing keys are Fernet-encrypted with the key-encryption key;
+TOTP secrets and provider tokens are `Encrypted` columns (AES-256-GCM under the service's field keys).
 """
 
 import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, text
+from sqlalchemy import BigInteger, ForeignKey, Index, LargeBinary, String, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import ARRAY, INET, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
+from pfms_platform.crypto import Encrypted
 from pfms_platform.db import Base, IdMixin, TimestampMixin, utcnow
 from pfms_platform.events.tables import InboxEvent, OutboxEvent
 
@@ -54,7 +56,7 @@ class User(IdMixin, TimestampMixin, Base):
 
 
 class OAuthProvider(IdMixin, _Created, Base):
-    """Seed table for social logins; no flow writes it yet (provider tokens must be sealed when one does)."""
+    """Seed table for social logins; no flow writes it yet (its provider tokens are encrypted columns)."""
 
     __tablename__ = "oauth_providers"
     __table_args__ = (UniqueConstraint("provider", "provider_user_id"),)
@@ -62,8 +64,8 @@ class OAuthProvider(IdMixin, _Created, Base):
     user_id: Mapped[uuid.UUID] = mapped_column(_owner(), index=True)
     provider: Mapped[str] = mapped_column(String(50))
     provider_user_id: Mapped[str] = mapped_column(String(255))
-    access_token: Mapped[str | None] = mapped_column(Text)
-    refresh_token: Mapped[str | None] = mapped_column(Text)
+    access_token: Mapped[str | None] = mapped_column(Encrypted())
+    refresh_token: Mapped[str | None] = mapped_column(Encrypted())
 
 
 class MfaSetting(IdMixin, _Created, Base):
@@ -73,7 +75,7 @@ class MfaSetting(IdMixin, _Created, Base):
 
     user_id: Mapped[uuid.UUID] = mapped_column(_owner(), unique=True)
     method: Mapped[str] = mapped_column(String(50), default="totp", server_default=text("'totp'"))
-    secret_encrypted: Mapped[str] = mapped_column(Text)
+    secret_encrypted: Mapped[str] = mapped_column(Encrypted())
     is_enabled: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
     last_used_step: Mapped[int | None] = mapped_column(BigInteger)
     enabled_at: Mapped[datetime | None]

@@ -3,8 +3,6 @@
 from dataclasses import dataclass
 from datetime import timedelta
 
-from cryptography.fernet import MultiFernet
-
 from pfms_auth import lockout
 from pfms_auth.keystore import KeyStore
 from pfms_auth.passwords import Argon2Params, Hasher
@@ -19,8 +17,6 @@ class Runtime:
     hasher: Hasher
     throttle: Throttle
     keys: KeyStore
-    box: MultiFernet
-    """Seals TOTP secrets (and, in the key store, private keys) with the key-encryption key."""
 
     @property
     def access_spec(self) -> AccessTokenSpec:

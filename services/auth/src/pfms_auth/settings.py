@@ -39,7 +39,7 @@ class Settings(ServiceSettings):
 
     key_encryption_key: str = Field(
         default=DEV_KEY_ENCRYPTION_KEY,
-        description="Fernet key(s), comma-separated, newest first: encrypts signing keys and TOTP secrets at rest.",
+        description="Fernet key(s), comma-separated, newest first: encrypts the private signing keys at rest.",
     )
     rsa_key_size: int = Field(default=2048, ge=2048)
 
