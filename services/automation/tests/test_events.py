@@ -9,7 +9,7 @@ import pytest
 from redis.asyncio import Redis
 from sqlalchemy import func, select, update
 
-from pfms_automation.cache import RuleCache
+from pfms_automation.cache import RuleCache, version_key
 from pfms_automation.models import AutomationRule, RuleExecution, TriggerEvent, UserTimezone
 from pfms_automation.scheduler import fire_due
 from pfms_contracts import CloudEvent
@@ -168,6 +168,12 @@ async def test_user_deleted_purges_every_row_of_the_user(env: Env) -> None:
         assert await count(env, table, table.user_id == user) == 0
     assert await count(env, AutomationRule, AutomationRule.user_id == other) == 1
     assert await count(env, RuleExecution, RuleExecution.user_id == other) == 1
+    redis = Redis.from_url(env.svc.settings.redis_url, decode_responses=True)
+    try:  # the rule cache's version key named the person
+        assert [key async for key in redis.scan_iter(match=f"*{user}*")] == []
+        assert await redis.get(version_key(other)) is not None
+    finally:
+        await redis.aclose()
 
 
 async def _has_timezone(env: Env, user: uuid.UUID) -> bool:

@@ -19,6 +19,8 @@ from collections import defaultdict
 from fastapi import Request
 from redis.asyncio import Redis
 
+from pfms_contracts import CloudEvent
+from pfms_contracts.identity import UserDeleted
 from pfms_platform.errors import TooManyRequests
 from pfms_platform.logging import get_logger
 
@@ -91,6 +93,10 @@ class UserRateLimiter:
         keys = [key async for key in self.redis.scan_iter(match=f"rl:user:{user_id}:*")]
         if keys:
             await self.redis.delete(*keys)
+
+    async def forget_deleted(self, event: CloudEvent) -> None:
+        """A bus watcher of `user.deleted` (`create_app` registers it): the account's counters go with it."""
+        await self.forget(UserDeleted.model_validate(event.data).user_id)
 
     async def run(self) -> None:
         """Flush forever (a lifespan task); on cancel, flush what is left."""

@@ -61,6 +61,12 @@ class RuleCache:
         """Call after the transaction that changed the user's rules has committed."""
         await self.redis.incr(version_key(user_id))
 
+    async def forget(self, user_id: uuid.UUID) -> None:
+        """A deleted account: no key may name the person any more. Dropping the version key reads as
+        version 0 elsewhere, which differs from any version an instance cached rules under."""
+        self._entries.pop(user_id, None)
+        await self.redis.delete(version_key(user_id))
+
 
 async def load(
     session: AsyncSession, user_id: uuid.UUID, previous: dict[uuid.UUID, CompiledRule]

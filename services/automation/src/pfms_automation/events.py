@@ -65,7 +65,7 @@ async def on_user_updated(runtime: Runtime, session: AsyncSession, data: UserUpd
 
 async def on_user_deleted(runtime: Runtime, session: AsyncSession, data: UserDeleted) -> None:
     await store.purge(session, data.user_id)
-    await runtime.rules.changed(data.user_id)
+    await runtime.rules.forget(data.user_id)
     log.info("user data purged", user_id=str(data.user_id))
 
 
