@@ -4,6 +4,7 @@ import asyncio
 import gc
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
@@ -65,11 +66,10 @@ def create_app(
         app.state.deleted_users = deleted_users = DeletedUsers(app.state.redis)
         app.state.bus = bus = Bus(settings.amqp_url, settings.service_name)
         bus.watch(UserDeleted.type, deleted_users.observe)
-        bus.watch(UserDeleted.type, limiter.forget_deleted)  # no Redis key names a deleted account
         tasks: list[asyncio.Task[Any]] = [
             asyncio.create_task(bus.connect(), name="bus-connect"),
-            asyncio.create_task(limiter.run(), name="rate-limit-flush"),
-            asyncio.create_task(deleted_users.run(), name="deleted-users-sync"),
+            asyncio.create_task(_supervised("rate-limit-flush", limiter.run), name="rate-limit-flush"),
+            asyncio.create_task(_supervised("deleted-users-sync", deleted_users.run), name="deleted-users-sync"),
         ]
         if use_database:
             app.state.db = db = Database(
@@ -79,14 +79,18 @@ def create_app(
             if settings.relay_enabled:
                 relay = OutboxRelay(db, bus, settings.service_name, settings.database_url)
                 app.state.relay = relay
-                tasks.append(asyncio.create_task(_after_connect(bus, relay.run), name="outbox-relay"))
+                tasks.append(
+                    asyncio.create_task(
+                        _supervised("outbox-relay", _after_connect(bus, relay.run)), name="outbox-relay"
+                    )
+                )
             if settings.consumers_enabled and handlers:
                 consumer = Consumer(db, bus, settings.service_name, handlers)
                 app.state.consumer = consumer
-                tasks.append(asyncio.create_task(consumer.run(), name="consumer"))
+                tasks.append(asyncio.create_task(_supervised("consumer", consumer.run), name="consumer"))
         for hook in on_startup:
             await hook(app)
-        tasks.extend(asyncio.create_task(loop(app)) for loop in background)
+        tasks.extend(asyncio.create_task(_supervised(_name(loop), partial(loop, app))) for loop in background)
         for task in tasks:
             task.add_done_callback(_report_crash)
         log.info("service started", port=settings.port)
@@ -140,9 +144,33 @@ async def _bounded(step: Awaitable[Any], what: str) -> None:
         log.error("shutdown step timed out", step=what, seconds=SHUTDOWN_STEP_SECONDS)
 
 
-async def _after_connect(bus: Bus, job: Callable[[], Coroutine[Any, Any, None]]) -> None:
-    await bus.wait_connected()
-    await job()
+def _after_connect(bus: Bus, job: Callable[[], Coroutine[Any, Any, None]]) -> Callable[[], Coroutine[Any, Any, None]]:
+    async def run() -> None:
+        await bus.wait_connected()
+        await job()
+
+    return run
+
+
+def _name(loop: Callable[..., Any]) -> str:
+    return str(getattr(loop, "__qualname__", loop))
+
+
+async def _supervised(name: str, run: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Keep a background loop alive: one that crashes (a database or broker gone at the wrong
+    moment) is logged and started again after a growing pause, instead of leaving the service
+    serving requests while its relay, consumer or scheduler is silently dead."""
+    pause = 1.0
+    while True:
+        try:
+            await run()
+            return  # a loop that ends by itself is done
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.error("background task crashed, restarting", task=name, error=repr(exc)[:300], pause=pause)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 30.0)
 
 
 def _report_crash(task: asyncio.Task[Any]) -> None:

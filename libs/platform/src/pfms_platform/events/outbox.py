@@ -195,21 +195,25 @@ class OutboxRelay:
             while True:
                 try:
                     n, failed = await self.publish_batch()
+                    if not failed and n < self.batch:
+                        await self._idle()
                 except asyncio.CancelledError:
                     raise
-                except Exception as exc:  # database unreachable: retry with backoff
+                except Exception as exc:  # database or broker gone (even between batches): back off, go on
                     log.warning("outbox relay error", error=str(exc)[:200])
                     failed = 1
                 if failed:
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, 5.0)
-                    continue
-                backoff = 0.2
-                if n < self.batch:
-                    self._wake.clear()
-                    try:
-                        await asyncio.wait_for(self._wake.wait(), self.idle_seconds)
-                    except TimeoutError:
-                        await self.pending()
+                else:
+                    backoff = 0.2
         finally:
             listener.cancel()
+
+    async def _idle(self) -> None:
+        """Wait for a commit's NOTIFY or the idle timer; on the timer, refresh the lag gauge."""
+        self._wake.clear()
+        try:
+            await asyncio.wait_for(self._wake.wait(), self.idle_seconds)
+        except TimeoutError:
+            await self.pending()
