@@ -66,6 +66,7 @@ def create_app(
         app.state.deleted_users = deleted_users = DeletedUsers(app.state.redis)
         app.state.bus = bus = Bus(settings.amqp_url, settings.service_name)
         bus.watch(UserDeleted.type, deleted_users.observe)
+        bus.watch(UserDeleted.type, limiter.forget_deleted)  # no Redis key names a deleted account
         tasks: list[asyncio.Task[Any]] = [
             asyncio.create_task(bus.connect(), name="bus-connect"),
             asyncio.create_task(_supervised("rate-limit-flush", limiter.run), name="rate-limit-flush"),
