@@ -3,7 +3,7 @@
 A registered user calls every operation of the service's OpenAPI with valid and invalid data: no
 answer may be a 5xx, every status code and body must be the documented ones, and invalid data must
 be refused. The default run draws two examples per operation and mode with a fixed seed (CI-stable);
-`-m slow` draws fifty and shrinks what it finds.
+`-m slow` draws fifteen and shrinks what it finds (fifty would not fit the slow session's 45 minutes).
 """
 
 import asyncio
@@ -20,7 +20,7 @@ from pfms_platform.catalogue import SERVICES
 pytestmark = pytest.mark.e2e
 
 QUICK_EXAMPLES = 2
-THOROUGH_EXAMPLES = 50
+THOROUGH_EXAMPLES = 15
 THOROUGH_PARTS = 6
 """The thorough run splits each service's operations in parts, each its own test within the 300 s limit."""
 
@@ -52,14 +52,19 @@ def _report(name: str, target: Target, findings: list[Finding]) -> str:
 async def _fuzz_service(
     fleet: Fleet, gateway: httpx.AsyncClient, name: str, examples: int, *, shrink: bool, part: tuple[int, int]
 ) -> None:
+    whole = part[1] == 1
     target, counters = await _target(fleet, gateway, name)
     try:
         findings = await asyncio.to_thread(fuzz, target, examples=examples, shrink=shrink, part=part)
     finally:
         counters.close()
     assert not findings, _report(name, target, findings)
-    successes = sum(n for status, n in target.statuses.items() if 200 <= status < 300)
-    assert successes, f"{name}: no call succeeded, the fuzz never got past the door: {dict(target.statuses)}"
+    if not target.statuses:
+        return  # a part of the thorough run that holds no operation
+    assert set(target.statuses) - {401}, f"{name}: every call answered 401, the token never got past the door"
+    if whole:  # across a whole service something must work; a part may hold only refusals (random symbols)
+        successes = sum(n for status, n in target.statuses.items() if 200 <= status < 300)
+        assert successes, f"{name}: no call succeeded: {dict(target.statuses)}"
 
 
 @pytest.mark.parametrize("name", [s.name for s in SERVICES])
