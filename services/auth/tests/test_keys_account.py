@@ -129,6 +129,9 @@ async def test_delete_account_removes_every_row_and_announces_it(auth: Harness) 
     assert await auth.count(RefreshToken) == 1  # the stranger's
     [deleted] = await auth.events("user.deleted")
     assert deleted["subject"] == str(person.user_id)
+    # the person's earlier events (user.created with the email, mail tokens) left the outbox
+    assert [e["type"] for e in await auth.events() if e["subject"] == str(person.user_id)] == ["user.deleted"]
+    assert any(e["subject"] == str(stranger.user_id) for e in await auth.events())
     assert deleted["data"]["user_id"] == str(person.user_id) and deleted["data"]["deleted_at"]
 
     assert (await auth.client.get(SESSIONS, headers=person.headers)).status_code == 401

@@ -21,6 +21,7 @@ from pfms_contracts.identity import EmailVerificationRequested, PasswordResetReq
 from pfms_platform.db import utcnow
 from pfms_platform.errors import AppError, Forbidden, Invalid, TooManyRequests
 from pfms_platform.events.outbox import emit
+from pfms_platform.events.tables import OutboxEvent
 from pfms_platform.logging import get_logger
 
 log = get_logger(__name__)
@@ -194,8 +195,11 @@ async def delete_account(
     db: AsyncSession, rt: Runtime, user: User, password: str, code: str | None, device: sessions.Device
 ) -> None:
     """Delete every auth row of the user (foreign keys cascade, the audit log included: only refused
-    attempts stay in it, while the account stands) and tell the fleet to purge theirs."""
+    attempts stay in it, while the account stands) and tell the fleet to purge theirs. The person's
+    past events leave the outbox too: they carry the email and the mail tokens in clear (one not yet
+    sent is moot for a deleted account)."""
     await reauthenticate(db, rt, user, password, code, action=Action.ACCOUNT_DELETION_REQUESTED, device=device)
+    await db.execute(delete(OutboxEvent).where(OutboxEvent.payload["subject"].astext == str(user.id)))
     await emit(db, UserDeleted(user_id=user.id, deleted_at=utcnow()))
     await db.execute(delete(User).where(User.id == user.id))
     await rt.throttle.clear(account_key(user.email))
