@@ -15,7 +15,7 @@ from sqlalchemy import Column, MetaData, String, Table, Uuid, func, insert, sele
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from pfms_contracts import CloudEvent
-from pfms_contracts.identity import UserCreated, UserUpdated
+from pfms_contracts.identity import UserCreated, UserDeleted, UserUpdated
 from pfms_devservers import Stack
 from pfms_platform.app import create_app
 from pfms_platform.db import Base, Database
@@ -44,6 +44,10 @@ async def record(session: AsyncSession, data: UserCreated) -> None:
     if data.user_id == REACTING_USER:  # a handler that reacts by publishing
         await emit(session, UserUpdated(user_id=data.user_id, section="profile", changes={"first_name": "R"}))
     await session.execute(insert(applied).values(event_id=str(uuid.uuid4()), user_id=data.user_id))
+
+
+async def forgotten(session: AsyncSession, data: UserDeleted) -> None:
+    """The probe keeps nothing else about a person; the platform drops its published events about them."""
 
 
 async def count(db: Database, table: Any, *where: Any) -> int:
@@ -78,7 +82,7 @@ async def probe(stack: Stack, jwt_keys: TestKeys) -> AsyncIterator[FastAPI]:
         redis_url=stack.redis.url(0),
         jwks_url=jwt_keys.url,
     )
-    app = create_app(settings, title="probe", handlers={"user.created": record})
+    app = create_app(settings, title="probe", handlers={"user.created": record, "user.deleted": forgotten})
     async with LifespanManager(app):
         await asyncio.wait_for(app.state.consumer.ready.wait(), 60)
         app.state.vhost = name
@@ -227,6 +231,30 @@ async def test_a_consumer_the_broker_refuses_keeps_trying_until_it_subscribes(st
         await bus.close()
         await consumer.db.engine.dispose()
         stack.rabbitmq.delete_vhost(vhost)
+
+
+async def test_a_deleted_persons_published_events_are_dropped_and_unpublished_ones_kept(probe: FastAPI) -> None:
+    db: Database = probe.state.db
+    gone, other = uuid.uuid4(), uuid.uuid4()
+    async with db.sessions() as session, session.begin():
+        for user in (gone, gone, other):
+            await emit(session, created(user))
+    about = OutboxEvent.payload["subject"].astext
+    await wait_for(lambda: _eq(count(db, OutboxEvent, OutboxEvent.sent_at.is_not(None)), 3))
+    for task in [t for t in asyncio.all_tasks() if t.get_name() == "outbox-relay"]:
+        task.cancel()  # from here on nothing is published, so this one stays unpublished
+    waiting = uuid.uuid4()
+    async with db.sessions() as session, session.begin():
+        await session.execute(
+            insert(OutboxEvent).values(
+                id=waiting, exchange="user.events", routing_key="user.updated", payload={"subject": str(gone)}
+            )
+        )
+    deleted = CloudEvent.wrap("test", UserDeleted(user_id=gone, deleted_at=datetime.now(UTC)))
+    await probe.state.bus.publish("user.events", "user.deleted", deleted.model_dump(mode="json"), message_id=deleted.id)
+    await wait_for(lambda: _eq(count(db, OutboxEvent, about == str(gone), OutboxEvent.sent_at.is_not(None)), 0))
+    assert await count(db, OutboxEvent, about == str(other)) == 1
+    assert await count(db, OutboxEvent, OutboxEvent.id == waiting) == 1  # still has to go out
 
 
 async def _eq(value: Awaitable[int], expected: int) -> bool:

@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from pfms_contracts.identity import UserDeleted
 from pfms_platform.crypto import install as install_keyring
@@ -16,7 +17,7 @@ from pfms_platform.db import Database
 from pfms_platform.errors import ERROR_RESPONSES, document_write_conflicts, install_error_handlers
 from pfms_platform.events.bus import Bus
 from pfms_platform.events.consumer import Consumer, Handler
-from pfms_platform.events.outbox import OutboxRelay
+from pfms_platform.events.outbox import OutboxRelay, forget_published
 from pfms_platform.export import Exporter, export_router
 from pfms_platform.health import ReadyCheck, check_broker, check_database, check_redis
 from pfms_platform.health import router as health_router
@@ -49,6 +50,8 @@ def create_app(
     """Build a service app. `handlers` maps event types to consumers; `background` are extra loops;
     `exporter` replaces the default GDPR export (every table with a `user_id` column)."""
     handlers = handlers or {}
+    if UserDeleted.type in handlers:  # with the person's rows go the published events about them
+        handlers = {**handlers, UserDeleted.type: _forgetting_published(handlers[UserDeleted.type])}
     checks: dict[str, ReadyCheck] = {"redis": check_redis, "broker": check_broker}
     if use_database:
         checks = {"database": check_database, **checks}
@@ -151,6 +154,14 @@ def _after_connect(bus: Bus, job: Callable[[], Coroutine[Any, Any, None]]) -> Ca
         await job()
 
     return run
+
+
+def _forgetting_published(handler: Handler) -> Handler:
+    async def purge(session: AsyncSession, data: UserDeleted) -> None:
+        await handler(session, data)
+        await forget_published(session, data.user_id)
+
+    return purge
 
 
 def _name(loop: Callable[..., Any]) -> str:

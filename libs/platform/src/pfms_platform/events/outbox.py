@@ -9,7 +9,7 @@ from typing import Any
 
 import asyncpg
 import orjson
-from sqlalchemy import func, select, text, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pfms_contracts import CloudEvent, EventData
@@ -107,6 +107,17 @@ async def _copy(session: AsyncSession, records: Sequence[tuple[uuid.UUID | str, 
     )
     await session.execute(text(f"NOTIFY {CHANNEL}"))
     return len(records)
+
+
+async def forget_published(session: AsyncSession, user_id: uuid.UUID) -> int:
+    """Delete the published events about a deleted person (their payloads carry what the person
+    wrote: names, descriptions, contact details). Unpublished ones stay: they still have to go out."""
+    done = await session.execute(
+        delete(OutboxEvent).where(
+            OutboxEvent.sent_at.is_not(None), OutboxEvent.payload["subject"].astext == str(user_id)
+        )
+    )
+    return int(getattr(done, "rowcount", 0) or 0)
 
 
 class OutboxRelay:
