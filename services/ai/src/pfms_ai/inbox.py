@@ -83,8 +83,7 @@ class MongoConsumer(Consumer):
     async def _batches(self) -> None:
         while True:
             await self._arrived.wait()
-            if len(self._pending) < self.batch_size:
-                await asyncio.sleep(self.linger_seconds)
+            await self._linger()
             batch, self._pending = self._pending[: self.batch_size], self._pending[self.batch_size :]
             if not self._pending:
                 self._arrived.clear()
@@ -95,6 +94,18 @@ class MongoConsumer(Consumer):
                 for item in batch:
                     if not item.done.done():
                         item.done.set_exception(exc)
+
+    async def _linger(self) -> None:
+        """Let a batch fill while events keep arriving: until none came for `linger_seconds`, the batch is
+        full, or ten lingers passed. A lone event waits one linger; a stream arriving a little slower
+        than it is applied still makes large batches (each commit has a fixed cost in round trips)."""
+        for _ in range(10):
+            size = len(self._pending)
+            if size >= self.batch_size:
+                return
+            await asyncio.sleep(self.linger_seconds)
+            if len(self._pending) == size:
+                return
 
     async def apply_batch(self, batch: list[_Pending]) -> None:
         ids = [p.event.id for p in batch]
