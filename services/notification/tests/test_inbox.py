@@ -12,6 +12,7 @@ from pfms_contracts import CloudEvent
 from pfms_contracts.expense import BudgetThresholdReached
 from pfms_contracts.identity import PasswordResetRequested, UserDeleted
 from pfms_contracts.notification import NotificationRequested
+from pfms_devservers import free_port
 from pfms_notification.models import Delivery, Notification, Recipient
 from pfms_platform.testing.helpers import publish_event
 
@@ -54,6 +55,23 @@ async def test_a_budget_alert_becomes_an_inbox_item_and_a_mail_read_back_from_th
     assert item["read"] is False and item["category"] == "expense"
     detail = (await env.svc.client.get(f"/api/v1/notifications/{item['id']}", headers=env.keys.auth(user))).json()
     assert {d["channel"]: d["status"] for d in detail["data"]["deliveries"]} == {"email": "sent"}
+
+
+async def test_smtp_down_fails_the_mail_after_its_retries_and_the_inbox_and_api_keep_working(start) -> None:
+    env = await start(smtp_port=free_port())  # nothing listens there: the mail server is down
+    address = f"grace-{uuid.uuid4().hex[:6]}@example.com"
+    user = await env.person(email=address, switches=[{"channel": "email", "category": "expense", "enabled": True}])
+    await env.publish(budget_event(user), source="expense")
+
+    async def mail_failed() -> bool:
+        async with env.svc.db.sessions() as session:
+            rows = (await session.scalars(select(Delivery).where(Delivery.user_id == user))).all()
+        return len(rows) == 1 and rows[0].status == "failed" and rows[0].attempts == 3
+
+    await env.until(mail_failed)  # tried delivery_max_attempts times with backoff, then given up
+    listed = await env.svc.client.get("/api/v1/notifications", headers=env.keys.auth(user))
+    assert listed.status_code == 200 and listed.json()["pagination"]["total"] == 1  # the in-app copy is there
+    assert env.mails_to(address) == []
 
 
 async def test_inbox_filters_counts_marks_read_and_deletes_only_the_callers_items(env) -> None:
