@@ -7,11 +7,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aio_pika
+import asyncpg
 import httpx
 
 from pfms_local.fleet import Fleet, wait_for
 
 PASSWORD = "correct horse battery staple 2026"
+
+
+async def query(fleet: Fleet, service: str, sql: str, *args: object) -> list[asyncpg.Record]:
+    """Rows straight from a service's own database, to check what the API cannot show."""
+    conn = await asyncpg.connect(fleet.stack.postgres.url(fleet.databases[service], driver="postgresql"))
+    try:
+        return list(await conn.fetch(sql, *args))
+    finally:
+        await conn.close()
 
 
 @dataclass

@@ -8,19 +8,11 @@ import aio_pika
 import asyncpg
 import httpx
 import pytest
-from journeys import PASSWORD, settle
+from journeys import PASSWORD, query, settle
 
 from pfms_local.fleet import Fleet, wait_for
 
 pytestmark = pytest.mark.e2e
-
-
-async def query(fleet: Fleet, service: str, sql: str, *args: object) -> list[asyncpg.Record]:
-    conn = await asyncpg.connect(fleet.stack.postgres.url(fleet.databases[service], driver="postgresql"))
-    try:
-        return list(await conn.fetch(sql, *args))
-    finally:
-        await conn.close()
 
 
 async def created_events(fleet: Fleet, emails: list[str]) -> list[asyncpg.Record]:

@@ -20,7 +20,7 @@ from decimal import Decimal
 import asyncpg
 import httpx
 import pytest
-from journeys import Person, sign_up
+from journeys import Person, query, sign_up
 
 from pfms_local.fleet import Fleet, wait_for
 
@@ -103,14 +103,6 @@ async def round_up_goal(gateway: httpx.AsyncClient, person: Person) -> str:
     return goal_id
 
 
-async def rows(fleet: Fleet, service: str, sql: str, *args: object) -> list[asyncpg.Record]:
-    conn = await asyncpg.connect(fleet.stack.postgres.url(fleet.databases[service], driver="postgresql"))
-    try:
-        return list(await conn.fetch(sql, *args))
-    finally:
-        await conn.close()
-
-
 async def crash(fleet: Fleet, target: str) -> float:
     """SIGKILL one part and start it again; returns how long it was away."""
     began = time.monotonic()
@@ -148,12 +140,12 @@ async def test_kill_each_part_under_write_load_loses_nothing_and_applies_nothing
     users = [p.user_id for p in people]
     stored = {
         str(r["id"])
-        for r in await rows(fleet, "expense", "SELECT id FROM expenses WHERE user_id = ANY($1::uuid[])", users)
+        for r in await query(fleet, "expense", "SELECT id FROM expenses WHERE user_id = ANY($1::uuid[])", users)
     }
     assert load.accepted <= stored, f"{len(load.accepted - stored)} acknowledged writes are missing"
 
     async def published() -> bool:
-        pending = await rows(
+        pending = await query(
             fleet,
             "expense",
             "SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL AND routing_key = 'expense.created'",
@@ -163,7 +155,7 @@ async def test_kill_each_part_under_write_load_loses_nothing_and_applies_nothing
     await wait_for(published, timeout=120)
     events = {
         str(r["id"])
-        for r in await rows(
+        for r in await query(
             fleet,
             "expense",
             "SELECT id FROM outbox WHERE routing_key = $1 AND (payload->'data'->>'user_id')::uuid = ANY($2::uuid[])",
@@ -176,13 +168,13 @@ async def test_kill_each_part_under_write_load_loses_nothing_and_applies_nothing
     for consumer in CONSUMERS:
 
         async def caught_up(consumer: str = consumer) -> bool:
-            got = await rows(fleet, consumer, "SELECT count(*) AS n FROM inbox WHERE event_id = ANY($1)", list(events))
+            got = await query(fleet, consumer, "SELECT count(*) AS n FROM inbox WHERE event_id = ANY($1)", list(events))
             return int(got[0]["n"]) == len(events)
 
         await wait_for(caught_up, timeout=180)
 
     for person, goal_id in zip(people, goals, strict=True):
-        mine = await rows(
+        mine = await query(
             fleet, "expense", "SELECT count(*) AS n FROM expenses WHERE user_id = $1::uuid", person.user_id
         )
         saved = (await gateway.get(f"/api/v1/savings/goals/{goal_id}", headers=person.headers)).json()["data"]
