@@ -143,8 +143,7 @@ def deployment(info: ServiceInfo) -> dict[str, Any]:
         "apiVersion": "apps/v1",
         "kind": "Deployment",
         "metadata": {"name": info.name, "labels": labels(info, "service")},
-        "spec": {
-            "replicas": 1,
+        "spec": {  # no `replicas`: the HorizontalPodAutoscaler owns it (an apply would reset its count)
             "selector": {"matchLabels": {"app.kubernetes.io/name": info.name}},
             "template": {
                 "metadata": {
@@ -173,6 +172,38 @@ def service(info: ServiceInfo) -> dict[str, Any]:
     }
 
 
+def autoscaler(info: ServiceInfo) -> dict[str, Any]:
+    """Replicas follow CPU use against the pod's request; overlays set the bounds (prod keeps two or more)."""
+    return {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": info.name, "labels": labels(info, "service")},
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": info.name},
+            "minReplicas": 1,
+            "maxReplicas": 2,
+            "metrics": [
+                {
+                    "type": "Resource",
+                    "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}},
+                }
+            ],
+        },
+    }
+
+
+def disruption_budget(info: ServiceInfo) -> dict[str, Any]:
+    """Voluntary evictions (node drains, upgrades) take one pod at a time. `maxUnavailable`, not
+    `minAvailable: 1`: with dev's single replica a drain may still evict it instead of hanging, and
+    with prod's two or more one always keeps serving, however far the autoscaler has scaled out."""
+    return {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": {"name": info.name, "labels": labels(info, "service")},
+        "spec": {"maxUnavailable": 1, "selector": {"matchLabels": {"app.kubernetes.io/name": info.name}}},
+    }
+
+
 def migration(info: ServiceInfo) -> dict[str, Any]:
     """`pfms-<name> migrate`, retried with back-off until PostgreSQL answers; removed 10 min after it ends."""
     main = container(info, "migrate")
@@ -196,7 +227,7 @@ def migration(info: ServiceInfo) -> dict[str, Any]:
 
 
 def manifests(info: ServiceInfo) -> list[dict[str, Any]]:
-    docs = [deployment(info), service(info)]
+    docs = [deployment(info), service(info), autoscaler(info), disruption_budget(info)]
     return [*docs, migration(info)] if info.store == "postgres" else docs
 
 

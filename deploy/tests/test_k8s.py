@@ -137,6 +137,15 @@ def test_service_environment_names_real_settings_and_resolves(info: ServiceInfo)
 
 
 @pytest.mark.parametrize("info", SERVICES, ids=ids(SERVICES))
+def test_service_has_an_autoscaler_and_a_disruption_budget_on_its_deployment(info: ServiceInfo) -> None:
+    docs = manifests(info)
+    deployment, hpa, pdb = docs["Deployment"], docs["HorizontalPodAutoscaler"], docs["PodDisruptionBudget"]
+    assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": info.name}
+    assert pdb["spec"]["selector"]["matchLabels"] == deployment["spec"]["selector"]["matchLabels"]
+    assert pdb["spec"]["maxUnavailable"] == 1  # never minAvailable: a single dev replica must not block a drain
+
+
+@pytest.mark.parametrize("info", SERVICES, ids=ids(SERVICES))
 def test_postgres_services_have_a_migration_job(info: ServiceInfo) -> None:
     docs = manifests(info)
     if info.store != "postgres":
@@ -232,9 +241,42 @@ def test_overlay_renders_every_service_in_its_namespace(rendered: dict[str, Any]
         assert (("Job", f"{info.name}-migrate") in kinds) == (info.store == "postgres")
     assert {("Deployment", "kong"), ("Service", "kong")} <= kinds
     assert all(d["metadata"].get("namespace") == namespace for d in docs if d["kind"] != "Namespace")
-    replicas = {d["metadata"]["name"]: d["spec"]["replicas"] for d in docs if d["kind"] == "Deployment"}
-    expected = 1 if overlay == "dev" else 2
-    assert all(replicas[s.name] == expected for s in SERVICES)
+    names = {s.name for s in SERVICES}
+    services = [d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] in names]
+    assert all("replicas" not in d["spec"] for d in services), "the autoscaler owns a service's replicas"
+
+
+@pytest.mark.parametrize(("overlay", "least"), [("dev", 1), ("prod", 2)])
+def test_every_service_is_autoscaled_and_keeps_serving_through_a_drain(
+    rendered: dict[str, Any], overlay: str, least: int
+) -> None:
+    """An HPA on CPU scales each service's Deployment (prod never below two), and its disruption
+    budget selects exactly that Deployment's pods and, in prod, leaves one serving while a node drains."""
+    docs = rendered[overlay]
+    by_kind: dict[str, dict[str, dict[str, Any]]] = {}
+    for d in docs:
+        by_kind.setdefault(d["kind"], {})[d["metadata"]["name"]] = d
+    for info in SERVICES:
+        deployment = by_kind["Deployment"][info.name]
+        hpa = by_kind["HorizontalPodAutoscaler"].get(info.name)
+        pdb = by_kind["PodDisruptionBudget"].get(info.name)
+        assert hpa and pdb, f"{info.name}: no autoscaler or disruption budget in {overlay}"
+        assert hpa["apiVersion"] == "autoscaling/v2"
+        assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": info.name}
+        assert hpa["spec"]["minReplicas"] == least < hpa["spec"]["maxReplicas"]
+        (metric,) = hpa["spec"]["metrics"]
+        assert metric["resource"]["name"] == "cpu" and metric["resource"]["target"]["type"] == "Utilization"
+        (container,) = deployment["spec"]["template"]["spec"]["containers"]
+        assert container["resources"]["requests"]["cpu"], "CPU utilisation is measured against the request"
+        selector = pdb["spec"]["selector"]["matchLabels"]
+        assert selector == deployment["spec"]["selector"]["matchLabels"]
+        assert selector.items() <= deployment["spec"]["template"]["metadata"]["labels"].items()
+        others = [d for d in by_kind["Deployment"].values() if d is not deployment]
+        assert not any(selector.items() <= d["spec"]["template"]["metadata"]["labels"].items() for d in others)
+        assert "minAvailable" not in pdb["spec"]
+        if overlay == "prod":
+            assert hpa["spec"]["minReplicas"] - pdb["spec"]["maxUnavailable"] >= 1, f"{info.name}: a drain stops it"
+    assert set(by_kind["HorizontalPodAutoscaler"]) == set(by_kind["PodDisruptionBudget"]) == {s.name for s in SERVICES}
 
 
 @pytest.mark.parametrize("overlay", ["dev", "prod"])
