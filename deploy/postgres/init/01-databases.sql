@@ -14,3 +14,4 @@ CREATE DATABASE pfms_automation;
 CREATE DATABASE pfms_report;
 CREATE DATABASE pfms_market;
 CREATE DATABASE pfms_savings;
+CREATE DATABASE pfms_accounts;

@@ -39,6 +39,7 @@ SERVICES: tuple[ServiceInfo, ...] = (
     ServiceInfo("report", 3012, ("/api/v1/reports",)),
     ServiceInfo("market-data", 3013, ("/api/v1/market",)),
     ServiceInfo("savings", 3014, ("/api/v1/savings",)),
+    ServiceInfo("accounts", 3015, ("/api/v1/accounts",)),
 )
 
 GATEWAY_PORT = 3000

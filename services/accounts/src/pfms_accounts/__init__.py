@@ -1,0 +1,1 @@
+"""PFMS accounts service."""
