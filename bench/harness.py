@@ -12,6 +12,7 @@ import asyncio
 import json
 import os
 import platform
+import re
 import shutil
 import signal
 import statistics
@@ -19,8 +20,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+import uuid
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +31,9 @@ from typing import Any, Literal
 import httpx
 
 from pfms_devservers import Stack, free_port
+from pfms_local.fleet import Fleet
+from pfms_local.logs import Files
+from pfms_platform.catalogue import ServiceInfo
 from pfms_platform.catalogue import service as service_info
 from pfms_platform.migrations import upgrade
 from pfms_platform.testing.fixtures import service_dir
@@ -250,3 +255,176 @@ def write_results(name: str, result: Mapping[str, Any], *, save: bool = True) ->
         RESULTS.mkdir(parents=True, exist_ok=True)
         (RESULTS / f"{name}.json").write_text(text)
     print(text, end="")
+
+
+# -- the fleet, wrk and memory (fleet_load.py, event_latency.py, identity.py) ----------------------
+
+PASSWORD = "benchmark passphrase that is long"
+
+WRK_COUNTERS = """
+local threads = {}
+function setup(thread)
+  thread:set("tid", #threads + 1)
+  table.insert(threads, thread)
+end
+non2xx = 0
+function response(status, headers, body)
+  if status < 200 or status > 299 then non2xx = non2xx + 1 end
+end
+function done(summary, latency, requests)
+  local errors = 0
+  for _, thread in ipairs(threads) do errors = errors + thread:get("non2xx") end
+  local e = summary.errors
+  io.write(string.format(
+    'WRK_JSON {"requests": %d, "duration_s": %.3f, "non_2xx": %d, "socket_errors": %d, '
+    .. '"p50_ms": %.2f, "p90_ms": %.2f, "p95_ms": %.2f, "p99_ms": %.2f, "max_ms": %.2f}\\n',
+    summary.requests, summary.duration / 1e6, errors, e.connect + e.read + e.write + e.timeout,
+    latency:percentile(50) / 1000, latency:percentile(90) / 1000, latency:percentile(95) / 1000,
+    latency:percentile(99) / 1000, latency.max / 1000))
+end
+"""
+"""Appended to a wrk script by `wrk(..., counted=True)`: counts every non-2xx answer (wrk's own
+count leaves 3xx out) and prints p50/p90/p95/p99 from `done()` — `--latency` has no p95. Each wrk
+thread gets `tid` (1, 2, …) for unique names in request bodies."""
+
+
+def parse_wrk(output: str) -> dict[str, float]:
+    """Requests/s, errors and latency percentiles (ms) from `wrk --latency` output; with the
+    `WRK_COUNTERS` line, its figures (p95, non-2xx of any kind) win."""
+
+    def ms(value: str, unit: str) -> float:
+        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    figures: dict[str, float] = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output)[1])}  # type: ignore[index]
+    for pct in ("50", "75", "90", "99"):
+        match = re.search(rf"^\s+{pct}%\s+([\d.]+)(us|ms|s)\s*$", output, re.M)
+        if match:
+            figures[f"p{pct}_ms"] = round(ms(match[1], match[2]), 2)
+    errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    figures["non_2xx"] = float(errors[1]) if errors else 0.0
+    socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    figures["socket_errors"] = float(sum(int(x) for x in socket.groups())) if socket else 0.0
+    counted = re.search(r"^WRK_JSON (\{.*\})$", output, re.M)
+    if counted:
+        figures |= {k: float(v) for k, v in json.loads(counted[1]).items()}
+    return figures
+
+
+def wrk(
+    url: str, script: Path, seconds: int, connections: int, *, threads: int = 2, timeout: int | None = None
+) -> dict[str, float]:
+    """Run wrk with a Lua script for `seconds` on `connections` keep-alive connections; `parse_wrk`'s
+    figures. `timeout`: seconds before wrk gives up on an answer and counts a socket error (its default 2)."""
+    extra = [f"--timeout={timeout}s"] if timeout else []
+    done = subprocess.run(
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", *extra, "--latency", "-s", str(script), url],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=seconds + 60,
+    )
+    return parse_wrk(done.stdout)
+
+
+def need_wrk() -> None:
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is missing: `make bench` installs it (apt-get install wrk)")
+
+
+@asynccontextmanager
+async def fleet(
+    run: Servers, services: tuple[ServiceInfo, ...], *, extra_env: Mapping[str, str] | None = None, gateway: bool = True
+) -> AsyncIterator[Fleet]:
+    """`services` (and the local gateway) as `make run` starts them (`pfms_local.fleet.Fleet`), on
+    `run`'s servers with free ports, each PostgreSQL service on its catalogue database (create them
+    with `database` first), logs under `<folder>/logs`; stopped on exit."""
+    running = Fleet(
+        run.stack,
+        sink=Files(run.folder / "logs"),
+        services=services,
+        ports={s.name: free_port() for s in services},
+        gateway_port=free_port(),
+        gateway_status_port=free_port(),
+        environment="test",
+        extra_env=extra_env,
+        gateway=gateway,
+    )
+    try:
+        await running.start(180)
+        yield running
+    finally:
+        await running.stop()
+
+
+def no_rate_limits(services: tuple[ServiceInfo, ...]) -> dict[str, str]:
+    """The per-user limiter stays on (its Redis round trip is part of the cost) with a quota a load
+    test does not exhaust."""
+    return {f"{s.env_prefix}USER_RATE_LIMIT_PER_MINUTE": "100000000" for s in services}
+
+
+async def sign_up(client: httpx.AsyncClient, count: int) -> list[str]:
+    """Register and log in `count` new users through `client` (the gateway or auth); their access tokens."""
+    emails = [f"bench-{uuid.uuid4().hex[:10]}@example.com" for _ in range(count)]
+    limit = asyncio.Semaphore(8)
+
+    async def one(email: str) -> str:
+        async with limit:
+            body = {"email": email, "password": PASSWORD}
+            assert (await client.post("/api/v1/auth/register", json=body)).status_code == 202
+            login = await client.post("/api/v1/auth/login", json=body)
+            assert login.status_code == 200, login.text
+            return str(login.json()["data"]["access_token"])
+
+    return await asyncio.gather(*(one(e) for e in emails))
+
+
+def descendants(root: int) -> list[int]:
+    """`root` and every process below it (by parent pid: PostgreSQL backends leave their parent's
+    process group, so a group would miss them)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue  # exited meanwhile
+        children.setdefault(parent, []).append(int(stat.parent.name))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, []))
+    return found
+
+
+def memory_mib(root: int) -> dict[str, float]:
+    """RSS and PSS (MiB) of process `root` and all its descendants (a service with its uvicorn workers,
+    a server with its backends). PSS splits shared pages among the processes sharing them, so forked
+    workers and PostgreSQL backends are not counted twice; RSS counts them in full in each process."""
+    rss = pss = 0
+    for pid in descendants(root):
+        try:
+            rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+        except OSError:
+            continue  # exited meanwhile
+        fields = dict(line.split(":", 1) for line in rollup.splitlines()[1:])
+        rss += int(fields["Rss"].split()[0])
+        pss += int(fields["Pss"].split()[0])
+    return {"rss_mib": round(rss / 1024, 1), "pss_mib": round(pss / 1024, 1)}
+
+
+def fleet_memory(running: Fleet) -> dict[str, Any]:
+    """Memory of each service and the gateway, and of each server of the stack, with the totals."""
+    processes = {name: memory_mib(pid) for name in running.names if (pid := running.pid(name)) is not None}
+    servers = {s.name: memory_mib(s.proc.pid) for s in running.stack.servers if s.proc is not None}
+
+    def total(parts: dict[str, dict[str, float]]) -> dict[str, float]:
+        return {k: round(sum(p[k] for p in parts.values()), 1) for k in ("rss_mib", "pss_mib")}
+
+    fleet_total, servers_total = total(processes), total(servers)
+    return {
+        "processes": processes,
+        "processes_total": fleet_total,
+        "servers": servers,
+        "servers_total": servers_total,
+        "total": {k: round(fleet_total[k] + servers_total[k], 1) for k in fleet_total},
+    }

@@ -13,7 +13,6 @@ import argparse
 import asyncio
 import json
 import platform
-import re
 import shutil
 import statistics
 import subprocess
@@ -23,16 +22,24 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from harness import Servers, arguments, database, measured_at, servers, write_results
+from harness import (
+    PASSWORD,
+    Servers,
+    arguments,
+    database,
+    fleet,
+    measured_at,
+    need_wrk,
+    servers,
+    sign_up,
+    write_results,
+    wrk,
+)
 
 from pfms_auth.settings import Settings as AuthSettings
-from pfms_devservers import free_port
-from pfms_local.fleet import Fleet
-from pfms_local.logs import Files
 from pfms_platform.catalogue import service
 
 ROOT = Path(__file__).resolve().parents[1]
-PASSWORD = "benchmark passphrase that is long"
 GOALS = {"gateway_rps": 1250, "gateway_p99_ms": 100, "gateway_share_of_direct": 0.70}
 
 WRK_SCRIPT = """
@@ -43,50 +50,6 @@ request = function()
   return wrk.format("GET", "/api/v1/user/profile", {["Authorization"] = "Bearer " .. tokens[(n %% #tokens) + 1]})
 end
 """
-
-
-def parse_wrk(output: str) -> dict[str, float]:
-    """Requests/s, errors and latency percentiles (ms) from `wrk --latency` output."""
-
-    def ms(value: str, unit: str) -> float:
-        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
-
-    figures: dict[str, float] = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output)[1])}  # type: ignore[index]
-    for pct in ("50", "75", "90", "99"):
-        match = re.search(rf"^\s+{pct}%\s+([\d.]+)(us|ms|s)\s*$", output, re.M)
-        if match:
-            figures[f"p{pct}_ms"] = round(ms(match[1], match[2]), 2)
-    errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
-    figures["non_2xx"] = float(errors[1]) if errors else 0.0
-    socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
-    figures["socket_errors"] = float(sum(int(x) for x in socket.groups())) if socket else 0.0
-    return figures
-
-
-def wrk(url: str, script: Path, seconds: int, connections: int) -> dict[str, float]:
-    done = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=seconds + 60,
-    )
-    return parse_wrk(done.stdout)
-
-
-async def sign_up(client: httpx.AsyncClient, count: int) -> list[str]:
-    emails = [f"bench-{uuid.uuid4().hex[:10]}@example.com" for _ in range(count)]
-    limit = asyncio.Semaphore(8)
-
-    async def one(email: str) -> str:
-        async with limit:
-            body = {"email": email, "password": PASSWORD}
-            assert (await client.post("/api/v1/auth/register", json=body)).status_code == 202
-            login = await client.post("/api/v1/auth/login", json=body)
-            assert login.status_code == 200, login.text
-            return str(login.json()["data"]["access_token"])
-
-    return await asyncio.gather(*(one(e) for e in emails))
 
 
 async def wait_profiles(client: httpx.AsyncClient, tokens: list[str]) -> None:
@@ -119,37 +82,25 @@ async def login_latency(client: httpx.AsyncClient, samples: int) -> dict[str, fl
 async def run(bench: Servers, seconds: int, connections: int, workers: int) -> dict[str, Any]:
     """auth, user (its databases made by `main`) and the local gateway on `bench`'s servers, then the load."""
     services = (service("auth"), service("user"))
-    fleet = Fleet(
-        bench.stack,
-        sink=Files(bench.folder / "logs"),
-        services=services,
-        ports={s.name: free_port() for s in services},
-        gateway_port=free_port(),
-        gateway_status_port=free_port(),
-        environment="test",
-        # The per-user limiter stays on (its Redis round trip is part of the cost), with a quota
-        # a 64-user load test does not exhaust.
-        # Each worker's profile reader holds as many connections as the load has requests in flight, so no
-        # request queues for a connection.
-        extra_env={
-            "PFMS_USER_USER_RATE_LIMIT_PER_MINUTE": "100000000",
-            "PFMS_USER_WORKERS": str(workers),
-            "PFMS_USER_READ_POOL_SIZE": str(-(-connections // workers)),
-        },
-    )
-    try:
-        await fleet.start(120)
-        async with httpx.AsyncClient(base_url=fleet.gateway_url, timeout=30) as client:
+    # The per-user limiter stays on (its Redis round trip is part of the cost), with a quota
+    # a 64-user load test does not exhaust.
+    # Each worker's profile reader holds as many connections as the load has requests in flight, so no
+    # request queues for a connection.
+    extra_env = {
+        "PFMS_USER_USER_RATE_LIMIT_PER_MINUTE": "100000000",
+        "PFMS_USER_WORKERS": str(workers),
+        "PFMS_USER_READ_POOL_SIZE": str(-(-connections // workers)),
+    }
+    async with fleet(bench, services, extra_env=extra_env) as running:
+        async with httpx.AsyncClient(base_url=running.gateway_url, timeout=30) as client:
             tokens = await sign_up(client, connections)
             await wait_profiles(client, tokens)
             login = await login_latency(client, 30)
         script = bench.folder / "tokens.lua"
         script.write_text(WRK_SCRIPT % ", ".join(json.dumps(t) for t in tokens))
-        wrk(fleet.url("user") + "/api/v1/user/profile", script, 3, connections)  # warm-up
-        direct = wrk(fleet.url("user") + "/api/v1/user/profile", script, seconds, connections)
-        through = wrk(fleet.gateway_url + "/api/v1/user/profile", script, seconds, connections)
-    finally:
-        await fleet.stop()
+        wrk(running.url("user") + "/api/v1/user/profile", script, 3, connections)  # warm-up
+        direct = wrk(running.url("user") + "/api/v1/user/profile", script, seconds, connections)
+        through = wrk(running.gateway_url + "/api/v1/user/profile", script, seconds, connections)
     argon = AuthSettings()
     return {
         "benchmark": "GET /api/v1/user/profile, authenticated, direct vs through the gateway",
@@ -222,8 +173,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--workers", type=int, default=2, help="uvicorn workers of the user service")
     args = arguments(__doc__, parser)
-    if shutil.which("wrk") is None:
-        raise SystemExit("wrk is missing: `make bench` installs it (apt-get install wrk)")
+    need_wrk()
     with servers("identity") as bench:
         for name in ("auth", "user"):
             database(bench.stack, name)  # under the catalogue's name, where the fleet looks
