@@ -346,6 +346,12 @@ EXCLUDED: dict[str, str] = {
     "tests check another user's is a 404",
     "/api/v1/ai/insights/{insight_id}/read": "insights are made only by the ai service's analysis of events; its "
     "own tests check another user's is a 404",
+    "/api/v1/auth/oauth/{provider}/authorize": "keyed by a configured identity provider's name: nobody owns it",
+    "/api/v1/auth/oauth/{provider}/link": "keyed by a configured identity provider's name: links to the caller only",
+    "/api/v1/auth/oauth/{provider}/callback": "keyed by a configured identity provider's name; the state is "
+    "single use and bound to the browser (auth's test_oauth_oidc.py)",
+    "/api/v1/auth/oauth/providers/{provider}": "keyed by a provider's name, always the caller's own link; auth's "
+    "test_oauth_linking.py checks another user's call is a 404",
 }
 """Path-id routes deliberately left out, with the reason."""
 

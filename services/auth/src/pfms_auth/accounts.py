@@ -72,6 +72,21 @@ async def register(db: AsyncSession, rt: Runtime, email: str, password: str) -> 
     return user.id
 
 
+async def create_verified(db: AsyncSession, email: str) -> User | None:
+    """An account without a password, for a person an identity provider vouched for (their email
+    verified there); None when the email is taken meanwhile."""
+    user = await db.scalar(
+        insert(User)
+        .values(id=uuid.uuid4(), email=email, password_hash=None, email_verified=True)
+        .on_conflict_do_nothing(index_elements=[User.email])
+        .returning(User)
+    )
+    if user is not None:
+        await emit(db, UserCreated(user_id=user.id, email=email, email_verified=True, created_at=user.created_at))
+        log.info("user registered through an identity provider", user_id=str(user.id))
+    return user
+
+
 async def authenticate(db: AsyncSession, rt: Runtime, email: str, password: str) -> User | None:
     """The user when the password is right; None for a wrong password or an unknown email alike.
     Upgrades the stored hash when the configured argon2 parameters have grown."""

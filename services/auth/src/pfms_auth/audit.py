@@ -32,6 +32,8 @@ class Action(StrEnum):
     PASSWORD_RESET = "password_reset"
     ACCOUNT_DELETION_REQUESTED = "account_deletion_requested"
     DATA_EXPORT_REQUESTED = "data_export_requested"
+    PROVIDER_LINKED = "provider_linked"
+    PROVIDER_UNLINKED = "provider_unlinked"
 
 
 class Outcome(StrEnum):

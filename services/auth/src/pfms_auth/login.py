@@ -53,12 +53,21 @@ async def password_step(
         if known is not None:  # the owner sees attempts on their account; unknown emails have no log
             await audit.record_failure(db, known, Action.LOGIN, device, reason="invalid_password")
         raise await _failed(rt, account, ip, "Invalid email or password")
+    return await first_factor_passed(db, rt, user, device, "password")
+
+
+async def first_factor_passed(
+    db: AsyncSession, rt: Runtime, user: User, device: sessions.Device, method: str
+) -> sessions.Issued | Challenge:
+    """Tokens, or a second-factor challenge when the user enabled MFA (whatever the first factor was:
+    password or identity provider)."""
+    account = account_key(user.email)
     if await mfa_store.is_enabled(db, user.id):
         challenge = tokens.new_opaque_token()
         ttl = rt.settings.mfa_challenge_ttl_seconds
         await rt.throttle.put_challenge(challenge, {"user_id": str(user.id), "account": account}, ttl)
         return Challenge(challenge, ttl)
-    return await _signed_in(db, rt, user, account, device, "password")
+    return await _signed_in(db, rt, user, account, device, method)
 
 
 async def mfa_step(

@@ -5,10 +5,12 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from pfms_auth import api, keys
+from pfms_auth import api, api_oauth, keys
 from pfms_auth.events import HANDLERS
 from pfms_auth.keystore import KeyStore, StoreJWKS
+from pfms_auth.oneshot import OneShot
 from pfms_auth.passwords import Hasher
+from pfms_auth.providers import Providers
 from pfms_auth.runtime import Runtime, argon2_params, policies
 from pfms_auth.settings import Settings
 from pfms_auth.throttle import Throttle
@@ -32,14 +34,21 @@ async def _start(app: FastAPI) -> None:
     await asyncio.to_thread(lambda: hasher.dummy_hash)  # computed once, before the first unknown email
     account, ip = policies(settings)
     throttle = Throttle(app.state.redis, account=account, ip=ip, mail_quota=settings.mail_requests_per_window)
-    app.state.runtime = Runtime(settings=settings, hasher=hasher, throttle=throttle, keys=store)
+    app.state.runtime = Runtime(
+        settings=settings,
+        hasher=hasher,
+        throttle=throttle,
+        keys=store,
+        once=OneShot(app.state.redis),
+        providers=Providers(settings),
+    )
 
 
 def create(settings: Settings | None = None) -> FastAPI:
     return create_app(
         settings or Settings(),
         title="PFMS auth service",
-        routers=[api.router, api.jwks_router],
+        routers=[api.router, api_oauth.router, api.jwks_router],
         handlers=HANDLERS,
         on_startup=[_start],
     )

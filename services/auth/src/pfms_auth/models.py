@@ -56,16 +56,19 @@ class User(IdMixin, TimestampMixin, Base):
 
 
 class OAuthProvider(IdMixin, _Created, Base):
-    """Seed table for social logins; no flow writes it yet (its provider tokens are encrypted columns)."""
+    """An identity at a provider linked to a user (seed §2.1): one per provider and user, one user per
+    identity. The provider's tokens are encrypted columns; `email` is what the provider said last."""
 
     __tablename__ = "oauth_providers"
-    __table_args__ = (UniqueConstraint("provider", "provider_user_id"),)
+    __table_args__ = (UniqueConstraint("provider", "provider_user_id"), UniqueConstraint("user_id", "provider"))
 
     user_id: Mapped[uuid.UUID] = mapped_column(_owner(), index=True)
     provider: Mapped[str] = mapped_column(String(50))
     provider_user_id: Mapped[str] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(255))
     access_token: Mapped[str | None] = mapped_column(Encrypted())
     refresh_token: Mapped[str | None] = mapped_column(Encrypted())
+    last_used_at: Mapped[datetime | None]
 
 
 class MfaSetting(IdMixin, _Created, Base):

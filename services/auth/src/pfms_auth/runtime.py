@@ -1,11 +1,14 @@
-"""What the routes share for the life of the process: settings, hasher, Redis counters, keys."""
+"""What the routes share for the life of the process: settings, hasher, Redis counters and one-shot
+state, keys, identity-provider clients."""
 
 from dataclasses import dataclass
 from datetime import timedelta
 
 from pfms_auth import lockout
 from pfms_auth.keystore import KeyStore
+from pfms_auth.oneshot import OneShot
 from pfms_auth.passwords import Argon2Params, Hasher
+from pfms_auth.providers import Providers
 from pfms_auth.settings import Settings
 from pfms_auth.throttle import Throttle
 from pfms_auth.tokens import AccessTokenSpec
@@ -17,6 +20,8 @@ class Runtime:
     hasher: Hasher
     throttle: Throttle
     keys: KeyStore
+    once: OneShot
+    providers: Providers
 
     @property
     def access_spec(self) -> AccessTokenSpec:

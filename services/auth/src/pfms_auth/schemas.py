@@ -114,3 +114,30 @@ class AuditEventOut(BaseModel):
     ip_address: str | None
     user_agent: str | None
     details: dict[str, Any] = Field(description="Ids and reasons (e.g. session_id, method, reason); never a secret")
+
+
+class AuthorizeOut(BaseModel):
+    authorization_url: str = Field(description="Send the browser here; the provider returns it to the callback")
+    expires_in: int = Field(description="Seconds the sign-in attempt stays valid")
+
+
+class LinkRequiredOut(BaseModel):
+    link_required: Literal[True] = True
+    link_token: str = Field(description="Single use: sign in to the account, then send it to oauth/link/confirm")
+    provider: str
+    email: str
+    expires_in: int
+
+
+class LinkedProviderOut(BaseModel):
+    provider: str
+    email: str | None = Field(description="The address the provider gave at the last sign-in")
+    linked_at: datetime
+    last_used_at: datetime | None
+
+
+class LinkConfirm(_Request):
+    link_token: Token
+
+
+OAuthResult = TokenPair | MfaChallenge | LinkRequiredOut | LinkedProviderOut

@@ -1,12 +1,47 @@
 """Settings of the auth service (env prefix `PFMS_AUTH_`)."""
 
-from pydantic import Field, model_validator
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from pfms_platform.settings import ServiceSettings
 
 DEV_KEY_ENCRYPTION_KEY = "ZGV2LW9ubHkta2V5LWVuY3J5cHRpb24ta2V5LTAwMDA="
 """Fernet key everybody can read in the repo: fine on a laptop, refused in production."""
+
+
+GOOGLE_DISCOVERY_URL = "https://accounts.google.com/.well-known/openid-configuration"
+GITHUB_AUTHORIZE_URL = "https://github.com/login/oauth/authorize"
+GITHUB_TOKEN_URL = "https://github.com/login/oauth/access_token"
+GITHUB_API_URL = "https://api.github.com/"
+
+
+class OAuthClient(BaseModel):
+    """One identity provider we are a client of. `oidc` (and `google`, an OIDC provider with its
+    discovery URL known) learns its endpoints and keys from discovery; `github` is plain OAuth2 plus
+    its REST API for the user and their verified emails."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["oidc", "google", "github"] = "oidc"
+    client_id: str
+    client_secret: str = ""
+    discovery_url: str | None = None
+    scope: str | None = None
+    authorize_url: str = GITHUB_AUTHORIZE_URL
+    token_url: str = GITHUB_TOKEN_URL
+    api_base_url: str = GITHUB_API_URL
+
+    @model_validator(mode="after")
+    def _defaults(self) -> "OAuthClient":
+        if self.kind == "google" and self.discovery_url is None:
+            self.discovery_url = GOOGLE_DISCOVERY_URL
+        if self.kind != "github" and self.discovery_url is None:
+            raise ValueError("an OpenID Connect provider needs discovery_url")
+        if self.scope is None:
+            self.scope = "read:user user:email" if self.kind == "github" else "openid email profile"
+        return self
 
 
 class Settings(ServiceSettings):
@@ -36,6 +71,16 @@ class Settings(ServiceSettings):
     # Mails a person can trigger (password reset, verification) per address and window; extra ones are dropped.
     mail_requests_per_window: int = Field(default=3, ge=1)
     mail_window_seconds: int = Field(default=3600, ge=1)
+
+    # Sign-in with identity providers: {"google": {"kind": "google", "client_id": ..., "client_secret": ...}, ...}
+    # as JSON in PFMS_AUTH_OAUTH_PROVIDERS; the name is the {provider} of the routes.
+    oauth_providers: dict[str, OAuthClient] = Field(default_factory=dict)
+    oauth_redirect_base_url: str = Field(
+        default="http://localhost:8000",
+        description="Public URL the provider sends the browser back to (the gateway's); + /api/v1/auth/oauth/...",
+    )
+    oauth_state_ttl_seconds: int = Field(default=600, ge=60, le=3600)
+    oauth_link_ttl_seconds: int = Field(default=600, ge=60, le=3600)
 
     key_encryption_key: str = Field(
         default=DEV_KEY_ENCRYPTION_KEY,
