@@ -5,12 +5,15 @@ import asyncio
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
 
+from pfms_platform.catalogue import SERVICES
 from pfms_platform.events.deadletters import replay
+from pfms_platform.events.retention import replay_to
 from pfms_platform.migrations import upgrade
 from pfms_platform.settings import ServiceSettings
 
@@ -21,6 +24,12 @@ class Command:
 
     help: str
     run: Callable[[ServiceSettings], None]
+
+
+def moment(text: str) -> datetime:
+    """An ISO 8601 time from the command line; one without a zone is taken as UTC."""
+    when = datetime.fromisoformat(text)
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def run(
@@ -36,6 +45,12 @@ def run(
     sub.add_parser("migrate", help="apply the Alembic migrations to the service's database")
     dlq = sub.add_parser("dlq-replay", help="move the dead-letter queue's messages back onto the service's queue")
     dlq.add_argument("--limit", type=int, default=None, help="at most this many (default: all)")
+    again = sub.add_parser(
+        "outbox-replay",
+        help="publish this service's retained events again to one consumer's queue (after restoring it from a backup)",
+    )
+    again.add_argument("--since", type=moment, required=True, help="ISO 8601 time (UTC if it names no zone)")
+    again.add_argument("--to", required=True, choices=[s.name for s in SERVICES], help="the consumer service")
     for name, command in extra.items():
         sub.add_parser(name, help=command.help, description=command.help)
     args = parser.parse_args()
@@ -44,6 +59,11 @@ def run(
     elif args.command == "dlq-replay":
         moved = asyncio.run(replay(settings.amqp_url, settings.service_name, args.limit))
         print(f"{moved} message(s) moved back onto {settings.service_name}.events")
+    elif args.command == "outbox-replay":
+        if not (service_dir / "alembic.ini").exists():
+            parser.error(f"{settings.service_name} keeps no PostgreSQL outbox")
+        sent = asyncio.run(replay_to(settings, args.to, args.since))
+        print(f"{sent} event(s) since {args.since.isoformat()} sent again to {args.to}.events")
     elif args.command == "migrate":
         if (service_dir / "alembic.ini").exists():  # a MongoDB-backed service has nothing to migrate
             upgrade(service_dir, settings.database_url)
