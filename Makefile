@@ -40,9 +40,12 @@ format: setup ## ruff format and the safe ruff fixes
 asyncapi: setup ## regenerate libs/contracts/asyncapi.yaml from the event contracts
 	@$(RUN) pfms-asyncapi
 
-bench: setup ## every benchmark in bench/ (starts its own servers); figures to bench/results/*.json and the READMEs
+bench: setup ## every benchmark in bench/ (own servers) → bench/results/*.json; then bench/summary.py: results.json, README table
 	@command -v wrk >/dev/null 2>&1 || { apt-get install -y -qq wrk 2>/dev/null || (apt-get update -qq && apt-get install -y -qq wrk); }
-	@set -e; for script in $(filter-out bench/harness.py,$(wildcard bench/*.py)); do echo "== $$script"; $(RUN) python $$script; done
+	@failed=""; for script in $(filter-out bench/harness.py bench/summary.py,$(wildcard bench/*.py)); do \
+		echo "== $$script"; $(RUN) python $$script || failed="$$failed $$script"; done; \
+	echo "== bench/summary.py"; $(RUN) python bench/summary.py || failed="$$failed bench/summary.py"; \
+	if [ -n "$$failed" ]; then echo "exited non-zero (a goal not met, or an error):$$failed"; exit 1; fi
 
 topology: setup ## regenerate deploy/rabbitmq/definitions.json and the Kubernetes manifests from the code
 	$(RUN) python -m pfms_platform.events.topology

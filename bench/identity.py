@@ -28,6 +28,7 @@ from harness import (
     arguments,
     database,
     fleet,
+    load_average,
     measured_at,
     need_wrk,
     servers,
@@ -81,6 +82,7 @@ async def login_latency(client: httpx.AsyncClient, samples: int) -> dict[str, fl
 
 async def run(bench: Servers, seconds: int, connections: int, workers: int) -> dict[str, Any]:
     """auth, user (its databases made by `main`) and the local gateway on `bench`'s servers, then the load."""
+    load_before = load_average()
     services = (service("auth"), service("user"))
     # The per-user limiter stays on (its Redis round trip is part of the cost), with a quota
     # a 64-user load test does not exhaust.
@@ -106,6 +108,7 @@ async def run(bench: Servers, seconds: int, connections: int, workers: int) -> d
         "benchmark": "GET /api/v1/user/profile, authenticated, direct vs through the gateway",
         "date": measured_at(),
         "machine": f"{platform.machine()}, {subprocess.getoutput('nproc')} cores, Python {platform.python_version()}",
+        "load_average_1m_before_after": [load_before[0], load_average()[0]],
         "load": f"wrk -t2 -c{connections} -d{seconds}s, {connections} users' tokens in rotation",
         "user_service_workers": workers,
         "direct": direct,
