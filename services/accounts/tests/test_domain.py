@@ -76,11 +76,11 @@ moves = st.lists(
         amounts,
         st.decimals(min_value=Decimal("0.001"), max_value=Decimal("200"), places=6),
     ),
-    max_size=60,
+    max_size=40,
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(moves, st.sampled_from([Decimal(0), Decimal(25)]))
 def test_random_moves_keep_every_currency_at_zero_and_no_wallet_below_its_overdraft(
     steps: list[tuple[str, int, int, Decimal, Decimal]], overdraft: Decimal

@@ -104,7 +104,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['entry_id'], ['journal_entries.id'], name=op.f('fk_postings_entry_id_journal_entries'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('seq', name=op.f('pk_postings'))
     )
-    op.create_index('ix_postings_account_id_seq', 'postings', ['account_id', 'seq'], unique=False)
+    op.create_index('ix_postings_account_id_created_at', 'postings', ['account_id', 'created_at', 'seq'], unique=False)
     op.create_index('ix_postings_entry_id', 'postings', ['entry_id'], unique=False)
     op.create_index('ix_postings_user_id', 'postings', ['user_id'], unique=False)
 
@@ -112,7 +112,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index('ix_postings_user_id', table_name='postings')
     op.drop_index('ix_postings_entry_id', table_name='postings')
-    op.drop_index('ix_postings_account_id_seq', table_name='postings')
+    op.drop_index('ix_postings_account_id_created_at', table_name='postings')
     op.drop_table('postings')
     op.drop_index('ix_fx_quotes_user_id', table_name='fx_quotes')
     op.drop_table('fx_quotes')

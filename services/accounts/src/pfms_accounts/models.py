@@ -91,7 +91,7 @@ class Posting(Base):
     __tablename__ = "postings"
     __table_args__ = (
         CheckConstraint("amount <> 0", name="amount_not_zero"),
-        Index("ix_postings_account_id_seq", "account_id", "seq"),
+        Index("ix_postings_account_id_created_at", "account_id", "created_at", "seq"),
         Index("ix_postings_user_id", "user_id"),
         Index("ix_postings_entry_id", "entry_id"),
     )

@@ -1,7 +1,11 @@
 """Settings of the accounts service (env prefix `PFMS_ACCOUNTS_`)."""
 
+from decimal import Decimal
+
+from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from pfms_finance.currency import normalise_currency
 from pfms_platform.settings import ServiceSettings
 
 
@@ -11,3 +15,14 @@ class Settings(ServiceSettings):
     service_name: str = "accounts"
     port: int = 3015
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/pfms_accounts"
+
+    default_currency: str = Field(default="USD", description="Net worth currency until the profile's is known")
+    exchange_fee_percent: Decimal = Field(
+        default=Decimal("0.5"), ge=0, lt=100, description="Fee of a currency exchange, percent of the sold amount"
+    )
+    quote_ttl_seconds: int = Field(default=30, ge=1, description="How long an exchange quote may be executed")
+    idempotency_ttl_hours: int = Field(default=24, ge=1, description="How long an Idempotency-Key answer is kept")
+    net_worth_max_days: int = Field(default=366, ge=1, description="Longest net-worth history one request returns")
+    internal_attempts: int = Field(default=3, ge=1, description="Tries per call to market-data")
+
+    _currency = field_validator("default_currency")(normalise_currency)

@@ -1,0 +1,141 @@
+"""Reads and writes of accounts and the ledger, shared by the routes and the event handlers.
+
+`book` is the one way money moves: it locks every account of the entry (`SELECT … FOR UPDATE` in id
+order, so two bookings touching the same accounts queue instead of deadlocking), checks the legs
+balance and no wallet goes below its floor, writes the entry and its postings and moves each
+account's running balance, all in the caller's transaction. Two parallel transfers out of one
+wallet therefore run one after the other against the balance the first one left.
+"""
+
+import uuid
+from decimal import Decimal
+
+from sqlalchemy import select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pfms_accounts import domain
+from pfms_accounts.domain import AccountType, EntryKind, Leg
+from pfms_accounts.models import Account, JournalEntry, Posting
+from pfms_finance.currency import minor_units
+from pfms_platform.errors import Invalid, NotFound
+
+
+async def account_of(
+    session: AsyncSession, user_id: uuid.UUID, account_id: uuid.UUID, *, lock: bool = False
+) -> Account:
+    """The user's own account; another user's (or a counter-account) is not found (404), never shown."""
+    query = select(Account).where(
+        Account.id == account_id, Account.user_id == user_id, Account.type != AccountType.EXTERNAL.value
+    )
+    account = await session.scalar(query.with_for_update() if lock else query)
+    if account is None:
+        raise NotFound("Account not found")
+    return account
+
+
+def movable(account: Account, field: str) -> None:
+    if account.archived:
+        raise Invalid("The account is archived", field=field, code="ACCOUNT_ARCHIVED")
+
+
+def check_amount(amount: Decimal, currency: str, field: str = "amount") -> None:
+    """An amount has no more decimals than its currency's minor unit."""
+    if amount != amount.quantize(Decimal(1).scaleb(-minor_units(currency))):
+        raise Invalid(f"{currency} amounts have at most {minor_units(currency)} decimal places", field=field)
+
+
+async def external(session: AsyncSession, user_id: uuid.UUID, currency: str) -> uuid.UUID:
+    """The user's counter-account of `currency`, created the first time money crosses the books' edge."""
+    await session.execute(
+        insert(Account)
+        .values(
+            id=uuid.uuid4(),
+            user_id=user_id,
+            name=f"External {currency}",
+            type=AccountType.EXTERNAL.value,
+            currency=currency,
+        )
+        .on_conflict_do_nothing(index_elements=["user_id", "currency"], index_where=text("type = 'external'"))
+    )
+    found = await session.scalar(
+        select(Account.id).where(
+            Account.user_id == user_id, Account.currency == currency, Account.type == AccountType.EXTERNAL.value
+        )
+    )
+    assert found is not None
+    return found
+
+
+async def lock(session: AsyncSession, user_id: uuid.UUID, ids: list[uuid.UUID]) -> dict[uuid.UUID, Account]:
+    """Lock the user's accounts in id order (every booking does, so none waits on another in a cycle)."""
+    wanted = set(ids)
+    rows = await session.scalars(
+        select(Account)
+        .where(Account.id.in_(wanted), Account.user_id == user_id)
+        .order_by(Account.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)  # the balance as the lock found it, not as first read
+    )
+    accounts = {a.id: a for a in rows}
+    if len(accounts) != len(wanted):
+        raise NotFound("Account not found")
+    return accounts
+
+
+async def book(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    kind: EntryKind,
+    legs: list[Leg],
+    *,
+    description: str | None = None,
+    source_ref: str | None = None,
+    rate: Decimal | None = None,
+    fee: Decimal | None = None,
+) -> tuple[JournalEntry, list[Posting]] | None:
+    """Book a balanced entry; None when `source_ref` was booked already (an event about it came before)."""
+    domain.check_balanced(legs)
+    accounts = await lock(session, user_id, [leg.account_id for leg in legs])
+    for leg in legs:
+        if accounts[leg.account_id].currency != leg.currency:
+            raise Invalid(f"The account is in {accounts[leg.account_id].currency}", field="currency")
+    before = {a.id: a.balance for a in accounts.values()}
+    after = domain.apply(before, legs, {a.id: domain.floor(a.type, a.overdraft_limit) for a in accounts.values()})
+    entry_id = await session.scalar(
+        insert(JournalEntry)
+        .values(
+            id=uuid.uuid4(),
+            user_id=user_id,
+            kind=kind.value,
+            description=description,
+            source_ref=source_ref,
+            rate=rate,
+            fee=fee,
+        )
+        .on_conflict_do_nothing(index_elements=["user_id", "source_ref"])
+        .returning(JournalEntry.id)
+    )
+    if entry_id is None:
+        return None
+    running = dict(before)
+    postings = []
+    for leg in legs:
+        running[leg.account_id] += leg.amount
+        postings.append(
+            Posting(
+                entry_id=entry_id,
+                account_id=leg.account_id,
+                user_id=user_id,
+                currency=leg.currency,
+                amount=leg.amount,
+                balance_after=running[leg.account_id],
+            )
+        )
+    session.add_all(postings)
+    for account_id, balance in after.items():
+        accounts[account_id].balance = balance
+    await session.flush()
+    entry = await session.get(JournalEntry, entry_id)
+    assert entry is not None
+    return entry, postings
