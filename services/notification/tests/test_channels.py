@@ -14,7 +14,7 @@ from sqlalchemy import select
 from pfms_contracts.identity import UserUpdated
 from pfms_contracts.notification import NotificationRequested
 from pfms_notification.models import Delivery, Recipient
-from pfms_platform.testing.helpers import served
+from pfms_platform.testing.helpers import metric, served
 
 pytestmark = pytest.mark.integration
 
@@ -63,10 +63,15 @@ async def test_sms_goes_through_the_gateway_to_the_profiles_phone(start, receive
     user = await env.person()
     await env.publish(UserUpdated(user_id=user, section="profile", changes={"phone": "+15551234567"}))
     await env.until(lambda: _phone_known(env, user))
+    sent_before = await metric(env.svc.client, "notifications_sent_total", service="notification", channel="sms")
     await env.publish(
         NotificationRequested(user_id=user, category="security", title="New sign-in", message="From Berlin")
     )
     await settled(env, user, "sms", "sent")
+    assert (
+        await metric(env.svc.client, "notifications_sent_total", service="notification", channel="sms")
+        == sent_before + 1
+    )
     sms = [r for r in receiver.requests if r["path"] == "/2010-04-01/Accounts/AC123/Messages.json"]
     form = parse_qs(sms[0]["body"].decode())
     assert form["To"] == ["+15551234567"] and form["From"] == ["+15550000000"]

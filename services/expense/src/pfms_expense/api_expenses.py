@@ -21,6 +21,7 @@ from pfms_platform.db import Session
 from pfms_platform.envelope import Envelope, PageEnvelope, PageParams, ok, paged
 from pfms_platform.errors import Invalid
 from pfms_platform.events.outbox import emit
+from pfms_platform.metrics import EXPENSES_CREATED
 from pfms_platform.security import CurrentUser
 
 router = APIRouter(prefix="/api/v1/expenses", tags=["expenses"])
@@ -80,6 +81,7 @@ async def create_expense(body: ExpenseCreate, user: CurrentUser, session: Sessio
     await session.flush()
     await session.refresh(row)
     await emit(session, payloads.created(row, category.name if category else None))
+    EXPENSES_CREATED.labels("expense", "api").inc()
     converted = await conversion.convert_user(session, request.app.state.fx, user)
     await spending.evaluate(session, user, {(row.expense_date, row.category_id, row.currency), *converted})
     return ok(views.expense(row))

@@ -19,6 +19,7 @@ from pfms_finance.currency import normalise_currency
 from pfms_platform.errors import NotFound
 from pfms_platform.events.outbox import emit
 from pfms_platform.logging import get_logger
+from pfms_platform.metrics import EXPENSES_CREATED
 
 log = get_logger(__name__)
 
@@ -137,4 +138,5 @@ async def on_create_requested(session: AsyncSession, data: ExpenseCreateRequeste
         return
     row = await session.get_one(Expense, inserted)
     await emit(session, payloads.created(row, category.name if category else None))
+    EXPENSES_CREATED.labels("expense", "request").inc()
     await spending.evaluate(session, data.user_id, {(row.expense_date, row.category_id, row.currency)})

@@ -24,6 +24,7 @@ from pfms_platform.db import Database
 from pfms_platform.events.outbox import emit, emit_many
 from pfms_platform.internal import InternalClient
 from pfms_platform.logging import get_logger
+from pfms_platform.metrics import EXPENSES_CREATED
 
 log = get_logger(__name__)
 
@@ -71,6 +72,7 @@ async def materialise(session: AsyncSession, row: RecurringExpense, today: date)
     row.next_due_date = schedules.following(row.start_date, frequency, today, row.end_date)
     await session.flush()
     await emit_many(session, [payloads.created(e, category.name if category else None) for e in made])
+    EXPENSES_CREATED.labels("expense", "recurring").inc(len(made))
     await emit(session, payloads.schedule_changed(row))
     await spending.evaluate(session, row.user_id, {(e.expense_date, e.category_id, e.currency) for e in made})
     return len(made)

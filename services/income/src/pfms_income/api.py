@@ -31,6 +31,7 @@ from pfms_platform.db import Session
 from pfms_platform.envelope import Envelope, PageEnvelope, ok, paged
 from pfms_platform.errors import Invalid
 from pfms_platform.events.outbox import emit
+from pfms_platform.metrics import INCOME_RECORDED
 from pfms_platform.security import CurrentUser
 
 router = APIRouter(prefix="/api/v1/income", tags=["income"])
@@ -195,6 +196,7 @@ async def create_transaction(body: TransactionCreate, user: CurrentUser, session
     session.add(row)
     await session.flush()
     await emit(session, IncomeReceived(**_received(row)))
+    INCOME_RECORDED.labels("income").inc()
     await store.bump(session, user)
     return ok(_transaction(row))
 

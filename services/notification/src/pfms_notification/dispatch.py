@@ -26,6 +26,7 @@ from pfms_notification.settings import Settings
 from pfms_platform.db import Database
 from pfms_platform.errors import Invalid
 from pfms_platform.logging import get_logger
+from pfms_platform.metrics import NOTIFICATIONS_SENT
 
 log = get_logger(__name__)
 
@@ -86,6 +87,7 @@ class Dispatcher:
             log.warning("delivery failed", channel=row.channel, attempt=row.attempts, status=row.status)
         else:
             row.status, row.sent_at, row.last_error = "sent", now, None
+            NOTIFICATIONS_SENT.labels(s.service_name, row.channel).inc()
 
     async def call_due_webhooks(self) -> int:
         now = self.clock()
@@ -113,6 +115,7 @@ class Dispatcher:
                     row.last_error = str(exc)[:500]
                 else:
                     row.status, row.delivered_at, row.last_error = "delivered", now, None
+                    NOTIFICATIONS_SENT.labels(s.service_name, "webhook").inc()
             return len(rows)
 
     async def call(self, endpoint: WebhookEndpoint, event: dict[str, Any]) -> int:

@@ -5,8 +5,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 import aio_pika
+import httpx
 import uvicorn
 from fastapi import FastAPI
+from prometheus_client.parser import text_string_to_metric_families
 
 from pfms_contracts import CloudEvent, EventData
 from pfms_devservers import free_port
@@ -30,6 +32,18 @@ async def publish_event(amqp_url: str, data: EventData, *, source: str, event: C
             routing_key=event.type,
         )
     return event
+
+
+async def metric(client: httpx.AsyncClient, name: str, **labels: str) -> float:
+    """The sum of the `name` samples a service's /metrics shows with (at least) these labels. Counters are
+    process-wide, so a test compares the value before and after its action."""
+    text = (await client.get("/metrics")).text
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == name and labels.items() <= sample.labels.items()
+    )
 
 
 async def until(check: Callable[[], Awaitable[bool]], *, timeout: float = 10.0) -> None:

@@ -34,6 +34,7 @@ from pfms_platform.db import Database
 from pfms_platform.events.outbox import emit_payloads, random_ids
 from pfms_platform.internal import InternalClient
 from pfms_platform.logging import get_logger
+from pfms_platform.metrics import EXPENSES_CREATED
 
 log = get_logger(__name__)
 
@@ -277,6 +278,7 @@ class Applier:
         if added:
             await driver.copy_records_to_table("expenses", records=[r.record for r in added], columns=EXPENSE_COLUMNS)
             await emit_payloads(self.session, ExpenseCreated, [r.event for r in added])
+            EXPENSES_CREATED.labels("expense", "import").inc(len(added))
         if issues:
             await driver.copy_records_to_table("import_issues", records=issues, columns=ISSUE_COLUMNS)
 
