@@ -2,6 +2,7 @@
 exists when a batch inserts it, a server without transactions (re-runs after a crash), and a relay
 round that failed part-way."""
 
+import asyncio
 import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -123,3 +124,45 @@ async def test_the_relay_sends_only_the_events_of_a_document_that_did_not_leave(
 
         await until(delivered)
     assert received == [events[1]["_id"]]
+
+
+async def test_a_batch_with_a_duplicate_and_a_poison_message_is_applied_once_and_all_of_it_acked(
+    env, build_expense
+) -> None:
+    """Three expenses, a redelivery of the first and an unreadable message arrive together: one batch
+    applies each expense once, the poison is parked, and every delivery is settled at the broker (the
+    batch's acks go as one frame): with the service's connection closed nothing returns to the queue."""
+    user = uuid.uuid4()
+    created = [build_expense(user, f"UBER *TRIP {i} help.uber.com", "18.40", DAY) for i in range(3)]
+    events = [CloudEvent.wrap("test", data) for data in created]
+    bodies = [e.model_dump_json().encode() for e in [*events, events[0]]] + [b'{"not": "an event"']
+    connection = await aio_pika.connect(env.svc.settings.amqp_url)
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True)
+        exchange = await channel.get_exchange(created[0].exchange)
+        await asyncio.gather(
+            *(
+                exchange.publish(aio_pika.Message(body, type=created[0].type), routing_key=created[0].type)
+                for body in bodies
+            )
+        )
+        await env.wait_count(OUTBOX, {"user_ids": str(user)}, 1)
+        await env.wait_count(INBOX, {"event_id": {"$in": [e.id for e in events]}}, 1)
+
+        async def parked() -> bool:
+            dlq = await channel.declare_queue("ai.events.dlq", passive=True)
+            return dlq.declaration_result.message_count == 1
+
+        await until(parked)
+        assert len(await env.documents(EXPENSES, {"user_id": str(user)})) == 3
+        marks = [
+            i for d in await env.documents(INBOX, {"event_id": {"$in": [e.id for e in events]}}) for i in d["event_id"]
+        ]
+        assert sorted(marks) == sorted(e.id for e in events)
+        outbox = await env.documents(OUTBOX, {"user_ids": str(user)})
+        assert len([e for o in outbox for e in o["events"]]) == 3
+        await asyncio.sleep(0.3)  # the batch's ack frame
+        await env.svc.app.state.bus.connection.close()  # an unacked delivery would be requeued now
+        await asyncio.sleep(0.3)
+        queue = await channel.declare_queue("ai.events", passive=True)
+        assert queue.declaration_result.message_count == 0

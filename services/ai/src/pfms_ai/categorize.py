@@ -152,6 +152,34 @@ class Categoriser:
             self._users[user_id] = known
             return known
 
+    async def knowledge_many(self, users: list[uuid.UUID]) -> dict[uuid.UUID, UserKnowledge]:
+        """`knowledge` of many users in two reads, not two per user: the label versions of those due a
+        check, then the rules of those without labels (most users of a batch). A user whose labels
+        changed is loaded alone (`knowledge`: reads their labels, may retrain)."""
+        now = time.monotonic()
+        due = [u for u in users if u not in self._users or now - self._users[u].checked_at >= self.check_seconds]
+        if not due:
+            return {u: self._users[u] for u in users}
+        cursor = self.db[ML_MODELS].find({"_id": {"$in": [f"user:{u}" for u in due]}}, {"label_version": 1})
+        versions = {d["_id"]: int(d.get("label_version", 0)) async for d in cursor}
+        unlabelled: list[uuid.UUID] = []
+        labelled: list[uuid.UUID] = []
+        for user in due:
+            version = versions.get(f"user:{user}", 0)
+            known = self._users.get(user)
+            if known is not None and known.label_version == version:
+                known.checked_at = now
+            else:
+                (labelled if version else unlabelled).append(user)
+        if unlabelled:
+            rules: dict[uuid.UUID, dict[str, tuple[str, uuid.UUID | None]]] = {u: {} for u in unlabelled}
+            async for r in self.db[CATEGORY_RULES].find({"user_id": {"$in": [str(u) for u in unlabelled]}}):
+                rules[uuid.UUID(r["user_id"])][r["merchant"]] = (r["category_name"], _uuid(r.get("category_id")))
+            for user in unlabelled:
+                self._users[user] = UserKnowledge(0, None, rules[user], {}, checked_at=now)
+        loaded = dict(zip(labelled, await asyncio.gather(*(self.knowledge(u) for u in labelled)), strict=True))
+        return {u: loaded.get(u) or self._users[u] for u in users}
+
     async def _load_user(self, user_id: uuid.UUID, label_version: int, doc: dict[str, Any] | None) -> UserKnowledge:
         rules = {
             r["merchant"]: (r["category_name"], _uuid(r.get("category_id")))
@@ -194,8 +222,8 @@ class Categoriser:
         all its texts in one product — a batch of events costs little more than one of them."""
         general_model = self.general
         assert general_model is not None, "load_global first"
-        users = list(dict.fromkeys(user for user, _, _ in items))
-        known = dict(zip(users, await asyncio.gather(*(self.knowledge(u) for u in users)), strict=True))
+        known = await self.knowledge_many(list(dict.fromkeys(user for user, _, _ in items)))
+        users = list(known)
         general = general_model.probabilities_many([categorizer.features(d) for _, d, _ in items])
         personal: list[dict[str, float] | None] = [None] * len(items)
         for user in users:

@@ -5,7 +5,8 @@ The platform `Consumer` owns the queue, its dead-lettering, parsing and ack/nack
 batcher runs the handlers of up to `batch_size` events into one unit of work and commits it with the
 inbox marks in one transaction — MongoDB-wire servers pay per round trip, so one commit per event
 would cap the consumer at a few hundred events a second. A batch that fails is retried event by
-event, so one bad event fails alone (and is nacked, then parked after the delivery limit).
+event, so one bad event fails alone (and is nacked, then parked after the delivery limit). A batch's
+acks leave as one `basic.ack` with `multiple` (pfms_ai.acks), not one frame per message.
 """
 
 import asyncio
@@ -13,6 +14,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
+from aio_pika.abc import AbstractIncomingMessage
+
+from pfms_ai.acks import BatchedAcks
 from pfms_ai.store import INBOX, Mark, Store, Unit
 from pfms_contracts import CloudEvent, EventData
 from pfms_platform.events import causation
@@ -64,6 +68,11 @@ class MongoConsumer(Consumer):
         self._pending: list[_Pending] = []
         self._arrived = asyncio.Event()
         self._batcher: asyncio.Task[None] | None = None
+        self.acks = BatchedAcks()
+
+    async def on_message(self, message: AbstractIncomingMessage) -> None:
+        """The platform's handling, with the acks of a batch sent as one frame (pfms_ai.acks)."""
+        await super().on_message(self.acks.delivered(message))
 
     async def apply(self, event: CloudEvent, data: EventData) -> bool:
         """Applied once per event id: False if this consumer had already applied it."""
