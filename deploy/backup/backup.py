@@ -31,8 +31,10 @@ import sys
 import zipfile
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import islice
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import bson
 from pymongo import MongoClient
@@ -74,10 +76,10 @@ def pg_tool(name: str) -> str:
 
 
 def database_url(server: str, database: str) -> str:
-    """libpq's URL of `database` on the server `server` names (any path or driver in it is dropped)."""
-    base = re.sub(r"^postgresql\+\w+://", "postgresql://", server).split("?")[0]
-    scheme, rest = base.split("://", 1)
-    return f"{scheme}://{rest.split('/')[0]}/{database}"
+    """libpq's URL of `database` on the server `server` names: its path and driver go, its query
+    (`sslmode=…`) stays."""
+    url = urlsplit(server)
+    return urlunsplit(("postgresql", url.netloc, f"/{database}", url.query, ""))
 
 
 def dump(info: ServiceInfo, server: str, out: Path, *, database: str | None = None) -> Backup:
@@ -178,9 +180,10 @@ def restore_mongo(path: Path, server: str, database: str) -> None:
                 if not member.endswith(".bson"):
                     continue
                 collection = db[member.removesuffix(".bson")]
-                documents = bson.decode_all(archive.read(member))
-                for start in range(0, len(documents), 1000):
-                    collection.insert_many(documents[start : start + 1000], ordered=True)
+                with archive.open(member) as stream:
+                    documents = bson.decode_file_iter(stream)
+                    while batch := list(islice(documents, 1000)):
+                        collection.insert_many(batch, ordered=True)
                 metadata = json.loads(archive.read(member.removesuffix(".bson") + ".metadata.json"))
                 for index in metadata["indexes"]:
                     collection.create_index(list(index["key"]), unique=index.get("unique", False))

@@ -3,7 +3,9 @@ logical backup into a fresh one, and caught up from its producer's retained even
 
 import asyncio
 import importlib.util
+import os
 import re
+import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
@@ -24,7 +26,6 @@ from pfms_income.models import ExpenseFact, ProjectionInputs
 from pfms_platform.catalogue import service
 from pfms_platform.db import Database
 from pfms_platform.events.consumer import Consumer
-from pfms_platform.events.retention import replay_to
 from pfms_platform.events.tables import InboxEvent, OutboxEvent
 from pfms_platform.testing import Running
 from pfms_platform.testing.fixtures import _admin
@@ -139,7 +140,23 @@ async def test_a_restored_consumer_catches_up_from_its_producers_events(
     running = asyncio.create_task(consumer.run())
     try:
         await consumer.ready.wait()
-        sent = await replay_to(expense.settings, "income", taken.taken_at - backup.REPLAY_MARGIN)
+        since = (taken.taken_at - backup.REPLAY_MARGIN).isoformat()
+        command = next(c for c in backup.replay_commands(taken) if c.startswith("pfms-expense "))
+        assert command == f"pfms-expense outbox-replay --since {since.replace('+00:00', 'Z')} --to income"
+        env = {
+            **os.environ,
+            "PFMS_EXPENSE_DATABASE_URL": expense.settings.database_url,
+            "PFMS_EXPENSE_AMQP_URL": expense.settings.amqp_url,
+        }
+        cli = Path(sys.executable).parent / "pfms-expense"
+        done = await asyncio.create_subprocess_exec(
+            str(cli), *command.split()[1:], env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        )
+        out, err = await done.communicate()
+        assert done.returncode == 0, err.decode()[-2000:]
+        summary = out.decode().strip().splitlines()[-1]  # after the log lines: "5 event(s) since … sent again to …"
+        assert summary.endswith("sent again to income.events"), summary
+        sent = int(summary.split()[0])
         async with expense.db.sessions() as session:
             handled = await session.scalar(
                 select(func.count())
@@ -188,3 +205,18 @@ def test_the_ai_services_mongo_database_is_dumped_and_restored_into_an_empty_one
         for name in (source, target, service("ai").database):
             client.drop_database(name)
         client.close()
+
+
+def test_file_names_and_server_urls() -> None:
+    backup = load_backup()
+    parsed = backup.Backup.of(Path("/x/market-data-20261126T020304Z.dump"))
+    assert (parsed.service.name, parsed.taken_at) == ("market-data", datetime(2026, 11, 26, 2, 3, 4, tzinfo=UTC))
+    for wrong in ("income.dump", "nobody-20261126T020304Z.dump", "income-20261126T020304Z.sql"):
+        with pytest.raises((ValueError, StopIteration)):
+            backup.Backup.of(Path(wrong))
+    assert (
+        backup.database_url("postgresql+asyncpg://u:p%2F@db:5432/pfms_user?sslmode=require", "pfms_income")
+        == "postgresql://u:p%2F@db:5432/pfms_income?sslmode=require"
+    )
+    with pytest.raises(SystemExit, match="database name"):
+        backup.restore(parsed, "postgresql://db", database='x"; DROP DATABASE y; --')
