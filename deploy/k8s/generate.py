@@ -65,6 +65,7 @@ def environment(info: ServiceInfo) -> list[dict[str, Any]]:
         {"name": f"{p}JWKS_URL", "value": "$(JWKS_URL)"},
         secret(f"{p}SERVICE_TOKEN_SECRET", "SERVICE_TOKEN_SECRET"),
         {"name": f"{p}SERVICE_URL_TEMPLATE", "value": "http://{name}:{port}"},
+        {"name": f"{p}OTEL_EXPORTER_OTLP_ENDPOINT", "value": "$(OTEL_EXPORTER_OTLP_ENDPOINT)"},  # "": no tracing
     ]
     if info.name == "auth":
         env.append(secret(f"{p}KEY_ENCRYPTION_KEY", "AUTH_KEY_ENCRYPTION_KEY"))

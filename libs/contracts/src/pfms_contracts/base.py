@@ -22,7 +22,7 @@ class EventData(BaseModel):
 
 
 class CloudEvent(BaseModel):
-    """CloudEvents 1.0 structured JSON, plus the `correlationid` extension."""
+    """CloudEvents 1.0 structured JSON, plus the `correlationid` and distributed-tracing extensions."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -39,12 +39,29 @@ class CloudEvent(BaseModel):
         default=None,
         description="Ids of the events that led to this one, oldest first, space-separated (loop protection).",
     )
+    traceparent: str | None = Field(
+        default=None,
+        exclude_if=lambda v: v is None,
+        description="W3C Trace Context of the request or handler that emitted the event (CloudEvents "
+        "distributed-tracing extension); absent when the producer does not trace.",
+    )
+    tracestate: str | None = Field(
+        default=None, exclude_if=lambda v: v is None, description="W3C `tracestate` that goes with `traceparent`."
+    )
     data: dict[str, Any]
 
     @classmethod
     def wrap(
-        cls, source: str, data: EventData, *, correlation_id: str | None = None, causation_chain: str | None = None
+        cls,
+        source: str,
+        data: EventData,
+        *,
+        correlation_id: str | None = None,
+        causation_chain: str | None = None,
+        trace: dict[str, str] | None = None,
     ) -> "CloudEvent":
+        """`trace`: the `traceparent`/`tracestate` to stamp (pfms_platform.tracing.carrier())."""
+        trace = trace or {}
         return cls(
             source=source,
             type=data.type,
@@ -52,5 +69,7 @@ class CloudEvent(BaseModel):
             dataschema=f"urn:pfms:event:{data.type}:v{data.version}",
             correlationid=correlation_id,
             causationchain=causation_chain,
+            traceparent=trace.get("traceparent"),
+            tracestate=trace.get("tracestate"),
             data=data.model_dump(mode="json"),
         )

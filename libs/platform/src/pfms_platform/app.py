@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pfms_contracts.identity import UserDeleted
+from pfms_platform import tracing
 from pfms_platform.crypto import install as install_keyring
 from pfms_platform.db import Database
 from pfms_platform.errors import ERROR_RESPONSES, document_write_conflicts, install_error_handlers
@@ -56,6 +57,7 @@ def create_app(
     if use_database:
         checks = {"database": check_database, **checks}
     checks.update(ready_checks or {})
+    tracer_provider = tracing.setup(settings)  # None unless an OTLP endpoint is configured
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -67,7 +69,7 @@ def create_app(
         jwks = JWKSCache(settings.jwks_url)
         app.state.verifier = TokenVerifier(jwks, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
         app.state.deleted_users = deleted_users = DeletedUsers(app.state.redis)
-        app.state.bus = bus = Bus(settings.amqp_url, settings.service_name)
+        app.state.bus = bus = Bus(settings.amqp_url, settings.service_name, tracing.tracer(tracer_provider))
         bus.watch(UserDeleted.type, deleted_users.observe)
         bus.watch(UserDeleted.type, limiter.forget_deleted)  # no Redis key names a deleted account
         tasks: list[asyncio.Task[Any]] = [
@@ -115,6 +117,8 @@ def create_app(
             if use_database:
                 await _bounded(app.state.db.dispose(), "database pool")
             await _bounded(app.state.redis.aclose(), "redis connection")
+            if tracer_provider is not None:
+                await _bounded(tracing.shutdown(settings.service_name, tracer_provider), "trace export")
 
     app = FastAPI(
         title=title,
@@ -123,6 +127,7 @@ def create_app(
         responses=ERROR_RESPONSES,
     )
     app.state.settings = settings
+    app.state.tracer_provider = tracer_provider
     install_error_handlers(app)
     app.add_middleware(MetricsMiddleware, service=settings.service_name)
     app.add_middleware(CorrelationIdMiddleware)
@@ -133,6 +138,8 @@ def create_app(
     for router in routers:
         app.include_router(router)
     document_write_conflicts(app)
+    if tracer_provider is not None:
+        tracing.instrument_app(app, tracer_provider)
     return app
 
 

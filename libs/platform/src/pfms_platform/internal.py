@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from pfms_platform import tracing
 from pfms_platform.errors import AppError, NotFound
 from pfms_platform.logging import get_logger
 from pfms_platform.resilience import Breaker, CircuitOpen, retrying
@@ -64,6 +65,7 @@ class InternalClient:
             timeout=httpx.Timeout(timeout, connect=min(timeout, 1.0)),
             limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
         )
+        tracing.instrument_client(self._http, settings.service_name)  # CLIENT spans + traceparent, if tracing is on
 
     async def aclose(self) -> None:
         await self._http.aclose()

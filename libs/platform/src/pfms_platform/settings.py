@@ -59,6 +59,15 @@ class ServiceSettings(BaseSettings):
     consumers_enabled: bool = True
     ready_timeout_seconds: float = 1.0
 
+    otel_exporter_otlp_endpoint: str = Field(
+        default="",
+        description="Base URL of an OTLP/HTTP collector (e.g. http://jaeger:4318): traces go to <it>/v1/traces. "
+        "Empty (the default) turns tracing off: no tracer provider, no instrumentation (pfms_platform.tracing).",
+    )
+    otel_sample_ratio: float = Field(
+        default=1.0, ge=0.0, le=1.0, description="Share of new traces recorded; a caller's decision is followed"
+    )
+
     def service_url(self, name: str) -> str:
         """Base URL of another service, for the few synchronous internal calls (`/internal/...`)."""
         from pfms_platform.catalogue import service

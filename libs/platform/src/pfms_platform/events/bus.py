@@ -8,10 +8,12 @@ import aio_pika
 import aiormq
 import orjson
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractRobustConnection
+from opentelemetry.trace import SpanKind, Tracer
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential_jitter
 
 from pfms_contracts import EXCHANGES, CloudEvent
 from pfms_platform.logging import get_logger
+from pfms_platform.tracing import messaging_span
 
 log = get_logger(__name__)
 
@@ -58,9 +60,10 @@ Watcher = Callable[[CloudEvent], Awaitable[None]]
 
 
 class Bus:
-    def __init__(self, url: str, service: str) -> None:
+    def __init__(self, url: str, service: str, tracer: Tracer | None = None) -> None:
         self.url = url
         self.service = service
+        self.tracer = tracer  # publish and process spans when tracing is on (pfms_platform.tracing)
         self.watchers: dict[str, list[Watcher]] = {}
         self.connection: AbstractRobustConnection | None = None
         self._channel: AbstractChannel | None = None
@@ -98,17 +101,26 @@ class Bus:
         """Publish persistently and wait for the broker's confirm (raises if it nacks or is gone)."""
         if not self._connected.is_set():
             raise ConnectionError("broker not connected")
-        await self._exchanges[exchange].publish(
-            aio_pika.Message(
-                orjson.dumps(payload),
-                content_type="application/cloudevents+json",
-                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                message_id=message_id,
-                type=routing_key,
-            ),
+        with messaging_span(
+            self.tracer,
+            SpanKind.PRODUCER,
+            payload,
+            exchange=exchange,
             routing_key=routing_key,
-            timeout=10,
-        )
+            event_id=message_id,
+            source=payload.get("source"),
+        ):
+            await self._exchanges[exchange].publish(
+                aio_pika.Message(
+                    orjson.dumps(payload),
+                    content_type="application/cloudevents+json",
+                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                    message_id=message_id,
+                    type=routing_key,
+                ),
+                routing_key=routing_key,
+                timeout=10,
+            )
 
     async def channel(self, prefetch: int = 32) -> AbstractChannel:
         assert self.connection is not None

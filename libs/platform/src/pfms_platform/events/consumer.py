@@ -7,11 +7,13 @@ from typing import Any
 
 import aio_pika
 from aio_pika.abc import AbstractIncomingMessage
+from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pfms_contracts import CloudEvent, EventData, event_model
+from pfms_platform import tracing
 from pfms_platform.db import Database
 from pfms_platform.events import causation
 from pfms_platform.events.bus import DLX, Bus, broker_retries, queue_arguments
@@ -84,7 +86,7 @@ class Consumer:
             return
         token = correlation_id.set(event.correlationid)
         try:
-            with causation.handling(event):
+            with causation.handling(event), self._traced(message, event):
                 applied = await self.apply(event, data)
             await message.ack()
             EVENTS_CONSUMED.labels(self.service, event.type, "applied" if applied else "duplicate").inc()
@@ -96,6 +98,19 @@ class Consumer:
             await message.nack(requeue=True)
         finally:
             correlation_id.reset(token)
+
+    def _traced(self, message: AbstractIncomingMessage, event: CloudEvent) -> contextlib.AbstractContextManager[None]:
+        """The CONSUMER span around the handler, child of the emitter's context from the envelope, so
+        what the handler emits carries this span onwards (pfms_platform.tracing)."""
+        return tracing.messaging_span(
+            self.bus.tracer,
+            SpanKind.CONSUMER,
+            {"traceparent": event.traceparent, "tracestate": event.tracestate},
+            exchange=message.exchange or "",
+            routing_key=event.type,
+            event_id=event.id,
+            source=event.source,
+        )
 
     async def _delivered(self, message: AbstractIncomingMessage) -> None:
         """The bus's watchers of this event type see it first (before the handler, whatever the

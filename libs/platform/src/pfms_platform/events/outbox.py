@@ -13,6 +13,7 @@ from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pfms_contracts import CloudEvent, EventData
+from pfms_platform import tracing
 from pfms_platform.db import Database
 from pfms_platform.events import causation
 from pfms_platform.events.bus import Bus
@@ -28,7 +29,9 @@ CHANNEL = "pfms_outbox"
 async def emit(session: AsyncSession, data: EventData) -> CloudEvent:
     """Add an event to the current unit of work; it leaves only if the transaction commits."""
     source = str(session.info.get("service", "pfms"))
-    event = CloudEvent.wrap(source, data, correlation_id=correlation_id.get(), causation_chain=causation.stamp())
+    event = CloudEvent.wrap(
+        source, data, correlation_id=correlation_id.get(), causation_chain=causation.stamp(), trace=tracing.carrier()
+    )
     session.add(
         OutboxEvent(
             id=uuid.UUID(event.id),
@@ -95,7 +98,7 @@ def random_ids(n: int) -> list[str]:
 def _envelope(session: AsyncSession, sample: EventData) -> dict[str, Any]:
     source = str(session.info.get("service", "pfms"))
     return CloudEvent.wrap(
-        source, sample, correlation_id=correlation_id.get(), causation_chain=causation.stamp()
+        source, sample, correlation_id=correlation_id.get(), causation_chain=causation.stamp(), trace=tracing.carrier()
     ).model_dump(mode="json")
 
 
