@@ -31,6 +31,9 @@ if ! have redis-server && [ ! -x /usr/bin/redis-server ]; then missing+=(redis-s
 if ! have make; then missing+=(make); fi
 # The ai service reads receipts with Tesseract OCR (English data; pytesseract calls the binary).
 if ! have tesseract; then missing+=(tesseract-ocr tesseract-ocr-eng); fi
+# deploy/tests checks the Prometheus config and proves the alert rules with promtool (Debian ships
+# it in the prometheus package; policy-rc.d below keeps that package's server from starting).
+if ! have promtool; then missing+=(prometheus); fi
 if [ "${#missing[@]}" -gt 0 ]; then
     say "installing ${missing[*]} (apt-get)"
     # The runner and the tests start their own servers on their own ports: keep the packages from
