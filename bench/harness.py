@@ -5,6 +5,9 @@ A script starts its servers with `servers(name)`, gives a service a migrated dat
 `PFMS_<NAME>_*` environment built from the catalogue), awaits `ServiceProcess.ready()`, times its own
 requests, summarises them with `percentiles(...)`, records `machine(...)` and `measured_at()`, and
 writes `bench/results/<name>.json` with `write_results(...)` unless run with `--no-save`.
+Fleet-level scripts start services as `make run` does with `fleet(...)`, sign users up with
+`sign_up(...)`, drive them with `wrk(...)` (Lua script + `WRK_COUNTERS`) and read memory with
+`fleet_memory(...)`.
 """
 
 import argparse

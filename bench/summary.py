@@ -48,14 +48,7 @@ FIGURES: tuple[Figure, ...] = (
     Figure("fleet", "direct_vs_gateway.gateway_share_of_direct", "profile read: gateway ÷ direct", "share"),
     Figure("fleet", "memory_mib.fleet_total_gib", "fleet + servers memory (PSS), peak under load", "GiB", 3, "<"),
     Figure("events", "categorized.commit_to_applied.p50_ms", "expense 201 → categorized applied: p50", "ms"),
-    Figure(
-        "events",
-        "categorized.commit_to_applied.p95_ms",
-        "expense 201 → expense.categorized applied: p95",
-        "ms",
-        100,
-        "<",
-    ),
+    Figure("events", "categorized.commit_to_applied.p95_ms", "expense 201 → categorized applied: p95", "ms", 100, "<"),
     Figure("events", "relay.events_per_second", "outbox relay with publisher confirms", "events/s", 5000, ">="),
     Figure("events", "outbox_cost.with_as_share_of_without", "expense write with ÷ without its outbox row", "share"),
     Figure("identity", "gateway.rps", "user profile through the gateway, 64 clients", "req/s", 1250, ">="),
@@ -202,8 +195,9 @@ def main() -> None:
     rows = summarise(results)
     here = {"cpus": os.cpu_count(), "system": platform.platform(), "python": platform.python_version()}
     generated = datetime.now(UTC).isoformat(timespec="seconds")
+    written = generated[:16].replace("T", " ")
     table = (
-        f"Machine: {here['cpus']} cores, {here['system']}, Python {here['python']}; table written {generated[:16]} "
+        f"Machine: {here['cpus']} cores, {here['system']}, Python {here['python']}; table written {written} UTC "
         "from `bench/results/*.json` by `bench/summary.py` (each row's date and load are its own run's).\n\n"
         + render(rows)
     )
