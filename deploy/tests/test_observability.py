@@ -205,3 +205,9 @@ def test_the_seed_alerts_are_all_there_and_prometheus_loads_them(repo: Path) -> 
     assert all(rule["labels"]["severity"] in {"critical", "warning"} for rule in rules.values())
     config = yaml.safe_load((repo / PROMETHEUS / "prometheus.yml").read_text())
     assert config["rule_files"] == ["alerts.yml"]
+
+
+def test_compose_mounts_the_alert_rules_beside_the_config(compose: dict[str, Any]) -> None:
+    volumes = compose["services"]["prometheus"]["volumes"]
+    assert "./deploy/prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro" in volumes
+    assert "./deploy/prometheus/alerts.yml:/etc/prometheus/alerts.yml:ro" in volumes
