@@ -11,7 +11,9 @@ market-data (expense's FX source). Then:
   broker → ai consumer and model → ai's outbox relay → broker → expense consumer → update). The row
   is polled in PostgreSQL every `--poll-ms`, so each sample is late by up to that. ai's confidence
   threshold is set to 0 so every guess is published: the threshold decides whether a guess is sent,
-  not how fast. `--warmup` samples (the first model loads) are left out.
+  not how fast. `--warmup` samples (the first model loads) are left out. `hops_from_the_201`: when
+  `expense.created` and then `expense.categorized` reached a queue of this script, to see which
+  leg the time goes to.
 - `relay`: `--events` `expense.created` events written with `emit_many` into an outbox table of its
   own database, then the platform's `OutboxRelay` (as every service runs it: batches of 200, see
   `--relay-batch`; each message confirmed by the broker before its row is marked sent) started in
@@ -33,6 +35,7 @@ import argparse
 import asyncio
 import contextlib
 import csv
+import json
 import time
 import uuid
 from datetime import UTC, date, datetime
@@ -61,7 +64,7 @@ from harness import (
     write_results,
 )
 
-from pfms_contracts.expense import ExpenseCreated
+from pfms_contracts.expense import ExpenseCategorized, ExpenseCreated
 from pfms_expense import payloads
 from pfms_expense.models import Expense
 from pfms_local.fleet import wait_for
@@ -86,8 +89,38 @@ def descriptions() -> list[str]:
         return [row["description"] for row in csv.DictReader(file)]
 
 
+class Tap:
+    """An exclusive queue on `expense.created` and `expense.categorized`: when each expense's events
+    reached the broker (and this process), to split the latency into hops."""
+
+    def __init__(self, connection: aio_pika.abc.AbstractRobustConnection) -> None:
+        self.connection = connection
+        self.seen: dict[tuple[str, str], float] = {}
+
+    @classmethod
+    async def open(cls, amqp_url: str) -> "Tap":
+        tap = cls(await aio_pika.connect_robust(amqp_url))
+        channel = await tap.connection.channel()
+        queue = await channel.declare_queue(exclusive=True, auto_delete=True)
+        for model in (ExpenseCreated, ExpenseCategorized):
+            await queue.bind(model.exchange, routing_key=model.type)
+        await queue.consume(tap.on_message, no_ack=True)
+        return tap
+
+    async def on_message(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:
+        event = json.loads(message.body)
+        self.seen[(event["type"], event["data"]["expense_id"])] = time.perf_counter()
+
+    def at(self, event_type: str, expense_id: uuid.UUID) -> float | None:
+        return self.seen.get((event_type, str(expense_id)))
+
+    async def close(self) -> None:
+        await self.connection.close()
+
+
 async def categorized(bench: Servers, samples: int, warmup: int, users: int, poll_ms: float) -> dict[str, Any]:
-    """Expense POST (201) → the row holds the category from `expense.categorized`, one at a time."""
+    """Expense POST (201) → the row holds the category from `expense.categorized`, one at a time; with
+    the times `expense.created` and `expense.categorized` reached a queue of this process."""
     env = no_rate_limits(SERVICES) | {"PFMS_AI_CATEGORIZE_MIN_CONFIDENCE": "0"}
     texts = descriptions()
     async with fleet(bench, SERVICES, extra_env=env, gateway=False) as running:
@@ -95,6 +128,7 @@ async def categorized(bench: Servers, samples: int, warmup: int, users: int, pol
             tokens = await sign_up(auth, users)
         expenses = httpx.AsyncClient(base_url=running.url("expense"), timeout=30)
         db = await asyncpg.connect(plain(bench.stack.postgres.url(service("expense").database)))
+        tap = await Tap.open(bench.stack.rabbitmq.url())
         try:
             for token in tokens:
 
@@ -105,6 +139,7 @@ async def categorized(bench: Servers, samples: int, warmup: int, users: int, pol
                 await wait_for(has_categories, timeout=60, message="default categories from user.created")
             post_ms: list[float] = []
             applied_ms: list[float] = []
+            hops: dict[str, list[float]] = {"created_on_the_bus": [], "categorized_on_the_bus": []}
             missed = 0
             for i in range(warmup + samples):
                 body = {
@@ -128,7 +163,12 @@ async def categorized(bench: Servers, samples: int, warmup: int, users: int, pol
                     if i >= warmup:
                         post_ms.append((committed - sent) * 1000)
                         applied_ms.append((time.perf_counter() - committed) * 1000)
+                        for hop, event_type in zip(hops, (ExpenseCreated.type, ExpenseCategorized.type), strict=True):
+                            arrived = tap.at(event_type, expense_id)
+                            if arrived is not None:
+                                hops[hop].append((arrived - committed) * 1000)
         finally:
+            await tap.close()
             await db.close()
             await expenses.aclose()
     return {
@@ -139,6 +179,11 @@ async def categorized(bench: Servers, samples: int, warmup: int, users: int, pol
         "missed_after_10_s": missed,
         "commit_to_applied": percentiles(applied_ms, stats=("p50", "p95", "p99", "max")),
         "post_request": percentiles(post_ms, stats=("p50", "p95")),
+        "hops_from_the_201": {
+            "what": "when each event reached a queue of this script (expense's relay; then ai's consumer, model, "
+            "outbox and relay); the rest up to `commit_to_applied` is expense's consumer and the poll",
+            **{hop: percentiles(values, stats=("p50", "p95", "max")) for hop, values in hops.items() if values},
+        },
     }
 
 
