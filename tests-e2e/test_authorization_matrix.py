@@ -352,6 +352,8 @@ EXCLUDED: dict[str, str] = {
     "single use and bound to the browser (auth's test_oauth_oidc.py)",
     "/api/v1/auth/oauth/providers/{provider}": "keyed by a provider's name, always the caller's own link; auth's "
     "test_oauth_linking.py checks another user's call is a 404",
+    "/api/v1/auth/passkeys/{passkey_id}": "a passkey is made only by a WebAuthn ceremony with an authenticator; "
+    "auth's test_passkeys.py checks renaming or removing another user's is a 404",
 }
 """Path-id routes deliberately left out, with the reason."""
 

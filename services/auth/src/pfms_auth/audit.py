@@ -34,6 +34,8 @@ class Action(StrEnum):
     DATA_EXPORT_REQUESTED = "data_export_requested"
     PROVIDER_LINKED = "provider_linked"
     PROVIDER_UNLINKED = "provider_unlinked"
+    PASSKEY_ADDED = "passkey_added"
+    PASSKEY_REMOVED = "passkey_removed"
 
 
 class Outcome(StrEnum):

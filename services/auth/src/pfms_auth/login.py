@@ -87,6 +87,11 @@ async def mfa_step(
     return await _signed_in(db, rt, user, account, device, "mfa")
 
 
+async def signed_in(db: AsyncSession, rt: Runtime, user: User, device: sessions.Device, method: str) -> sessions.Issued:
+    """Open the session of a user fully authenticated by other means (a passkey)."""
+    return await _signed_in(db, rt, user, account_key(user.email), device, method)
+
+
 async def _signed_in(
     db: AsyncSession, rt: Runtime, user: User, account: str, device: sessions.Device, method: str
 ) -> sessions.Issued:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from pfms_auth import api, api_oauth, keys
+from pfms_auth import api, api_oauth, api_passkeys, keys
 from pfms_auth.events import HANDLERS
 from pfms_auth.keystore import KeyStore, StoreJWKS
 from pfms_auth.oneshot import OneShot
@@ -48,7 +48,7 @@ def create(settings: Settings | None = None) -> FastAPI:
     return create_app(
         settings or Settings(),
         title="PFMS auth service",
-        routers=[api.router, api_oauth.router, api.jwks_router],
+        routers=[api.router, api_oauth.router, api_passkeys.router, api.jwks_router],
         handlers=HANDLERS,
         on_startup=[_start],
     )

@@ -26,6 +26,7 @@ __all__ = [
     "MfaSetting",
     "OAuthProvider",
     "OutboxEvent",
+    "Passkey",
     "PasswordResetToken",
     "RefreshToken",
     "Session",
@@ -68,6 +69,21 @@ class OAuthProvider(IdMixin, _Created, Base):
     email: Mapped[str | None] = mapped_column(String(255))
     access_token: Mapped[str | None] = mapped_column(Encrypted())
     refresh_token: Mapped[str | None] = mapped_column(Encrypted())
+    last_used_at: Mapped[datetime | None]
+
+
+class Passkey(IdMixin, _Created, Base):
+    """A WebAuthn credential of a user: its public key (COSE) and the authenticator's last sign count."""
+
+    __tablename__ = "passkeys"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(_owner(), index=True)
+    credential_id: Mapped[bytes] = mapped_column(LargeBinary, unique=True)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    sign_count: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
+    transports: Mapped[list[str]] = mapped_column(ARRAY(String(20)), default=list, server_default=text("'{}'"))
+    name: Mapped[str] = mapped_column(String(100))
+    backed_up: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
     last_used_at: Mapped[datetime | None]
 
 

@@ -15,10 +15,10 @@ import hmac
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pfms_auth import accounts, audit, login, sessions, tokens
+from pfms_auth import accounts, audit, login, sessions, signin, tokens
 from pfms_auth.audit import Action
 from pfms_auth.models import OAuthProvider, User
 from pfms_auth.providers import Identity
@@ -144,12 +144,7 @@ async def unlink(db: AsyncSession, user: User, provider: str, device: sessions.D
     )
     if row is None:
         raise NotFound("No such linked provider")
-    others = await db.scalar(select(func.count()).where(OAuthProvider.user_id == user.id, OAuthProvider.id != row.id))
-    if user.password_hash is None and not others:
-        raise Conflict(
-            "This is the last way to sign in: set a password (password/forgot) or link another first",
-            code="LAST_SIGN_IN_METHOD",
-        )
+    await signin.require_another_way(db, user, provider=row.id)
     await db.delete(row)
     await audit.record(db, user.id, Action.PROVIDER_UNLINKED, device, provider=provider)
     log.info("provider unlinked", user_id=str(user.id), provider=provider)

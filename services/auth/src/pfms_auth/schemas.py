@@ -141,3 +141,42 @@ class LinkConfirm(_Request):
 
 
 OAuthResult = TokenPair | MfaChallenge | LinkRequiredOut | LinkedProviderOut
+
+
+PasskeyName = Annotated[str, Field(min_length=1, max_length=100)]
+
+
+class CeremonyOut(BaseModel):
+    ceremony: str = Field(description="Single use; send it back with the authenticator's answer")
+    options: dict[str, Any] = Field(description="WebAuthn options JSON for navigator.credentials.create()/get()")
+    expires_in: int
+
+
+class PasskeyRegister(_Request):
+    ceremony: Token
+    credential: dict[str, Any] = Field(description="The PublicKeyCredential from navigator.credentials.create(), JSON")
+    name: PasskeyName | None = None
+
+
+class PasskeyLoginOptions(_Request):
+    mfa_challenge: Token | None = Field(
+        default=None, description="From login (or an identity provider): the passkey is then the second factor"
+    )
+
+
+class PasskeyLogin(_Request):
+    ceremony: Token
+    credential: dict[str, Any] = Field(description="The PublicKeyCredential from navigator.credentials.get(), JSON")
+
+
+class PasskeyRename(_Request):
+    name: PasskeyName
+
+
+class PasskeyOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    transports: list[str]
+    backed_up: bool
+    created_at: datetime
+    last_used_at: datetime | None

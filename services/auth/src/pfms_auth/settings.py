@@ -82,6 +82,13 @@ class Settings(ServiceSettings):
     oauth_state_ttl_seconds: int = Field(default=600, ge=60, le=3600)
     oauth_link_ttl_seconds: int = Field(default=600, ge=60, le=3600)
 
+    # Passkeys (WebAuthn): the relying party is the web app's domain; origins are where its pages run.
+    webauthn_rp_id: str = "localhost"
+    webauthn_rp_name: str = "PFMS"
+    webauthn_origins: list[str] = Field(default_factory=lambda: ["http://localhost:8000"])
+    passkey_challenge_ttl_seconds: int = Field(default=300, ge=30, le=900)
+    passkeys_per_user: int = Field(default=10, ge=1, le=50)
+
     key_encryption_key: str = Field(
         default=DEV_KEY_ENCRYPTION_KEY,
         description="Fernet key(s), comma-separated, newest first: encrypts the private signing keys at rest.",

@@ -71,6 +71,11 @@ class Throttle:
     async def put_challenge(self, challenge: str, payload: dict[str, Any], ttl_seconds: int) -> None:
         await self.redis.set(f"{_PREFIX}:mfa:{digest(challenge)}", json.dumps(payload), ex=ttl_seconds)
 
+    async def peek_challenge(self, challenge: str) -> dict[str, Any] | None:
+        """Whose challenge it is, without spending it (a passkey's options come before its answer)."""
+        raw = await self.redis.get(f"{_PREFIX}:mfa:{digest(challenge)}")
+        return json.loads(raw) if raw else None
+
     async def take_challenge(self, challenge: str) -> dict[str, Any] | None:
         """Single use: reading the challenge deletes it, whether the code that follows is right or not."""
         raw = await self.redis.getdel(f"{_PREFIX}:mfa:{digest(challenge)}")
