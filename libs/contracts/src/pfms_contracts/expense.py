@@ -28,6 +28,7 @@ class _ExpenseFacts(_ExpenseEvent):
     payment_method: str | None = None
     source: str = Field(default="manual", description="manual | import | recurring | …")
     recurring_expense_id: UUID | None = None
+    account_id: UUID | None = Field(default=None, description="The account (accounts service) it was paid from.")
 
 
 class ExpenseCreated(_ExpenseFacts):
@@ -50,6 +51,7 @@ class ExpenseDeleted(_ExpenseEvent):
     amount: Decimal
     currency: str
     category_id: UUID | None = None
+    account_id: UUID | None = Field(default=None, description="The account it had been paid from, if any.")
     expense_date: date
 
 

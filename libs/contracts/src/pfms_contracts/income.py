@@ -23,6 +23,7 @@ class IncomeReceived(EventData):
     currency: str = Field(min_length=3, max_length=3)
     received_date: date
     description: str = ""
+    account_id: UUID | None = Field(default=None, description="The account (accounts service) it was paid into.")
 
 
 class IncomeUpdated(IncomeReceived):
@@ -47,3 +48,4 @@ class IncomeDeleted(EventData):
     net_amount: Decimal
     currency: str = Field(min_length=3, max_length=3)
     received_date: date
+    account_id: UUID | None = Field(default=None, description="The account it had been paid into, if any.")

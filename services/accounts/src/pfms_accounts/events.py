@@ -1,20 +1,61 @@
-"""Events the accounts service consumes: the profile currency (net worth is shown in it) and deletions.
+"""Events the accounts service consumes: expenses and income that name an account (booked on it), the
+profile currency (net worth is shown in it) and deletions.
 
-Handlers are idempotent beyond the platform's inbox: the currency is an upsert, the purge deletes
-whatever is left.
+Handlers are idempotent beyond the platform's inbox: a movement books only the difference to what the
+ledger holds for it (`linked`), the currency is an upsert, the purge deletes whatever is left.
 """
 
 from sqlalchemy import delete
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pfms_accounts.models import Account, FxQuote, Holder, IdempotencyKey, JournalEntry, Posting
+from pfms_accounts import linked
+from pfms_accounts.domain import EntryKind
+from pfms_accounts.models import Account, FxQuote, Holder, IdempotencyKey, JournalEntry, LinkedMovement, Posting
+from pfms_contracts.expense import ExpenseCreated, ExpenseDeleted, ExpenseUpdated
 from pfms_contracts.identity import UserDeleted, UserUpdated
+from pfms_contracts.income import IncomeDeleted, IncomeReceived, IncomeUpdated
 from pfms_finance.currency import normalise_currency
 from pfms_platform.events.consumer import Handler
 from pfms_platform.logging import get_logger
 
 log = get_logger(__name__)
+
+
+async def on_expense(session: AsyncSession, data: ExpenseCreated | ExpenseUpdated) -> None:
+    """Paid from the named account: the account goes down by the amount."""
+    await linked.settle(
+        session,
+        data.user_id,
+        f"expense:{data.expense_id}",
+        EntryKind.EXPENSE,
+        data.account_id,
+        -data.amount,
+        data.currency,
+        data.description or "Expense",
+    )
+
+
+async def on_expense_deleted(session: AsyncSession, data: ExpenseDeleted) -> None:
+    await linked.forget(session, data.user_id, f"expense:{data.expense_id}", EntryKind.EXPENSE)
+
+
+async def on_income(session: AsyncSession, data: IncomeReceived | IncomeUpdated) -> None:
+    """Paid into the named account: the account goes up by the net amount."""
+    await linked.settle(
+        session,
+        data.user_id,
+        f"income:{data.income_id}",
+        EntryKind.INCOME,
+        data.account_id,
+        data.net_amount,
+        data.currency,
+        data.description or "Income",
+    )
+
+
+async def on_income_deleted(session: AsyncSession, data: IncomeDeleted) -> None:
+    await linked.forget(session, data.user_id, f"income:{data.income_id}", EntryKind.INCOME)
 
 
 async def on_user_updated(session: AsyncSession, data: UserUpdated) -> None:
@@ -35,13 +76,19 @@ async def on_user_updated(session: AsyncSession, data: UserUpdated) -> None:
 
 
 async def on_user_deleted(session: AsyncSession, data: UserDeleted) -> None:
-    """Every row of the person goes: postings, entries, quotes, accounts, keys, the currency."""
-    for model in (Posting, FxQuote, JournalEntry, Account, IdempotencyKey, Holder):
+    """Every row of the person goes: postings, entries, quotes, linked movements, accounts, keys, the currency."""
+    for model in (Posting, FxQuote, JournalEntry, LinkedMovement, Account, IdempotencyKey, Holder):
         await session.execute(delete(model).where(model.user_id == data.user_id))
     log.info("user data purged", user_id=str(data.user_id))
 
 
 HANDLERS: dict[str, Handler] = {
+    ExpenseCreated.type: on_expense,
+    ExpenseUpdated.type: on_expense,
+    ExpenseDeleted.type: on_expense_deleted,
+    IncomeReceived.type: on_income,
+    IncomeUpdated.type: on_income,
+    IncomeDeleted.type: on_income_deleted,
     UserUpdated.type: on_user_updated,
     UserDeleted.type: on_user_deleted,
 }

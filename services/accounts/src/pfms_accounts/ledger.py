@@ -93,15 +93,20 @@ async def book(
     source_ref: str | None = None,
     rate: Decimal | None = None,
     fee: Decimal | None = None,
+    enforce_floors: bool = True,
 ) -> tuple[JournalEntry, list[Posting]] | None:
-    """Book a balanced entry; None when `source_ref` was booked already (an event about it came before)."""
+    """Book a balanced entry; None when `source_ref` was booked already (an event about it came before).
+
+    `enforce_floors=False` books a fact that already happened elsewhere (an expense paid from the wallet)
+    even if it takes a wallet below its overdraft limit: the books must show it, not refuse it."""
     domain.check_balanced(legs)
     accounts = await lock(session, user_id, [leg.account_id for leg in legs])
     for leg in legs:
         if accounts[leg.account_id].currency != leg.currency:
             raise Invalid(f"The account is in {accounts[leg.account_id].currency}", field="currency")
     before = {a.id: a.balance for a in accounts.values()}
-    after = domain.apply(before, legs, {a.id: domain.floor(a.type, a.overdraft_limit) for a in accounts.values()})
+    floors = {a.id: domain.floor(a.type, a.overdraft_limit) for a in accounts.values()} if enforce_floors else {}
+    after = domain.apply(before, legs, floors)
     entry_id = await session.scalar(
         insert(JournalEntry)
         .values(

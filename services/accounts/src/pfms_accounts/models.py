@@ -28,6 +28,7 @@ __all__ = [
     "IdempotencyKey",
     "InboxEvent",
     "JournalEntry",
+    "LinkedMovement",
     "OutboxEvent",
     "Posting",
 ]
@@ -147,3 +148,22 @@ class Holder(Base):
 
     user_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     currency: Mapped[str] = mapped_column(String(3))
+
+
+class LinkedMovement(Base):
+    """What the ledger booked for an expense or income of another service (`expense:<id>`, `income:<id>`).
+
+    Each event brings the movement's new state; the difference to what was booked is booked (a changed
+    amount, another account, a deletion), so a repeated event books nothing. A deleted movement stays as
+    a tombstone, so a late event about it does not book it again.
+    """
+
+    __tablename__ = "linked_movements"
+    __table_args__ = (Index("ix_linked_movements_user_id", "user_id"),)
+
+    source_ref: Mapped[str] = mapped_column(String(100), primary_key=True)
+    user_id: Mapped[uuid.UUID]
+    account_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+    amount: Mapped[Decimal | None]
+    currency: Mapped[str | None] = mapped_column(String(3))
+    deleted: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
