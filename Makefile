@@ -8,7 +8,7 @@ export PATH := $(HOME)/.local/bin:$(PATH)
 UV = $(shell command -v uv >/dev/null 2>&1 && echo uv || echo python3 -m uv)
 RUN = $(UV) run --frozen
 # Only the folders that exist (the gateway's may not have landed yet on a branch).
-CODE := $(wildcard libs services gateway deploy tests-e2e)
+CODE := $(wildcard libs services gateway deploy bench tests-e2e)
 TESTS := $(CODE)
 
 help: ## list the verbs
