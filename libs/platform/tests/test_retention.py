@@ -1,8 +1,9 @@
 """Outbox retention and replay against real PostgreSQL and RabbitMQ: old published rows go, pending
 ones stay; a replay reaches the one consumer named, oldest first, and nobody else."""
 
+import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import aio_pika
@@ -15,7 +16,9 @@ from pfms_devservers import Stack
 from pfms_platform.db import Base, Database
 from pfms_platform.events.retention import consumed_types, prune, replay
 from pfms_platform.events.tables import OutboxEvent
-from pfms_platform.testing.fixtures import _admin
+from pfms_platform.testing import Running
+from pfms_platform.testing.fixtures import _admin, fresh_database
+from pfms_platform.testing.helpers import until
 
 pytestmark = pytest.mark.integration
 
@@ -108,3 +111,30 @@ async def test_replay_sends_published_events_since_a_time_to_one_consumer_only(o
 def test_a_consumers_types_come_from_its_handlers() -> None:
     types = consumed_types("income")
     assert types is not None and {"expense.created", "user.deleted"} <= types
+
+
+@pytest.fixture
+async def aged_outbox(stack: Stack) -> AsyncIterator[str]:
+    """A migrated user database whose outbox holds an event published 30 days ago and one published now."""
+    database = await fresh_database(stack, "user")
+    old = NOW - timedelta(days=30)
+    engine = create_async_engine(stack.postgres.url(database))
+    async with engine.begin() as conn:
+        await conn.execute(insert(OutboxEvent), [row("user.created", old, old), row("user.updated", NOW, NOW)])
+    await engine.dispose()
+    yield database
+    await _admin(stack, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+
+
+@pytest.mark.parametrize(("days", "left"), [(7, 1), (0, 2)])
+async def test_a_service_prunes_its_outbox_from_the_start_unless_retention_is_zero(
+    aged_outbox: str, make_service: Callable[..., Awaitable[Running]], days: float, left: int
+) -> None:
+    svc = await make_service("user", database=aged_outbox, outbox_retention_days=days)
+
+    async def pruned() -> bool:
+        return await svc.count(OutboxEvent) == left
+
+    await until(pruned, timeout=10)
+    await asyncio.sleep(0.3)  # and no more than that goes (with 0, nothing ever does)
+    assert await svc.count(OutboxEvent) == left

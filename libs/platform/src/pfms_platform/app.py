@@ -19,6 +19,7 @@ from pfms_platform.errors import ERROR_RESPONSES, document_write_conflicts, inst
 from pfms_platform.events.bus import Bus
 from pfms_platform.events.consumer import Consumer, Handler
 from pfms_platform.events.outbox import OutboxRelay, forget_published
+from pfms_platform.events.retention import prune_loop
 from pfms_platform.export import Exporter, export_router
 from pfms_platform.health import ReadyCheck, check_broker, check_database, check_redis
 from pfms_platform.health import router as health_router
@@ -90,6 +91,9 @@ def create_app(
                         _supervised("outbox-relay", _after_connect(bus, relay.run)), name="outbox-relay"
                     )
                 )
+                if settings.outbox_retention_days:
+                    pruning = partial(prune_loop, db, settings.outbox_retention_days)
+                    tasks.append(asyncio.create_task(_supervised("outbox-prune", pruning), name="outbox-prune"))
             if settings.consumers_enabled and handlers:
                 consumer = Consumer(db, bus, settings.service_name, handlers)
                 app.state.consumer = consumer

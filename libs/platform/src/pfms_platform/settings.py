@@ -56,6 +56,12 @@ class ServiceSettings(BaseSettings):
 
     user_rate_limit_per_minute: int = Field(default=100, ge=0, description="0 disables the limiter")
     relay_enabled: bool = True
+    outbox_retention_days: float = Field(
+        default=7.0,
+        ge=0,
+        description="Days a published outbox row is kept, for `outbox-replay` to a consumer restored from a "
+        "backup (a backup older than this cannot be caught up); 0 keeps them forever",
+    )
     consumers_enabled: bool = True
     ready_timeout_seconds: float = 1.0
 

@@ -4,8 +4,9 @@ A consumer restored from a backup taken at T has lost the events it applied afte
 producers still hold them: the relay marks a row sent and leaves it in the outbox. `replay` sends a
 producer's retained events since T to that one consumer's queue (through the default exchange, so no
 other consumer sees them twice); the consumer's inbox skips whatever the backup already had.
-`prune` bounds the table: rows published longer ago than the retention (`outbox_retention_days`)
-go, unpublished ones never do. A backup older than the retention cannot be caught up this way.
+`prune` bounds the table (`create_app` runs `prune_loop`): rows published longer ago than the
+retention (`outbox_retention_days`) go, unpublished ones never do. A backup older than the
+retention cannot be caught up this way.
 """
 
 import asyncio
