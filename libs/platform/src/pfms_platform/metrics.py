@@ -37,8 +37,8 @@ EVENTS_PUBLISHED = Counter("events_published_total", "Events published by the ou
 EVENTS_CONSUMED = Counter(
     "events_consumed_total",
     "Event deliveries handled by consumers, by outcome: applied; duplicate (already in the inbox); failed (the"
-    " handler raised: redelivered, and dead-lettered after the queue's delivery limit); rejected (not a valid"
-    " event: dead-lettered at once)",
+    " handler raised, the event is redelivered); dead_lettered (the handler raised on the last allowed delivery:"
+    " the event is parked); rejected (not a valid event: parked at once)",
     ["service", "type", "outcome"],
 )
 OUTBOX_LAG = Gauge("outbox_pending_events", "Outbox rows not yet published", ["service"])

@@ -16,7 +16,7 @@ from pfms_contracts import CloudEvent, EventData, event_model
 from pfms_platform import tracing
 from pfms_platform.db import Database
 from pfms_platform.events import causation
-from pfms_platform.events.bus import DLX, Bus, broker_retries, queue_arguments
+from pfms_platform.events.bus import DELIVERY_LIMIT, DLX, Bus, broker_retries, queue_arguments
 from pfms_platform.events.tables import InboxEvent
 from pfms_platform.logging import correlation_id, get_logger
 from pfms_platform.metrics import EVENTS_CONSUMED
@@ -93,7 +93,9 @@ class Consumer:
         except Exception as exc:
             attempt = int(str((message.headers or {}).get("x-delivery-count", 0) or 0))
             log.warning("event handler failed", type=event.type, id=event.id, attempt=attempt, error=str(exc)[:300])
-            EVENTS_CONSUMED.labels(self.service, event.type, "failed").inc()
+            # past the queue's x-delivery-limit, this nack has the broker park the event in the dead-letter queue
+            outcome = "dead_lettered" if attempt >= DELIVERY_LIMIT else "failed"
+            EVENTS_CONSUMED.labels(self.service, event.type, outcome).inc()
             await asyncio.sleep(backoff_seconds(attempt))
             await message.nack(requeue=True)
         finally:
