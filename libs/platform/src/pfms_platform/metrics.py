@@ -87,10 +87,12 @@ async def measure_dead_letters(connection: AbstractRobustConnection | None, queu
 
 
 def _measurements(state: Any) -> list[partial[Coroutine[Any, Any, None]]]:
-    """The I/O-backed gauges of this app: its relay's outbox, its consumer's dead-letter queue."""
+    """The I/O-backed gauges of this app: its relay's outbox (the PostgreSQL one; the ai service's MongoDB
+    relay keeps its own count), its consumer's dead-letter queue."""
     found: list[partial[Coroutine[Any, Any, None]]] = []
-    if (relay := getattr(state, "relay", None)) is not None:
-        found.append(partial(measure_outbox, relay.db, relay.service))
+    relay = getattr(state, "relay", None)
+    if isinstance(db := getattr(relay, "db", None), Database):
+        found.append(partial(measure_outbox, db, state.relay.service))
     if (consumer := getattr(state, "consumer", None)) is not None:
         connection = consumer.bus.connection
         found.append(partial(measure_dead_letters, connection, f"{consumer.queue}.dlq", consumer.service))
