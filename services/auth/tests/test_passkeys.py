@@ -78,6 +78,13 @@ async def test_register_then_sign_in_without_a_password(auth: Harness) -> None:
         actions = sorted(await db.scalars(select(AuditEvent.action).where(AuditEvent.user_id == person.user_id)))
     assert actions == ["login"] * 5 + ["passkey_added"]  # 2 sign-ins, 3 refused uses of a known passkey
 
+    # the passkeys go with the account
+    gone = await auth.client.request(
+        "DELETE", "/api/v1/auth/account", json={"password": person.password}, headers=signed_in.headers
+    )
+    assert gone.status_code == 200, gone.text
+    assert await auth.count(Passkey) == 0
+
 
 async def test_a_passkey_as_the_second_factor(auth: Harness) -> None:
     person = await auth.signed_in()
