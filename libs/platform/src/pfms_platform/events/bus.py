@@ -1,8 +1,9 @@
 """One robust AMQP connection per process; topology declared in code (and exported for deploy/)."""
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
 
 import aio_pika
 import aiormq
@@ -57,6 +58,20 @@ def queue_arguments(queue: str) -> dict[str, Any]:
 
 
 Watcher = Callable[[CloudEvent], Awaitable[None]]
+
+CONTENT_TYPE = "application/cloudevents+json"
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """An envelope ready to leave as it is stored: its JSON bytes, and the few fields publishing reads
+    (`trace`: its traceparent/tracestate/source, for the PRODUCER span)."""
+
+    exchange: str
+    routing_key: str
+    body: bytes
+    message_id: str
+    trace: Mapping[str, Any]
 
 
 class Bus:
@@ -120,6 +135,47 @@ class Bus:
                 ),
                 routing_key=routing_key,
                 timeout=10,
+            )
+
+    async def send_many(self, messages: Sequence[Outgoing]) -> asyncio.Future[list[BaseException | None]]:
+        """Hand `messages` to the confirm channel in this order and return at once; the future gives each
+        one's outcome: None once the broker confirmed it, else the error (a nack, a timeout, no broker).
+
+        The relay's path: the body is sent as it is (no parse and dump), without aio-pika's message objects,
+        and publishes queued later on the channel (the relay's next batch) go out after these.
+        """
+        try:
+            if not self._connected.is_set() or self._channel is None:
+                raise ConnectionError("broker not connected")
+            wire = cast(aiormq.Channel, await self._channel.get_underlay_channel())
+        except BROKER_ERRORS as exc:
+            refused: asyncio.Future[list[BaseException | None]] = asyncio.get_running_loop().create_future()
+            refused.set_result([exc] * len(messages))
+            return refused
+        return asyncio.gather(*(self._send(wire, m) for m in messages), return_exceptions=True)
+
+    async def _send(self, wire: aiormq.Channel, message: Outgoing) -> None:
+        with messaging_span(
+            self.tracer,
+            SpanKind.PRODUCER,
+            message.trace,
+            exchange=message.exchange,
+            routing_key=message.routing_key,
+            event_id=message.message_id,
+            source=message.trace.get("source"),
+        ):
+            await wire.basic_publish(
+                message.body,
+                exchange=message.exchange,
+                routing_key=message.routing_key,
+                properties=aiormq.spec.Basic.Properties(
+                    content_type=CONTENT_TYPE,
+                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT.value,
+                    message_id=message.message_id,
+                    message_type=message.routing_key,
+                ),
+                timeout=10,
+                wait=False,  # no drain per message: the confirm is what we wait for
             )
 
     async def channel(self, prefetch: int = 32) -> AbstractChannel:

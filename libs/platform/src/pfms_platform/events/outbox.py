@@ -3,20 +3,23 @@
 import asyncio
 import os
 import uuid
+from collections import Counter, deque
 from collections.abc import Sequence
+from contextlib import AsyncExitStack
 from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 import orjson
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import Row, Text, Uuid, any_, bindparam, cast, delete, func, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pfms_contracts import CloudEvent, EventData
 from pfms_platform import tracing
 from pfms_platform.db import Database
 from pfms_platform.events import causation
-from pfms_platform.events.bus import Bus
+from pfms_platform.events.bus import Bus, Outgoing
 from pfms_platform.events.tables import OutboxEvent
 from pfms_platform.logging import correlation_id, get_logger
 from pfms_platform.metrics import EVENTS_PUBLISHED, OUTBOX_LAG
@@ -128,52 +131,84 @@ class OutboxRelay:
 
     Rows are claimed with `FOR UPDATE SKIP LOCKED`, so several relays never publish the same row
     at once; a crash after publishing but before the commit republishes it, and consumers' inboxes
-    make that harmless.
+    make that harmless. Up to `depth` batches are in flight: the next is claimed and sent while the
+    broker confirms the previous ones (each row stays locked, and pending, until its own batch's
+    confirms are in), and batches go out on one channel in the order they were claimed.
     """
 
     def __init__(
-        self, db: Database, bus: Bus, service: str, dsn: str, *, batch: int = 200, idle_seconds: float = 1.0
+        self,
+        db: Database,
+        bus: Bus,
+        service: str,
+        dsn: str,
+        *,
+        batch: int = 500,
+        depth: int = 3,
+        idle_seconds: float = 1.0,
     ) -> None:
         self.db = db
         self.bus = bus
         self.service = service
         self.dsn = dsn.replace("+asyncpg", "")
         self.batch = batch
+        self.depth = depth
         self.idle_seconds = idle_seconds
         self._wake = asyncio.Event()
 
     async def publish_batch(self) -> tuple[int, int]:
         """Publish one batch; returns (published, failed). Failed rows stay pending with their error."""
-        async with self.db.sessions() as session, session.begin():
-            rows = (
-                await session.scalars(
-                    select(OutboxEvent)
-                    .where(OutboxEvent.sent_at.is_(None))
-                    .order_by(OutboxEvent.created_at)
-                    .limit(self.batch)
-                    .with_for_update(skip_locked=True)
-                )
-            ).all()
-            if not rows:
-                return 0, 0
-            results = await asyncio.gather(
-                *(self.bus.publish(r.exchange, r.routing_key, r.payload, message_id=str(r.id)) for r in rows),
-                return_exceptions=True,
-            )
-            now = datetime.now(UTC)
-            sent = [r.id for r, res in zip(rows, results, strict=True) if not isinstance(res, BaseException)]
-            failed = [(r, res) for r, res in zip(rows, results, strict=True) if isinstance(res, BaseException)]
+        _, settled = await self._send_batch()
+        return await settled if settled is not None else (0, 0)
+
+    async def _send_batch(self) -> tuple[int, asyncio.Task[tuple[int, int]] | None]:
+        """Claim the oldest pending rows and hand them to the broker; returns how many, and the task that
+        waits for their confirms and marks them (their transaction, and so their locks, last until then)."""
+        stack = AsyncExitStack()
+        session = await stack.enter_async_context(self.db.sessions())
+        try:
+            await stack.enter_async_context(session.begin())
+            rows = (await session.execute(_CLAIM.limit(self.batch))).all()
+            confirms = await self.bus.send_many([_outgoing(row) for row in rows]) if rows else None
+        except BaseException as exc:
+            await stack.__aexit__(type(exc), exc, exc.__traceback__)
+            raise
+        if confirms is None:
+            await stack.aclose()
+            return 0, None
+        return len(rows), asyncio.create_task(self._settle(stack, session, rows, confirms))
+
+    async def _settle(
+        self,
+        stack: AsyncExitStack,
+        session: AsyncSession,
+        rows: Sequence[Row[Any]],
+        confirms: asyncio.Future[list[BaseException | None]],
+    ) -> tuple[int, int]:
+        try:
+            results = await confirms
+            sent = [row.id for row, error in zip(rows, results, strict=True) if error is None]
+            failed = [
+                {"row_id": row.id, "error": repr(error)[:500]}
+                for row, error in zip(rows, results, strict=True)
+                if error is not None
+            ]
+            connection = await session.connection()
             if sent:
-                await session.execute(update(OutboxEvent).where(OutboxEvent.id.in_(sent)).values(sent_at=now))
-            for row, exc in failed:
-                row.attempts += 1
-                row.last_error = repr(exc)[:500]
-            for row in rows:
-                if row.id in sent:
-                    EVENTS_PUBLISHED.labels(self.service, row.routing_key).inc()
+                await connection.execute(_MARK_SENT, {"ids": sent, "now": datetime.now(UTC)})
             if failed:
-                log.warning("outbox publish failed", failed=len(failed), error=repr(failed[0][1])[:200])
-            return len(sent), len(failed)
+                await connection.execute(_MARK_FAILED, failed)
+        except BaseException as exc:  # rolled back: the rows stay pending, as if never claimed
+            await stack.__aexit__(type(exc), exc, exc.__traceback__)
+            raise
+        else:
+            await stack.aclose()  # commits: only now are the rows sent
+        by_type = Counter(row.routing_key for row, error in zip(rows, results, strict=True) if error is None)
+        for routing_key, n in by_type.items():
+            EVENTS_PUBLISHED.labels(self.service, routing_key).inc(n)
+        if failed:
+            log.warning("outbox publish failed", failed=len(failed), error=failed[0]["error"][:200])
+        return len(sent), len(failed)
 
     async def pending(self) -> int:
         async with self.db.sessions() as session:
@@ -204,12 +239,20 @@ class OutboxRelay:
 
     async def run(self) -> None:
         listener = asyncio.create_task(self._listen())
+        in_flight: deque[asyncio.Task[tuple[int, int]]] = deque()
         backoff = 0.2
         try:
             while True:
+                failed = 0
                 try:
-                    n, failed = await self.publish_batch()
-                    if not failed and n < self.batch:
+                    self._wake.clear()  # before the claim: a commit from here on wakes the next idle wait
+                    n, settled = await self._send_batch()
+                    if settled is not None:
+                        in_flight.append(settled)
+                    # A full batch may have more behind it: claim the next while this one is confirmed.
+                    while in_flight and (n < self.batch or len(in_flight) >= self.depth):
+                        failed += (await in_flight.popleft())[1]
+                    if not failed and not in_flight:
                         await self._idle()
                 except asyncio.CancelledError:
                     raise
@@ -217,17 +260,54 @@ class OutboxRelay:
                     log.warning("outbox relay error", error=str(exc)[:200])
                     failed = 1
                 if failed:
+                    await asyncio.gather(*in_flight, return_exceptions=True)
+                    in_flight.clear()
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, 5.0)
                 else:
                     backoff = 0.2
         finally:
             listener.cancel()
+            for task in in_flight:
+                task.cancel()
+            await asyncio.gather(*in_flight, return_exceptions=True)
 
     async def _idle(self) -> None:
-        """Wait for a commit's NOTIFY or the idle timer; on the timer, refresh the lag gauge."""
-        self._wake.clear()
+        """Wait for a commit's NOTIFY (since the last claim) or the idle timer; on the timer, refresh
+        the lag gauge."""
         try:
             await asyncio.wait_for(self._wake.wait(), self.idle_seconds)
         except TimeoutError:
             await self.pending()
+
+
+_SPAN_FIELDS = (*tracing.TRACE_FIELDS, "source")
+_CLAIM = (
+    select(
+        OutboxEvent.id,
+        OutboxEvent.exchange,
+        OutboxEvent.routing_key,
+        cast(OutboxEvent.payload, Text).label("body"),
+        *(OutboxEvent.payload[field].astext.label(field) for field in _SPAN_FIELDS),
+    )
+    .where(OutboxEvent.sent_at.is_(None))
+    .order_by(OutboxEvent.created_at)
+    .with_for_update(skip_locked=True)
+)
+"""The oldest pending rows, each with its envelope as JSON text (sent as it is) and the fields of it
+that publishing reads: no envelope is parsed or serialised again on the way out."""
+_MARK_SENT = (
+    update(OutboxEvent)
+    .where(OutboxEvent.id == any_(bindparam("ids", type_=ARRAY(Uuid))))
+    .values(sent_at=bindparam("now"))
+)
+_MARK_FAILED = (
+    update(OutboxEvent)
+    .where(OutboxEvent.id == bindparam("row_id"))
+    .values(attempts=OutboxEvent.attempts + 1, last_error=bindparam("error"))
+)
+
+
+def _outgoing(row: Row[Any]) -> Outgoing:
+    trace = {field: value for field in _SPAN_FIELDS if (value := getattr(row, field)) is not None}
+    return Outgoing(row.exchange, row.routing_key, row.body.encode(), str(row.id), trace)
