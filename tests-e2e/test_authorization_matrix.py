@@ -223,6 +223,10 @@ RECIPES: tuple[Recipe, ...] = (
         "/api/v1/savings/rules",
         {"goal_id": "@goal", "name": "Round", "kind": "round_up", "round_up_unit": "5"},
     ),
+    # accounts
+    Recipe(
+        "account", "/api/v1/accounts", {"name": "Matrix", "type": "wallet", "currency": "USD", "opening_balance": "100"}
+    ),
 )
 
 ROUTES: dict[str, dict[str, str]] = {
@@ -315,6 +319,9 @@ ROUTES: dict[str, dict[str, str]] = {
     "/api/v1/savings/goals/{goal_id}/contributions": {"goal_id": "goal"},
     "/api/v1/savings/goals/{goal_id}/progress": {"goal_id": "goal"},
     "/api/v1/savings/rules/{rule_id}": {"rule_id": "saving_rule"},
+    "/api/v1/accounts/{account_id}": {"account_id": "account"},
+    "/api/v1/accounts/{account_id}/postings": {"account_id": "account"},
+    "/api/v1/accounts/{account_id}/reconciliation": {"account_id": "account"},
 }
 """Every path-id route: which of the owner's objects fills each parameter (`me`: the owner's user id)."""
 
@@ -418,12 +425,14 @@ BODIES: dict[tuple[str, str], Json] = {
     ("POST", "/api/v1/savings/goals/{goal_id}/contribute"): {"amount": "1.00"},
     ("POST", "/api/v1/savings/goals/{goal_id}/withdraw"): {"amount": "1.00"},
     ("PATCH", "/api/v1/savings/rules/{rule_id}"): {"name": "B was here"},
+    ("PATCH", "/api/v1/accounts/{account_id}"): {"name": "B was here"},
+    ("POST", "/api/v1/accounts/{account_id}/reconciliation"): {"balance": "1.00"},
 }
 """A valid body for each write that needs one: the request must reach the ownership check, not fail validation."""
 
 OWNER_GROUPS: tuple[tuple[str, ...], ...] = (
     ("auth", "user", "expense", "income", "tax"),
-    ("investment", "loan", "group"),
+    ("investment", "loan", "group", "accounts"),
     ("ai", "notification", "automation", "report", "savings", "market-data"),
 )
 """Services whose objects one owner/attacker pair handles (the per-user limit is 100 requests a minute)."""

@@ -126,6 +126,8 @@ async def test_reconciliation_shows_then_books_the_difference(env: Harness) -> N
     house = await env.account(name="House", type="property", opening_balance="300000")
     shown = (await env.get(f"/api/v1/accounts/{house['id']}/reconciliation", balance="312500")).json()["data"]
     assert shown["difference"] == "12500.00" and shown["entry_id"] is None
+    unstated = await env.get(f"/api/v1/accounts/{house['id']}/reconciliation")
+    assert unstated.status_code == 422 and unstated.json()["error"]["details"][0]["field"] == "balance"
     assert await env.balance(house["id"]) == Decimal(300000)
     booked = await env.post(
         f"/api/v1/accounts/{house['id']}/reconciliation", {"balance": "312500", "note": "Valuation"}

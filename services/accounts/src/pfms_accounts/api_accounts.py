@@ -235,7 +235,9 @@ async def list_postings(
 
 
 class StatedBalance(BaseModel):
-    balance: Decimal = Field(max_digits=19, decimal_places=4, description="The real balance to compare with")
+    balance: Decimal | None = Field(
+        default=None, max_digits=19, decimal_places=4, description="The real balance to compare with (required)"
+    )
 
 
 @router.get("/{account_id}/reconciliation", response_model=Envelope[Reconciliation], responses=ACCOUNT_404)
@@ -243,7 +245,9 @@ async def reconciliation(
     account_id: uuid.UUID, query: Annotated[StatedBalance, Query()], user: CurrentUser, session: Session
 ) -> dict[str, Any]:
     """The difference between a stated real balance and the books; nothing is booked."""
-    account = await ledger.account_of(session, user, account_id)
+    account = await ledger.account_of(session, user, account_id)  # ownership first: a stranger gets 404, not 422
+    if query.balance is None:
+        raise Invalid("State the real balance", field="balance")
     ledger.check_amount(query.balance, account.currency, "balance")
     return ok(_reconciliation(account, query.balance, account.balance))
 
