@@ -167,3 +167,19 @@ async def test_several_passkeys_renamed_and_removed(auth: Harness) -> None:
     async with auth.svc.db.sessions() as db:
         actions = sorted(await db.scalars(select(AuditEvent.action).where(AuditEvent.user_id == person.user_id)))
     assert actions == ["login", "passkey_added", "passkey_added", "passkey_removed"]
+
+
+async def test_the_number_of_passkeys_is_capped(make_service: Any) -> None:
+    auth = Harness(await make_service("auth", passkeys_per_user=1))
+    person = await auth.signed_in()
+    started = (await auth.client.post(f"{PASSKEYS}/register/options", headers=person.headers)).json()["data"]
+    await _register(auth, person, SoftAuthenticator())
+    more = await auth.client.post(f"{PASSKEYS}/register/options", headers=person.headers)
+    assert more.status_code == 409 and more.json()["error"]["code"] == "PASSKEY_LIMIT"
+    # a ceremony started before the limit was reached does not get past it either
+    late = await auth.client.post(
+        f"{PASSKEYS}/register/verify",
+        json={"ceremony": started["ceremony"], "credential": SoftAuthenticator().create(started["options"])},
+        headers=person.headers,
+    )
+    assert late.status_code == 409 and await auth.count(Passkey) == 1

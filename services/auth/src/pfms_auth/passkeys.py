@@ -60,8 +60,11 @@ class Ceremony:
     expires_in: int
 
 
+_TRANSPORTS = {t.value for t in AuthenticatorTransport}
+
+
 def _descriptor(row: Passkey) -> PublicKeyCredentialDescriptor:
-    transports = [AuthenticatorTransport(t) for t in row.transports if t in AuthenticatorTransport._value2member_map_]
+    transports = [AuthenticatorTransport(t) for t in row.transports if t in _TRANSPORTS]
     return PublicKeyCredentialDescriptor(id=row.credential_id, transports=transports or None)
 
 
@@ -75,12 +78,16 @@ async def _of_user(db: AsyncSession, user_id: uuid.UUID) -> list[Passkey]:
     return list(rows)
 
 
+def _within_limit(rt: Runtime, existing: list[Passkey]) -> None:
+    if len(existing) >= rt.settings.passkeys_per_user:
+        raise Conflict(f"At most {rt.settings.passkeys_per_user} passkeys per account", code="PASSKEY_LIMIT")
+
+
 async def registration_options(db: AsyncSession, rt: Runtime, user: User) -> Ceremony:
     """Options for navigator.credentials.create(): a discoverable credential (usable without typing
     the email), the user's existing passkeys excluded so one authenticator is not registered twice."""
     existing = await _of_user(db, user.id)
-    if len(existing) >= rt.settings.passkeys_per_user:
-        raise Conflict(f"At most {rt.settings.passkeys_per_user} passkeys per account", code="PASSKEY_LIMIT")
+    _within_limit(rt, existing)
     s = rt.settings
     options = generate_registration_options(
         rp_id=s.webauthn_rp_id,
@@ -126,6 +133,8 @@ async def register(
         raise Conflict("This passkey is already registered", code="PASSKEY_EXISTS")
     response = credential.get("response")
     transports = response.get("transports") if isinstance(response, dict) else None
+    existing = await _of_user(db, user.id)
+    _within_limit(rt, existing)  # again: several ceremonies may have been started at once
     row = Passkey(
         user_id=user.id,
         credential_id=verified.credential_id,
@@ -134,7 +143,7 @@ async def register(
         transports=[t for t in transports if isinstance(t, str) and len(t) <= 20][:8]
         if isinstance(transports, list)
         else [],
-        name=name or f"Passkey {len(await _of_user(db, user.id)) + 1}",
+        name=name or f"Passkey {len(existing) + 1}",
         backed_up=verified.credential_backed_up,
     )
     db.add(row)
