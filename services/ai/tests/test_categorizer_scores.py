@@ -1,10 +1,14 @@
 """The scorer used at prediction time computes what the fitted scikit-learn estimators compute (it only
-skips their per-call checks), for the global model and for a two-label user model; and the acks of a
-batch leave as one frame without ever settling a delivery still open."""
+skips their per-call checks), for the global model and for a two-label user model; the acks of a batch
+leave as one frame without ever settling a delivery still open; a batch is prepared during the previous
+one's commit only when nothing it reads can change."""
 
 import asyncio
 import csv
 import pickle
+import uuid
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +16,12 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pfms_ai import categorize, categorizer
+from pfms_ai import categorize, categorizer, events
 from pfms_ai.acks import BatchedAcks
+from pfms_ai.inbox import MongoConsumer, _Pending, _Prepared
+from pfms_ai.store import Unit
+from pfms_contracts import CloudEvent
+from pfms_contracts.expense import ExpenseCreated, ExpenseUpdated
 
 TEST_SET = Path(__file__).parent / "files" / "categorisation_test_set.csv"
 
@@ -99,3 +107,47 @@ async def test_a_batch_is_acked_with_one_frame_and_never_past_an_open_delivery()
     sent.clear()
     await _settle(acks, [*messages, *more], [("ack", 9), ("ack", 8)])
     assert sent == [("ack", 9, True)]
+
+
+def test_a_batch_is_prepared_during_the_previous_commit_only_when_nothing_it_reads_changes() -> None:
+    consumer = MongoConsumer.__new__(MongoConsumer)
+    consumer.overlap = events.reads_nothing_written
+    user = uuid.uuid4()
+
+    def pending(data: Any, event: CloudEvent | None = None) -> Any:
+        return _Pending(event or CloudEvent.wrap("test", data), data, None)
+
+    def created() -> ExpenseCreated:
+        return ExpenseCreated(
+            user_id=user,
+            expense_id=uuid.uuid4(),
+            amount=Decimal("15.49"),
+            currency="USD",
+            expense_date=date(2025, 3, 14),
+            description="NETFLIX.COM",
+        )
+
+    first = pending(created())
+    in_flight = _Prepared([first], [(first, Unit())])
+    assert consumer._may_overlap([pending(created()), pending(created())], in_flight)
+    assert not consumer._may_overlap([pending(created()), pending(first.data, first.event)], in_flight)  # redelivery
+    assert not consumer._may_overlap([pending(created())], _Prepared([], [], _relearning()))  # a model changes
+    updated = ExpenseUpdated(
+        **created().model_dump(exclude={"category_id", "category_name"}),
+        category_id=None,
+        category_name=None,
+        previous_amount=Decimal(1),
+        previous_expense_date=date(2025, 3, 14),
+        previous_category_id=None,
+    )
+    assert not consumer._may_overlap([pending(created()), pending(updated)], in_flight)
+
+
+def _relearning() -> Unit:
+    unit = Unit()
+
+    async def relearn() -> None:
+        return None
+
+    unit.after_commit["model:someone"] = relearn
+    return unit

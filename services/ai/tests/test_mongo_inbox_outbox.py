@@ -166,3 +166,39 @@ async def test_a_batch_with_a_duplicate_and_a_poison_message_is_applied_once_and
         await asyncio.sleep(0.3)
         queue = await channel.declare_queue("ai.events", passive=True)
         assert queue.declaration_result.message_count == 0
+
+
+async def test_batches_prepared_while_the_previous_one_commits_apply_each_event_once(make_env, build_expense) -> None:
+    """Small batches of new expenses arriving faster than they commit: the next batch is categorised
+    while the previous one commits. Redeliveries of events of the batch in flight wait for its commit
+    (they are not in the inbox yet); every expense is applied and categorised exactly once."""
+    env = await make_env(consumer_batch_size=20)
+    user = uuid.uuid4()
+    created = [build_expense(user, f"UBER *TRIP {i} help.uber.com", "18.40", DAY) for i in range(120)]
+    events = [CloudEvent.wrap("test", data) for data in created]
+    bodies = [e.model_dump_json().encode() for e in events]
+    bodies += [e.model_dump_json().encode() for e in events[::7]]  # redeliveries, some while in flight
+    connection = await aio_pika.connect(env.svc.settings.amqp_url)
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True)
+        exchange = await channel.get_exchange(created[0].exchange)
+        await asyncio.gather(
+            *(
+                exchange.publish(aio_pika.Message(body, type=created[0].type), routing_key=created[0].type)
+                for body in bodies
+            )
+        )
+
+        async def drained() -> bool:
+            queue = await channel.declare_queue("ai.events", passive=True)
+            marks = await env.documents(INBOX, {"event_id": {"$in": [e.id for e in events]}})
+            return queue.declaration_result.message_count == 0 and sum(len(d["event_id"]) for d in marks) == 120
+
+        await until(drained, timeout=60)
+    await asyncio.sleep(0.5)  # a duplicate applied late would show now
+    inbox = await env.documents(INBOX, {"event_id": {"$in": [e.id for e in events]}})
+    assert sorted(i for d in inbox for i in d["event_id"]) == sorted(e.id for e in events)
+    assert len(await env.documents(EXPENSES, {"user_id": str(user)})) == 120
+    outbox = await env.documents(OUTBOX, {"user_ids": str(user)})
+    published = [e["payload"]["data"]["expense_id"] for o in outbox for e in o["events"]]
+    assert sorted(published) == sorted(str(c.expense_id) for c in created)

@@ -29,7 +29,7 @@ class _Channel:
 
 class BatchedAcks:
     def __init__(self) -> None:
-        self._channels: dict[int, _Channel] = {}
+        self._channels: dict[object, _Channel] = {}
         self._flush_scheduled = False
         self._sending: set[asyncio.Task[None]] = set()
 
@@ -39,7 +39,7 @@ class BatchedAcks:
         return _Deferred(message, self)  # type: ignore[return-value]
 
     def _channel(self, message: AbstractIncomingMessage) -> _Channel:
-        return self._channels.setdefault(id(message.channel), _Channel())
+        return self._channels.setdefault(message.channel, _Channel())
 
     def ack(self, message: AbstractIncomingMessage) -> None:
         state = self._channel(message)

@@ -199,6 +199,13 @@ async def user_deleted(deps: Deps, unit: Unit, data: UserDeleted) -> None:
     _changed(deps, unit, data.user_id, gone=True)
 
 
+def reads_nothing_written(data: Any) -> bool:
+    """Whether handling this event reads nothing the handling of earlier events writes, so that its batch
+    may be prepared while the previous one commits: a new expense only reads the categoriser's models
+    (whose changes the consumer waits for), where an update reads the stored prediction."""
+    return isinstance(data, ExpenseCreated)
+
+
 HANDLERS: dict[str, MongoHandler] = {
     ExpenseCreated.type: expense_created,
     ExpenseUpdated.type: expense_updated,

@@ -11,7 +11,7 @@ acks leave as one `basic.ack` with `multiple` (pfms_ai.acks), not one frame per 
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 from aio_pika.abc import AbstractIncomingMessage
@@ -49,6 +49,7 @@ class MongoConsumer(Consumer):
         context: Any,
         *,
         prepare: Prepare | None = None,
+        overlap: Callable[[EventData], bool] | None = None,
         batch_size: int = 256,
         linger_seconds: float = 0.01,
     ) -> None:
@@ -60,6 +61,8 @@ class MongoConsumer(Consumer):
         self.mongo_handlers = handlers
         self.context = context
         self.prepare = prepare
+        self.overlap = overlap
+        """Events whose handling reads nothing a previous batch writes: may be prepared while it commits."""
         self.queue = queue_name(service)
         self.ready = asyncio.Event()
         self.store = store
@@ -67,18 +70,22 @@ class MongoConsumer(Consumer):
         self.linger_seconds = linger_seconds
         self._pending: list[_Pending] = []
         self._arrived = asyncio.Event()
+        self._full = asyncio.Event()
         self._batcher: asyncio.Task[None] | None = None
         self.acks = BatchedAcks()
 
-    async def on_message(self, message: AbstractIncomingMessage) -> None:
-        """The platform's handling, with the acks of a batch sent as one frame (pfms_ai.acks)."""
-        await super().on_message(self.acks.delivered(message))
+    async def _delivered(self, message: AbstractIncomingMessage) -> None:
+        """The platform's handling, with the acks of a batch sent as one frame (pfms_ai.acks). Wrapped
+        on arrival, before the bus's watchers may suspend it, so deliveries are known in tag order."""
+        await super()._delivered(self.acks.delivered(message))
 
     async def apply(self, event: CloudEvent, data: EventData) -> bool:
         """Applied once per event id: False if this consumer had already applied it."""
         done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._pending.append(_Pending(event, data, done))
         self._arrived.set()
+        if len(self._pending) >= self.batch_size:
+            self._full.set()
         return await done
 
     async def run(self) -> None:
@@ -90,19 +97,55 @@ class MongoConsumer(Consumer):
             self._batcher.cancel()
 
     async def _batches(self) -> None:
-        while True:
-            await self._arrived.wait()
-            await self._linger()
-            batch, self._pending = self._pending[: self.batch_size], self._pending[self.batch_size :]
-            if not self._pending:
-                self._arrived.clear()
-            try:
-                await self.apply_batch(batch)
-            except Exception as exc:  # the futures carry each event's own outcome; keep batching
-                log.error("inbox batch crashed", error=repr(exc)[:300])
-                for item in batch:
-                    if not item.done.done():
-                        item.done.set_exception(exc)
+        """Prepare the next batch (inbox read, categorising, handlers) while the previous one commits, when
+        that cannot change what the next one sees (`_may_overlap`); at most one commit is in flight and
+        commits keep their order, so a batch's inbox read never misses an event an earlier one applied."""
+        committing: asyncio.Task[None] | None = None
+        in_flight: _Prepared | None = None
+        try:
+            while True:
+                await self._arrived.wait()
+                if committing is not None:
+                    await self._full_or_done(committing)
+                await self._linger()
+                batch, self._pending = self._pending[: self.batch_size], self._pending[self.batch_size :]
+                if not self._pending:
+                    self._arrived.clear()
+                if committing is not None and in_flight is not None and not self._may_overlap(batch, in_flight):
+                    await committing
+                try:
+                    prepared = await self._prepare_batch(batch)
+                except Exception as exc:
+                    _crashed(batch, exc)
+                    continue
+                if committing is not None:
+                    await committing
+                committing = asyncio.create_task(self._commit_batch(prepared))
+                in_flight = prepared
+        finally:
+            if committing is not None:
+                committing.cancel()
+
+    def _may_overlap(self, batch: list[_Pending], in_flight: "_Prepared") -> bool:
+        """Only events whose handling reads nothing an earlier batch writes (`overlap`), none of them an event
+        of the batch in flight (it is not in the inbox yet), and only while that batch changes no model or
+        other state its after-commit actions would reload."""
+        if self.overlap is None or in_flight.combined.after_commit:
+            return False
+        ids = {item.event.id for item, _ in in_flight.units}
+        return all(self.overlap(item.data) and item.event.id not in ids for item in batch)
+
+    async def _full_or_done(self, committing: asyncio.Task[None]) -> None:
+        """While a commit is in flight the next batch keeps filling: it starts early only if it is full
+        (small batches cost the MongoDB-wire server more per event)."""
+        if len(self._pending) >= self.batch_size or committing.done():
+            return
+        self._full.clear()
+        full = asyncio.create_task(self._full.wait())
+        try:
+            await asyncio.wait({committing, full}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            full.cancel()
 
     async def _linger(self) -> None:
         """Let a batch fill while events keep arriving: until none came for `linger_seconds`, the batch is
@@ -116,7 +159,9 @@ class MongoConsumer(Consumer):
             if len(self._pending) == size:
                 return
 
-    async def apply_batch(self, batch: list[_Pending]) -> None:
+    async def _prepare_batch(self, batch: list[_Pending]) -> "_Prepared":
+        """Drop events already in the inbox (resolved False), categorise the rest together, run their
+        handlers into units of work; an event whose handler fails is resolved with its error."""
         ids = [p.event.id for p in batch]
         recorded = self.store.db[INBOX].find({"consumer": self.service, "event_id": {"$in": ids}}, {"event_id": 1})
         seen = {i async for d in recorded for i in _ids(d["event_id"])} & set(ids)
@@ -132,27 +177,33 @@ class MongoConsumer(Consumer):
                 await self.prepare([item.data for item in fresh])
             except Exception as exc:  # the handlers then do the work one event at a time
                 log.warning("batch preparation failed", error=str(exc)[:200])
-        combined = Unit()
-        units: list[tuple[_Pending, Unit]] = []
+        prepared = _Prepared(batch)
         for item in fresh:
             try:
                 unit = await self._handle(item)
             except Exception as exc:
                 item.done.set_exception(exc)
                 continue
-            units.append((item, unit))
-            combined.merge(unit)
-        if not units:
-            return
+            prepared.units.append((item, unit))
+            prepared.combined.merge(unit)
+        return prepared
+
+    async def _commit_batch(self, prepared: "_Prepared") -> None:
+        """One commit for the batch; if it fails, event by event. Never raises: outcomes go to the futures."""
         try:
-            await self.store.commit(combined)
-        except Exception as exc:
-            log.warning("inbox batch failed, applying one by one", size=len(units), error=str(exc)[:200])
-            for item, unit in units:
-                await self._commit_one(item, unit)
-            return
-        for item, _ in units:
-            item.done.set_result(True)
+            if not prepared.units:
+                return
+            try:
+                await self.store.commit(prepared.combined)
+            except Exception as exc:
+                log.warning("inbox batch failed, applying one by one", size=len(prepared.units), error=str(exc)[:200])
+                for item, unit in prepared.units:
+                    await self._commit_one(item, unit)
+                return
+            for item, _ in prepared.units:
+                item.done.set_result(True)
+        except Exception as exc:  # keep batching
+            _crashed(prepared.batch, exc)
 
     async def _handle(self, item: _Pending) -> Unit:
         unit = Unit()
@@ -176,6 +227,20 @@ class MongoConsumer(Consumer):
                 item.done.set_exception(exc)
             return
         item.done.set_result(True)
+
+
+@dataclass
+class _Prepared:
+    batch: list[_Pending]
+    units: list[tuple[_Pending, Unit]] = field(default_factory=list)
+    combined: Unit = field(default_factory=Unit)
+
+
+def _crashed(batch: list[_Pending], exc: BaseException) -> None:
+    log.error("inbox batch crashed", error=repr(exc)[:300])
+    for item in batch:
+        if not item.done.done():
+            item.done.set_exception(exc)
 
 
 def _ids(recorded: str | list[str]) -> list[str]:

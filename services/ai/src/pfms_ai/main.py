@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from pfms_ai import api, chat_api, internal, receipts_api
 from pfms_ai.categorize import Categoriser
-from pfms_ai.events import HANDLERS, Deps, forget_caches
+from pfms_ai.events import HANDLERS, Deps, forget_caches, reads_nothing_written
 from pfms_ai.inbox import MongoConsumer
 from pfms_ai.outbox import MongoOutboxRelay
 from pfms_ai.settings import Settings
@@ -45,6 +45,7 @@ def create(settings: Settings | None = None) -> FastAPI:
                 HANDLERS,
                 deps,
                 prepare=deps.prepare,
+                overlap=reads_nothing_written,
                 batch_size=settings.consumer_batch_size,
             )
         app.state.relay = MongoOutboxRelay(app.state.store, app.state.bus, settings.service_name)
