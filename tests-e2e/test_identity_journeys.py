@@ -146,3 +146,28 @@ async def test_another_users_session_is_a_404_and_stays_alive(gateway: httpx.Asy
     assert attempt.json()["error"]["code"] == "NOT_FOUND"
     still = (await gateway.get("/api/v1/auth/sessions", headers=alice.headers)).json()["data"]
     assert [s["id"] for s in still] == [s["id"] for s in alice_sessions]
+
+
+async def test_identity_provider_and_passkey_sign_in_are_public_the_rest_needs_a_token(
+    gateway: httpx.AsyncClient,
+) -> None:
+    """The gateway lets the sign-in steps of issue 12 through without a token (auth itself answers)
+    and keeps linking and passkey management behind the jwt plugin."""
+    options = await gateway.post("/api/v1/auth/passkeys/login/options", json={})
+    assert options.status_code == 200, options.text
+    started = options.json()["data"]
+    assert started["ceremony"] and started["options"]["challenge"] and started["expires_in"] > 0
+    # A passkey nobody registered is refused by auth in the fleet's envelope (Kong's own 401 is a bare message).
+    refused = await gateway.post(
+        "/api/v1/auth/passkeys/login/verify", json={"ceremony": started["ceremony"], "credential": {}}
+    )
+    assert refused.status_code in (400, 401, 422) and refused.json()["error"]["code"]
+    unknown = await gateway.get("/api/v1/auth/oauth/no-such-provider/authorize")
+    assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "NOT_FOUND"
+    assert (await gateway.get("/api/v1/auth/passkeys")).status_code == 401
+    assert (await gateway.get("/api/v1/auth/oauth/providers")).status_code == 401
+    alice: Person = await sign_up(gateway, wait_profile=False)
+    mine = await gateway.get("/api/v1/auth/passkeys", headers=alice.headers)
+    assert mine.status_code == 200 and mine.json()["data"] == []
+    linked = await gateway.get("/api/v1/auth/oauth/providers", headers=alice.headers)
+    assert linked.status_code == 200 and linked.json()["data"] == []

@@ -27,6 +27,10 @@ PUBLIC_PATHS = {
     "~/api/v1/auth/password/reset$",
     "~/api/v1/auth/verify-email$",
     "~/api/v1/auth/mfa/verify$",
+    "~/api/v1/auth/oauth/[^/]+/authorize$",
+    "~/api/v1/auth/oauth/[^/]+/callback$",
+    "~/api/v1/auth/passkeys/login/options$",
+    "~/api/v1/auth/passkeys/login/verify$",
     "/.well-known/jwks.json",
 }
 PROTECTED_AUTH_URLS = [
@@ -43,6 +47,15 @@ PROTECTED_AUTH_URLS = [
     "/api/v1/auth/loginx",
     "/api/v1/auth/mfa/verify-setup",
     "/api/v1/auth/register/",
+    "/api/v1/auth/oauth/providers",
+    "/api/v1/auth/oauth/providers/google",
+    "/api/v1/auth/oauth/google/link",
+    "/api/v1/auth/oauth/link/confirm",
+    "/api/v1/auth/oauth/google/callback/x",
+    "/api/v1/auth/passkeys",
+    "/api/v1/auth/passkeys/123",
+    "/api/v1/auth/passkeys/register/options",
+    "/api/v1/auth/passkeys/register/verify",
 ]
 INTERNAL_SAMPLES = [
     "/internal",
@@ -125,6 +138,10 @@ def test_public_routes_are_exactly_the_public_auth_endpoints(config: KongConfig,
         "/api/v1/auth/password/reset",
         "/api/v1/auth/verify-email",
         "/api/v1/auth/mfa/verify",
+        "/api/v1/auth/oauth/google/authorize",
+        "/api/v1/auth/oauth/corp-sso/callback",
+        "/api/v1/auth/passkeys/login/options",
+        "/api/v1/auth/passkeys/login/verify",
         "/.well-known/jwks.json",
     ]:
         route = router.match(url)
