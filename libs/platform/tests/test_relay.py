@@ -1,5 +1,6 @@
 """The outbox relay's publish path against real PostgreSQL and RabbitMQ: order kept while batches are
-pipelined, rows the broker did not take left pending with their error, no commit's wake-up lost."""
+pipelined, rows the broker did not take left pending with their error, no commit's wake-up lost, a
+batch written at once arriving intact."""
 
 import asyncio
 import uuid
@@ -16,6 +17,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from pfms_contracts.identity import UserCreated
 from pfms_devservers import Stack
 from pfms_platform.db import Base, Database
+from pfms_platform.events import bus as bus_module
 from pfms_platform.events.bus import Bus, Outgoing
 from pfms_platform.events.outbox import OutboxRelay, emit, emit_many
 from pfms_platform.events.tables import OutboxEvent
@@ -152,3 +154,37 @@ async def test_an_event_committed_while_a_batch_is_in_flight_goes_out_without_wa
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         await bus.close()
+
+
+async def test_a_batch_goes_out_as_one_write_with_bodies_larger_than_a_frame_intact(place: Place) -> None:
+    bus = Bus(place.amqp, "probe")
+    await bus.connect()
+    connection = await aio_pika.connect(place.amqp)
+    tap = await (await connection.channel()).declare_queue(exclusive=True)
+    await tap.bind("user.events", routing_key="user.created")
+    bodies = [b'{"n": %d, "pad": "%s"}' % (i, b"x" * size) for i, size in enumerate((0, 10, 300_000, 5))]
+    try:
+        outcomes = await (
+            await bus.send_many([Outgoing("user.events", "user.created", b, str(i), {}) for i, b in enumerate(bodies)])
+        )
+        assert outcomes == [None] * 4
+        received = []
+        for _ in range(4):
+            message = await tap.get(timeout=10)
+            received.append((message.message_id, message.body))
+        assert received == [(str(i), b) for i, b in enumerate(bodies)]
+    finally:
+        await connection.close()
+        await bus.close()
+
+
+async def test_confirmations_give_none_when_acked_else_the_error_or_a_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bus_module, "PUBLISH_TIMEOUT", 0.05)
+    loop = asyncio.get_running_loop()
+    acked, nacked, silent = loop.create_future(), loop.create_future(), loop.create_future()
+    acked.set_result(object())
+    nacked.set_exception(RuntimeError("nack"))
+    outcomes = await bus_module._outcomes([acked, nacked, silent])
+    assert outcomes[0] is None
+    assert isinstance(outcomes[1], RuntimeError) and isinstance(outcomes[2], TimeoutError)
+    assert silent.cancelled()
