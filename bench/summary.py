@@ -74,6 +74,8 @@ FIGURES: tuple[Figure, ...] = (
     Figure("report", "job_pdf.submit_to_completed.p95_ms", "report monthly PDF job, submit → completed: p95", "ms"),
     Figure("savings", "progress_http.p95_ms", "savings progress, 10,000 entries: p95", "ms"),
     Figure("tax", "http_uncached.p95_ms", "tax calculation, uncached: p95", "ms", 100, "<"),
+    Figure("accounts", "transfers.per_second", "accounts: 1,000 concurrent transfers on 10 wallets", "transfers/s"),
+    Figure("accounts", "reads.balance_http.p95_ms", "accounts balance, 100,000 postings: p95", "ms", 10, "<"),
 )
 
 COMPARE = {
