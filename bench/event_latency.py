@@ -15,11 +15,11 @@ market-data (expense's FX source). Then:
   `expense.created` and then `expense.categorized` reached a queue of this script, to see which
   leg the time goes to.
 - `relay`: `--events` `expense.created` events written with `emit_many` into an outbox table of its
-  own database, then the platform's `OutboxRelay` (as every service runs it: batches of 200, see
-  `--relay-batch`; each message confirmed by the broker before its row is marked sent) started in
-  this process; events/s
-  from its start until no row is pending. The events land in a quorum queue bound to their routing
-  key (as consumers' queues are), and the queue's count (`in_the_queue`) is read back.
+  own database, then the platform's `OutboxRelay` (as every service runs it: batches of 500, see
+  `--relay-batch`, up to 3 in flight; each message confirmed by the broker before its row is marked
+  sent) started in this process; events/s from its start until no row is pending. The events land
+  in a quorum queue bound to their routing key (as consumers' queues are), and the queue's count
+  (`in_the_queue`) is read back.
 - `outbox_cost`: the same write — one expense row in its own transaction, `--writers` concurrent
   transactions for `--write-seconds` — without and with its `expense.created` outbox row (the
   event built from the row, the `INSERT` into `outbox` and the `NOTIFY`, exactly `emit`), alternated
@@ -249,6 +249,7 @@ async def relay(bench: Servers, url: str, events: int, batch: int) -> dict[str, 
     return {
         "what": "OutboxRelay (publisher confirms) from start until no outbox row is pending",
         "batch": batch,
+        "batches_in_flight": outbox_relay.depth,
         "events": events,
         "seconds": round(seconds, 2),
         "events_per_second": round(events / seconds),
@@ -364,7 +365,7 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=10)
     parser.add_argument("--poll-ms", type=float, default=2.0)
     parser.add_argument("--events", type=int, default=50_000)
-    parser.add_argument("--relay-batch", type=int, default=200, help="rows per batch (the services run 200)")
+    parser.add_argument("--relay-batch", type=int, default=500, help="rows per batch (the services run 500)")
     parser.add_argument("--writers", type=int, default=16)
     parser.add_argument("--write-seconds", type=float, default=10.0)
     args = arguments(__doc__, parser)
