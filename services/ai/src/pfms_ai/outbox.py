@@ -64,6 +64,10 @@ class MongoOutboxRelay:
         self.batch = batch
         """Events per round, about: whole documents are taken, the oldest first, until they hold this many."""
         self.idle_seconds = idle_seconds
+        self.in_flight = 100
+        """Publishes awaiting the broker's confirm at once. Each may wait 10 s for it; a whole round of 500
+        at once, queued behind a busy broker, overran that, and every event that timed out went again
+        (duplicates the receivers absorb, but duplicates)."""
 
     async def publish_batch(self) -> tuple[int, int, int]:
         """Publish one round; returns (events read, events published, events failed). Documents with a
@@ -79,10 +83,13 @@ class MongoOutboxRelay:
         if not docs:
             return 0, 0, 0
         todo = [(d, e) for d in docs for e in _events(d) if e["_id"] not in d.get("published", [])]
-        results = await asyncio.gather(
-            *(self.bus.publish(e["exchange"], e["routing_key"], e["payload"], message_id=e["_id"]) for _, e in todo),
-            return_exceptions=True,
-        )
+        slots = asyncio.Semaphore(self.in_flight)
+
+        async def send(e: dict[str, Any]) -> None:
+            async with slots:
+                await self.bus.publish(e["exchange"], e["routing_key"], e["payload"], message_id=e["_id"])
+
+        results = await asyncio.gather(*(send(e) for _, e in todo), return_exceptions=True)
         sent: dict[str, list[str]] = {d["_id"]: [] for d in docs}
         errors: dict[str, BaseException] = {}
         for (d, e), result in zip(todo, results, strict=True):
