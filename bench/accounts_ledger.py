@@ -151,8 +151,9 @@ async def seed(dsn: str, user_id: uuid.UUID, account_id: uuid.UUID, other_id: uu
             records=postings,
             columns=["entry_id", "account_id", "user_id", "currency", "amount", "balance_after", "created_at"],
         )
-        await conn.execute("UPDATE accounts SET balance = $1 WHERE id = $2", balance, account_id)
-        await conn.execute("UPDATE accounts SET balance = $1 WHERE id = $2", other, other_id)
+        update = "UPDATE accounts SET balance = $1, postings_count = $2 WHERE id = $3"
+        await conn.execute(update, balance, POSTINGS, account_id)
+        await conn.execute(update, other, POSTINGS, other_id)
         await conn.execute("ANALYZE")
     finally:
         await conn.close()

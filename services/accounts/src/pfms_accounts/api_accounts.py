@@ -206,10 +206,10 @@ async def delete_account(account_id: uuid.UUID, user: CurrentUser, session: Sess
 async def list_postings(
     account_id: uuid.UUID, page: Annotated[PageParams, Query()], user: CurrentUser, session: Session
 ) -> dict[str, Any]:
-    """The account's postings, newest first, each with the balance it left."""
+    """The account's postings, newest first, each with the balance it left (the total is kept on the account)."""
     account = await ledger.account_of(session, user, account_id)
     where = (Posting.account_id == account.id, Posting.user_id == user)
-    total = await session.scalar(select(func.count()).select_from(Posting).where(*where)) or 0
+    total = account.postings_count
     rows = await session.execute(
         select(Posting, JournalEntry.kind, JournalEntry.description)
         .join(JournalEntry, JournalEntry.id == Posting.entry_id)

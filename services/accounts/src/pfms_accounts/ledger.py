@@ -140,6 +140,8 @@ async def book(
     session.add_all(postings)
     for account_id, balance in after.items():
         accounts[account_id].balance = balance
+    for leg in legs:
+        accounts[leg.account_id].postings_count += 1
     await session.flush()
     entry = await session.get(JournalEntry, entry_id)
     assert entry is not None

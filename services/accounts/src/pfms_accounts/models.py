@@ -61,6 +61,8 @@ class Account(IdMixin, TimestampMixin, Base):
     institution: Mapped[str | None] = mapped_column(String(200))
     opening_balance: Mapped[Decimal] = mapped_column(default=Decimal(0), server_default=text("0"))
     balance: Mapped[Decimal] = mapped_column(default=Decimal(0), server_default=text("0"))
+    postings_count: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
+    """Kept with the balance, so a page of postings needs no count over all of them."""
     overdraft_limit: Mapped[Decimal | None]
     portfolio_id: Mapped[uuid.UUID | None]
     loan_id: Mapped[uuid.UUID | None]
