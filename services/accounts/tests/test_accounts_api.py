@@ -8,6 +8,7 @@ import pytest
 
 from pfms_accounts.models import Account, JournalEntry
 from pfms_contracts.identity import UserDeleted, UserUpdated
+from pfms_platform.security import mint_service_token
 from pfms_platform.testing.helpers import publish_event, until
 
 from .conftest import Harness
@@ -157,3 +158,17 @@ async def test_profile_currency_and_deletion_arrive_as_events(env: Harness) -> N
     await until(purged)
     assert await env.svc.count(JournalEntry, JournalEntry.user_id == env.alice) == 0
     assert await env.svc.count(Account, Account.user_id == env.bob) == 2  # bob's wallet and counter-account
+
+
+async def test_the_export_holds_the_persons_rows_only(env: Harness) -> None:
+    mine = await env.account(opening_balance="10")
+    await env.account(env.bob, opening_balance="20")
+    token = mint_service_token(env.svc.settings.service_token_secret, "report")
+    response = await env.client.get(
+        "/internal/v1/export", params={"user_id": str(env.alice)}, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 200, response.text
+    tables = response.json()["data"]["tables"]
+    assert {a["id"] for a in tables["accounts"] if a["type"] != "external"} == {mine["id"]}
+    assert {p["user_id"] for p in tables["postings"]} == {str(env.alice)} and len(tables["postings"]) == 2
+    assert (await env.client.get("/internal/v1/export", params={"user_id": str(env.alice)})).status_code == 401
