@@ -35,6 +35,8 @@ from harness import (
     arguments,
     cpu_seconds,
     load_average,
+    machine,
+    measured_at,
     percentiles,
     serve,
     servers,
@@ -196,6 +198,8 @@ def main(save: bool) -> dict[str, Any]:
     results = {
         "service": "ai",
         "benchmark": "bench/ai_categorize.py",
+        "measured_at": measured_at(),
+        "machine": machine(),
         "http_categorize": {**http, "target_p95_ms": P95_TARGET_MS, "met": http["p95_ms"] < P95_TARGET_MS},
         "in_process_predict": predict,
         "events": events,
