@@ -15,11 +15,13 @@ request, by a counter per wrk thread, is one of:
 Tokens rotate over the 64 users. Latency percentiles (p95 included) come from wrk's `done()`;
 every answer that is not 2xx, and every request refused or unanswered after 10 s, counts as an
 error. Then a read straight at the user service vs the same read through the gateway
-(`--compare-seconds` each, 0 to skip). Memory: RSS and PSS of each service and the gateway, and
-of each server of the stack, idle after sign-up and sampled every few seconds under the load (the
-peak and the end). Writes bench/results/fleet.json.
+(`--compare-seconds` each, 0 to skip), and with `--breakdown-seconds N` each kind of request of the
+mix alone for N seconds (after the mix, on the data it left), to tell which endpoint is the slow
+one. Memory: RSS and PSS of each service and the gateway, and of each server of the stack, idle
+after sign-up and sampled every few seconds under the load (the peak and the end). Writes bench/results/fleet.json.
 
-    uv run python bench/fleet_load.py [--seconds 60] [--connections 64] [--compare-seconds 10] [--no-save]
+    uv run python bench/fleet_load.py [--seconds 60] [--connections 64] [--compare-seconds 10]
+        [--breakdown-seconds 0] [--no-save]
 """
 
 import argparse
@@ -67,43 +69,73 @@ READS = (
     "/api/v1/categories?limit=50",
 )
 
+ENDPOINTS = (
+    *(f"GET {path}" for path in READS),
+    "POST /api/v1/expenses",
+    "POST /api/v1/income/transactions",
+    "POST /api/v1/savings/goals/{id}/contribute",
+    "POST /api/v1/budgets",
+)
+"""The mix's kinds of request, in the order of `kinds` in the script (`only` picks one by position)."""
+
 MIX_SCRIPT = """
 local tokens = {%(tokens)s}
 local goals = {%(goals)s}
 local reads = {%(reads)s}
 local today = "%(today)s"
+local only = %(only)d
 local n = 0
 
 local function auth(i)
   return {["Authorization"] = "Bearer " .. tokens[i], ["Content-Type"] = "application/json"}
 end
 
-request = function()
-  n = n + 1
-  local user = (n %% #tokens) + 1
-  local slot = n %% 10
-  local turn = math.floor(n / 10)
-  if slot < 6 then
-    return wrk.format("GET", reads[(turn %% #reads) + 1], auth(user))
-  elseif slot < 9 then
-    local body = string.format(
-      '{"amount": "%%d.%%02d", "currency": "USD", "expense_date": "%%s", "description": "CARD PURCHASE %%d"}',
-      1 + n %% 200, n %% 100, today, n %% 50)
-    return wrk.format("POST", "/api/v1/expenses", auth(user), body)
-  end
-  local kind = turn %% 3
-  if kind == 0 then
-    local body = string.format('{"amount": "%%d.00", "currency": "USD", "date": "%%s", "description": "salary"}',
-      100 + n %% 900, today)
-    return wrk.format("POST", "/api/v1/income/transactions", auth(user), body)
-  elseif kind == 1 then
-    return wrk.format("POST", "/api/v1/savings/goals/" .. goals[user] .. "/contribute", auth(user),
-      '{"amount": "5.00"}')
-  end
+local function read(i)
+  return function(user) return wrk.format("GET", reads[i], auth(user)) end
+end
+
+local function expense(user)
+  local body = string.format(
+    '{"amount": "%%d.%%02d", "currency": "USD", "expense_date": "%%s", "description": "CARD PURCHASE %%d"}',
+    1 + n %% 200, n %% 100, today, n %% 50)
+  return wrk.format("POST", "/api/v1/expenses", auth(user), body)
+end
+
+local function income(user)
+  local body = string.format('{"amount": "%%d.00", "currency": "USD", "date": "%%s", "description": "salary"}',
+    100 + n %% 900, today)
+  return wrk.format("POST", "/api/v1/income/transactions", auth(user), body)
+end
+
+local function contribute(user)
+  return wrk.format("POST", "/api/v1/savings/goals/" .. goals[user] .. "/contribute", auth(user),
+    '{"amount": "5.00"}')
+end
+
+local function budget(user)
   local body = string.format(
     '{"name": "bench %%d-%%d", "amount": "500.00", "currency": "USD", "period": "monthly", "start_date": "%%s"}',
     tid, n, today)
   return wrk.format("POST", "/api/v1/budgets", auth(user), body)
+end
+
+local kinds = {}
+for i = 1, #reads do kinds[i] = read(i) end
+for _, write in ipairs({expense, income, contribute, budget}) do table.insert(kinds, write) end
+local others = {income, contribute, budget}
+
+request = function()
+  n = n + 1
+  local user = (n %% #tokens) + 1
+  if only > 0 then return kinds[only](user) end
+  local slot = n %% 10
+  local turn = math.floor(n / 10)
+  if slot < 6 then
+    return kinds[(turn %% #reads) + 1](user)
+  elseif slot < 9 then
+    return expense(user)
+  end
+  return others[(turn %% 3) + 1](user)
 end
 """
 
@@ -184,7 +216,9 @@ async def under_load(
     return result["wrk"], samples or [fleet_memory(running)]
 
 
-async def run(bench: Servers, seconds: int, connections: int, compare_seconds: int) -> dict[str, Any]:
+async def run(
+    bench: Servers, seconds: int, connections: int, compare_seconds: int, breakdown_seconds: int
+) -> dict[str, Any]:
     load_before = load_average()
     async with fleet(bench, SERVICES, extra_env=no_rate_limits(SERVICES)) as running:
         started_in = running.started_in
@@ -192,21 +226,25 @@ async def run(bench: Servers, seconds: int, connections: int, compare_seconds: i
             tokens, goals = await prepare_users(client, connections)
         await asyncio.sleep(5)  # let the sign-up's events settle before measuring idle memory
         idle = fleet_memory(running)
-        mix = bench.folder / "mix.lua"
-        mix.write_text(
-            MIX_SCRIPT
-            % {
-                "tokens": lua_list(tokens),
-                "goals": lua_list(goals),
-                "reads": lua_list(READS),
-                "today": datetime.now(UTC).date().isoformat(),
-            }
-            + WRK_COUNTERS
-        )
+        today = datetime.now(UTC).date().isoformat()
+
+        def script(only: int) -> Any:
+            """The mix (`only` 0) or only the `only`-th of ENDPOINTS (1-based)."""
+            path = bench.folder / f"mix-{only}.lua"
+            values = {"tokens": lua_list(tokens), "goals": lua_list(goals), "reads": lua_list(READS)}
+            path.write_text(MIX_SCRIPT % (values | {"today": today, "only": only}) + WRK_COUNTERS)
+            return path
+
+        mix = script(0)
         wrk(running.gateway_url, mix, 3, connections, timeout=WRK_TIMEOUT)  # warm-up: connections, caches
         load_1m_at_start = load_average()[0]
         figures, samples = await under_load(running, running.gateway_url, mix, seconds, connections)
         at_end = fleet_memory(running)
+        alone: dict[str, Any] = {}
+        for position, endpoint in enumerate(ENDPOINTS, 1) if breakdown_seconds else ():
+            alone[endpoint] = wrk(
+                running.gateway_url, script(position), breakdown_seconds, connections, timeout=WRK_TIMEOUT
+            )
         compare: dict[str, Any] = {}
         if compare_seconds:
             profile = bench.folder / "profile.lua"
@@ -248,6 +286,7 @@ async def run(bench: Servers, seconds: int, connections: int, compare_seconds: i
             ],
         },
         "mix": figures | {"errors": errors},
+        "each_endpoint_alone": {"seconds": breakdown_seconds, "after_the_mix": alone} if alone else {},
         "direct_vs_gateway": compare,
         "memory_mib": {
             "what": (
@@ -273,6 +312,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--compare-seconds", type=int, default=10, help="direct vs gateway read, each; 0 skips")
+    parser.add_argument(
+        "--breakdown-seconds", type=int, default=0, help="after the mix, each endpoint of it alone for as long; 0 skips"
+    )
     args = arguments(__doc__, parser)
     need_wrk()
     began = time.monotonic()
@@ -280,7 +322,7 @@ def main() -> None:
         for info in SERVICES:
             if info.store == "postgres":
                 database(bench.stack, info.name)  # under the catalogue's name, where the fleet looks
-        result = asyncio.run(run(bench, args.seconds, args.connections, args.compare_seconds))
+        result = asyncio.run(run(bench, args.seconds, args.connections, args.compare_seconds, args.breakdown_seconds))
     result["wall_seconds"] = round(time.monotonic() - began, 1)
     write_results("fleet", result, save=not args.no_save)
 

@@ -154,3 +154,24 @@ async def test_another_users_budget_is_not_found(env) -> None:
     assert env.data(await env.client.get(URL, headers=mallory.headers)) == []
     assert env.data(await env.client.delete(path, headers=alice.headers))["id"] == mine["id"]
     assert await env.count(Budget) == 0
+
+
+async def test_alike_budgets_share_one_sum_and_each_alerts_once(env) -> None:
+    """Budgets of one scope and currency are summed once per evaluation; each still gets its own alerts, once."""
+    alice = await env.signup()
+    small = env.data(await env.client.post(URL, json=budget(name="Small", amount="50"), headers=alice.headers))
+    large = env.data(await env.client.post(URL, json=budget(name="Large", amount="200"), headers=alice.headers))
+    today = today_utc().isoformat()
+    await env.expense(alice, amount="40.00", expense_date=today)
+    await env.expense(alice, amount="70.00", expense_date=today)
+    await env.expense(alice, amount="1.00", expense_date=today)
+    sent = [(e["budget_id"], e["threshold_percent"], e["spent"]) for e in await env.outbox("budget.threshold_reached")]
+    assert sorted(sent) == sorted(
+        [
+            (small["id"], 50, "40.00"),
+            (small["id"], 80, "40.00"),
+            (small["id"], 100, "110.00"),
+            (large["id"], 50, "110.00"),
+        ]
+    )
+    assert await env.count(BudgetCrossing, BudgetCrossing.user_id == alice.user_id) == 4
