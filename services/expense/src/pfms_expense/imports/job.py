@@ -323,6 +323,7 @@ def expense_created_data(
         "payment_method": payment_method,
         "source": IMPORTED,
         "recurring_expense_id": None,
+        "account_id": None,  # an imported row names no account (the contract's default)
     }
 
 
