@@ -214,3 +214,42 @@ async def test_currency_defaults_to_the_profile_currency(env) -> None:
     await env.until(euro)
     response = await env.client.post(URL, json={"amount": "3", "expense_date": "2026-01-01"}, headers=alice.headers)
     assert env.data(response)["currency"] == "EUR"
+
+
+async def test_an_expense_names_the_account_it_was_paid_from(env) -> None:
+    """The accounts service books an expense on the account its events name; the id is not checked here
+    (no reads of another service's database), the accounts service books only on the user's own account."""
+    alice = await env.signup()
+    checking, card = str(uuid.uuid4()), str(uuid.uuid4())
+    made = await env.expense(alice, account_id=checking)
+    assert made["account_id"] == checking
+    async with env.svc.db.sessions() as session:
+        row = await session.get(Expense, uuid.UUID(made["id"]))
+        assert row is not None and str(row.account_id) == checking
+    (created,) = await env.outbox("expense.created")
+    assert created["account_id"] == checking
+    assert env.data(await env.client.get(URL, headers=alice.headers))[0]["account_id"] == checking
+
+    path = f"{URL}/{made['id']}"
+    moved = env.data(await env.client.patch(path, json={"account_id": card}, headers=alice.headers))
+    assert moved["account_id"] == card
+    (updated,) = await env.outbox("expense.updated")
+    assert updated["account_id"] == card
+
+    for body in ({"account_id": "not-a-uuid"}, {"account_id": 5}):
+        response = await env.client.patch(path, json=body, headers=alice.headers)
+        assert response.status_code == 422 and response.json()["error"]["details"][0]["field"] == "account_id"
+    response = await env.client.post(
+        URL, json={"amount": "1", "expense_date": "2026-01-01", "account_id": "nope"}, headers=alice.headers
+    )
+    assert response.status_code == 422 and response.json()["error"]["details"][0]["field"] == "account_id"
+    assert await env.count(Expense) == 1 and len(await env.outbox("expense.updated")) == 1
+    assert env.data(await env.client.get(path, headers=alice.headers))["account_id"] == card
+
+    unlinked = env.data(await env.client.patch(path, json={"account_id": None}, headers=alice.headers))
+    assert unlinked["account_id"] is None
+    assert [e["account_id"] for e in await env.outbox("expense.updated")] == [card, None]
+    env.data(await env.client.patch(path, json={"account_id": checking}, headers=alice.headers))
+    assert env.data(await env.client.delete(path, headers=alice.headers))["account_id"] == checking
+    (deleted,) = await env.outbox("expense.deleted")
+    assert deleted["account_id"] == checking, "the accounts service reverses what it booked on that account"

@@ -71,6 +71,7 @@ async def create_expense(body: ExpenseCreate, user: CurrentUser, session: Sessio
         expense_time=body.expense_time,
         location=body.location.model_dump(mode="json") if body.location else None,
         payment_method=body.payment_method,
+        account_id=body.account_id,
         tags=body.tags,
         attachments=[str(a) for a in body.attachments],
         source=Source.MANUAL.value,

@@ -29,8 +29,9 @@ from pfms_platform.envelope import PageParams
 from pfms_platform.errors import Invalid
 
 COLUMNS = (
-    "id, amount, currency, category_id, description, expense_date, expense_time, location, payment_method, tags,"
-    " attachments, source, recurring_expense_id, import_batch_id, metadata AS meta, created_at, updated_at"
+    "id, amount, currency, category_id, description, expense_date, expense_time, location, payment_method,"
+    " account_id, tags, attachments, source, recurring_expense_id, import_batch_id, metadata AS meta, created_at,"
+    " updated_at"
 )
 SORT_COLUMNS = {"date": "expense_date", "amount": "amount", "created_at": "created_at"}
 """`sort` values (a leading `-` for descending) and their columns; the id breaks ties."""

@@ -247,6 +247,8 @@ class Expense(IdMixin, TimestampMixin, Base):
         "imported rows, and batches are only ever deleted with their user's expenses"
     )
     fingerprint: Mapped[uuid.UUID | None] = mapped_column(comment="Import dedupe key (see imports/rows.py)")
+    # Not checked here (no reads of another service's data): the accounts service books it only on the user's own.
+    account_id: Mapped[uuid.UUID | None] = mapped_column(comment="The account it was paid from (accounts service)")
     meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSONB, server_default=text("'{}'::jsonb"))
     # The amount in the user's profile currency at the expense date's market-data rate (fx.py); NULL
     # until converted (market-data was down, or the profile currency changed since).

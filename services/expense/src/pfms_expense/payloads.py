@@ -25,6 +25,7 @@ def facts(expense: Expense, category_name: str | None) -> dict[str, Any]:
         "payment_method": expense.payment_method,
         "source": expense.source,
         "recurring_expense_id": expense.recurring_expense_id,
+        "account_id": expense.account_id,
     }
 
 
@@ -51,6 +52,7 @@ def deleted(expense: Expense) -> ExpenseDeleted:
         amount=quantize(expense.amount, expense.currency),
         currency=expense.currency,
         category_id=expense.category_id,
+        account_id=expense.account_id,
         expense_date=expense.expense_date,
     )
 

@@ -89,6 +89,7 @@ class ExpenseCreate(Body):
     expense_time: time | None = None
     location: Location | None = None
     payment_method: Label | None = None
+    account_id: uuid.UUID | None = Field(default=None, description="The account (accounts service) it was paid from")
     tags: Annotated[list[Tag], Field(max_length=20), AfterValidator(_unique)] = []
     attachments: Annotated[list[HttpUrl], Field(max_length=10)] = []
     metadata: dict[str, Any] = Field(default_factory=dict)
@@ -103,6 +104,7 @@ class ExpenseUpdate(Body):
     expense_time: time | None = None
     location: Location | None = None
     payment_method: Label | None = None
+    account_id: uuid.UUID | None = Field(default=None, description="null: paid from no account")
     tags: Annotated[list[Tag], Field(max_length=20), AfterValidator(_unique)] | None = None
     attachments: Annotated[list[HttpUrl], Field(max_length=10)] | None = None
     metadata: dict[str, Any] | None = None
@@ -122,6 +124,7 @@ class ExpenseOut(BaseModel):
     expense_time: time | None
     location: dict[str, Any] | None
     payment_method: str | None
+    account_id: uuid.UUID | None
     tags: list[str]
     attachments: list[str]
     source: str
