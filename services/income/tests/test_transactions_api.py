@@ -66,6 +66,7 @@ async def test_recording_income_computes_net_and_publishes_income_received(env) 
         "currency": "USD",
         "received_date": TODAY.isoformat(),
         "description": "January pay",
+        "account_id": None,
     }
     assert await version(env, me) == 2  # the source, then the income
 
@@ -140,6 +141,41 @@ async def test_update_recomputes_net_and_publishes_income_updated(env) -> None:
         response = await env.client.patch(f"{URL}/{income['id']}", json=body, headers=me.headers)
         assert response.status_code in (404, 422) and field in error_fields(response), (body, response.text)
     assert (await env.client.get(f"{URL}/{income['id']}", headers=me.headers)).json()["data"] == patched.json()["data"]
+
+
+async def test_income_names_the_account_it_was_paid_into(env) -> None:
+    """The accounts service books income on the account its events name; the id is not checked here (no
+    reads of another service's database), the accounts service books only on the user's own account."""
+    me = env.person()
+    checking, savings = str(uuid.uuid4()), str(uuid.uuid4())
+    income = await record(env, me, amount="1000", currency="USD", account_id=checking)
+    assert income["account_id"] == checking
+    async with env.svc.db.sessions() as session:
+        row = await session.get(IncomeTransaction, uuid.UUID(income["id"]))
+        assert row is not None and str(row.account_id) == checking
+    (received,) = await env.outbox("income.received")
+    assert received["data"]["account_id"] == checking
+
+    path = f"{URL}/{income['id']}"
+    moved = await env.client.patch(path, json={"account_id": savings}, headers=me.headers)
+    assert moved.status_code == 200 and moved.json()["data"]["account_id"] == savings
+    (updated,) = await env.outbox("income.updated")
+    assert updated["data"]["account_id"] == savings
+
+    for body in ({"account_id": "not-a-uuid"}, {"account_id": 5}):
+        response = await env.client.patch(path, json=body, headers=me.headers)
+        assert response.status_code == 422 and error_fields(response) == ["account_id"], response.text
+    response = await env.client.post(
+        URL, json={"amount": "1", "currency": "USD", "date": TODAY.isoformat(), "account_id": "x"}, headers=me.headers
+    )
+    assert response.status_code == 422 and error_fields(response) == ["account_id"], response.text
+    assert await env.count(IncomeTransaction, IncomeTransaction.user_id == me.user_id) == 1
+    assert len(await env.outbox("income.updated")) == 1
+    assert (await env.client.get(path, headers=me.headers)).json()["data"]["account_id"] == savings
+
+    await env.client.delete(path, headers=me.headers)
+    (deleted,) = await env.outbox("income.deleted")
+    assert deleted["data"]["account_id"] == savings, "the accounts service reverses what it booked on that account"
 
 
 async def test_delete_publishes_income_deleted(env) -> None:

@@ -77,6 +77,7 @@ def _transaction(row: IncomeTransaction) -> dict[str, Any]:
         description=row.description,
         category=row.category,
         payment_method=row.payment_method,
+        account_id=row.account_id,
         metadata=row.meta,
         created_at=row.created_at,
         updated_at=row.updated_at,
@@ -158,6 +159,7 @@ def _received(row: IncomeTransaction) -> dict[str, Any]:
         "currency": row.currency,
         "received_date": row.date,
         "description": row.description or "",
+        "account_id": row.account_id,
     }
 
 
@@ -190,6 +192,7 @@ async def create_transaction(body: TransactionCreate, user: CurrentUser, session
         description=body.description,
         category=body.category,
         payment_method=body.payment_method,
+        account_id=body.account_id,
         meta=body.metadata,
     )
     _check_transaction(row, body.net_amount)

@@ -89,6 +89,8 @@ class IncomeTransaction(IdMixin, TimestampMixin, Base):
     description: Mapped[str | None] = mapped_column(Text)
     category: Mapped[str | None] = mapped_column(String(50))
     payment_method: Mapped[str | None] = mapped_column(String(50))
+    # Not checked here (no reads of another service's data): the accounts service books it only on the user's own.
+    account_id: Mapped[uuid.UUID | None] = mapped_column(comment="The account it was paid into (accounts service)")
     meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSONB, server_default=text("'{}'::jsonb"))
 
 

@@ -102,6 +102,7 @@ class TransactionCreate(Body):
     description: Text | None = None
     category: Label | None = None
     payment_method: Label | None = None
+    account_id: uuid.UUID | None = Field(default=None, description="The account (accounts service) it was paid into")
     metadata: Metadata = Field(default_factory=dict)
 
 
@@ -118,6 +119,7 @@ class TransactionUpdate(Body):
     description: Text | None = None
     category: Label | None = None
     payment_method: Label | None = None
+    account_id: uuid.UUID | None = Field(default=None, description="null: paid into no account")
     metadata: Metadata | None = None
 
     _required = field_validator("type", "amount", "tax_deducted", "currency", "date", "metadata", mode="before")(
@@ -138,6 +140,7 @@ class Transaction(Priced):
     description: str | None
     category: str | None
     payment_method: str | None
+    account_id: uuid.UUID | None
     metadata: dict[str, Any]
     created_at: dt.datetime
     updated_at: dt.datetime
