@@ -104,13 +104,10 @@ async def test_catch_up_after_downtime_materialises_each_missed_occurrence_once(
     alice = await env.signup()
     today = today_utc()
     start = today - timedelta(weeks=5)
-    made = env.data(
-        await env.client.post(
-            URL,
-            json=schedule(name="Gym", amount="20", frequency="weekly", start_date=start.isoformat(), reminder_days=0),
-            headers=alice.headers,
-        )
-    )
+    account = str(uuid.uuid4())
+    body = schedule(name="Gym", amount="20", frequency="weekly", start_date=start.isoformat(), reminder_days=0)
+    made = env.data(await env.client.post(URL, json={**body, "account_id": account}, headers=alice.headers))
+    assert made["account_id"] == account
     expected = [start + timedelta(weeks=i) for i in range(6) if start + timedelta(weeks=i) <= today]
 
     async def caught_up() -> bool:
@@ -124,6 +121,7 @@ async def test_catch_up_after_downtime_materialises_each_missed_occurrence_once(
     events = [e for e in await env.outbox("expense.created") if e["recurring_expense_id"] == made["id"]]
     assert sorted(e["expense_date"] for e in events) == [d.isoformat() for d in expected]
     assert {e["source"] for e in events} == {"recurring"}
+    assert {e["account_id"] for e in events} == {account}, "each occurrence is paid from the schedule's account"
 
     # "Downtime": the schedule's next due date is rewound weeks into the past, as if no instance ran.
     async with env.svc.db.sessions() as session, session.begin():

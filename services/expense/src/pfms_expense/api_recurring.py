@@ -52,6 +52,7 @@ async def create_recurring(body: RecurringCreate, user: CurrentUser, session: Se
         currency=body.currency,
         category_id=body.category_id,
         payment_method=body.payment_method,
+        account_id=body.account_id,
         tags=body.tags,
         frequency=body.frequency.value,
         start_date=body.start_date,

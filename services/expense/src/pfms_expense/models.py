@@ -135,6 +135,7 @@ class RecurringExpense(IdMixin, TimestampMixin, Base):
     currency: Mapped[str] = mapped_column(String(3))
     category_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("expense_categories.id", ondelete="SET NULL"))
     payment_method: Mapped[str | None] = mapped_column(String(50))
+    account_id: Mapped[uuid.UUID | None] = mapped_column(comment="The account its occurrences are paid from")
     tags: Mapped[list[str]] = _tags()
     frequency: Mapped[str] = mapped_column(String(20))
     start_date: Mapped[date] = mapped_column(Date)

@@ -51,6 +51,7 @@ async def materialise(session: AsyncSession, row: RecurringExpense, today: date)
             "description": row.name,
             "expense_date": day,
             "payment_method": row.payment_method,
+            "account_id": row.account_id,
             "tags": list(row.tags),
             "source": Source.RECURRING.value,
             "recurring_expense_id": row.id,

@@ -204,6 +204,7 @@ class RecurringCreate(Body):
     currency: Currency
     category_id: uuid.UUID | None = None
     payment_method: Label | None = None
+    account_id: uuid.UUID | None = Field(default=None, description="The account its occurrences are paid from")
     tags: Annotated[list[Tag], Field(max_length=20), AfterValidator(_unique)] = []
     frequency: Frequency
     start_date: date
@@ -220,6 +221,7 @@ class RecurringUpdate(Body):
     currency: Currency | None = None
     category_id: uuid.UUID | None = None
     payment_method: Label | None = None
+    account_id: uuid.UUID | None = None
     tags: Annotated[list[Tag], Field(max_length=20), AfterValidator(_unique)] | None = None
     frequency: Frequency | None = None
     start_date: date | None = None
@@ -251,6 +253,7 @@ class RecurringOut(BaseModel):
     currency: str
     category_id: uuid.UUID | None
     payment_method: str | None
+    account_id: uuid.UUID | None
     tags: list[str]
     frequency: Frequency
     start_date: date

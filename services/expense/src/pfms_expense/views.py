@@ -88,6 +88,7 @@ def recurring(row: RecurringExpense) -> dict[str, Any]:
         currency=row.currency,
         category_id=row.category_id,
         payment_method=row.payment_method,
+        account_id=row.account_id,
         tags=list(row.tags),
         frequency=row.frequency,
         start_date=row.start_date,
