@@ -42,6 +42,7 @@ PROBES = {
     "report": "/api/v1/reports",
     "market-data": "/api/v1/market/forex/EUR-USD",
     "savings": "/api/v1/savings/goals",
+    "accounts": "/api/v1/accounts",
 }
 """One authenticated GET per service, answering 200 to its owner's valid token."""
 
