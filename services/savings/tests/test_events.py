@@ -60,6 +60,7 @@ async def test_paused_rules_and_goals_save_nothing(env: Harness) -> None:
     rule = await env.rule(goal_id=goal["id"], name="Round", kind="round_up", round_up_unit="10")
     await env.patch(f"/api/v1/savings/rules/{rule['id']}", {"active": False})
     await env.publish(expense(env.alice, "1.00"))
+    await env.settle()  # handled while the rule is off, not after it is switched back on
     await env.patch(f"/api/v1/savings/rules/{rule['id']}", {"active": True})
     await env.patch(f"/api/v1/savings/goals/{goal['id']}", {"status": "paused"})
     await env.publish(expense(env.alice, "2.00"))
