@@ -131,7 +131,7 @@ class Bus:
             await self._exchanges[exchange].publish(
                 aio_pika.Message(
                     orjson.dumps(payload),
-                    content_type="application/cloudevents+json",
+                    content_type=CONTENT_TYPE,
                     delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
                     message_id=message_id,
                     type=routing_key,

@@ -20,6 +20,7 @@ from sqlalchemy import delete, select, tuple_
 
 from pfms_platform.catalogue import service
 from pfms_platform.db import Database
+from pfms_platform.events.bus import CONTENT_TYPE
 from pfms_platform.events.consumer import queue_name
 from pfms_platform.events.tables import OutboxEvent
 from pfms_platform.logging import get_logger
@@ -92,7 +93,7 @@ async def replay(
                     channel.default_exchange.publish(
                         aio_pika.Message(
                             orjson.dumps(row.payload),
-                            content_type="application/cloudevents+json",
+                            content_type=CONTENT_TYPE,
                             delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
                             message_id=str(row.id),
                             type=row.routing_key,
