@@ -1,7 +1,8 @@
 """Events of the accounts service: accounts opened and archived, money moved between them."""
 
+from datetime import date
 from decimal import Decimal
-from typing import ClassVar
+from typing import ClassVar, Literal
 from uuid import UUID
 
 from pydantic import Field
@@ -63,3 +64,26 @@ class BalanceAdjusted(_AccountsEvent):
     difference: Decimal
     balance: Decimal
     currency: str = Field(min_length=3, max_length=3)
+
+
+class TransactionImported(_AccountsEvent):
+    type: ClassVar[str] = "account.transaction_imported"
+    summary: ClassVar[str] = (
+        "A movement from outside PFMS reached one of the user's accounts (a bank connection's sync, a virtual "
+        "card's authorised spend): the expense service records debits, the income service credits."
+    )
+    transaction_id: UUID = Field(description="The accounts service's id of the movement.")
+    account_id: UUID
+    source: Literal["card", "plaid", "belvo"]
+    external_id: str = Field(min_length=1, max_length=200, description="The provider's id; unique per source.")
+    direction: Literal["debit", "credit"]
+    amount: Decimal = Field(gt=0, description="Positive; `direction` says which way it moved.")
+    currency: str = Field(min_length=3, max_length=3)
+    description: str = Field(max_length=500)
+    merchant: str | None = Field(default=None, max_length=200)
+    occurred_on: date
+    posted: bool = Field(
+        default=False,
+        description="Already on the account's ledger (a card spend is booked when authorised); the expense or "
+        "income recorded from it must not be posted a second time.",
+    )

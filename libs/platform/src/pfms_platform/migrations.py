@@ -17,7 +17,8 @@ def config(service_dir: Path, url: str) -> Config:
     return cfg
 
 
-def upgrade(service_dir: Path, url: str, revision: str = "head") -> None:
+def upgrade(service_dir: Path, url: str, revision: str = "heads") -> None:
+    """`heads`: branches two engineers started side by side apply until a merge revision joins them."""
     command.upgrade(config(service_dir, url), revision)
 
 

@@ -43,7 +43,7 @@ class Migrating:
         finally:
             await conn.close()
 
-    def upgrade(self, revision: str = "head") -> None:
+    def upgrade(self, revision: str = "heads") -> None:
         upgrade(service_dir(self.name), self.url, revision)
 
     def downgrade(self, revision: str) -> None:
