@@ -1,5 +1,6 @@
 """Async SQLAlchemy 2 for a service's own PostgreSQL: one engine, one unit of work per request."""
 
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -86,17 +87,31 @@ async def _session(request: Request) -> AsyncIterator[AsyncSession]:
 Session = Annotated[AsyncSession, Depends(_session, scope="function")]
 
 
+OPT_IN = "opt_in"
+"""`Table.info` key of a platform table only the services that adopt it carry (the spaces read model):
+it belongs to a service when the service's `models` module imports its class."""
+
+
+def _adopted(package: str) -> set[Any]:
+    models = sys.modules.get(f"{package}.models")
+    return {value for value in vars(models).values() if isinstance(value, type)} if models else set()
+
+
 def service_metadata(package: str) -> MetaData:
-    """The tables one service owns (classes mapped in `package`) plus the platform's outbox and inbox.
+    """The tables one service owns (classes mapped in `package`) plus the platform's outbox and inbox
+    (and the opt-in platform tables its models module imports).
 
     All services map onto one `Base`, so in a process that imports several of them (the test
     suite) `Base.metadata` holds every service's tables; migrations and schema checks use this.
     """
     owners = (package, "pfms_platform")
+    adopted = _adopted(package)
     tables = [
         mapper.local_table
         for mapper in Base.registry.mappers
-        if mapper.class_.__module__.split(".")[0] in owners and isinstance(mapper.local_table, Table)
+        if mapper.class_.__module__.split(".")[0] in owners
+        and isinstance(mapper.local_table, Table)
+        and (not mapper.local_table.info.get(OPT_IN) or mapper.class_ in adopted)
     ]
     metadata = MetaData(naming_convention=NAMING)
     for table in sorted(tables, key=lambda t: t.name):

@@ -33,3 +33,28 @@ def drop_messaging_tables() -> None:
     op.drop_table("inbox")
     op.drop_index("ix_outbox_pending", table_name="outbox")
     op.drop_table("outbox")
+
+
+def create_space_tables() -> None:
+    """The spaces read model (pfms_platform.spaces) in a service that lets its objects belong to a space."""
+    op.create_table(
+        "space_members",
+        sa.Column("space_id", sa.Uuid(), nullable=False),
+        sa.Column("user_id", sa.Uuid(), nullable=False),
+        sa.Column("role", sa.String(length=16), nullable=False),
+        sa.PrimaryKeyConstraint("space_id", "user_id", name="pk_space_members"),
+    )
+    op.create_index("ix_space_members_user_id", "space_members", ["user_id"])
+    op.create_table(
+        "space_versions",
+        sa.Column("space_id", sa.Uuid(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("deleted", sa.Boolean(), nullable=False),
+        sa.PrimaryKeyConstraint("space_id", name="pk_space_versions"),
+    )
+
+
+def drop_space_tables() -> None:
+    op.drop_table("space_versions")
+    op.drop_index("ix_space_members_user_id", table_name="space_members")
+    op.drop_table("space_members")
