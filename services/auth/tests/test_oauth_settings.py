@@ -23,13 +23,17 @@ def test_a_generic_provider_needs_discovery_and_typos_are_refused() -> None:
         OAuthClient(kind="oidc", client_id="c")
     with pytest.raises(ValidationError, match="client_secrett"):
         OAuthClient.model_validate({"kind": "google", "client_id": "c", "client_secrett": "s"})
+    with pytest.raises(ValidationError, match="response_mode"):
+        OAuthClient.model_validate({"kind": "google", "client_id": "c", "response_mode": "fragment"})
 
 
 def test_providers_come_from_settings_as_json(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PFMS_AUTH_OAUTH_PROVIDERS", '{"google": {"kind": "google", "client_id": "web"}}')
+    apple = '"apple": {"kind": "oidc", "client_id": "a", "discovery_url": "https://x/", "response_mode": "form_post"}'
+    monkeypatch.setenv("PFMS_AUTH_OAUTH_PROVIDERS", '{"google": {"kind": "google", "client_id": "web"}, ' + apple + "}")
     monkeypatch.setenv("PFMS_AUTH_OAUTH_REDIRECT_BASE_URL", "https://app.example/")
     providers = Providers(Settings())
-    assert providers.names == ["google"]
+    assert providers.names == ["apple", "google"]
+    assert providers.posts_back("apple") and not providers.posts_back("google")
     assert providers.redirect_uri("google") == "https://app.example/api/v1/auth/oauth/google/callback"
     with pytest.raises(NotFound):
         providers.require("github")

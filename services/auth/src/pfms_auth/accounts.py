@@ -15,11 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pfms_auth import audit, mfa_store, passwords, sessions, tokens
 from pfms_auth.audit import Action
 from pfms_auth.models import EmailVerificationToken, PasswordResetToken, User
+from pfms_auth.models import Session as SessionRow
 from pfms_auth.runtime import Runtime
 from pfms_auth.throttle import account_key
 from pfms_contracts.identity import EmailVerificationRequested, PasswordResetRequested, UserCreated, UserDeleted
 from pfms_platform.db import utcnow
-from pfms_platform.errors import AppError, Forbidden, Invalid, TooManyRequests
+from pfms_platform.errors import AppError, Conflict, Forbidden, Invalid, TooManyRequests
 from pfms_platform.events.outbox import emit
 from pfms_platform.events.tables import OutboxEvent
 from pfms_platform.logging import get_logger
@@ -204,6 +205,28 @@ async def change_password(
     await sessions.revoke_all(db, user.id, "password_changed", keep=keep_session)
     await audit.record(db, user.id, action, device)
     log.info("password changed", user_id=str(user.id))
+
+
+async def set_password(
+    db: AsyncSession, rt: Runtime, user: User, session_id: uuid.UUID, new: str, device: sessions.Device
+) -> None:
+    """A first password for an account without one (made by an identity provider, or kept with
+    passkeys only). There is no current password to confirm, so the calling session must have begun
+    within `reauth_max_age_seconds`: an older one signs in again (provider or passkey) first.
+    Refreshing a session does not make it recent."""
+    if user.password_hash is not None:
+        raise Conflict("The account has a password: change it with password/change", code="PASSWORD_ALREADY_SET")
+    began = await db.scalar(select(SessionRow.created_at).where(SessionRow.id == session_id))
+    if began is None or utcnow() - began > timedelta(seconds=rt.settings.reauth_max_age_seconds):
+        raise Forbidden("Sign in again (identity provider or passkey) to set a password", code="REAUTH_REQUIRED")
+    enforce_policy(new, user.email, "new_password")
+    hashed = await hash_password(rt, new)
+    unset = (User.id == user.id) & User.password_hash.is_(None)  # two requests at once: only one sets it
+    first = await db.scalar(update(User).where(unset).values(password_hash=hashed).returning(User.id))
+    if first is None:
+        raise Conflict("The account has a password: change it with password/change", code="PASSWORD_ALREADY_SET")
+    await audit.record(db, user.id, Action.PASSWORD_SET, device)
+    log.info("password set", user_id=str(user.id))
 
 
 async def delete_account(

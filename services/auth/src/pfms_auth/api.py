@@ -24,6 +24,7 @@ from pfms_auth.schemas import (
     MfaVerifyRequest,
     PasswordAndCode,
     PasswordChange,
+    PasswordSet,
     RefreshRequest,
     ResetRequest,
     SessionOut,
@@ -147,6 +148,20 @@ async def change_password(
     """Signs out every other session."""
     await accounts.change_password(db, rt, user, body.current_password, body.new_password, caller.session_id, device)
     return _message("Password changed")
+
+
+@router.post(
+    "/password/set",
+    response_model=Envelope[Message],
+    responses=_errors(403, 409),
+    summary="Set a first password (an account made by an identity provider)",
+)
+async def set_password(
+    body: PasswordSet, user: CurrentUser, caller: CurrentCaller, db: Session, rt: Rt, device: ClientDevice
+) -> dict[str, Any]:
+    """No current password to confirm: the calling session must be a recent sign-in instead."""
+    await accounts.set_password(db, rt, user, caller.session_id, body.new_password, device)
+    return _message("Password set")
 
 
 @router.post("/password/forgot", status_code=202, response_model=Envelope[Message], summary="Ask for a reset link")

@@ -3,7 +3,7 @@
 from http import HTTPStatus
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 
 from pfms_auth import login, oauth, sessions
@@ -44,8 +44,11 @@ def _linked(row: OAuthProvider) -> LinkedProviderOut:
     )
 
 
-def _started(rt: Rt, started: oauth.Started, redirect: bool) -> Any:
-    """JSON with the URL (for apps) or a 302 to it (for a browser), with the binding cookie either way."""
+def _started(rt: Rt, provider: str, started: oauth.Started, redirect: bool) -> Any:
+    """JSON with the URL (for apps) or a 302 to it (for a browser), with the binding cookie either way.
+    A provider that posts back (form_post) makes a cross-site POST, which a SameSite=Lax cookie does
+    not ride: its cookie is SameSite=None, hence Secure (browsers accept that on http://localhost too)."""
+    posts_back = rt.providers.posts_back(provider)
     body = AuthorizeOut(authorization_url=started.url, expires_in=started.expires_in)
     response: JSONResponse | RedirectResponse = (
         RedirectResponse(started.url, status_code=302) if redirect else JSONResponse(ok(body.model_dump()))
@@ -56,8 +59,8 @@ def _started(rt: Rt, started: oauth.Started, redirect: bool) -> Any:
         max_age=started.expires_in,
         path=_COOKIE_PATH,
         httponly=True,
-        secure=rt.settings.environment == "production",
-        samesite="lax",
+        secure=posts_back or rt.settings.environment == "production",
+        samesite="none" if posts_back else "lax",
     )
     return response
 
@@ -74,7 +77,7 @@ async def authorize(
     redirect: Annotated[bool, Query(description="Answer 302 to the provider instead of JSON")] = False,
 ) -> Any:
     """Sets an HttpOnly cookie the callback needs: the flow must end in the browser that started it."""
-    return _started(rt, await oauth.start(rt, provider), redirect)
+    return _started(rt, provider, await oauth.start(rt, provider), redirect)
 
 
 @router.post(
@@ -89,7 +92,7 @@ async def start_link(
     rt: Rt,
     redirect: Annotated[bool, Query(description="Answer 302 to the provider instead of JSON")] = False,
 ) -> Any:
-    return _started(rt, await oauth.start(rt, provider, link_user=user.id), redirect)
+    return _started(rt, provider, await oauth.start(rt, provider, link_user=user.id), redirect)
 
 
 @router.get(
@@ -110,6 +113,40 @@ async def callback(
 ) -> dict[str, Any]:
     """Tokens (or an MFA challenge) for a sign-in; a link token when the email has an account that
     must confirm; the linked provider when the flow was started by `link`. State and code work once."""
+    return await _finish(provider, request, db, rt, device, state, code, error)
+
+
+@router.post(
+    "/{provider}/callback",
+    response_model=Envelope[OAuthResult],
+    responses=_errors(403, 409),
+    summary="Where a form_post provider sends the browser back",
+)
+async def callback_form_post(
+    provider: str,
+    request: Request,
+    db: Session,
+    rt: Rt,
+    device: ClientDevice,
+    state: Annotated[str, Form(min_length=1, max_length=512)],
+    code: Annotated[str | None, Form(min_length=1, max_length=2048)] = None,
+    error: Annotated[str | None, Form(max_length=256)] = None,
+) -> dict[str, Any]:
+    """`response_mode=form_post` (Apple, some OIDC providers): the same answer as the GET callback,
+    the state, cookie, code and nonce checked alike. Other fields the provider posts are ignored."""
+    return await _finish(provider, request, db, rt, device, state, code, error)
+
+
+async def _finish(
+    provider: str,
+    request: Request,
+    db: Session,
+    rt: Rt,
+    device: ClientDevice,
+    state: str,
+    code: str | None,
+    error: str | None,
+) -> dict[str, Any]:
     rt.providers.require(provider)
     binding = request.cookies.get(BINDING_COOKIE)
     if error is not None or code is None:

@@ -30,6 +30,7 @@ class Action(StrEnum):
     MFA_BACKUP_CODE_USED = "mfa_backup_code_used"
     PASSWORD_CHANGED = "password_changed"
     PASSWORD_RESET = "password_reset"
+    PASSWORD_SET = "password_set"
     ACCOUNT_DELETION_REQUESTED = "account_deletion_requested"
     DATA_EXPORT_REQUESTED = "data_export_requested"
     PROVIDER_LINKED = "provider_linked"

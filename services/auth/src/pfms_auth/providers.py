@@ -2,8 +2,10 @@
 exchange, and who the person is at the provider.
 
 OpenID Connect providers (Google included) are read from discovery; their ID token is checked by
-authlib (signature against the provider's JWKS, issuer, audience, expiry, nonce, at_hash). GitHub
-has no ID token: the person is its `/user`, the email the primary verified one of `/user/emails`.
+authlib (signature against the provider's JWKS, issuer, audience, expiry, nonce, at_hash). Some put
+the email only in their userinfo endpoint: when the ID token lacks `email` or `email_verified`, the
+pair is read from userinfo (whose `sub` must be the ID token's). GitHub has no ID token: the person
+is its `/user`, the email the primary verified one of `/user/emails`.
 """
 
 from dataclasses import dataclass
@@ -91,11 +93,16 @@ class Providers:
     def require(self, provider: str) -> None:
         self._get(provider)
 
+    def posts_back(self, provider: str) -> bool:
+        """True when the provider answers with `response_mode=form_post` (a cross-site POST to the callback)."""
+        return self._get(provider)[0].response_mode == "form_post"
+
     async def authorization(self, provider: str) -> Authorization:
         """A fresh URL with its own state, PKCE verifier (S256) and, for OIDC, nonce."""
-        _, client = self._get(provider)
+        conf, client = self._get(provider)
+        mode = {"response_mode": "form_post"} if conf.response_mode == "form_post" else {}
         try:
-            made = await client.create_authorization_url(self.redirect_uri(provider))
+            made = await client.create_authorization_url(self.redirect_uri(provider), **mode)
         except (HTTPError, AuthlibBaseError, ValueError) as exc:
             raise ProviderRefused("The identity provider cannot be reached") from exc
         return Authorization(made["url"], made["state"], made["code_verifier"], made.get("nonce"))
@@ -111,17 +118,32 @@ class Providers:
             if conf.kind == "github":
                 return await _github_identity(client, token)
             claims = await client.parse_id_token(token, nonce=nonce)
+            if claims is None:
+                raise ProviderRefused("The identity provider sent no ID token")
+            vouched = claims if {"email", "email_verified"} <= claims.keys() else await _userinfo(client, token, claims)
         except (HTTPError, AuthlibBaseError, JoseError, ValueError, KeyError) as exc:
             raise ProviderRefused("The identity provider did not confirm the sign-in") from exc
-        if claims is None:
-            raise ProviderRefused("The identity provider sent no ID token")
         return Identity(
             subject=str(claims["sub"]),
-            email=_lower(claims.get("email")),
-            email_verified=claims.get("email_verified") is True,
+            email=_lower(vouched.get("email")),
+            email_verified=_verified(vouched.get("email_verified")),
             access_token=token.get("access_token"),
             refresh_token=token.get("refresh_token"),
         )
+
+
+async def _userinfo(client: StarletteOAuth2App, token: dict[str, Any], claims: dict[str, Any]) -> dict[str, Any]:
+    """The provider's userinfo, for an ID token without the email pair. Its `sub` must be the ID
+    token's (OIDC Core 5.3.2), else the answer is about someone else and nothing of it is used."""
+    info: dict[str, Any] = dict(await client.userinfo(token=token))
+    if str(info.get("sub")) != str(claims["sub"]):
+        raise ProviderRefused("The identity provider's userinfo is about another subject")
+    return info
+
+
+def _verified(flag: Any) -> bool:
+    """Only an explicit yes (a JSON true, or the string some providers send) verifies an address."""
+    return flag is True or flag == "true"
 
 
 async def _github_identity(client: StarletteOAuth2App, token: dict[str, Any]) -> Identity:

@@ -64,6 +64,10 @@ class TokenRequest(_Request):
     token: Token
 
 
+class PasswordSet(_Request):
+    new_password: Password
+
+
 class Message(BaseModel):
     message: str
 

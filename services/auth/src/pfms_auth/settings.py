@@ -20,7 +20,8 @@ GITHUB_API_URL = "https://api.github.com/"
 class OAuthClient(BaseModel):
     """One identity provider we are a client of. `oidc` (and `google`, an OIDC provider with its
     discovery URL known) learns its endpoints and keys from discovery; `github` is plain OAuth2 plus
-    its REST API for the user and their verified emails."""
+    its REST API for the user and their verified emails. `response_mode: form_post` (Apple, some OIDC
+    providers) has the browser POST the code back to the callback instead of a redirect with a query."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -32,6 +33,7 @@ class OAuthClient(BaseModel):
     authorize_url: str = GITHUB_AUTHORIZE_URL
     token_url: str = GITHUB_TOKEN_URL
     api_base_url: str = GITHUB_API_URL
+    response_mode: Literal["query", "form_post"] = "query"
 
     @model_validator(mode="after")
     def _defaults(self) -> "OAuthClient":
@@ -81,6 +83,9 @@ class Settings(ServiceSettings):
     )
     oauth_state_ttl_seconds: int = Field(default=600, ge=60, le=3600)
     oauth_link_ttl_seconds: int = Field(default=600, ge=60, le=3600)
+    reauth_max_age_seconds: int = Field(
+        default=600, ge=60, le=3600, description="How recent a sign-in must be to set a first password"
+    )
 
     # Passkeys (WebAuthn): the relying party is the web app's domain; origins are where its pages run.
     webauthn_rp_id: str = "localhost"
