@@ -16,6 +16,7 @@ from sqlalchemy import Column, MetaData, String, Table, Uuid, delete, insert, se
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
+from pfms_contracts.identity import UserDeleted
 from pfms_contracts.spaces import SpaceMember, SpaceMembershipChanged
 from pfms_devservers import Stack
 from pfms_platform.app import create_app
@@ -36,6 +37,7 @@ from pfms_platform.spaces import (
     parse_space_id,
     role_in,
     space_handlers,
+    space_of,
 )
 from pfms_platform.testing.fixtures import _admin
 from pfms_platform.testing.helpers import publish_event, until
@@ -97,6 +99,15 @@ def test_the_header_names_a_space_or_the_personal_one() -> None:
         with pytest.raises(Invalid) as refused:
             parse_space_id(bad, ME)
         assert refused.value.details == [{"field": "X-Space-ID", "message": refused.value.message}]
+
+
+def test_an_event_names_its_space_by_a_field_or_an_extra() -> None:
+    assert space_of(snapshot(1, {})) == SPACE
+    base = {"user_id": str(ME), "deleted_at": "2026-11-26T12:00:00Z"}
+    assert space_of(UserDeleted.model_validate(base)) is None
+    extra = UserDeleted.model_validate({**base, "space_id": str(SPACE)})
+    assert space_of(extra) == SPACE, "an extra field arrives as text and is parsed"
+    assert space_of(UserDeleted.model_validate({**base, "space_id": "nope"})) is None
 
 
 def test_a_service_carries_the_space_tables_only_when_its_models_import_them() -> None:

@@ -112,6 +112,18 @@ def parse_space_id(value: str | None, user: uuid.UUID) -> uuid.UUID | None:
     return None if space == user else space
 
 
+def space_of(data: Any) -> uuid.UUID | None:
+    """The space an event's object belongs to (None: a personal object). Reads `space_id` whether the
+    contract declares it or the producer sent it as an extra field (extras are not parsed: a string)."""
+    value = getattr(data, "space_id", None)
+    if value is None or isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
 async def role_in(session: AsyncSession, space_id: uuid.UUID, user_id: uuid.UUID) -> str | None:
     """The user's role in the space by this service's read model; None when not a member (or no such space)."""
     return await session.scalar(
