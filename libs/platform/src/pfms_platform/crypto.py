@@ -37,7 +37,7 @@ NONCE_BYTES = 12
 KEY_BYTES = 32
 KID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 DEV_KID = "dev"
-ENCRYPTING_SERVICES = frozenset({"auth", "loan", "notification", "user"})
+ENCRYPTING_SERVICES = frozenset({"accounts", "auth", "loan", "notification", "user"})
 """Services with Encrypted columns: production refuses to start them without keys, and the deploy
 files (compose, Kubernetes, `make run`) hand each of them its own; a test keeps this list honest."""
 

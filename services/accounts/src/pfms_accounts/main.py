@@ -4,8 +4,10 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from pfms_accounts import api_accounts, api_moves
+from pfms_accounts import api_accounts, api_connections, api_moves, sync
 from pfms_accounts.events import HANDLERS
+from pfms_accounts.providers.belvo import BelvoProvider
+from pfms_accounts.providers.plaid import PlaidProvider
 from pfms_accounts.settings import Settings
 from pfms_platform import cli
 from pfms_platform.app import create_app
@@ -21,17 +23,31 @@ def create(settings: Settings | None = None) -> FastAPI:
         """market-data for exchange and net-worth rates."""
         app.state.market = InternalClient(settings, target="market-data", attempts=settings.internal_attempts)
         app.state.fx_cache = {}
+        app.state.providers = {
+            "plaid": PlaidProvider(
+                settings.plaid_host, settings.plaid_client_id, settings.plaid_secret.get_secret_value()
+            ),
+            "belvo": BelvoProvider(
+                settings.belvo_host,
+                settings.belvo_secret_id,
+                settings.belvo_secret_password.get_secret_value(),
+                settings.belvo_webhook_secret.get_secret_value(),
+                initial_days=settings.bank_initial_days,
+            ),
+        }
 
     async def close_clients(app: FastAPI) -> None:
         await app.state.market.aclose()
+        await app.state.providers["belvo"].aclose()
 
     return create_app(
         settings,
         title="PFMS accounts service",
-        routers=[api_moves.router, api_accounts.router],
+        routers=[api_connections.router, api_moves.router, api_accounts.router],
         handlers=HANDLERS,
         on_startup=[open_clients],
         on_shutdown=[close_clients],
+        background=[sync.loop],
     )
 
 

@@ -7,30 +7,35 @@ transaction as the postings it sums, under a row lock of the account.
 """
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Identity, Index, Numeric, String, text
+from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Identity, Index, Numeric, String, Text, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pfms_accounts.domain import AccountType, EntryKind
+from pfms_platform.crypto import Encrypted
 from pfms_platform.db import Base, IdMixin, TimestampMixin, utcnow
 from pfms_platform.events.tables import InboxEvent, OutboxEvent
 
 __all__ = [
     "Account",
+    "BankConnection",
     "Base",
+    "ConnectedAccount",
     "FxQuote",
     "Holder",
     "IdempotencyKey",
+    "ImportedTransaction",
     "InboxEvent",
     "JournalEntry",
     "LinkedMovement",
     "OutboxEvent",
     "Posting",
+    "WebhookReceipt",
 ]
 
 
@@ -169,3 +174,89 @@ class LinkedMovement(Base):
     amount: Mapped[Decimal | None]
     currency: Mapped[str | None] = mapped_column(String(3))
     deleted: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+
+
+class BankConnection(IdMixin, TimestampMixin, Base):
+    """A link to a bank through a provider (a Plaid item, a Belvo link) and its health.
+
+    `access_token` is the provider's credential for the link, encrypted at rest; `cursor` is where the
+    incremental sync stands (Plaid's `/transactions/sync` cursor, Belvo's last imported day)."""
+
+    __tablename__ = "bank_connections"
+    __table_args__ = (
+        CheckConstraint("provider IN ('plaid', 'belvo')", name="provider_allowed"),
+        CheckConstraint("status IN ('active', 'reauth_required', 'unlinked')", name="status_allowed"),
+        Index("uq_bank_connections_external", "provider", "external_id", unique=True),
+        Index("ix_bank_connections_user_id_created_at", "user_id", "created_at"),
+        Index(
+            "ix_bank_connections_sync_requested",
+            "sync_requested_at",
+            postgresql_where=text("sync_requested_at IS NOT NULL"),
+        ),
+    )
+
+    user_id: Mapped[uuid.UUID]
+    provider: Mapped[str] = mapped_column(String(10))
+    external_id: Mapped[str] = mapped_column(String(200))
+    institution: Mapped[str | None] = mapped_column(String(200))
+    access_token: Mapped[str | None] = mapped_column(Encrypted())
+    cursor: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="active", server_default=text("'active'"))
+    last_synced_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    last_error_at: Mapped[datetime | None]
+    sync_requested_at: Mapped[datetime | None]
+    """Set by a webhook (or the link): the background loop syncs the connection soon after."""
+
+
+class ConnectedAccount(Base):
+    """A provider's account behind a connection, and the PFMS account it is kept as.
+
+    `provider_balance` is the provider's balance at the last sync (in the ledger's sign: what is owed on a
+    card or loan is negative); its difference to the ledger is shown, never booked silently."""
+
+    __tablename__ = "connected_accounts"
+    __table_args__ = (
+        Index("uq_connected_accounts_external", "connection_id", "external_account_id", unique=True),
+        Index("ix_connected_accounts_user_id", "user_id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    connection_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("bank_connections.id", ondelete="CASCADE"))
+    account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    user_id: Mapped[uuid.UUID]
+    external_account_id: Mapped[str] = mapped_column(String(200))
+    provider_balance: Mapped[Decimal | None]
+    balance_at: Mapped[datetime | None]
+
+
+class ImportedTransaction(Base):
+    """A provider transaction handed on as `account.transaction_imported`: one row per (source, external id),
+    so a transaction the provider sends again (a repeated sync, a modified transaction) is imported once."""
+
+    __tablename__ = "imported_transactions"
+    __table_args__ = (
+        Index("uq_imported_transactions_external", "source", "external_id", unique=True),
+        Index("ix_imported_transactions_user_id", "user_id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID]
+    connection_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("bank_connections.id", ondelete="SET NULL"))
+    account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    source: Mapped[str] = mapped_column(String(10))
+    external_id: Mapped[str] = mapped_column(String(200))
+    amount: Mapped[Decimal]
+    """Signed as on the ledger: negative leaves the account."""
+    occurred_on: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=text("now()"))
+
+
+class WebhookReceipt(Base):
+    """A provider webhook already taken (by provider and the SHA-256 of its body): a redelivery does nothing."""
+
+    __tablename__ = "webhook_receipts"
+
+    provider: Mapped[str] = mapped_column(String(10), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=text("now()"))

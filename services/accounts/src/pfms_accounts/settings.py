@@ -2,7 +2,7 @@
 
 from decimal import Decimal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from pfms_finance.currency import normalise_currency
@@ -24,5 +24,17 @@ class Settings(ServiceSettings):
     idempotency_ttl_hours: int = Field(default=24, ge=1, description="How long an Idempotency-Key answer is kept")
     net_worth_max_days: int = Field(default=366, ge=1, description="Longest net-worth history one request returns")
     internal_attempts: int = Field(default=3, ge=1, description="Tries per call to market-data")
+
+    plaid_host: str = Field(default="https://sandbox.plaid.com", description="Plaid API base URL")
+    plaid_client_id: str = Field(default="", description="Plaid client id")
+    plaid_secret: SecretStr = Field(default=SecretStr(""), description="Plaid secret of the environment")
+    belvo_host: str = Field(default="https://sandbox.belvo.com", description="Belvo API base URL")
+    belvo_secret_id: str = Field(default="", description="Belvo API secret id")
+    belvo_secret_password: SecretStr = Field(default=SecretStr(""), description="Belvo API secret password")
+    belvo_webhook_secret: SecretStr = Field(
+        default=SecretStr(""), description="The Authorization value Belvo's webhooks carry (empty: refuse all)"
+    )
+    bank_initial_days: int = Field(default=90, ge=1, description="How far back a new Belvo link is read")
+    bank_sync_poll_seconds: float = Field(default=2.0, gt=0, description="How often requested syncs are picked up")
 
     _currency = field_validator("default_currency")(normalise_currency)

@@ -1,5 +1,4 @@
-"""Recurring-expense routes. Every change publishes `expense.recurring_changed` (the projection's copy).
-A schedule may belong to a shared space (X-Space-ID): its occurrences are then that space's expenses."""
+"""Recurring-expense routes. Every change publishes `expense.recurring_changed` (the projection's copy)."""
 
 import uuid
 from datetime import date, timedelta
@@ -19,7 +18,7 @@ from pfms_platform.db import Session
 from pfms_platform.envelope import Envelope, PageEnvelope, PageParams, ok, paged
 from pfms_platform.errors import Invalid
 from pfms_platform.events.outbox import emit
-from pfms_platform.spaces import CurrentScope
+from pfms_platform.security import CurrentUser
 
 router = APIRouter(prefix="/api/v1/expenses/recurring", tags=["recurring expenses"])
 
@@ -41,14 +40,13 @@ def _next_due(row: RecurringExpense, not_before: date | None) -> date | None:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=Envelope[RecurringOut])
-async def create_recurring(body: RecurringCreate, scope: CurrentScope, session: Session) -> dict[str, Any]:
+async def create_recurring(body: RecurringCreate, user: CurrentUser, session: Session) -> dict[str, Any]:
     """A schedule from `start_date`; a start in the past is caught up by the scheduler on its next pass."""
-    scope.require("write")
     _check_dates(body.start_date, body.end_date)
-    await store.category_in_body(session, body.category_id, scope.user_id, space_id=scope.space_id)
+    await store.category_in_body(session, body.category_id, user)
     row = RecurringExpense(
         id=uuid.uuid4(),
-        **scope.owner_values(),
+        user_id=user,
         name=body.name,
         amount=checked_amount(body.amount, body.currency),
         currency=body.currency,
@@ -75,9 +73,9 @@ async def create_recurring(body: RecurringCreate, scope: CurrentScope, session: 
 
 @router.get("", response_model=PageEnvelope[RecurringOut])
 async def list_recurring(
-    scope: CurrentScope, session: Session, page: Annotated[PageParams, Query()], active: bool | None = None
+    user: CurrentUser, session: Session, page: Annotated[PageParams, Query()], active: bool | None = None
 ) -> dict[str, Any]:
-    where = [scope.require("read").owns(RecurringExpense)]
+    where = [RecurringExpense.user_id == user]
     if active is not None:
         where.append(RecurringExpense.is_active.is_(active))
     total = await session.scalar(select(func.count()).select_from(RecurringExpense).where(*where)) or 0
@@ -92,19 +90,19 @@ async def list_recurring(
 
 
 @router.get("/{recurring_id}", response_model=Envelope[RecurringOut], responses=NOT_FOUND)
-async def get_recurring(recurring_id: uuid.UUID, scope: CurrentScope, session: Session) -> dict[str, Any]:
-    return ok(views.recurring(await store.in_scope(session, RecurringExpense, recurring_id, scope.require("read"))))
+async def get_recurring(recurring_id: uuid.UUID, user: CurrentUser, session: Session) -> dict[str, Any]:
+    return ok(views.recurring(await store.owned(session, RecurringExpense, recurring_id, user)))
 
 
 @router.get("/{recurring_id}/upcoming", response_model=Envelope[list[Occurrence]], responses=NOT_FOUND)
 async def upcoming(
     recurring_id: uuid.UUID,
-    scope: CurrentScope,
+    user: CurrentUser,
     session: Session,
     count: Annotated[int, Query(ge=1, le=100)] = 12,
 ) -> dict[str, Any]:
     """The next due dates and their amounts (with inflation), from `next_due_date`."""
-    row = await store.in_scope(session, RecurringExpense, recurring_id, scope.require("read"))
+    row = await store.owned(session, RecurringExpense, recurring_id, user)
     out: list[dict[str, Any]] = []
     day = row.next_due_date
     frequency = Frequency(row.frequency)
@@ -117,17 +115,17 @@ async def upcoming(
 
 @router.patch("/{recurring_id}", response_model=Envelope[RecurringOut], responses=NOT_FOUND)
 async def update_recurring(
-    recurring_id: uuid.UUID, body: RecurringUpdate, scope: CurrentScope, session: Session
+    recurring_id: uuid.UUID, body: RecurringUpdate, user: CurrentUser, session: Session
 ) -> dict[str, Any]:
     """Partial update; a new start, frequency or end recomputes the next due date (paid ones stay paid)."""
-    row = await store.in_scope(session, RecurringExpense, recurring_id, scope.require("write"), lock=True)
+    row = await store.owned(session, RecurringExpense, recurring_id, user, lock=True)
     changes = body.changes()
     if "frequency" in changes:
         changes["frequency"] = changes["frequency"].value
     if "metadata" in changes:
         changes["meta"] = changes.pop("metadata")
     if "category_id" in changes:
-        await store.category_in_body(session, changes["category_id"], scope.user_id, space_id=scope.space_id)
+        await store.category_in_body(session, changes["category_id"], user)
     _check_dates(changes.get("start_date", row.start_date), changes.get("end_date", row.end_date))
     if {"amount", "currency"} & changes.keys():
         changes["amount"] = checked_amount(changes.get("amount", row.amount), changes.get("currency", row.currency))
@@ -144,9 +142,9 @@ async def update_recurring(
 
 
 @router.post("/{recurring_id}/pause", response_model=Envelope[RecurringOut], responses=NOT_FOUND)
-async def pause(recurring_id: uuid.UUID, scope: CurrentScope, session: Session) -> dict[str, Any]:
+async def pause(recurring_id: uuid.UUID, user: CurrentUser, session: Session) -> dict[str, Any]:
     """No occurrence is materialised (nor reminded) while paused."""
-    row = await store.in_scope(session, RecurringExpense, recurring_id, scope.require("write"), lock=True)
+    row = await store.owned(session, RecurringExpense, recurring_id, user, lock=True)
     if row.is_active:
         row.is_active = False
         await session.flush()
@@ -156,9 +154,9 @@ async def pause(recurring_id: uuid.UUID, scope: CurrentScope, session: Session) 
 
 
 @router.post("/{recurring_id}/resume", response_model=Envelope[RecurringOut], responses=NOT_FOUND)
-async def resume(recurring_id: uuid.UUID, scope: CurrentScope, session: Session) -> dict[str, Any]:
+async def resume(recurring_id: uuid.UUID, user: CurrentUser, session: Session) -> dict[str, Any]:
     """Occurrences that fell due during the pause are skipped, not caught up: the next is today or later."""
-    row = await store.in_scope(session, RecurringExpense, recurring_id, scope.require("write"), lock=True)
+    row = await store.owned(session, RecurringExpense, recurring_id, user, lock=True)
     if not row.is_active:
         row.is_active = True
         row.next_due_date = _next_due(row, today_utc())
@@ -169,9 +167,9 @@ async def resume(recurring_id: uuid.UUID, scope: CurrentScope, session: Session)
 
 
 @router.delete("/{recurring_id}", response_model=Envelope[RecurringOut], responses=NOT_FOUND)
-async def delete_recurring(recurring_id: uuid.UUID, scope: CurrentScope, session: Session) -> dict[str, Any]:
+async def delete_recurring(recurring_id: uuid.UUID, user: CurrentUser, session: Session) -> dict[str, Any]:
     """The schedule goes; the expenses it already produced stay (their link is cleared)."""
-    row = await store.in_scope(session, RecurringExpense, recurring_id, scope.require("write"), lock=True)
+    row = await store.owned(session, RecurringExpense, recurring_id, user, lock=True)
     shown = views.recurring(row)
     await emit(session, payloads.schedule_changed(row, is_deleted=True))
     await session.delete(row)

@@ -1,4 +1,4 @@
-"""Queries the routes share: create a job, find a job of the caller's scope, list the scope's jobs."""
+"""Queries the routes share: create a job, find a user's own job, list a user's jobs."""
 
 import uuid
 from datetime import UTC, datetime
@@ -8,7 +8,6 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pfms_platform.errors import NotFound, TooManyRequests
-from pfms_platform.spaces import Scope
 from pfms_report import domain
 from pfms_report.domain import ReportFormat, ReportType, Status
 from pfms_report.models import Report
@@ -25,10 +24,8 @@ async def create_job(
     parameters: dict[str, Any],
     requested_by: str,
     max_open: int,
-    space_id: uuid.UUID | None = None,
 ) -> Report:
-    """A pending job the worker will pick up; a user has at most `max_open` jobs waiting or running
-    (in all their spaces together). `space_id`: the space whose data it covers."""
+    """A pending job the worker will pick up; a user has at most `max_open` jobs waiting or running."""
     open_jobs = await session.scalar(
         select(func.count())
         .select_from(Report)
@@ -39,7 +36,6 @@ async def create_job(
     row = Report(
         id=uuid.uuid4(),
         user_id=user_id,
-        space_id=space_id,
         report_type=report_type.value,
         format=fmt.value,
         parameters=parameters,
@@ -56,34 +52,28 @@ async def create_job(
 
 
 async def create_from(
-    session: AsyncSession,
-    user_id: uuid.UUID,
-    body: GenerateReport,
-    requested_by: str,
-    max_open: int,
-    space_id: uuid.UUID | None = None,
+    session: AsyncSession, user_id: uuid.UUID, body: GenerateReport, requested_by: str, max_open: int
 ) -> Report:
     report_type = ReportType(body.type)
     parameters = domain.job_parameters(
         report_type, datetime.now(UTC).date(), year=body.year, month=body.month, start=body.start, end=body.end
     )
     fmt = ReportFormat(body.format)
-    return await create_job(session, user_id, report_type, fmt, parameters, requested_by, max_open, space_id)
+    return await create_job(session, user_id, report_type, fmt, parameters, requested_by, max_open)
 
 
-async def owned(session: AsyncSession, report_id: uuid.UUID, scope: Scope) -> Report:
-    """A report of the scope (the caller's personal ones, or the space's); anyone else's, or another
-    space's, is a 404, exactly like one that does not exist."""
-    row = await session.scalar(select(Report).where(Report.id == report_id, scope.owns(Report)))
+async def owned(session: AsyncSession, report_id: uuid.UUID, user_id: uuid.UUID) -> Report:
+    """The user's own report; anyone else's is a 404, exactly like one that does not exist."""
+    row = await session.scalar(select(Report).where(Report.id == report_id, Report.user_id == user_id))
     if row is None:
         raise NotFound(MISSING)
     return row
 
 
 async def page(
-    session: AsyncSession, scope: Scope, offset: int, limit: int, status: str | None, kind: str | None
+    session: AsyncSession, user_id: uuid.UUID, offset: int, limit: int, status: str | None, kind: str | None
 ) -> tuple[list[Report], int]:
-    where = [scope.owns(Report)]
+    where = [Report.user_id == user_id]
     if status:
         where.append(Report.status == status)
     if kind:

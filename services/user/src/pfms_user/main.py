@@ -11,8 +11,6 @@ from pfms_user.api import router
 from pfms_user.events import HANDLERS
 from pfms_user.reader import ProfileReader
 from pfms_user.settings import Settings
-from pfms_user.spaces import api as spaces
-from pfms_user.spaces.export import export
 
 SERVICE_DIR = Path(__file__).resolve().parents[2]
 
@@ -32,11 +30,10 @@ def create(settings: Settings | None = None) -> FastAPI:
     return create_app(
         settings,
         title="PFMS user service",
-        routers=[router, spaces.router, internal.router],
+        routers=[router, internal.router],
         handlers=HANDLERS,
         on_startup=[open_reader],
         on_shutdown=[close_reader],
-        exporter=export,
     )
 
 

@@ -1,0 +1,1 @@
+"""Bank-data providers behind one interface (`base.Provider`): Plaid and Belvo."""
