@@ -325,6 +325,11 @@ ROUTES: dict[str, dict[str, str]] = {
 }
 """Every path-id route: which of the owner's objects fills each parameter (`me`: the owner's user id)."""
 
+_SPACES_UNROUTED = (
+    "the gateway routes /api/v1/spaces only once it joins the catalogue and kong.yml together (issue 12); until "
+    "then user's test_spaces_api.py checks a stranger gets 404 from every space route"
+)
+
 EXCLUDED: dict[str, str] = {
     "/api/v1/market/stocks/{symbol}": "public market data keyed by a ticker: nobody owns it",
     "/api/v1/market/crypto/{symbol}": "public market data keyed by a ticker: nobody owns it",
@@ -361,6 +366,19 @@ EXCLUDED: dict[str, str] = {
     "test_oauth_linking.py checks another user's call is a 404",
     "/api/v1/auth/passkeys/{passkey_id}": "a passkey is made only by a WebAuthn ceremony with an authenticator; "
     "auth's test_passkeys.py checks renaming or removing another user's is a 404",
+    **{
+        f"/api/v1/spaces/{path}": _SPACES_UNROUTED
+        for path in (
+            "{space_id}",
+            "{space_id}/invitations",
+            "{space_id}/invitations/{invitation_id}",
+            "{space_id}/members/{member_id}",
+            "{space_id}/leave",
+            "{space_id}/transfer",
+            "invitations/{invitation_id}/accept",
+            "invitations/{invitation_id}/decline",
+        )
+    },
 }
 """Path-id routes deliberately left out, with the reason."""
 

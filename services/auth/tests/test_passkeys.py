@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select, update
 
 from pfms_auth.models import AuditEvent, Passkey, User
+from pfms_auth.soft_authenticator import SoftAuthenticator
 
 from .conftest import Harness, Person, totp_at
-from .soft_authenticator import SoftAuthenticator
 from .test_mfa_flow import _challenge, _enrol
 
 pytestmark = pytest.mark.integration

@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import select, update
 
 from pfms_auth.models import AuditEvent, Session, User
+from pfms_auth.soft_authenticator import SoftAuthenticator
 from pfms_platform.db import utcnow
 
 from .conftest import NEW_PASSWORD, Harness, Person
 from .identity_providers import OAUTH, oidc_provider, oidc_settings, set_user, sign_in
-from .soft_authenticator import SoftAuthenticator
 from .test_passkeys import PASSKEYS, _login, _login_options, _register
 
 pytestmark = pytest.mark.integration

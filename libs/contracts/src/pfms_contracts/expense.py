@@ -29,6 +29,9 @@ class _ExpenseFacts(_ExpenseEvent):
     source: str = Field(default="manual", description="manual | import | recurring | …")
     recurring_expense_id: UUID | None = None
     account_id: UUID | None = Field(default=None, description="The account (accounts service) it was paid from.")
+    space_id: UUID | None = Field(
+        default=None, description="The shared space it belongs to (None: its creator's personal space)."
+    )
 
 
 class ExpenseCreated(_ExpenseFacts):
@@ -53,6 +56,9 @@ class ExpenseDeleted(_ExpenseEvent):
     category_id: UUID | None = None
     account_id: UUID | None = Field(default=None, description="The account it had been paid from, if any.")
     expense_date: date
+    space_id: UUID | None = Field(
+        default=None, description="The shared space it belongs to (None: its creator's personal space)."
+    )
 
 
 class RecurringExpenseChanged(_ExpenseEvent):
@@ -73,6 +79,9 @@ class RecurringExpenseChanged(_ExpenseEvent):
     description: str = ""
     active: bool = Field(description="False when paused or deleted.")
     deleted: bool = False
+    space_id: UUID | None = Field(
+        default=None, description="The shared space it belongs to (None: its creator's personal space)."
+    )
 
 
 class RecurringExpenseDue(_ExpenseEvent):
@@ -99,6 +108,11 @@ class BudgetThresholdReached(_ExpenseEvent):
     percent_used: Decimal
     currency: str
     category_id: UUID | None = None
+    space_id: UUID | None = Field(
+        default=None,
+        description="The shared space of the budget: then one event goes to each member (`user_id`), "
+        "None for a personal budget.",
+    )
 
 
 class ExpenseCategorized(_ExpenseEvent):

@@ -15,6 +15,7 @@ class _ReportEvent(EventData):
     report_id: UUID
     report_type: str = Field(description="monthly | tax | portfolio | custom | export")
     format: str = Field(description="pdf | xlsx | csv | zip")
+    space_id: UUID | None = Field(default=None, description="The space the report covers; None: the user's own.")
 
 
 class ReportCompleted(_ReportEvent):

@@ -1,4 +1,5 @@
-"""Budget routes: per category (with its sub-categories) or overall, per period, with rollover and alerts."""
+"""Budget routes: per category (with its sub-categories) or overall, per period, with rollover and alerts.
+With `X-Space-ID` a budget belongs to a shared space and counts every member's expenses in it."""
 
 import uuid
 from datetime import date
@@ -18,7 +19,7 @@ from pfms_expense.spending import PeriodStatus
 from pfms_platform.db import Session
 from pfms_platform.envelope import Envelope, PageEnvelope, PageParams, ok, paged
 from pfms_platform.errors import Invalid, NotFound
-from pfms_platform.security import CurrentUser
+from pfms_platform.spaces import CurrentScope
 
 router = APIRouter(prefix="/api/v1/budgets", tags=["budgets"])
 
@@ -36,21 +37,23 @@ async def _status(session: AsyncSession, row: Budget, day: date) -> PeriodStatus
     period = budgets.period_containing(BudgetPeriod(row.period), row.start_date, row.end_date, day)
     if period is None:
         return None
-    return await spending.period_status(session, row, period, await store.parents(session, row.user_id))
+    parent_of = await store.budget_parents(session, row.user_id, row.space_id, [row])
+    return await spending.period_status(session, row, period, parent_of)
 
 
 async def _evaluate_today(session: AsyncSession, row: Budget) -> None:
     """A new or changed budget may already be past a threshold today: alert now, not at the next expense."""
-    await spending.evaluate(session, row.user_id, [(today_utc(), row.category_id, row.currency)])
+    await spending.evaluate(session, row.user_id, [(today_utc(), row.category_id, row.currency)], row.space_id)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=Envelope[BudgetOut])
-async def create_budget(body: BudgetCreate, user: CurrentUser, session: Session) -> dict[str, Any]:
+async def create_budget(body: BudgetCreate, scope: CurrentScope, session: Session) -> dict[str, Any]:
+    scope.require("write")
     _check_period(body.period, body.start_date, body.end_date)
-    await store.category_in_body(session, body.category_id, user)
+    await store.category_in_body(session, body.category_id, scope.user_id, space_id=scope.space_id)
     row = Budget(
         id=uuid.uuid4(),
-        user_id=user,
+        **scope.owner_values(),
         name=body.name,
         category_id=body.category_id,
         amount=checked_amount(body.amount, body.currency),
@@ -70,17 +73,14 @@ async def create_budget(body: BudgetCreate, user: CurrentUser, session: Session)
 
 
 @router.get("", response_model=PageEnvelope[BudgetOut])
-async def list_budgets(user: CurrentUser, session: Session, page: Annotated[PageParams, Query()]) -> dict[str, Any]:
-    """The caller's budgets, each with today's spent/remaining/percentage."""
-    total = await session.scalar(select(func.count()).select_from(Budget).where(Budget.user_id == user)) or 0
+async def list_budgets(scope: CurrentScope, session: Session, page: Annotated[PageParams, Query()]) -> dict[str, Any]:
+    """The caller's budgets (or the space's), each with today's spent/remaining/percentage."""
+    mine = scope.require("read").owns(Budget)
+    total = await session.scalar(select(func.count()).select_from(Budget).where(mine)) or 0
     rows = list(
         (
             await session.scalars(
-                select(Budget)
-                .where(Budget.user_id == user)
-                .order_by(Budget.name, Budget.id)
-                .offset(page.offset)
-                .limit(page.limit)
+                select(Budget).where(mine).order_by(Budget.name, Budget.id).offset(page.offset).limit(page.limit)
             )
         ).all()
     )
@@ -89,17 +89,17 @@ async def list_budgets(user: CurrentUser, session: Session, page: Annotated[Page
 
 
 @router.get("/{budget_id}", response_model=Envelope[BudgetOut], responses=NOT_FOUND)
-async def get_budget(budget_id: uuid.UUID, user: CurrentUser, session: Session) -> dict[str, Any]:
-    row = await store.owned(session, Budget, budget_id, user)
+async def get_budget(budget_id: uuid.UUID, scope: CurrentScope, session: Session) -> dict[str, Any]:
+    row = await store.in_scope(session, Budget, budget_id, scope.require("read"))
     return ok(views.budget(row, await _status(session, row, today_utc())))
 
 
 @router.get("/{budget_id}/status", response_model=Envelope[BudgetStatus], responses=NOT_FOUND)
 async def budget_status(
-    budget_id: uuid.UUID, user: CurrentUser, session: Session, on: Annotated[date | None, Query()] = None
+    budget_id: uuid.UUID, scope: CurrentScope, session: Session, on: Annotated[date | None, Query()] = None
 ) -> dict[str, Any]:
     """Spent, remaining and percentage of the period holding `on` (default today)."""
-    row = await store.owned(session, Budget, budget_id, user)
+    row = await store.in_scope(session, Budget, budget_id, scope.require("read"))
     current = await _status(session, row, on or today_utc())
     if current is None:
         raise NotFound("The budget has no period on that date")
@@ -108,18 +108,18 @@ async def budget_status(
 
 @router.patch("/{budget_id}", response_model=Envelope[BudgetOut], responses=NOT_FOUND)
 async def update_budget(
-    budget_id: uuid.UUID, body: BudgetUpdate, user: CurrentUser, session: Session
+    budget_id: uuid.UUID, body: BudgetUpdate, scope: CurrentScope, session: Session
 ) -> dict[str, Any]:
     """Partial update. Changing what the budget counts (category, currency, period, start) starts its
     alerts afresh; raising the amount does not re-send alerts already sent this period."""
-    row = await store.owned(session, Budget, budget_id, user, lock=True)
+    row = await store.in_scope(session, Budget, budget_id, scope.require("write"), lock=True)
     changes = body.changes()
     if "period" in changes:
         changes["period"] = changes["period"].value
     if "alert_thresholds" in changes:
         changes["alert_thresholds"] = sorted(set(changes["alert_thresholds"]))
     if "category_id" in changes:
-        await store.category_in_body(session, changes["category_id"], user)
+        await store.category_in_body(session, changes["category_id"], scope.user_id, space_id=scope.space_id)
     _check_period(
         BudgetPeriod(changes.get("period", row.period)),
         changes.get("start_date", row.start_date),
@@ -140,8 +140,8 @@ async def update_budget(
 
 
 @router.delete("/{budget_id}", response_model=Envelope[BudgetOut], responses=NOT_FOUND)
-async def delete_budget(budget_id: uuid.UUID, user: CurrentUser, session: Session) -> dict[str, Any]:
-    row = await store.owned(session, Budget, budget_id, user, lock=True)
+async def delete_budget(budget_id: uuid.UUID, scope: CurrentScope, session: Session) -> dict[str, Any]:
+    row = await store.in_scope(session, Budget, budget_id, scope.require("write"), lock=True)
     shown = views.budget(row, None)
     await session.delete(row)
     await session.flush()

@@ -1,4 +1,5 @@
-"""Recurring-expense routes. Every change publishes `expense.recurring_changed` (the projection's copy)."""
+"""Recurring-expense routes. Every change publishes `expense.recurring_changed` (the projection's copy).
+A schedule may belong to a shared space (X-Space-ID): its occurrences are then that space's expenses."""
 
 import uuid
 from datetime import date, timedelta
@@ -18,7 +19,7 @@ from pfms_platform.db import Session
 from pfms_platform.envelope import Envelope, PageEnvelope, PageParams, ok, paged
 from pfms_platform.errors import Invalid
 from pfms_platform.events.outbox import emit
-from pfms_platform.security import CurrentUser
+from pfms_platform.spaces import CurrentScope
 
 router = APIRouter(prefix="/api/v1/expenses/recurring", tags=["recurring expenses"])
 
@@ -40,13 +41,14 @@ def _next_due(row: RecurringExpense, not_before: date | None) -> date | None:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=Envelope[RecurringOut])
-async def create_recurring(body: RecurringCreate, user: CurrentUser, session: Session) -> dict[str, Any]:
+async def create_recurring(body: RecurringCreate, scope: CurrentScope, session: Session) -> dict[str, Any]:
     """A schedule from `start_date`; a start in the past is caught up by the scheduler on its next pass."""
+    scope.require("write")
     _check_dates(body.start_date, body.end_date)
-    await store.category_in_body(session, body.category_id, user)
+    await store.category_in_body(session, body.category_id, scope.user_id, space_id=scope.space_id)
     row = RecurringExpense(
         id=uuid.uuid4(),
-        user_id=user,
+        **scope.owner_values(),
         name=body.name,
         amount=checked_amount(body.amount, body.currency),
         currency=body.currency,
@@ -73,9 +75,9 @@ async def create_recurring(body: RecurringCreate, user: CurrentUser, session: Se
 
 @router.get("", response_model=PageEnvelope[RecurringOut])
 async def list_recurring(
-    user: CurrentUser, session: Session, page: Annotated[PageParams, Query()], active: bool | None = None
+    scope: CurrentScope, session: Session, page: Annotated[PageParams, Query()], active: bool | None = None
 ) -> dict[str, Any]:
-    where = [RecurringExpense.user_id == user]
+    where = [scope.require("read").owns(RecurringExpense)]
     if active is not None:
         where.append(RecurringExpense.is_active.is_(active))
     total = await session.scalar(select(func.count()).select_from(RecurringExpense).where(*where)) or 0
@@ -90,19 +92,19 @@ async def list_recurring(
 
 
 @router.get("/{recurring_id}", response_model=Envelope[RecurringOut], responses=NOT_FOUND)
-async def get_recurring(recurring_id: uuid.UUID, user: CurrentUser, session: Session) -> dict[str, Any]:
-    return ok(views.recurring(await store.owned(session, RecurringExpense, recurring_id, user)))
+async def get_recurring(recurring_id: uuid.UUID, scope: CurrentScope, session: Session) -> dict[str, Any]:
+    return ok(views.recurring(await store.in_scope(session, RecurringExpense, recurring_id, scope.require("read"))))
 
 
 @router.get("/{recurring_id}/upcoming", response_model=Envelope[list[Occurrence]], responses=NOT_FOUND)
 async def upcoming(
     recurring_id: uuid.UUID,
-    user: CurrentUser,
+    scope: CurrentScope,
     session: Session,
     count: Annotated[int, Query(ge=1, le=100)] = 12,
 ) -> dict[str, Any]:
     """The next due dates and their amounts (with inflation), from `next_due_date`."""
-    row = await store.owned(session, RecurringExpense, recurring_id, user)
+    row = await store.in_scope(session, RecurringExpense, recurring_id, scope.require("read"))
     out: list[dict[str, Any]] = []
     day = row.next_due_date
     frequency = Frequency(row.frequency)
@@ -115,17 +117,17 @@ async def upcoming(
 
 @router.patch("/{recurring_id}", response_model=Envelope[RecurringOut], responses=NOT_FOUND)
 async def update_recurring(
-    recurring_id: uuid.UUID, body: RecurringUpdate, user: CurrentUser, session: Session
+    recurring_id: uuid.UUID, body: RecurringUpdate, scope: CurrentScope, session: Session
 ) -> dict[str, Any]:
     """Partial update; a new start, frequency or end recomputes the next due date (paid ones stay paid)."""
-    row = await store.owned(session, RecurringExpense, recurring_id, user, lock=True)
+    row = await store.in_scope(session, RecurringExpense, recurring_id, scope.require("write"), lock=True)
     changes = body.changes()
     if "frequency" in changes:
         changes["frequency"] = changes["frequency"].value
     if "metadata" in changes:
         changes["meta"] = changes.pop("metadata")
     if "category_id" in changes:
-        await store.category_in_body(session, changes["category_id"], user)
+        await store.category_in_body(session, changes["category_id"], scope.user_id, space_id=scope.space_id)
     _check_dates(changes.get("start_date", row.start_date), changes.get("end_date", row.end_date))
     if {"amount", "currency"} & changes.keys():
         changes["amount"] = checked_amount(changes.get("amount", row.amount), changes.get("currency", row.currency))
@@ -142,9 +144,9 @@ async def update_recurring(
 
 
 @router.post("/{recurring_id}/pause", response_model=Envelope[RecurringOut], responses=NOT_FOUND)
-async def pause(recurring_id: uuid.UUID, user: CurrentUser, session: Session) -> dict[str, Any]:
+async def pause(recurring_id: uuid.UUID, scope: CurrentScope, session: Session) -> dict[str, Any]:
     """No occurrence is materialised (nor reminded) while paused."""
-    row = await store.owned(session, RecurringExpense, recurring_id, user, lock=True)
+    row = await store.in_scope(session, RecurringExpense, recurring_id, scope.require("write"), lock=True)
     if row.is_active:
         row.is_active = False
         await session.flush()
@@ -154,9 +156,9 @@ async def pause(recurring_id: uuid.UUID, user: CurrentUser, session: Session) ->
 
 
 @router.post("/{recurring_id}/resume", response_model=Envelope[RecurringOut], responses=NOT_FOUND)
-async def resume(recurring_id: uuid.UUID, user: CurrentUser, session: Session) -> dict[str, Any]:
+async def resume(recurring_id: uuid.UUID, scope: CurrentScope, session: Session) -> dict[str, Any]:
     """Occurrences that fell due during the pause are skipped, not caught up: the next is today or later."""
-    row = await store.owned(session, RecurringExpense, recurring_id, user, lock=True)
+    row = await store.in_scope(session, RecurringExpense, recurring_id, scope.require("write"), lock=True)
     if not row.is_active:
         row.is_active = True
         row.next_due_date = _next_due(row, today_utc())
@@ -167,9 +169,9 @@ async def resume(recurring_id: uuid.UUID, user: CurrentUser, session: Session) -
 
 
 @router.delete("/{recurring_id}", response_model=Envelope[RecurringOut], responses=NOT_FOUND)
-async def delete_recurring(recurring_id: uuid.UUID, user: CurrentUser, session: Session) -> dict[str, Any]:
+async def delete_recurring(recurring_id: uuid.UUID, scope: CurrentScope, session: Session) -> dict[str, Any]:
     """The schedule goes; the expenses it already produced stay (their link is cleared)."""
-    row = await store.owned(session, RecurringExpense, recurring_id, user, lock=True)
+    row = await store.in_scope(session, RecurringExpense, recurring_id, scope.require("write"), lock=True)
     shown = views.recurring(row)
     await emit(session, payloads.schedule_changed(row, is_deleted=True))
     await session.delete(row)

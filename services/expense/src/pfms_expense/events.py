@@ -1,4 +1,5 @@
-"""Events the expense service consumes: the user's lifecycle, and changes other services ask for."""
+"""Events the expense service consumes: the user's lifecycle, spaces' memberships, and changes other
+services ask for."""
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -8,6 +9,7 @@ from pfms_expense import conversion, requests, store
 from pfms_finance.currency import normalise_currency
 from pfms_platform.events.consumer import Handler
 from pfms_platform.logging import get_logger
+from pfms_platform.spaces import forget_member, space_handlers
 
 log = get_logger(__name__)
 
@@ -34,6 +36,7 @@ async def on_user_updated(session: AsyncSession, data: UserUpdated) -> None:
 
 async def on_user_deleted(session: AsyncSession, data: UserDeleted) -> None:
     await store.purge(session, data.user_id)
+    await forget_member(session, data.user_id)
     log.info("user data purged", user_id=str(data.user_id))
 
 
@@ -44,4 +47,5 @@ HANDLERS: dict[str, Handler] = {
     ExpenseCategorized.type: requests.on_categorized,
     ExpenseAmendRequested.type: requests.on_amend_requested,
     ExpenseCreateRequested.type: requests.on_create_requested,
+    **space_handlers(on_space_deleted=store.purge_space),
 }

@@ -11,6 +11,10 @@ connection of the service's own pool, with no transaction (a single SELECT is at
 - `total`, which the planner answers from the (user, category, date) index alone;
 - `page`, the sorted slice.
 
+In a shared space (`space_id`) the rows are the space's, whoever recorded them, and the category tree
+is followed whoever's categories it holds (members file under each other's); the personal list is the
+user's rows outside any space, which `ix_expenses_user_date` answers alone (it carries `space_id`).
+
 One statement is also one snapshot, so the total and the page always agree. The SQL is assembled
 from fixed fragments (column names come from a whitelist, every value is a parameter), so each
 combination of filters is one prepared statement in asyncpg's cache.
@@ -30,16 +34,16 @@ from pfms_platform.errors import Invalid
 
 COLUMNS = (
     "id, amount, currency, category_id, description, expense_date, expense_time, location, payment_method,"
-    " account_id, tags, attachments, source, recurring_expense_id, import_batch_id, metadata AS meta, created_at,"
-    " updated_at"
+    " account_id, space_id, tags, attachments, source, recurring_expense_id, import_batch_id, metadata AS meta,"
+    " created_at, updated_at"
 )
 SORT_COLUMNS = {"date": "expense_date", "amount": "amount", "created_at": "created_at"}
 """`sort` values (a leading `-` for descending) and their columns; the id breaks ties."""
 
 TREE = """tree AS (
-    SELECT id FROM expense_categories WHERE user_id = $1 AND id = {root}
+    SELECT id FROM expense_categories WHERE {mine} AND id = {root}
     UNION ALL
-    SELECT c.id FROM expense_categories c JOIN tree ON c.parent_category_id = tree.id WHERE c.user_id = $1
+    SELECT c.id FROM expense_categories c JOIN tree ON c.parent_category_id = tree.id WHERE {theirs}
 )"""
 
 
@@ -63,19 +67,26 @@ class Query:
         self.where.append(fragment.format(*(self.param(v) for v in values)))
 
 
-def build(user: uuid.UUID, f: ExpenseFilters, page: PageParams) -> tuple[str, list[Any]]:
+def build(
+    user: uuid.UUID, f: ExpenseFilters, page: PageParams, space_id: uuid.UUID | None = None
+) -> tuple[str, list[Any]]:
     """The statement and its arguments: rows of (total, expense columns…), or one row of
     (total, NULLs…) when the page is empty."""
     if f.date_from and f.date_to and f.date_from > f.date_to:
         raise Invalid("date_from is after date_to", field="date_from")
     q = Query()
-    q.add("user_id = {}", user)
+    if space_id is None:
+        q.add("user_id = {} AND space_id IS NULL", user)
+        mine, theirs = "user_id = $1", "c.user_id = $1"
+    else:
+        q.add("space_id = {}", space_id)
+        mine = theirs = "true"
     if f.date_from:
         q.add("expense_date >= {}", f.date_from)
     if f.date_to:
         q.add("expense_date <= {}", f.date_to)
     if f.category_id:
-        q.ctes.append(TREE.format(root=q.param(f.category_id)))
+        q.ctes.append(TREE.format(root=q.param(f.category_id), mine=mine, theirs=theirs))
         q.where.append("category_id = ANY(ARRAY(SELECT id FROM tree))")
     if f.tags:
         q.add("tags @> {}::text[] AND tags <> '{{}}'::text[]", f.tags)  # the second lets the partial index serve
@@ -111,10 +122,10 @@ def build(user: uuid.UUID, f: ExpenseFilters, page: PageParams) -> tuple[str, li
 
 
 async def fetch(
-    engine: AsyncEngine, user: uuid.UUID, f: ExpenseFilters, page: PageParams
+    engine: AsyncEngine, user: uuid.UUID, f: ExpenseFilters, page: PageParams, space_id: uuid.UUID | None = None
 ) -> tuple[int, list[SimpleNamespace]]:
     """(total, rows of the page) in one round trip on a pooled connection, outside any transaction."""
-    sql, args = build(user, f, page)
+    sql, args = build(user, f, page, space_id)
     async with engine.connect() as connection:
         raw = await connection.get_raw_connection()
         driver: asyncpg.Connection = raw.driver_connection

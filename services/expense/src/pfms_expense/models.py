@@ -1,6 +1,8 @@
 """Tables of the expense service; the shared outbox and inbox come with the platform's Base.
 
-Every row carries `user_id` and every query filters by it. Enumerated columns are strings guarded
+Every row carries `user_id` and every query filters by it. Expenses, budgets and recurring expenses
+may belong to a shared space instead (`space_id`; `user_id` stays who created them): see
+pfms_platform.spaces. Enumerated columns are strings guarded
 by CHECK constraints (adding a value is a one-line migration). Money is NUMERIC(19,4) with an
 ISO 4217 `currency` beside it.
 """
@@ -32,6 +34,7 @@ from pfms_expense.imports.rows import ImportFormat
 from pfms_finance.recurrence import Frequency
 from pfms_platform.db import Base, IdMixin, TimestampMixin, utcnow
 from pfms_platform.events.tables import InboxEvent, OutboxEvent
+from pfms_platform.spaces import SpaceMembership, SpaceVersion
 
 __all__ = [
     "Base",
@@ -48,6 +51,8 @@ __all__ = [
     "InboxEvent",
     "OutboxEvent",
     "RecurringExpense",
+    "SpaceMembership",
+    "SpaceVersion",
     "UserSettings",
 ]
 
@@ -130,6 +135,7 @@ class RecurringExpense(IdMixin, TimestampMixin, Base):
     )
 
     user_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    space_id: Mapped[uuid.UUID | None] = mapped_column(index=True, comment="The shared space it belongs to")
     name: Mapped[str] = mapped_column(String(200))
     amount: Mapped[Decimal]
     currency: Mapped[str] = mapped_column(String(3))
@@ -210,8 +216,28 @@ class Expense(IdMixin, TimestampMixin, Base):
             unique=True,
             postgresql_where=text("recurring_expense_id IS NOT NULL"),
         ),
-        Index("ix_expenses_user_date", "user_id", text("expense_date DESC"), text("id DESC")),
-        Index("ix_expenses_user_category_date", "user_id", "category_id", text("expense_date DESC")),
+        # space_id is carried along so that the personal list's count (`space_id IS NULL`) stays index-only.
+        Index(
+            "ix_expenses_user_date",
+            "user_id",
+            text("expense_date DESC"),
+            text("id DESC"),
+            postgresql_include=["space_id"],
+        ),
+        Index(
+            "ix_expenses_user_category_date",
+            "user_id",
+            "category_id",
+            text("expense_date DESC"),
+            postgresql_include=["space_id"],
+        ),
+        Index(
+            "ix_expenses_space_date",
+            "space_id",
+            text("expense_date DESC"),
+            text("id DESC"),
+            postgresql_where=text("space_id IS NOT NULL"),
+        ),
         Index("ix_expenses_user_fingerprint", "user_id", "fingerprint"),
         # The conversion job and the write paths find what is left to convert from here.
         Index("ix_expenses_unconverted", "user_id", postgresql_where=text("amount_in_user_currency IS NULL")),
@@ -228,6 +254,7 @@ class Expense(IdMixin, TimestampMixin, Base):
     )
 
     user_id: Mapped[uuid.UUID]
+    space_id: Mapped[uuid.UUID | None] = mapped_column(comment="The shared space it belongs to")
     amount: Mapped[Decimal]
     currency: Mapped[str] = mapped_column(String(3))
     category_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("expense_categories.id", ondelete="SET NULL"))
@@ -305,6 +332,7 @@ class Budget(IdMixin, TimestampMixin, Base):
     )
 
     user_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    space_id: Mapped[uuid.UUID | None] = mapped_column(index=True, comment="The shared space it belongs to")
     name: Mapped[str] = mapped_column(String(100))
     category_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("expense_categories.id", ondelete="RESTRICT"), index=True, comment="NULL: every category"

@@ -26,6 +26,7 @@ def facts(expense: Expense, category_name: str | None) -> dict[str, Any]:
         "source": expense.source,
         "recurring_expense_id": expense.recurring_expense_id,
         "account_id": expense.account_id,
+        "space_id": expense.space_id,
     }
 
 
@@ -54,6 +55,7 @@ def deleted(expense: Expense) -> ExpenseDeleted:
         category_id=expense.category_id,
         account_id=expense.account_id,
         expense_date=expense.expense_date,
+        space_id=expense.space_id,
     )
 
 
@@ -73,4 +75,5 @@ def schedule_changed(row: RecurringExpense, *, is_deleted: bool = False) -> Recu
         description=row.name,
         active=row.is_active and row.next_due_date is not None and not is_deleted,
         deleted=is_deleted,
+        space_id=row.space_id,
     )

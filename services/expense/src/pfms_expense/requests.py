@@ -69,12 +69,10 @@ async def _amend(session: AsyncSession, row: Expense, category: Category | None,
     row.category_id, row.tags = new_category, tags
     await session.flush()
     await session.refresh(row)
-    if category is None:
-        category = await store.category_in_body(session, row.category_id, row.user_id)
-    name = category.name if category is not None else None
+    name = category.name if category is not None else await store.category_name(session, row.category_id)
     await emit(session, payloads.updated(row, name, before))
     touched = {(row.expense_date, before[2], row.currency), (row.expense_date, row.category_id, row.currency)}
-    await spending.evaluate(session, row.user_id, touched)
+    await spending.evaluate(session, row.user_id, touched, row.space_id)
     return True
 
 

@@ -45,6 +45,7 @@ async def materialise(session: AsyncSession, row: RecurringExpense, today: date)
         values = {
             "id": uuid.uuid4(),
             "user_id": row.user_id,
+            "space_id": row.space_id,
             "amount": schedules.amount_on(row.amount, row.inflation_rate, row.start_date, day, row.currency),
             "currency": row.currency,
             "category_id": row.category_id,
@@ -75,7 +76,8 @@ async def materialise(session: AsyncSession, row: RecurringExpense, today: date)
     await emit_many(session, [payloads.created(e, category.name if category else None) for e in made])
     EXPENSES_CREATED.labels("expense", "recurring").inc(len(made))
     await emit(session, payloads.schedule_changed(row))
-    await spending.evaluate(session, row.user_id, {(e.expense_date, e.category_id, e.currency) for e in made})
+    touched = {(e.expense_date, e.category_id, e.currency) for e in made}
+    await spending.evaluate(session, row.user_id, touched, row.space_id)
     return len(made)
 
 

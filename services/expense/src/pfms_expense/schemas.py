@@ -125,6 +125,7 @@ class ExpenseOut(BaseModel):
     location: dict[str, Any] | None
     payment_method: str | None
     account_id: uuid.UUID | None
+    space_id: uuid.UUID | None = Field(description="The shared space it belongs to; null: personal")
     tags: list[str]
     attachments: list[str]
     source: str
@@ -254,6 +255,7 @@ class RecurringOut(BaseModel):
     category_id: uuid.UUID | None
     payment_method: str | None
     account_id: uuid.UUID | None
+    space_id: uuid.UUID | None = Field(description="The shared space it belongs to; null: personal")
     tags: list[str]
     frequency: Frequency
     start_date: date

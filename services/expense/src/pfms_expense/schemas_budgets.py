@@ -77,6 +77,7 @@ class BudgetOut(BaseModel):
     rollover: bool
     alert_thresholds: list[int]
     is_active: bool
+    space_id: uuid.UUID | None = Field(description="The shared space it belongs to; null: personal")
     current: BudgetStatus | None = Field(description="Today's period, if the budget covers today")
     created_at: datetime
     updated_at: datetime

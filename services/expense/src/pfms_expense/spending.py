@@ -4,6 +4,9 @@ Any write that changes spending calls `evaluate` with the (date, category, curre
 before its transaction commits. The budgets concerned are locked first, so two writers racing on
 one budget are serialised and the second one sums what the first committed: a crossing is never
 missed, and the `(budget_id, period_start, threshold)` key makes each alert go out exactly once.
+
+A budget of a shared space sums the expenses of that space, whoever recorded them, and its alert goes
+to every member of the space (one event each, from this service's membership read model).
 """
 
 import uuid
@@ -22,6 +25,7 @@ from pfms_expense.budgets import BudgetPeriod, Period, Status
 from pfms_expense.models import Budget, BudgetCrossing, Expense, FxRate
 from pfms_finance.currency import quantize
 from pfms_platform.events.outbox import emit
+from pfms_platform.spaces import SpaceMembership
 
 Touch = tuple[date, uuid.UUID | None, str]
 """An expense's date, category and currency, before or after a change."""
@@ -41,9 +45,15 @@ class Spent:
 
 
 async def spent(
-    session: AsyncSession, user_id: uuid.UUID, currency: str, within: set[uuid.UUID] | None, period: Period
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    currency: str,
+    within: set[uuid.UUID] | None,
+    period: Period,
+    space_id: uuid.UUID | None = None,
 ) -> Spent:
-    """Expenses of every currency, each converted on its own (fx.convert) with the cached rate of its date."""
+    """Expenses of every currency, each converted on its own (fx.convert) with the cached rate of its date;
+    the user's personal ones, or those of the space."""
     rate = FxRate.__table__.alias("rate")
     value = case(
         (Expense.currency == currency, Expense.amount), else_=fx.converted_sql(Expense.amount, rate.c.rate, currency)
@@ -54,7 +64,7 @@ async def spent(
         .outerjoin(
             rate, and_(rate.c.base == Expense.currency, rate.c.quote == currency, rate.c.day == Expense.expense_date)
         )
-        .where(Expense.user_id == user_id, Expense.expense_date.between(period.start, period.end))
+        .where(store.of(user_id, space_id).owns(Expense), Expense.expense_date.between(period.start, period.end))
         .group_by(countable, Expense.currency)
     )
     if within is not None:
@@ -95,7 +105,7 @@ async def period_status(
     async def used_in(p: Period) -> Spent:
         key = (budget.currency, None if within is None else frozenset(within), p)
         if key not in sums:
-            sums[key] = await spent(session, budget.user_id, budget.currency, within, p)
+            sums[key] = await spent(session, budget.user_id, budget.currency, within, p, budget.space_id)
         return sums[key]
 
     carried = Decimal(0)
@@ -108,8 +118,11 @@ async def period_status(
     return PeriodStatus(period, state, reached, used.unconverted)
 
 
-async def evaluate(session: AsyncSession, user_id: uuid.UUID, touched: Iterable[Touch]) -> int:
-    """Publish `budget.threshold_reached` for every threshold newly reached; returns how many.
+async def evaluate(
+    session: AsyncSession, user_id: uuid.UUID, touched: Iterable[Touch], space_id: uuid.UUID | None = None
+) -> int:
+    """Publish `budget.threshold_reached` for every threshold newly reached in the budgets of the user's
+    personal space (or of `space_id`, for a change of that space's expenses); returns how many.
 
     Its cost follows the number of distinct sums, not of budgets: budgets alike share one sum, and the
     crossings already recorded are read in one query instead of re-inserted one by one."""
@@ -117,12 +130,15 @@ async def evaluate(session: AsyncSession, user_id: uuid.UUID, touched: Iterable[
     if not touched:
         return 0
     rows = await session.scalars(
-        select(Budget).where(Budget.user_id == user_id, Budget.is_active).order_by(Budget.id).with_for_update()
+        select(Budget)
+        .where(store.of(user_id, space_id).owns(Budget), Budget.is_active)
+        .order_by(Budget.id)
+        .with_for_update()
     )
     active = list(rows.all())
     if not active:
         return 0
-    parent_of = await store.parents(session, user_id)
+    parent_of = await store.budget_parents(session, user_id, space_id, active)
     due: list[tuple[Budget, Period]] = []
     for budget in active:
         within = scope(budget, parent_of)
@@ -135,23 +151,24 @@ async def evaluate(session: AsyncSession, user_id: uuid.UUID, touched: Iterable[
         due += [(budget, p) for p in sorted((p for p in periods if p is not None), key=lambda p: p.start)]
     if not due:
         return 0
-    recorded = await _recorded(session, user_id, due)
+    recorded = await _recorded(session, due)
+    recipients = [user_id]
+    if space_id is not None:
+        members = select(SpaceMembership.user_id).where(SpaceMembership.space_id == space_id)
+        recipients = list(await session.scalars(members.order_by(SpaceMembership.user_id)))
     sums: dict[SpentKey, Spent] = {}
     sent = 0
     for budget, period in due:
         current = await period_status(session, budget, period, parent_of, sums)
-        sent += await _announce(session, budget, current, recorded)
+        sent += await _announce(session, budget, current, recorded, recipients)
     return sent
 
 
-async def _recorded(
-    session: AsyncSession, user_id: uuid.UUID, due: list[tuple[Budget, Period]]
-) -> set[tuple[uuid.UUID, date, int]]:
+async def _recorded(session: AsyncSession, due: list[tuple[Budget, Period]]) -> set[tuple[uuid.UUID, date, int]]:
     """The (budget, period start, threshold) crossings already recorded for the budgets and periods due
     (read after the budgets are locked, so a concurrent evaluation's crossings are committed and seen)."""
     found = await session.execute(
         select(BudgetCrossing.budget_id, BudgetCrossing.period_start, BudgetCrossing.threshold).where(
-            BudgetCrossing.user_id == user_id,
             BudgetCrossing.budget_id.in_({b.id for b, _ in due}),
             BudgetCrossing.period_start.in_({p.start for _, p in due}),
         )
@@ -160,8 +177,14 @@ async def _recorded(
 
 
 async def _announce(
-    session: AsyncSession, budget: Budget, current: PeriodStatus, recorded: set[tuple[uuid.UUID, date, int]]
+    session: AsyncSession,
+    budget: Budget,
+    current: PeriodStatus,
+    recorded: set[tuple[uuid.UUID, date, int]],
+    recipients: list[uuid.UUID],
 ) -> int:
+    """Each newly crossed threshold recorded once and announced to each recipient (the budget's owner,
+    or every member of its space: the notification service then alerts each of them)."""
     sent = 0
     for threshold in current.reached:
         if (budget.id, current.period.start, threshold) in recorded:
@@ -180,21 +203,23 @@ async def _announce(
         )
         if first_time is None:
             continue
-        await emit(
-            session,
-            BudgetThresholdReached(
-                user_id=budget.user_id,
-                budget_id=budget.id,
-                budget_name=budget.name,
-                threshold_percent=threshold,
-                period_start=current.period.start,
-                period_end=current.period.end,
-                budget_amount=current.status.available,
-                spent=current.status.spent,
-                percent_used=current.status.percent_used,
-                currency=budget.currency,
-                category_id=budget.category_id,
-            ),
-        )
+        for recipient in recipients:
+            await emit(
+                session,
+                BudgetThresholdReached(
+                    user_id=recipient,
+                    space_id=budget.space_id,
+                    budget_id=budget.id,
+                    budget_name=budget.name,
+                    threshold_percent=threshold,
+                    period_start=current.period.start,
+                    period_end=current.period.end,
+                    budget_amount=current.status.available,
+                    spent=current.status.spent,
+                    percent_used=current.status.percent_used,
+                    currency=budget.currency,
+                    category_id=budget.category_id,
+                ),
+            )
         sent += 1
     return sent

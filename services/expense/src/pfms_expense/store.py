@@ -1,4 +1,5 @@
-"""Queries shared by routes, handlers, the scheduler and the import job; each scoped to one user."""
+"""Queries shared by routes, handlers, the scheduler and the import job; each scoped to one user, or
+to one shared space for expenses, budgets and recurring expenses (pfms_platform.spaces)."""
 
 import uuid
 from typing import TypeVar
@@ -20,6 +21,7 @@ from pfms_expense.models import (
     UserSettings,
 )
 from pfms_platform.errors import Invalid, NotFound
+from pfms_platform.spaces import Scope, SpaceMembership
 
 Owned = TypeVar("Owned", Category, Expense, RecurringExpense, Habit, Budget, ImportBatch, ImportMapping)
 
@@ -47,20 +49,73 @@ async def owned(
     return row
 
 
+Scoped = TypeVar("Scoped", Expense, Budget, RecurringExpense)
+
+
+def of(user_id: uuid.UUID, space_id: uuid.UUID | None) -> Scope:
+    """The scope a row belongs to, for work done outside a request (handlers, jobs): only its owner
+    columns matter there, never a role."""
+    return Scope(user_id, space_id, "owner" if space_id is None else "member")
+
+
+async def in_scope(
+    session: AsyncSession, model: type[Scoped], row_id: uuid.UUID, scope: Scope, *, lock: bool = False
+) -> Scoped:
+    """The row of the caller's scope (their personal one, or the space of X-Space-ID), or 404 — for
+    another space's or another user's row exactly as for one that does not exist."""
+    query = select(model).where(model.id == row_id, scope.owns(model))
+    row = await session.scalar(query.with_for_update() if lock else query)
+    if row is None:
+        raise NotFound(f"{_NAMES[model]} not found")
+    return row
+
+
 async def category_in_body(
-    session: AsyncSession, category_id: uuid.UUID | None, user_id: uuid.UUID, field: str = "category_id"
+    session: AsyncSession,
+    category_id: uuid.UUID | None,
+    user_id: uuid.UUID,
+    field: str = "category_id",
+    *,
+    space_id: uuid.UUID | None = None,
 ) -> Category | None:
-    """A category named in a request body: the caller's, or 422 on the field (never whose it is)."""
+    """A category named in a request body: the caller's — or, in a space, any member's, so that members
+    can file expenses under the category of a shared budget — or 422 on the field (never whose it is)."""
     if category_id is None:
         return None
-    row = await session.scalar(select(Category).where(Category.id == category_id, Category.user_id == user_id))
+    owner = Category.user_id == user_id
+    if space_id is not None:
+        members = select(SpaceMembership.user_id).where(SpaceMembership.space_id == space_id)
+        owner = owner | Category.user_id.in_(members)
+    row = await session.scalar(select(Category).where(Category.id == category_id, owner))
     if row is None:
         raise Invalid("Unknown category", field=field)
     return row
 
 
+async def category_name(session: AsyncSession, category_id: uuid.UUID | None) -> str | None:
+    """The name of a row's category, checked when it was set (in a space it may be another member's)."""
+    if category_id is None:
+        return None
+    return await session.scalar(select(Category.name).where(Category.id == category_id))
+
+
 async def parents(session: AsyncSession, user_id: uuid.UUID) -> dict[uuid.UUID, uuid.UUID | None]:
     rows = await session.execute(select(Category.id, Category.parent_category_id).where(Category.user_id == user_id))
+    return {row.id: row.parent_category_id for row in rows}
+
+
+async def budget_parents(
+    session: AsyncSession, user_id: uuid.UUID, space_id: uuid.UUID | None, budgets: list[Budget]
+) -> dict[uuid.UUID, uuid.UUID | None]:
+    """The category trees the budgets count in: the user's own; in a space, those of the members whose
+    categories the budgets name."""
+    if space_id is None:
+        return await parents(session, user_id)
+    named = {b.category_id for b in budgets if b.category_id is not None}
+    if not named:
+        return {}
+    owners = select(Category.user_id).where(Category.id.in_(named))
+    rows = await session.execute(select(Category.id, Category.parent_category_id).where(Category.user_id.in_(owners)))
     return {row.id: row.parent_category_id for row in rows}
 
 
@@ -102,3 +157,9 @@ async def purge(session: AsyncSession, user_id: uuid.UUID) -> None:
         Category.__table__.update().where(Category.user_id == user_id).values(parent_category_id=None)
     )
     await session.execute(delete(Category).where(Category.user_id == user_id))
+
+
+async def purge_space(session: AsyncSession, space_id: uuid.UUID) -> None:
+    """Every expense, recurring expense and budget of a deleted space (crossings cascade)."""
+    for model in (Expense, RecurringExpense, Budget):
+        await session.execute(delete(model).where(model.space_id == space_id))

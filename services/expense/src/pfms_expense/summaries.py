@@ -1,6 +1,5 @@
 """Spending totals by category, month or tag over a date range, in the user's profile currency."""
 
-import uuid
 from decimal import Decimal
 
 from sqlalchemy import func, select, text
@@ -10,18 +9,19 @@ from pfms_expense import store
 from pfms_expense.models import Category, Expense
 from pfms_expense.schemas import Summary, SummaryLine, SummaryQuery, Unconverted
 from pfms_finance.currency import quantize
+from pfms_platform.spaces import Scope
 
 
-async def summarise(session: AsyncSession, user: uuid.UUID, query: SummaryQuery) -> Summary:
+async def summarise(session: AsyncSession, scope: Scope, query: SummaryQuery) -> Summary:
     """Totals of every expense converted into the user's currency (pure SQL over the converted column);
     expenses not converted yet (no rate so far) are listed apart per currency, never guessed.
     Tag totals count an expense once per tag."""
     # One snapshot for every statement below: a conversion committing in between would otherwise
     # leave a row out of both the totals and the unconverted list.
     await session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
-    currency = await store.user_currency(session, user)
+    currency = await store.user_currency(session, scope.user_id)
     in_range = (
-        Expense.user_id == user,
+        scope.owns(Expense),
         Expense.expense_date >= query.date_from,
         Expense.expense_date <= query.date_to,
     )

@@ -23,6 +23,11 @@ def cash_flow(title: str, start: date, end: date, expense: Tables, income: Table
     """Monthly and custom-range reports: income, spending by category and by month, net per currency."""
     spent = domain.expense_entries(_rows(expense, "expenses"), _rows(expense, "expense_categories"), start, end)
     earned = domain.income_entries(_rows(income, "income_transactions"), start, end)
+    return cash_flow_of(title, start, end, spent, earned)
+
+
+def cash_flow_of(title: str, start: date, end: date, spent: list[domain.Entry], earned: list[domain.Entry]) -> Document:
+    """The cash-flow document of entries already within [start, end] (a space's come from its events)."""
     summary = Table(
         "Summary",
         ("Currency", "Income", "Expenses", "Net"),

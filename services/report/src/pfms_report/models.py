@@ -2,15 +2,17 @@
 the shared outbox and inbox come with the platform's Base."""
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Index, Integer, String, Text, text
+from sqlalchemy import CheckConstraint, Index, Integer, Numeric, String, Text, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pfms_platform.db import Base, IdMixin, TimestampMixin, utcnow
 from pfms_platform.events.tables import InboxEvent, OutboxEvent
+from pfms_platform.spaces import SpaceMembership, SpaceVersion
 from pfms_report.domain import ReportFormat, ReportType, Status
 
 
@@ -29,6 +31,7 @@ class Report(IdMixin, TimestampMixin, Base):
         _one_of("format", ReportFormat),
         _one_of("status", Status),
         Index("ix_generated_reports_user_created", "user_id", text("created_at DESC"), text("id DESC")),
+        Index("ix_generated_reports_space_created", "space_id", text("created_at DESC"), text("id DESC")),
         # The worker's queue: only jobs still to do carry an entry.
         Index(
             "ix_generated_reports_todo",
@@ -39,6 +42,9 @@ class Report(IdMixin, TimestampMixin, Base):
     )
 
     user_id: Mapped[uuid.UUID]
+    """Who asked for it (in a space too)."""
+    space_id: Mapped[uuid.UUID | None]
+    """The space whose data the report covers; None: the requester's own."""
     report_type: Mapped[str] = mapped_column(String(20))
     format: Mapped[str] = mapped_column(String(10))
     parameters: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
@@ -66,4 +72,47 @@ class ObjectPurge(Base):
     requested_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=text("now()"))
 
 
-__all__ = ["Base", "InboxEvent", "ObjectPurge", "OutboxEvent", "Report"]
+class SpaceEntry(Base):
+    """An expense or income of a shared space, kept from the expense and income events that carry its
+    `space_id` (the upstream exports are per person, so a space's report is made from this)."""
+
+    __tablename__ = "space_entries"
+    __table_args__ = (
+        CheckConstraint("kind IN ('expense', 'income')", name="kind_valid"),
+        Index("ix_space_entries_space_day", "space_id", "day"),
+    )
+
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)
+    entry_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    space_id: Mapped[uuid.UUID]
+    user_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    """Who recorded it (purged with the person)."""
+    day: Mapped[date]
+    amount: Mapped[Decimal] = mapped_column(Numeric(19, 4))
+    """The expense's amount, or the income's gross amount."""
+    currency: Mapped[str] = mapped_column(String(3))
+    label: Mapped[str] = mapped_column(String(100))
+    """The expense's category name, or the income's type."""
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, server_default=text("now()"))
+
+
+class ObjectRemoval(Base):
+    """A stored file whose report row is gone (its space was deleted); the sweeper deletes it, then the row."""
+
+    __tablename__ = "object_removals"
+
+    object_key: Mapped[str] = mapped_column(Text, primary_key=True)
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=text("now()"))
+
+
+__all__ = [
+    "Base",
+    "InboxEvent",
+    "ObjectPurge",
+    "ObjectRemoval",
+    "OutboxEvent",
+    "Report",
+    "SpaceEntry",
+    "SpaceMembership",
+    "SpaceVersion",
+]

@@ -35,6 +35,7 @@ class ReportOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
+    space_id: uuid.UUID | None = Field(default=None, description="The space whose data it covers; null: your own")
     type: str = Field(
         validation_alias=AliasChoices("report_type", "type"), description="monthly | tax | portfolio | custom | export"
     )

@@ -1,4 +1,4 @@
-"""Queries the routes share: create a job, find a user's own job, list a user's jobs."""
+"""Queries the routes share: create a job, find a job of the caller's scope, list the scope's jobs."""
 
 import uuid
 from datetime import UTC, datetime
@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pfms_platform.errors import NotFound, TooManyRequests
+from pfms_platform.spaces import Scope
 from pfms_report import domain
 from pfms_report.domain import ReportFormat, ReportType, Status
 from pfms_report.models import Report
@@ -24,8 +25,10 @@ async def create_job(
     parameters: dict[str, Any],
     requested_by: str,
     max_open: int,
+    space_id: uuid.UUID | None = None,
 ) -> Report:
-    """A pending job the worker will pick up; a user has at most `max_open` jobs waiting or running."""
+    """A pending job the worker will pick up; a user has at most `max_open` jobs waiting or running
+    (in all their spaces together). `space_id`: the space whose data it covers."""
     open_jobs = await session.scalar(
         select(func.count())
         .select_from(Report)
@@ -36,6 +39,7 @@ async def create_job(
     row = Report(
         id=uuid.uuid4(),
         user_id=user_id,
+        space_id=space_id,
         report_type=report_type.value,
         format=fmt.value,
         parameters=parameters,
@@ -52,28 +56,34 @@ async def create_job(
 
 
 async def create_from(
-    session: AsyncSession, user_id: uuid.UUID, body: GenerateReport, requested_by: str, max_open: int
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    body: GenerateReport,
+    requested_by: str,
+    max_open: int,
+    space_id: uuid.UUID | None = None,
 ) -> Report:
     report_type = ReportType(body.type)
     parameters = domain.job_parameters(
         report_type, datetime.now(UTC).date(), year=body.year, month=body.month, start=body.start, end=body.end
     )
     fmt = ReportFormat(body.format)
-    return await create_job(session, user_id, report_type, fmt, parameters, requested_by, max_open)
+    return await create_job(session, user_id, report_type, fmt, parameters, requested_by, max_open, space_id)
 
 
-async def owned(session: AsyncSession, report_id: uuid.UUID, user_id: uuid.UUID) -> Report:
-    """The user's own report; anyone else's is a 404, exactly like one that does not exist."""
-    row = await session.scalar(select(Report).where(Report.id == report_id, Report.user_id == user_id))
+async def owned(session: AsyncSession, report_id: uuid.UUID, scope: Scope) -> Report:
+    """A report of the scope (the caller's personal ones, or the space's); anyone else's, or another
+    space's, is a 404, exactly like one that does not exist."""
+    row = await session.scalar(select(Report).where(Report.id == report_id, scope.owns(Report)))
     if row is None:
         raise NotFound(MISSING)
     return row
 
 
 async def page(
-    session: AsyncSession, user_id: uuid.UUID, offset: int, limit: int, status: str | None, kind: str | None
+    session: AsyncSession, scope: Scope, offset: int, limit: int, status: str | None, kind: str | None
 ) -> tuple[list[Report], int]:
-    where = [Report.user_id == user_id]
+    where = [scope.owns(Report)]
     if status:
         where.append(Report.status == status)
     if kind:

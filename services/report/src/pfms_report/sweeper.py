@@ -3,7 +3,8 @@
 Each pass takes a batch of completed jobs past `expires_at` (`FOR UPDATE SKIP LOCKED`, so instances
 share the work), deletes their objects and marks them `expired` (the row stays, so the list still
 shows the report and a download answers 410). It then empties the prefixes of users deleted since
-(`object_purges`, written by the `user.deleted` handler). Deleting an object twice is harmless, so
+(`object_purges`, written by the `user.deleted` handler) and the files of deleted spaces' reports
+(`object_removals`, written by the space's deletion). Deleting an object twice is harmless, so
 a pass that dies half-way is simply repeated.
 """
 
@@ -16,7 +17,7 @@ from sqlalchemy import delete, select
 from pfms_platform.db import Database
 from pfms_platform.logging import get_logger
 from pfms_report.domain import Status
-from pfms_report.models import ObjectPurge, Report
+from pfms_report.models import ObjectPurge, ObjectRemoval, Report
 from pfms_report.settings import Settings
 from pfms_report.storage import ObjectStore
 
@@ -59,12 +60,24 @@ async def purge(db: Database, store: ObjectStore) -> int:
     return len(users)
 
 
+async def remove(db: Database, store: ObjectStore) -> int:
+    """Remove the stored files of reports whose rows are gone (a deleted space's); returns how many."""
+    async with db.sessions() as session, session.begin():
+        keys = (
+            await session.scalars(select(ObjectRemoval.object_key).limit(BATCH).with_for_update(skip_locked=True))
+        ).all()
+        for key in keys:
+            await store.delete(key)
+        if keys:
+            await session.execute(delete(ObjectRemoval).where(ObjectRemoval.object_key.in_(keys)))
+    return len(keys)
+
+
 async def sweep(db: Database, store: ObjectStore) -> int:
     done = 0
-    while (count := await expire(db, store)) > 0:
-        done += count
-    while (count := await purge(db, store)) > 0:
-        done += count
+    for step in (expire, purge, remove):
+        while (count := await step(db, store)) > 0:
+            done += count
     return done
 
 

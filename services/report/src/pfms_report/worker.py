@@ -14,7 +14,7 @@ the job's state."""
 import asyncio
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -30,7 +30,7 @@ from pfms_platform.internal import UpstreamUnavailable
 from pfms_platform.logging import get_logger
 from pfms_report import archive, builders, domain
 from pfms_report.domain import CONTENT_TYPES, ReportFormat, ReportType, Status
-from pfms_report.models import Report
+from pfms_report.models import Report, SpaceEntry
 from pfms_report.render import render
 from pfms_report.settings import Settings
 from pfms_report.sources import Sources
@@ -51,6 +51,7 @@ class Job:
     format: ReportFormat
     parameters: dict[str, Any]
     attempt: int
+    space_id: uuid.UUID | None = None
 
 
 def download_path(report_id: uuid.UUID) -> str:
@@ -91,6 +92,7 @@ class Worker:
                 ReportFormat(row.format),
                 dict(row.parameters),
                 row.attempts + 1,
+                row.space_id,
             )
             if row.attempts >= self.settings.max_attempts:
                 await _mark_failed(session, row, job, f"gave up after {row.attempts} attempts")
@@ -168,12 +170,27 @@ class Worker:
         else:
             period = domain.period_of(job.report_type, job.parameters)
             assert period is not None
-            expense, income = await asyncio.gather(
-                self.sources.tables("expense", user), self.sources.tables("income", user)
-            )
             title = "Monthly report" if job.report_type is ReportType.MONTHLY else "Income and expenses"
-            doc = builders.cash_flow(title, period[0], period[1], expense, income)
+            if job.space_id is not None:
+                spent, earned = await self._space_entries(job.space_id, period[0], period[1])
+                doc = builders.cash_flow_of(title, period[0], period[1], spent, earned)
+            else:
+                expense, income = await asyncio.gather(
+                    self.sources.tables("expense", user), self.sources.tables("income", user)
+                )
+                doc = builders.cash_flow(title, period[0], period[1], expense, income)
         return await asyncio.to_thread(render, doc, job.format)
+
+    async def _space_entries(
+        self, space_id: uuid.UUID, start: date, end: date
+    ) -> tuple[list[domain.Entry], list[domain.Entry]]:
+        """The space's expenses and income dated within [start, end], from the events this service kept."""
+        async with self.db.sessions() as session:
+            rows = await session.scalars(
+                select(SpaceEntry).where(SpaceEntry.space_id == space_id, SpaceEntry.day.between(start, end))
+            )
+            entries = [(r.kind, domain.Entry(r.day, r.amount, r.currency, r.label)) for r in rows]
+        return [e for kind, e in entries if kind == "expense"], [e for kind, e in entries if kind == "income"]
 
     async def _export(self, user: uuid.UUID) -> bytes:
         """Every listed service's export; a service without the route is named in the manifest."""
@@ -224,6 +241,7 @@ class Worker:
                     size_bytes=size,
                     expires_at=row.expires_at,
                     download_path=download_path(job.id),
+                    space_id=job.space_id,
                 ),
             )
         log.info("report completed", report_id=str(job.id), size=size)
@@ -260,6 +278,7 @@ async def _mark_failed(session: AsyncSession, row: Report, job: Job, reason: str
             report_type=job.report_type.value,
             format=job.format.value,
             reason=reason[:500],
+            space_id=job.space_id,
         ),
     )
 

@@ -6,6 +6,7 @@ from pfms_contracts.identity import UserCreated, UserDeleted
 from pfms_platform.events.consumer import Handler
 from pfms_platform.logging import get_logger
 from pfms_user import store, validation
+from pfms_user.spaces import store as spaces
 
 log = get_logger(__name__)
 
@@ -25,6 +26,8 @@ async def on_user_created(session: AsyncSession, data: UserCreated) -> None:
 
 
 async def on_user_deleted(session: AsyncSession, data: UserDeleted) -> None:
+    """Spaces first (an owner's pass on, each change published), while the profile still has the address."""
+    await spaces.forget(session, data.user_id)
     await store.purge(session, data.user_id)
     log.info("user data purged", user_id=str(data.user_id))
 

@@ -11,6 +11,8 @@ from pfms_user.api import router
 from pfms_user.events import HANDLERS
 from pfms_user.reader import ProfileReader
 from pfms_user.settings import Settings
+from pfms_user.spaces import api as spaces
+from pfms_user.spaces.export import export
 
 SERVICE_DIR = Path(__file__).resolve().parents[2]
 
@@ -30,10 +32,11 @@ def create(settings: Settings | None = None) -> FastAPI:
     return create_app(
         settings,
         title="PFMS user service",
-        routers=[router, internal.router],
+        routers=[router, spaces.router, internal.router],
         handlers=HANDLERS,
         on_startup=[open_reader],
         on_shutdown=[close_reader],
+        exporter=export,
     )
 
 

@@ -324,6 +324,7 @@ def expense_created_data(
         "source": IMPORTED,
         "recurring_expense_id": None,
         "account_id": None,  # an imported row names no account (the contract's default)
+        "space_id": None,  # imports are personal
     }
 
 

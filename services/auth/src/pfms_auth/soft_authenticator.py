@@ -1,6 +1,9 @@
 """A software WebAuthn authenticator (ES256, "none" attestation): what a browser plus a platform
 authenticator hand the relying party, built byte for byte from the spec, so the passkey ceremonies
-run against real signatures. (`soft-webauthn` pins an old fido2 that would downgrade cryptography.)"""
+run against real signatures. (`soft-webauthn` pins an old fido2 that would downgrade cryptography.)
+
+Test support, not used by the service: it sits in the package so that auth's tests and the fleet's
+end-to-end tests (tests-e2e) share one authenticator."""
 
 import base64
 import hashlib

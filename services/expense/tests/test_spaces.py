@@ -1,0 +1,176 @@
+"""Shared spaces: expenses, budgets and recurring expenses of a household, by role, from real
+`space.membership_changed` snapshots on the bus; a space budget sums every member's expenses and
+alerts every member."""
+
+import uuid
+from typing import Any
+
+import pytest
+
+from pfms_contracts.spaces import SpaceMember, SpaceMembershipChanged
+from pfms_expense.models import Budget, Expense, RecurringExpense
+from pfms_expense.scheduler import today_utc
+from pfms_platform.spaces import SpaceMembership
+
+pytestmark = pytest.mark.integration
+
+EXPENSES, BUDGETS, RECURRING = "/api/v1/expenses", "/api/v1/budgets", "/api/v1/expenses/recurring"
+
+
+def snapshot(
+    space: uuid.UUID, owner: uuid.UUID, version: int, members: dict[uuid.UUID, str], *, deleted: bool = False
+) -> SpaceMembershipChanged:
+    return SpaceMembershipChanged(
+        user_id=owner,
+        space_id=space,
+        kind="household",
+        name="Home",
+        space_version=version,
+        deleted=deleted,
+        members=[SpaceMember(user_id=u, role=r) for u, r in members.items()],
+    )
+
+
+async def test_a_household_shares_expenses_and_budgets_by_role(env) -> None:
+    owner, member, viewer, stranger = [await env.signup() for _ in range(4)]
+    space = uuid.uuid4()
+    await env.publish(snapshot(space, owner.user_id, 1, {owner.user_id: "owner", member.user_id: "member"}))
+    await env.publish(
+        snapshot(space, owner.user_id, 2, {owner.user_id: "owner", member.user_id: "member", viewer.user_id: "viewer"})
+    )
+
+    async def joined() -> bool:
+        return await env.count(SpaceMembership, SpaceMembership.space_id == space) == 3
+
+    await env.until(joined)
+
+    def inside(person: Any) -> dict[str, str]:
+        return {**person.headers, "X-Space-ID": str(space)}
+
+    client, today = env.client, today_utc().isoformat()
+    food = await env.category_id(owner, "Food & Dining")
+    groceries = await env.category_id(owner, "Groceries")
+    made = await client.post(
+        BUDGETS,
+        json={
+            "name": "Household food",
+            "amount": "100.00",
+            "currency": "USD",
+            "period": "monthly",
+            "start_date": today_utc().replace(day=1).isoformat(),
+            "category_id": food,
+            "alert_thresholds": [50, 100],
+        },
+        headers=inside(owner),
+    )
+    budget = env.data(made)
+    assert budget["space_id"] == str(space)
+
+    # The owner's personal spending never counts; both members' shared spending does, under the owner's
+    # categories (a member may name any member's category in the space).
+    await env.expense(owner, amount="500.00", category_id=food, expense_date=today)
+    shared = env.data(
+        await client.post(
+            EXPENSES,
+            json={"amount": "30.00", "currency": "USD", "category_id": food, "expense_date": today},
+            headers=inside(owner),
+        )
+    )
+    assert await env.outbox("budget.threshold_reached") == []
+    theirs = env.data(
+        await client.post(
+            EXPENSES,
+            json={"amount": "25.00", "currency": "USD", "category_id": groceries, "expense_date": today},
+            headers=inside(member),
+        )
+    )
+    assert theirs["space_id"] == str(space)
+    alerts = await env.outbox("budget.threshold_reached")
+    assert sorted(a["user_id"] for a in alerts) == sorted(str(p.user_id) for p in (owner, member, viewer))
+    assert {(a["budget_id"], a["space_id"], a["threshold_percent"], a["spent"]) for a in alerts} == {
+        (budget["id"], str(space), 50, "55.00")
+    }, "one alert per member, once"
+    created = [e for e in await env.outbox("expense.created") if e["space_id"] == str(space)]
+    assert {(e["user_id"], e["expense_id"]) for e in created} == {
+        (str(owner.user_id), shared["id"]),
+        (str(member.user_id), theirs["id"]),
+    }, "the creator stays user_id; the event names the space"
+
+    # Everyone in the space sees the same; personal views show none of it.
+    for person in (owner, member, viewer):
+        listed = env.data(await client.get(EXPENSES, headers=inside(person)))
+        assert {e["id"] for e in listed} == {shared["id"], theirs["id"]}
+        status = env.data(await client.get(f"{BUDGETS}/{budget['id']}/status", headers=inside(person)))
+        assert (status["spent"], status["thresholds_reached"]) == ("55.00", [50])
+        filtered = env.data(await client.get(EXPENSES, params={"category_id": food}, headers=inside(person)))
+        assert len(filtered) == 2, "the category filter follows the owner's tree in the space"
+    assert [e["amount"] for e in env.data(await client.get(EXPENSES, headers=owner.headers))] == ["500.00"]
+    assert env.data(await client.get(EXPENSES, headers=member.headers)) == []
+    assert env.data(await client.get(BUDGETS, headers=owner.headers)) == []
+    assert (await client.get(f"{EXPENSES}/{shared['id']}", headers=owner.headers)).status_code == 404
+    assert (await client.get(f"{BUDGETS}/{budget['id']}", headers=owner.headers)).status_code == 404
+
+    # A member edits the owner's shared expense: it crosses 100 % and every member hears of it.
+    edited = await client.patch(f"{EXPENSES}/{shared['id']}", json={"amount": "80.00"}, headers=inside(member))
+    assert env.data(edited)["amount"] == "80.00"
+    assert {(a["user_id"], a["threshold_percent"]) for a in await env.outbox("budget.threshold_reached")} >= {
+        (str(p.user_id), 100) for p in (owner, member, viewer)
+    }
+
+    # The viewer reads only: every write is 403 and changes nothing.
+    before = await env.count(Expense, Expense.space_id == space)
+    for method, url, body in (
+        ("POST", EXPENSES, {"amount": "1.00", "currency": "USD", "expense_date": today}),
+        ("PATCH", f"{EXPENSES}/{theirs['id']}", {"amount": "1.00"}),
+        ("DELETE", f"{EXPENSES}/{theirs['id']}", None),
+        ("PATCH", f"{BUDGETS}/{budget['id']}", {"amount": "1.00"}),
+        ("DELETE", f"{BUDGETS}/{budget['id']}", None),
+        (
+            "POST",
+            RECURRING,
+            {"name": "x", "amount": "1", "currency": "USD", "frequency": "monthly", "start_date": today},
+        ),
+    ):
+        refused = await client.request(method, url, json=body, headers=inside(viewer))
+        assert refused.status_code == 403, (method, url, refused.text)
+    assert await env.count(Expense, Expense.space_id == space) == before
+    assert env.data(await client.get(f"{EXPENSES}/{theirs['id']}", headers=inside(viewer)))["amount"] == "25.00"
+
+    # A stranger with the header: the space and its objects do not exist for them.
+    for url in (EXPENSES, f"{EXPENSES}/{shared['id']}", BUDGETS, f"{BUDGETS}/{budget['id']}", RECURRING):
+        assert (await client.get(url, headers=inside(stranger))).status_code == 404, url
+    assert (await client.get(f"{EXPENSES}/{shared['id']}", headers=stranger.headers)).status_code == 404
+
+    # A shared schedule: its occurrences are the space's expenses.
+    schedule = await client.post(
+        RECURRING,
+        json={"name": "Internet", "amount": "7.00", "currency": "USD", "frequency": "monthly", "start_date": today},
+        headers=inside(member),
+    )
+    assert env.data(schedule)["space_id"] == str(space)
+
+    async def booked() -> bool:
+        return await env.count(Expense, Expense.space_id == space, Expense.recurring_expense_id.is_not(None)) == 1
+
+    await env.until(booked)
+
+    # Removed from the space: at once a 404 with the header, whatever they created there stays the space's.
+    await env.publish(snapshot(space, owner.user_id, 3, {owner.user_id: "owner", viewer.user_id: "viewer"}))
+
+    async def removed() -> bool:
+        return (await client.get(EXPENSES, headers=inside(member))).status_code == 404
+
+    await env.until(removed)
+    assert len(env.data(await client.get(EXPENSES, headers=inside(owner)))) == 3
+
+    # The space deleted: its expenses, schedules and budgets go; personal ones stay.
+    await env.publish(snapshot(space, owner.user_id, 4, {}, deleted=True))
+
+    async def purged() -> bool:
+        return await env.count(Expense, Expense.space_id == space) == 0
+
+    await env.until(purged)
+    assert await env.count(Budget, Budget.space_id == space) == 0
+    assert await env.count(RecurringExpense, RecurringExpense.space_id == space) == 0
+    assert (await client.get(EXPENSES, headers=inside(owner))).status_code == 404
+    assert len(env.data(await client.get(EXPENSES, headers=owner.headers))) == 1
