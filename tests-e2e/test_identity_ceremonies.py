@@ -1,7 +1,7 @@
 """Issue 12's sign-in ceremonies end to end through the gateway's public routes: OpenID Connect at a
 local provider (authorize → the provider's login → callback → tokens → protected calls), with a
-tampered state and a replayed callback refused; a passkey registered, then a passwordless sign-in,
-with the software authenticator auth's own tests use."""
+tampered state and a replayed callback refused and the form_post callback reachable; a passkey
+registered, then a passwordless sign-in, with the software authenticator auth's own tests use."""
 
 import base64
 import json
@@ -75,6 +75,13 @@ async def test_oidc_sign_in_through_the_gateway_then_a_first_password(
 
     tampered = await gateway.get(_with_state(back, state[:-2] + "xx"))
     assert tampered.status_code == 400 and tampered.json()["error"]["code"] == "INVALID_STATE", tampered.text
+    # the form_post callback (POST, form body) is public at the gateway too: auth itself answers
+    posted = await gateway.post(
+        f"{OAUTH}/{PROVIDER}/callback",
+        content=urlencode({"state": state + "x", "code": "c"}),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert posted.status_code == 400 and posted.json()["error"]["code"] == "INVALID_STATE", posted.text
     signed_in = await gateway.get(back)
     assert signed_in.status_code == 200, signed_in.text
     tokens = signed_in.json()["data"]
