@@ -74,6 +74,13 @@ RECIPES: tuple[Recipe, ...] = (
         {"email": "someone.else@example.com", "relationship": "sibling"},
         witness="/api/v1/user/family",
     ),
+    Recipe("space", "/api/v1/spaces", {"kind": "household", "name": "Matrix"}),
+    Recipe(
+        "space_invitation",
+        "/api/v1/spaces/@space/invitations",
+        {"email": "someone.else@example.com", "role": "member"},
+        witness="/api/v1/spaces/@space/invitations",
+    ),
     # expense
     Recipe("category", "/api/v1/categories", {"name": "Matrix"}),
     Recipe("category2", "/api/v1/categories", {"name": "Matrix two"}),
@@ -234,6 +241,14 @@ ROUTES: dict[str, dict[str, str]] = {
     "/api/v1/user/family/invitations/{invitation_id}/accept": {"invitation_id": "invitation"},
     "/api/v1/user/family/invitations/{invitation_id}/decline": {"invitation_id": "invitation"},
     "/api/v1/user/family/{member_id}": {"member_id": "invitation"},
+    "/api/v1/spaces/{space_id}": {"space_id": "space"},
+    "/api/v1/spaces/{space_id}/invitations": {"space_id": "space"},
+    "/api/v1/spaces/{space_id}/invitations/{invitation_id}": {"space_id": "space", "invitation_id": "space_invitation"},
+    "/api/v1/spaces/{space_id}/members/{member_id}": {"space_id": "space", "member_id": "me"},
+    "/api/v1/spaces/{space_id}/leave": {"space_id": "space"},
+    "/api/v1/spaces/{space_id}/transfer": {"space_id": "space"},
+    "/api/v1/spaces/invitations/{invitation_id}/accept": {"invitation_id": "space_invitation"},
+    "/api/v1/spaces/invitations/{invitation_id}/decline": {"invitation_id": "space_invitation"},
     "/api/v1/expenses/recurring/{recurring_id}": {"recurring_id": "recurring"},
     "/api/v1/expenses/recurring/{recurring_id}/upcoming": {"recurring_id": "recurring"},
     "/api/v1/expenses/recurring/{recurring_id}/pause": {"recurring_id": "recurring"},
@@ -325,11 +340,6 @@ ROUTES: dict[str, dict[str, str]] = {
 }
 """Every path-id route: which of the owner's objects fills each parameter (`me`: the owner's user id)."""
 
-_SPACES_UNROUTED = (
-    "the gateway routes /api/v1/spaces only once it joins the catalogue and kong.yml together (issue 12); until "
-    "then user's test_spaces_api.py checks a stranger gets 404 from every space route"
-)
-
 EXCLUDED: dict[str, str] = {
     "/api/v1/market/stocks/{symbol}": "public market data keyed by a ticker: nobody owns it",
     "/api/v1/market/crypto/{symbol}": "public market data keyed by a ticker: nobody owns it",
@@ -366,23 +376,14 @@ EXCLUDED: dict[str, str] = {
     "test_oauth_linking.py checks another user's call is a 404",
     "/api/v1/auth/passkeys/{passkey_id}": "a passkey is made only by a WebAuthn ceremony with an authenticator; "
     "auth's test_passkeys.py checks renaming or removing another user's is a 404",
-    **{
-        f"/api/v1/spaces/{path}": _SPACES_UNROUTED
-        for path in (
-            "{space_id}",
-            "{space_id}/invitations",
-            "{space_id}/invitations/{invitation_id}",
-            "{space_id}/members/{member_id}",
-            "{space_id}/leave",
-            "{space_id}/transfer",
-            "invitations/{invitation_id}/accept",
-            "invitations/{invitation_id}/decline",
-        )
-    },
 }
 """Path-id routes deliberately left out, with the reason."""
 
 BODIES: dict[tuple[str, str], Json] = {
+    ("PATCH", "/api/v1/spaces/{space_id}"): {"name": "B was here"},
+    ("POST", "/api/v1/spaces/{space_id}/invitations"): {"email": "b.friend@example.com", "role": "admin"},
+    ("PATCH", "/api/v1/spaces/{space_id}/members/{member_id}"): {"role": "viewer"},
+    ("POST", "/api/v1/spaces/{space_id}/transfer"): {"user_id": "@attacker"},
     ("PATCH", "/api/v1/expenses/recurring/{recurring_id}"): {"name": "B was here"},
     ("PATCH", "/api/v1/expenses/{expense_id}"): {"description": "B was here"},
     ("PATCH", "/api/v1/categories/{category_id}"): {"name": "B was here"},

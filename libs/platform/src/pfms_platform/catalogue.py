@@ -26,7 +26,7 @@ class ServiceInfo:
 
 SERVICES: tuple[ServiceInfo, ...] = (
     ServiceInfo("auth", 3001, ("/api/v1/auth", "/.well-known/jwks.json")),
-    ServiceInfo("user", 3002, ("/api/v1/user",)),
+    ServiceInfo("user", 3002, ("/api/v1/user", "/api/v1/spaces")),
     ServiceInfo("expense", 3003, ("/api/v1/expenses", "/api/v1/categories", "/api/v1/budgets", "/api/v1/habits")),
     ServiceInfo("income", 3004, ("/api/v1/income",)),
     ServiceInfo("investment", 3005, ("/api/v1/portfolios", "/api/v1/watchlists")),
