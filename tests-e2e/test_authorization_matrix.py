@@ -376,6 +376,11 @@ EXCLUDED: dict[str, str] = {
     "test_oauth_linking.py checks another user's call is a 404",
     "/api/v1/auth/passkeys/{passkey_id}": "a passkey is made only by a WebAuthn ceremony with an authenticator; "
     "auth's test_passkeys.py checks renaming or removing another user's is a 404",
+    **{
+        f"/api/v1/accounts/payments/{{payment_id}}{suffix}": "a P2P payment needs two registered people (payer "
+        "and payee, who both see it); accounts' test_payments_api.py checks a third user's calls are 404"
+        for suffix in ("", "/pay", "/accept", "/decline")
+    },
 }
 """Path-id routes deliberately left out, with the reason."""
 

@@ -87,3 +87,107 @@ class TransactionImported(_AccountsEvent):
         description="Already on the account's ledger (a card spend is booked when authorised); the expense or "
         "income recorded from it must not be posted a second time.",
     )
+
+
+class _PaymentEvent(_AccountsEvent):
+    """A step of a P2P payment's saga; `user_id` is the person the step is about (see each summary)."""
+
+    payment_id: UUID
+    payer_id: UUID
+    payee_id: UUID
+    amount: Decimal = Field(gt=0)
+    currency: str = Field(min_length=3, max_length=3)
+
+
+class PaymentRequested(_PaymentEvent):
+    type: ClassVar[str] = "account.payment_requested"
+    summary: ClassVar[str] = "The payee (`user_id`) asked another user, the payer, for a P2P payment; nothing moved."
+    note: str | None = Field(default=None, max_length=500)
+
+
+class PaymentSent(_PaymentEvent):
+    type: ClassVar[str] = "account.payment_sent"
+    summary: ClassVar[str] = (
+        "The payer (`user_id`) sent a P2P payment: the amount left their account into their clearing account "
+        "(held) and waits for the payee to accept it (or is accepted at once into the payee's only account of "
+        "the currency)."
+    )
+    payer_account_id: UUID
+    entry_id: UUID = Field(description="The hold on the payer's ledger.")
+    note: str | None = Field(default=None, max_length=500)
+
+
+class PaymentAccepted(_PaymentEvent):
+    type: ClassVar[str] = "account.payment_accepted"
+    summary: ClassVar[str] = "The payee (`user_id`) accepted a P2P payment into one of their accounts; it settles next."
+    payee_account_id: UUID
+
+
+class PaymentReceived(_PaymentEvent):
+    type: ClassVar[str] = "account.payment_received"
+    summary: ClassVar[str] = (
+        "A P2P payment settled: the payee (`user_id`) received the amount into their account and the payer's "
+        "hold left the payer's books."
+    )
+    payee_account_id: UUID
+    entry_id: UUID = Field(description="The receipt on the payee's ledger.")
+
+
+class PaymentDeclined(_PaymentEvent):
+    type: ClassVar[str] = "account.payment_declined"
+    summary: ClassVar[str] = (
+        "A P2P payment was declined by `user_id`: the payer declined a request (nothing moved) or the payee "
+        "declined a sent payment (`held`: the payer's hold is refunded next)."
+    )
+    held: bool = Field(description="Money was held on the payer's side and goes back to them.")
+
+
+class PaymentFailed(_PaymentEvent):
+    type: ClassVar[str] = "account.payment_failed"
+    summary: ClassVar[str] = (
+        "A sent P2P payment could not be delivered (expired unaccepted, the payee's account or the payee gone); "
+        "`user_id` is the payer, whose hold is refunded next."
+    )
+    reason: Literal["expired", "account_unavailable", "user_deleted"]
+
+
+class PaymentRefunded(_PaymentEvent):
+    type: ClassVar[str] = "account.payment_refunded"
+    summary: ClassVar[str] = (
+        "The compensation of a declined or failed P2P payment: the payer's (`user_id`) hold went back to the "
+        "account it came from."
+    )
+    payer_account_id: UUID
+    entry_id: UUID = Field(description="The reversing entry on the payer's ledger.")
+    reason: Literal["declined", "expired", "account_unavailable", "user_deleted"]
+
+
+class _CardEvent(_AccountsEvent):
+    card_id: UUID
+    account_id: UUID = Field(description="The wallet the card spends from.")
+    last4: str = Field(min_length=4, max_length=4)
+
+
+class CardIssued(_CardEvent):
+    type: ClassVar[str] = "card.issued"
+    summary: ClassVar[str] = (
+        "A virtual card was issued on one of the user's wallets (only its last four digits travel)."
+    )
+    issuer: str
+    expiry_month: int = Field(ge=1, le=12)
+    expiry_year: int
+
+
+class CardFrozen(_CardEvent):
+    type: ClassVar[str] = "card.frozen"
+    summary: ClassVar[str] = "A virtual card was frozen: its authorisations are declined until it is unfrozen."
+
+
+class CardUnfrozen(_CardEvent):
+    type: ClassVar[str] = "card.unfrozen"
+    summary: ClassVar[str] = "A frozen virtual card was unfrozen and spends again."
+
+
+class CardClosed(_CardEvent):
+    type: ClassVar[str] = "card.closed"
+    summary: ClassVar[str] = "A virtual card was closed for good (kept for its history)."

@@ -140,7 +140,7 @@ async def create_account(
 @router.get("", response_model=PageEnvelope[AccountOut])
 async def list_accounts(query: Annotated[AccountQuery, Query()], user: CurrentUser, session: Session) -> dict[str, Any]:
     """Oldest first; filter by type; archived ones only with `include_archived=true`."""
-    where = [Account.user_id == user, Account.type != AccountType.EXTERNAL.value]
+    where = [Account.user_id == user, Account.type.not_in(domain.BOOKS_ONLY)]
     if query.type:
         where.append(Account.type == query.type.value)
     if not query.include_archived:

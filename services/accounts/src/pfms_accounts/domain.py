@@ -30,9 +30,13 @@ class AccountType(StrEnum):
     VEHICLE = "vehicle"
     EXTERNAL = "external"
     """The user's counter-account per currency for money entering or leaving their books; never listed."""
+    CLEARING = "clearing"
+    """The user's P2P payments in flight per currency (held until the payee accepts); never listed."""
 
 
-USER_TYPES = tuple(t for t in AccountType if t is not AccountType.EXTERNAL)
+BOOKS_ONLY = frozenset({AccountType.EXTERNAL, AccountType.CLEARING})
+"""Accounts of the books themselves: never listed, addressed or chosen by the person."""
+USER_TYPES = tuple(t for t in AccountType if t not in BOOKS_ONLY)
 FLOORED = frozenset({AccountType.WALLET})
 """Accounts that may not go below minus their overdraft limit (zero when none is set)."""
 
@@ -44,6 +48,7 @@ class EntryKind(StrEnum):
     ADJUSTMENT = "adjustment"
     EXPENSE = "expense"
     INCOME = "income"
+    PAYMENT = "payment"
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,11 @@ from sqlalchemy import delete
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pfms_accounts import linked
+from pfms_accounts import linked, payments
 from pfms_accounts.domain import EntryKind
 from pfms_accounts.models import Account, FxQuote, Holder, IdempotencyKey, JournalEntry, LinkedMovement, Posting
 from pfms_accounts.sync import forget_user as forget_connections
+from pfms_contracts.accounts import PaymentAccepted, PaymentDeclined, PaymentFailed, PaymentSent
 from pfms_contracts.expense import ExpenseCreated, ExpenseDeleted, ExpenseUpdated
 from pfms_contracts.identity import UserDeleted, UserUpdated
 from pfms_contracts.income import IncomeDeleted, IncomeReceived, IncomeUpdated
@@ -79,6 +80,7 @@ async def on_user_updated(session: AsyncSession, data: UserUpdated) -> None:
 async def on_user_deleted(session: AsyncSession, data: UserDeleted) -> None:
     """Every row of the person goes: postings, entries, quotes, linked movements, accounts, keys, the currency."""
     await forget_connections(session, data.user_id)  # bank connections (their accounts go below)
+    await payments.forget_user(session, data.user_id)  # refunds what was held for them, then their payments go
     for model in (Posting, FxQuote, JournalEntry, LinkedMovement, Account, IdempotencyKey, Holder):
         await session.execute(delete(model).where(model.user_id == data.user_id))
     log.info("user data purged", user_id=str(data.user_id))
@@ -93,4 +95,8 @@ HANDLERS: dict[str, Handler] = {
     IncomeDeleted.type: on_income_deleted,
     UserUpdated.type: on_user_updated,
     UserDeleted.type: on_user_deleted,
+    PaymentSent.type: payments.on_sent,
+    PaymentAccepted.type: payments.on_accepted,
+    PaymentDeclined.type: payments.on_declined,
+    PaymentFailed.type: payments.on_failed,
 }

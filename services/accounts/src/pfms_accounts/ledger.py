@@ -26,7 +26,7 @@ async def account_of(
 ) -> Account:
     """The user's own account; another user's (or a counter-account) is not found (404), never shown."""
     query = select(Account).where(
-        Account.id == account_id, Account.user_id == user_id, Account.type != AccountType.EXTERNAL.value
+        Account.id == account_id, Account.user_id == user_id, Account.type.not_in(domain.BOOKS_ONLY)
     )
     account = await session.scalar(query.with_for_update() if lock else query)
     if account is None:
@@ -45,23 +45,24 @@ def check_amount(amount: Decimal, currency: str, field: str = "amount") -> None:
         raise Invalid(f"{currency} amounts have at most {minor_units(currency)} decimal places", field=field)
 
 
-async def external(session: AsyncSession, user_id: uuid.UUID, currency: str) -> uuid.UUID:
-    """The user's counter-account of `currency`, created the first time money crosses the books' edge."""
+async def external(
+    session: AsyncSession, user_id: uuid.UUID, currency: str, kind: AccountType = AccountType.EXTERNAL
+) -> uuid.UUID:
+    """The user's counter-account of `currency`, created the first time money crosses the books' edge
+    (or, `kind=CLEARING`, their account of payments in flight, created with the first payment)."""
     await session.execute(
         insert(Account)
         .values(
             id=uuid.uuid4(),
             user_id=user_id,
-            name=f"External {currency}",
-            type=AccountType.EXTERNAL.value,
+            name=f"{kind.value.capitalize()} {currency}",
+            type=kind.value,
             currency=currency,
         )
-        .on_conflict_do_nothing(index_elements=["user_id", "currency"], index_where=text("type = 'external'"))
+        .on_conflict_do_nothing(index_elements=["user_id", "currency"], index_where=text(f"type = '{kind.value}'"))
     )
     found = await session.scalar(
-        select(Account.id).where(
-            Account.user_id == user_id, Account.currency == currency, Account.type == AccountType.EXTERNAL.value
-        )
+        select(Account.id).where(Account.user_id == user_id, Account.currency == currency, Account.type == kind.value)
     )
     assert found is not None
     return found

@@ -16,7 +16,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pfms_accounts import domain, ledger
-from pfms_accounts.domain import AccountType, EntryKind, Leg
+from pfms_accounts.domain import EntryKind, Leg
 from pfms_accounts.models import Account, LinkedMovement
 from pfms_platform.logging import get_logger
 
@@ -30,7 +30,7 @@ async def _target(
         return None
     account = await session.scalar(
         select(Account).where(
-            Account.id == account_id, Account.user_id == user_id, Account.type != AccountType.EXTERNAL.value
+            Account.id == account_id, Account.user_id == user_id, Account.type.not_in(domain.BOOKS_ONLY)
         )
     )
     if account is None or account.currency != currency:

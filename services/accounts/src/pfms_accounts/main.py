@@ -4,7 +4,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from pfms_accounts import api_accounts, api_connections, api_moves, sync
+from pfms_accounts import api_accounts, api_connections, api_moves, api_payments, payments, sync
 from pfms_accounts.events import HANDLERS
 from pfms_accounts.providers.belvo import BelvoProvider
 from pfms_accounts.providers.plaid import PlaidProvider
@@ -20,8 +20,9 @@ def create(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
 
     async def open_clients(app: FastAPI) -> None:
-        """market-data for exchange and net-worth rates."""
+        """market-data for exchange and net-worth rates; user for payments to an email."""
         app.state.market = InternalClient(settings, target="market-data", attempts=settings.internal_attempts)
+        app.state.users = InternalClient(settings, target="user", attempts=settings.internal_attempts)
         app.state.fx_cache = {}
         app.state.providers = {
             "plaid": PlaidProvider(
@@ -38,16 +39,18 @@ def create(settings: Settings | None = None) -> FastAPI:
 
     async def close_clients(app: FastAPI) -> None:
         await app.state.market.aclose()
+        await app.state.users.aclose()
         await app.state.providers["belvo"].aclose()
 
     return create_app(
         settings,
         title="PFMS accounts service",
-        routers=[api_connections.router, api_moves.router, api_accounts.router],
+        routers=[api_payments.router, api_connections.router, api_moves.router, api_accounts.router],
         handlers=HANDLERS,
+        exporter=payments.export,
         on_startup=[open_clients],
         on_shutdown=[close_clients],
-        background=[sync.loop],
+        background=[payments.expiry_loop, sync.loop],
     )
 
 

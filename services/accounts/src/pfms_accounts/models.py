@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pfms_accounts.domain import AccountType, EntryKind
+from pfms_accounts.models_payments import Payment
 from pfms_platform.crypto import Encrypted
 from pfms_platform.db import Base, IdMixin, TimestampMixin, utcnow
 from pfms_platform.events.tables import InboxEvent, OutboxEvent
@@ -34,6 +35,7 @@ __all__ = [
     "JournalEntry",
     "LinkedMovement",
     "OutboxEvent",
+    "Payment",
     "Posting",
     "WebhookReceipt",
 ]
@@ -57,6 +59,7 @@ class Account(IdMixin, TimestampMixin, Base):
         CheckConstraint("loan_id IS NULL OR type = 'loan'", name="loan_loan"),
         Index("ix_accounts_user_id_created_at", "user_id", "created_at"),
         Index("uq_accounts_external", "user_id", "currency", unique=True, postgresql_where=text("type = 'external'")),
+        Index("uq_accounts_clearing", "user_id", "currency", unique=True, postgresql_where=text("type = 'clearing'")),
     )
 
     user_id: Mapped[uuid.UUID]

@@ -23,7 +23,11 @@ class Settings(ServiceSettings):
     quote_ttl_seconds: int = Field(default=30, ge=1, description="How long an exchange quote may be executed")
     idempotency_ttl_hours: int = Field(default=24, ge=1, description="How long an Idempotency-Key answer is kept")
     net_worth_max_days: int = Field(default=366, ge=1, description="Longest net-worth history one request returns")
-    internal_attempts: int = Field(default=3, ge=1, description="Tries per call to market-data")
+    internal_attempts: int = Field(default=3, ge=1, description="Tries per call to market-data and user")
+    payment_ttl_hours: int = Field(
+        default=168, ge=1, description="A payment request or an unaccepted payment expires (refunded) after this"
+    )
+    payment_sweep_seconds: float = Field(default=60, gt=0, description="How often overdue payments are expired")
 
     plaid_host: str = Field(default="https://sandbox.plaid.com", description="Plaid API base URL")
     plaid_client_id: str = Field(default="", description="Plaid client id")

@@ -1,0 +1,380 @@
+"""The P2P payment saga: each step books one side's ledger and hands on to the next by an event.
+
+Both people's ledgers live in this service, yet the steps still pass through the outbox (and this
+service's own queue), so a crash between two steps loses nothing — the event is committed with the
+step before it — and each step is a transaction of its own:
+
+1. send (route): the payer's money is held (`payment_rules.hold_legs`, under the wallet's row lock,
+   never below its floor) → `account.payment_sent`;
+2. `on_sent`: the payee's only receiving account of the currency accepts it at once, else the payee is
+   told to accept (route → `account.payment_accepted` → `on_accepted`);
+3. `deliver`: the payer's hold leaves their books and enters the payee's account → settled,
+   `account.payment_received`;
+4. compensation: a decline (`account.payment_declined`), an expiry or an unusable account
+   (`account.payment_failed`) → `refund` returns the hold → `account.payment_refunded`.
+
+Every step locks the payment row first and acts only if the status machine allows it, and each entry
+has a `source_ref`, so a repeated event books nothing twice.
+"""
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, cast
+
+from fastapi import FastAPI
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pfms_accounts import ledger
+from pfms_accounts import payment_rules as rules
+from pfms_accounts.domain import AccountType, EntryKind
+from pfms_accounts.models import Account
+from pfms_accounts.models_payments import Payment
+from pfms_accounts.payment_rules import PaymentStatus
+from pfms_contracts.accounts import (
+    PaymentAccepted,
+    PaymentDeclined,
+    PaymentFailed,
+    PaymentReceived,
+    PaymentRefunded,
+    PaymentSent,
+)
+from pfms_contracts.notification import NotificationRequested
+from pfms_finance.currency import quantize
+from pfms_platform.db import Database
+from pfms_platform.errors import Conflict
+from pfms_platform.events.outbox import emit
+from pfms_platform.export import Rows, rows, user_rows
+from pfms_platform.logging import get_logger
+
+log = get_logger(__name__)
+
+
+def facts(payment: Payment) -> dict[str, Any]:
+    """The fields every payment event carries."""
+    return {
+        "payment_id": payment.id,
+        "payer_id": payment.payer_id,
+        "payee_id": payment.payee_id,
+        "amount": payment.amount,
+        "currency": payment.currency,
+    }
+
+
+def move(payment: Payment, target: PaymentStatus, reason: str | None = None) -> None:
+    """Advance the status; a step the machine does not allow is a 409 (routes) — handlers check first."""
+    if not rules.can_move(PaymentStatus(payment.status), target, held=held(payment)):
+        raise Conflict(f"The payment is {payment.status}", code="PAYMENT_STATE")
+    payment.status = target.value
+    if reason is not None:
+        payment.reason = reason
+    payment.updated_at = datetime.now(UTC)
+
+
+def allowed(payment: Payment | None, target: PaymentStatus) -> bool:
+    return payment is not None and rules.can_move(PaymentStatus(payment.status), target, held=held(payment))
+
+
+def held(payment: Payment) -> bool:
+    """The payer's money sits in their clearing account (booked out, neither delivered nor returned)."""
+    return payment.hold_entry_id is not None and payment.settle_entry_id is None and payment.refund_entry_id is None
+
+
+async def locked(session: AsyncSession, payment_id: uuid.UUID) -> Payment | None:
+    return await session.scalar(
+        select(Payment).where(Payment.id == payment_id).with_for_update().execution_options(populate_existing=True)
+    )
+
+
+async def notify(session: AsyncSession, user_id: uuid.UUID, payment: Payment, what: str, title: str, text: str) -> None:
+    """Ask the notification service to tell `user_id` (once per payment and `what`)."""
+    amount = str(quantize(payment.amount, payment.currency))
+    await emit(
+        session,
+        NotificationRequested(
+            user_id=user_id,
+            category="income" if user_id == payment.payee_id else "expense",
+            title=title,
+            message=text.format(amount=amount, currency=payment.currency),
+            reference_type="payment",
+            reference_id=payment.id,
+            action_url=f"/accounts/payments/{payment.id}",
+            dedupe_key=f"payment:{payment.id}:{what}",
+            data={"payment_id": str(payment.id), "amount": amount, "currency": payment.currency, "event": what},
+        ),
+    )
+
+
+async def hold(session: AsyncSession, payment: Payment, account: Account) -> None:
+    """Step 1 (the payment already `sent`): the payer's money into their clearing account, refused below
+    the wallet's floor — the whole request then rolls back."""
+    clearing = await ledger.external(session, payment.payer_id, payment.currency, AccountType.CLEARING)
+    booked = await ledger.book(
+        session,
+        payment.payer_id,
+        EntryKind.PAYMENT,
+        rules.hold_legs(account.id, clearing, payment.currency, payment.amount),
+        description=payment.note or "Payment sent",
+        source_ref=f"payment:{payment.id}:hold",
+    )
+    assert booked is not None  # a payment is sent once (its status moved to `sent` in this transaction)
+    payment.payer_account_id = account.id
+    payment.hold_entry_id = booked[0].id
+    await session.flush()
+    await emit(
+        session,
+        PaymentSent(
+            user_id=payment.payer_id,
+            **facts(payment),
+            payer_account_id=account.id,
+            entry_id=booked[0].id,
+            note=payment.note,
+        ),
+    )
+
+
+async def on_sent(session: AsyncSession, data: PaymentSent) -> None:
+    """Step 2: into the payee's only receiving account of the currency, or wait for the payee to pick one."""
+    payment = await locked(session, data.payment_id)
+    if not allowed(payment, PaymentStatus.ACCEPTED):
+        return
+    assert payment is not None
+    rows = await session.execute(
+        select(Account.id, Account.type, Account.currency, Account.archived).where(
+            Account.user_id == payment.payee_id, Account.currency == payment.currency
+        )
+    )
+    target = rules.auto_account([tuple(r) for r in rows], payment.currency)
+    if target is None:
+        await notify(
+            session,
+            payment.payee_id,
+            payment,
+            "incoming",
+            "Incoming payment",
+            "Someone sent you {amount} {currency}: accept it into one of your {currency} accounts.",
+        )
+        return
+    assert isinstance(target, uuid.UUID)
+    move(payment, PaymentStatus.ACCEPTED)
+    payment.payee_account_id = target
+    await deliver(session, payment)
+
+
+async def accept(session: AsyncSession, payment: Payment, account: Account) -> None:
+    """The payee's choice of account (route); the booking is the next step's (`on_accepted`)."""
+    move(payment, PaymentStatus.ACCEPTED)
+    payment.payee_account_id = account.id
+    await session.flush()
+    await emit(session, PaymentAccepted(user_id=payment.payee_id, **facts(payment), payee_account_id=account.id))
+
+
+async def on_accepted(session: AsyncSession, data: PaymentAccepted) -> None:
+    payment = await locked(session, data.payment_id)
+    if allowed(payment, PaymentStatus.SETTLED):
+        assert payment is not None
+        await deliver(session, payment)
+
+
+async def deliver(session: AsyncSession, payment: Payment) -> None:
+    """Step 3: the hold leaves the payer's books and enters the payee's account; an account that is gone,
+    archived or in another currency fails the payment instead (the refund follows)."""
+    ccy = payment.currency
+    clearing = await ledger.external(session, payment.payer_id, ccy, AccountType.CLEARING)
+    payer_edge = await ledger.external(session, payment.payer_id, ccy)
+    payee_edge = await ledger.external(session, payment.payee_id, ccy)
+    # every account of both entries locked in one id order (as `ledger.book` does), then the payee's checked
+    wanted = {clearing, payer_edge, payee_edge, payment.payee_account_id or clearing}
+    rows = await session.scalars(
+        select(Account)
+        .where(Account.id.in_(wanted))
+        .order_by(Account.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    account = next((a for a in rows if a.id == payment.payee_account_id and a.user_id == payment.payee_id), None)
+    if account is None or account.archived or account.currency != ccy:
+        await fail(session, payment, "account_unavailable")
+        return
+    ref = f"payment:{payment.id}"
+    await ledger.book(
+        session,
+        payment.payer_id,
+        EntryKind.PAYMENT,
+        rules.release_legs(clearing, payer_edge, ccy, payment.amount),
+        description=payment.note or "Payment delivered",
+        source_ref=f"{ref}:release",
+    )
+    booked = await ledger.book(
+        session,
+        payment.payee_id,
+        EntryKind.PAYMENT,
+        rules.receive_legs(account.id, payee_edge, ccy, payment.amount),
+        description=payment.note or "Payment received",
+        source_ref=f"{ref}:receive",
+    )
+    assert booked is not None  # the payment row was locked and not yet settled
+    move(payment, PaymentStatus.SETTLED)
+    payment.settle_entry_id = booked[0].id
+    payment.settled_at = datetime.now(UTC)
+    await emit(
+        session,
+        PaymentReceived(user_id=payment.payee_id, **facts(payment), payee_account_id=account.id, entry_id=booked[0].id),
+    )
+    await notify(
+        session,
+        payment.payee_id,
+        payment,
+        "received",
+        "Payment received",
+        "{amount} {currency} arrived in your account.",
+    )
+
+
+async def fail(session: AsyncSession, payment: Payment, reason: rules.FailReason) -> None:
+    """The payment cannot be delivered: mark it and hand the refund on (`on_failed`)."""
+    move(payment, PaymentStatus.FAILED, reason)
+    await emit(session, PaymentFailed(user_id=payment.payer_id, **facts(payment), reason=reason))
+
+
+async def decline(session: AsyncSession, payment: Payment, by: uuid.UUID) -> None:
+    """The payer declines a request (nothing moved) or the payee a sent payment (the refund follows)."""
+    money = held(payment)
+    move(payment, PaymentStatus.DECLINED, "declined")
+    await emit(session, PaymentDeclined(user_id=by, **facts(payment), held=money))
+    other = payment.payee_id if by == payment.payer_id else payment.payer_id
+    what = "Your payment of {amount} {currency} was declined" if money else "Your request for {amount} {currency}"
+    await notify(
+        session,
+        other,
+        payment,
+        "declined",
+        "Payment declined",
+        what + (": it is back in your account." if money else " was declined."),
+    )
+
+
+async def on_declined(session: AsyncSession, data: PaymentDeclined) -> None:
+    payment = await locked(session, data.payment_id)
+    if data.held and allowed(payment, PaymentStatus.REFUNDED):
+        assert payment is not None
+        await refund(session, payment)
+
+
+async def on_failed(session: AsyncSession, data: PaymentFailed) -> None:
+    payment = await locked(session, data.payment_id)
+    if allowed(payment, PaymentStatus.REFUNDED):
+        assert payment is not None
+        await refund(session, payment)
+        await notify(
+            session,
+            payment.payer_id,
+            payment,
+            "failed",
+            "Payment failed",
+            "Your payment of {amount} {currency} could not be delivered: it is back in your account.",
+        )
+
+
+async def refund(session: AsyncSession, payment: Payment) -> None:
+    """Compensation: the hold goes back to the account it came from (a reversing entry on the payer's ledger)."""
+    account_id = payment.payer_account_id
+    assert account_id is not None  # held money came from an account; accounts with postings are never deleted
+    clearing = await ledger.external(session, payment.payer_id, payment.currency, AccountType.CLEARING)
+    booked = await ledger.book(
+        session,
+        payment.payer_id,
+        EntryKind.PAYMENT,
+        rules.refund_legs(account_id, clearing, payment.currency, Decimal(payment.amount)),
+        description="Payment refunded",
+        source_ref=f"payment:{payment.id}:refund",
+    )
+    assert booked is not None
+    reason = cast(rules.RefundReason, payment.reason or "declined")
+    move(payment, PaymentStatus.REFUNDED)
+    payment.refund_entry_id = booked[0].id
+    await emit(
+        session,
+        PaymentRefunded(
+            user_id=payment.payer_id,
+            **facts(payment),
+            payer_account_id=account_id,
+            entry_id=booked[0].id,
+            reason=reason,
+        ),
+    )
+
+
+async def forget_user(session: AsyncSession, user_id: uuid.UUID) -> None:
+    """A deleted person's payments: money held for them goes back to the payer, then the rows go.
+
+    What the deleted person held for someone else leaves with their own books (the payee got nothing yet)."""
+    rows = await session.scalars(
+        select(Payment)
+        .where(or_(Payment.payer_id == user_id, Payment.payee_id == user_id))
+        .order_by(Payment.id)
+        .with_for_update()
+    )
+    for payment in rows.all():
+        if payment.payee_id == user_id and held(payment):
+            if allowed(payment, PaymentStatus.FAILED):
+                move(payment, PaymentStatus.FAILED, "user_deleted")
+            await refund(session, payment)
+            await notify(
+                session,
+                payment.payer_id,
+                payment,
+                "failed",
+                "Payment failed",
+                "Your payment of {amount} {currency} could not be delivered: it is back in your account.",
+            )
+        await session.delete(payment)
+
+
+async def export(session: AsyncSession, user_id: uuid.UUID) -> Rows:
+    """The GDPR export: every table's rows of the person (`user_id`), plus the payments they pay or are paid
+    (those name the person as `payer_id` or `payee_id`)."""
+    tables = await user_rows(session, user_id, "pfms_accounts")
+    query = select(Payment.__table__).where(or_(Payment.payer_id == user_id, Payment.payee_id == user_id))
+    tables["payments"] = await rows(session, query.order_by(Payment.id))
+    return tables
+
+
+async def expire_due(db: Database, now: datetime) -> int:
+    """Requests nobody answered expire; sent payments nobody accepted fail (and are refunded)."""
+    count = 0
+    async with db.sessions() as session, session.begin():
+        rows = await session.scalars(
+            select(Payment)
+            .where(
+                Payment.status.in_([PaymentStatus.REQUESTED.value, PaymentStatus.SENT.value]),
+                Payment.expires_at <= now,
+            )
+            .order_by(Payment.expires_at)
+            .limit(200)
+            .with_for_update(skip_locked=True)
+        )
+        for payment in rows.all():
+            if payment.status == PaymentStatus.REQUESTED.value:
+                move(payment, PaymentStatus.EXPIRED, "expired")
+            else:
+                await fail(session, payment, "expired")
+            count += 1
+    return count
+
+
+async def expiry_loop(app: FastAPI) -> None:
+    """Background: expire overdue payments every `payment_sweep_seconds`; a failed pass is retried next time."""
+    settings = app.state.settings
+    await app.state.bus.wait_connected()
+    while True:
+        try:
+            if done := await expire_due(app.state.db, datetime.now(UTC)):
+                log.info("payments expired", count=done)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("payment expiry pass failed", error=str(exc)[:300])
+        await asyncio.sleep(settings.payment_sweep_seconds)
