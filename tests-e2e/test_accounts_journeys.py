@@ -12,7 +12,7 @@ import httpx
 import pytest
 from journeys import BusTap, Person, sign_up
 
-from pfms_local.fleet import Fleet
+from pfms_local.fleet import Fleet, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -111,3 +111,53 @@ async def test_wallets_exchange_transfers_and_net_worth(gateway: httpx.AsyncClie
     assert theft.status_code == 404
     assert (await gateway.get(ACCOUNTS, headers=stranger.headers)).json()["pagination"]["total"] == 0
     assert await balance(gateway, person, usd) == Decimal(200)
+
+
+async def test_one_user_pays_another_and_both_net_worths_move(gateway: httpx.AsyncClient, fleet: Fleet) -> None:
+    """Issue 11's P2P payment: Ann pays Ben by email; Ben has one dollar wallet, so the payment lands in it by
+    itself (the saga's events between the two ledgers); Ben's request back is declined; both net worths move by
+    exactly the amount, and nobody else sees the payment."""
+    ann = await sign_up(gateway)  # the profile (with the email) must exist for the user service's lookup
+    ben = await sign_up(gateway)
+    stranger = await sign_up(gateway, wait_profile=False)
+    ann_wallet = await opened(gateway, ann, name="Ann", currency="USD", opening_balance="250.00")
+    ben_wallet = await opened(gateway, ben, name="Ben", currency="USD", opening_balance="10.00")
+    tap = await BusTap.open(fleet, "financial.events", "account.payment_sent", "account.payment_received")
+    try:
+        key = {**ann.headers, "Idempotency-Key": str(uuid.uuid4())}
+        body = {"email": ben.email.upper(), "from_account_id": ann_wallet["id"], "amount": "75.50", "note": "Rent"}
+        first, retry = [await gateway.post(f"{ACCOUNTS}/payments", json=body, headers=key) for _ in range(2)]
+        assert first.status_code == retry.status_code == 201, first.text
+        sent = first.json()["data"]
+        assert retry.json()["data"]["id"] == sent["id"] and sent["status"] == "sent"
+        await tap.wait("account.payment_sent", user_id=ann.user_id, payment_id=sent["id"])
+        await tap.wait("account.payment_received", user_id=ben.user_id, payment_id=sent["id"])
+    finally:
+        await tap.close()
+
+    async def settled() -> dict[str, Any] | None:
+        seen = await gateway.get(f"{ACCOUNTS}/payments/{sent['id']}", headers=ben.headers)
+        data: dict[str, Any] = seen.json()["data"]
+        return data if data["status"] == "settled" else None
+
+    theirs = await wait_for(settled, timeout=20, message="payment settled")
+    assert (theirs["direction"], theirs["amount"], theirs["account_id"]) == ("in", "75.50", ben_wallet["id"])
+    assert await balance(gateway, ann, ann_wallet) == Decimal("174.50")
+    assert await balance(gateway, ben, ben_wallet) == Decimal("85.50")
+    assert await net_worth(gateway, ann) == Decimal("174.50")
+    assert await net_worth(gateway, ben) == Decimal("85.50")
+
+    asked = await gateway.post(
+        f"{ACCOUNTS}/payments/requests",
+        json={"user_id": ann.user_id, "amount": "5.00", "currency": "USD"},  # a contact now: by id
+        headers=ben.headers,
+    )
+    assert asked.status_code == 201, asked.text
+    request = asked.json()["data"]
+    declined = await gateway.post(f"{ACCOUNTS}/payments/{request['id']}/decline", headers=ann.headers)
+    assert declined.status_code == 200 and declined.json()["data"]["status"] == "declined", declined.text
+    mine = (await gateway.get(f"{ACCOUNTS}/payments", params={"direction": "out"}, headers=ann.headers)).json()
+    assert [(p["id"], p["status"]) for p in mine["data"]] == [(request["id"], "declined"), (sent["id"], "settled")]
+    assert (await gateway.get(f"{ACCOUNTS}/payments/{sent['id']}", headers=stranger.headers)).status_code == 404
+    assert (await gateway.get(f"{ACCOUNTS}/payments", headers=stranger.headers)).json()["pagination"]["total"] == 0
+    assert await net_worth(gateway, ann) == Decimal("174.50")  # a declined request moves nothing
