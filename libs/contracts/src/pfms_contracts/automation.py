@@ -11,6 +11,12 @@ from pfms_contracts.base import EventData
 class _AutomationEvent(EventData):
     exchange: ClassVar[str] = "analytics.events"
 
+    space_id: UUID | None = Field(
+        default=None,
+        exclude_if=lambda v: v is None,
+        description="The shared space whose rule ran (absent: the user's personal rule).",
+    )
+
 
 class RuleExecuted(_AutomationEvent):
     type: ClassVar[str] = "rule.executed"

@@ -187,6 +187,12 @@ class Context:
     trigger: str
     data: dict[str, Any]
     today: date
+    space_id: uuid.UUID | None = None
+    """A space rule's space: every event it asks for carries it, so the receiver acts within that space."""
+
+    def within(self) -> dict[str, Any]:
+        """`space_id` for the requested events of a space rule; nothing for a personal one (payloads unchanged)."""
+        return {} if self.space_id is None else {"space_id": self.space_id}
 
 
 @dataclass
@@ -230,6 +236,7 @@ def plan(actions: list[dict[str, Any]], ctx: Context) -> list[Planned]:
                 reference_type="automation_rule",
                 reference_id=ctx.rule_id,
                 dedupe_key=f"automation:{rid}",
+                **ctx.within(),
             )
             out.append(Planned(kind, event, {"notify": action["title"]}))
         elif kind in EXPENSE_ACTIONS:
@@ -248,6 +255,7 @@ def plan(actions: list[dict[str, Any]], ctx: Context) -> list[Planned]:
                 category_name=action.get("category_name"),
                 tags=action["tags"],
                 requested_by=requested_by,
+                **ctx.within(),
             )
             out.append(Planned(kind, created, {"expense_id": str(rid), "amount": action["amount"]}))
         else:
@@ -257,6 +265,7 @@ def plan(actions: list[dict[str, Any]], ctx: Context) -> list[Planned]:
                 name=action["name"],
                 payload=action["payload"],
                 trigger=ctx.trigger,
+                **ctx.within(),
             )
             out.append(Planned(kind, custom, {"name": action["name"]}))
     return out
@@ -292,6 +301,7 @@ def _amend(
             category_id=wanted["category_id"],
             category_name=wanted["category_name"],
             requested_by=requested_by,
+            **ctx.within(),
         )
         return Planned(action["type"], event, {"expense_id": expense_id, "before": before, "after": dict(wanted)})
     present = {t.casefold() for t in tags_now}
@@ -300,7 +310,12 @@ def _amend(
     if not added:
         return Planned(action["type"], None, {"expense_id": expense_id, "added_tags": []})
     event = ExpenseAmendRequested(
-        user_id=ctx.user_id, request_id=rid, expense_id=expense_id, add_tags=added, requested_by=requested_by
+        user_id=ctx.user_id,
+        request_id=rid,
+        expense_id=expense_id,
+        add_tags=added,
+        requested_by=requested_by,
+        **ctx.within(),
     )
     return Planned(action["type"], event, {"expense_id": expense_id, "added_tags": added})
 
@@ -331,6 +346,7 @@ def _contribution(action: dict[str, Any], ctx: Context, rid: uuid.UUID, requeste
         currency=currency,
         requested_by=requested_by,
         note=render(action["note"], ctx.data)[:200],
+        **ctx.within(),
     )
     return Planned("contribute", event, {"goal_id": action["goal_id"], "amount": str(amount), "currency": currency})
 

@@ -1,4 +1,5 @@
-"""HTTP routes of the automation service: the caller's rules, their runs, dry runs and apply jobs."""
+"""HTTP routes of the automation service: the caller's rules, their runs, dry runs and apply jobs — their
+personal ones, or with `X-Space-ID` a shared space's (viewers read; changing or running them needs write)."""
 
 import uuid
 from datetime import UTC, datetime
@@ -31,11 +32,13 @@ from pfms_automation.settings import Settings
 from pfms_platform.db import Session
 from pfms_platform.envelope import Envelope, PageEnvelope, PageParams, ok, paged
 from pfms_platform.errors import Conflict, Invalid
-from pfms_platform.security import CurrentUser
+from pfms_platform.spaces import CurrentScope, Scope
 
 router = APIRouter(prefix="/api/v1/automation", tags=["automation"])
 
-NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such rule or job of the caller's"}}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such rule or job in the caller's scope, or a space the caller is not in"}
+}
 Page = Annotated[PageParams, Depends()]
 
 
@@ -52,6 +55,7 @@ def settings_of(request: Request) -> Settings:
 def rule_json(row: AutomationRule) -> dict[str, Any]:
     return Rule(
         id=row.id,
+        space_id=row.space_id,
         name=row.name,
         description=row.description,
         enabled=row.enabled,
@@ -92,14 +96,14 @@ async def _schedule(session: Session, row: AutomationRule) -> None:
 
 @router.get("/rules", response_model=PageEnvelope[Rule])
 async def list_rules(
-    user: CurrentUser,
+    scope: CurrentScope,
     session: Session,
     page: Page,
     enabled: bool | None = None,
     trigger: Annotated[str | None, Query(max_length=100, description="An event type, or `schedule`")] = None,
 ) -> dict[str, Any]:
-    """The caller's rules in run order."""
-    where = [AutomationRule.user_id == user]
+    """The scope's rules in run order."""
+    where = [scope.owns(AutomationRule)]
     if enabled is not None:
         where.append(AutomationRule.enabled.is_(enabled))
     if trigger == rules.SCHEDULE:
@@ -119,18 +123,18 @@ async def list_rules(
 
 @router.post("/rules", status_code=status.HTTP_201_CREATED, response_model=Envelope[Rule])
 async def create_rule(
-    body: RuleCreate, user: CurrentUser, session: Session, request: Request, background: BackgroundTasks
+    body: RuleCreate, scope: CurrentScope, session: Session, request: Request, background: BackgroundTasks
 ) -> dict[str, Any]:
+    scope.require("write")
     spec = checked(body.trigger, body.conditions, body.actions)
     count = (
-        await session.scalar(select(func.count()).select_from(AutomationRule).where(AutomationRule.user_id == user))
-        or 0
+        await session.scalar(select(func.count()).select_from(AutomationRule).where(scope.owns(AutomationRule))) or 0
     )
     if count >= settings_of(request).rules_per_user:
         raise Conflict(f"At most {settings_of(request).rules_per_user} rules per user", field="body")
     row = AutomationRule(
         id=uuid.uuid4(),
-        user_id=user,
+        **scope.owner_values(),
         name=body.name,
         description=body.description,
         enabled=body.enabled,
@@ -143,26 +147,26 @@ async def create_rule(
     session.add(row)
     await session.flush()
     await session.refresh(row)
-    background.add_task(cache_of(request).changed, user)
+    background.add_task(cache_of(request).changed, scope)
     return ok(rule_json(row))
 
 
 @router.get("/rules/{rule_id}", response_model=Envelope[Rule], responses=NOT_FOUND)
-async def get_rule(rule_id: uuid.UUID, user: CurrentUser, session: Session) -> dict[str, Any]:
-    return ok(rule_json(await store.rule(session, user, rule_id)))
+async def get_rule(rule_id: uuid.UUID, scope: CurrentScope, session: Session) -> dict[str, Any]:
+    return ok(rule_json(await store.rule(session, scope, rule_id)))
 
 
 @router.put("/rules/{rule_id}", response_model=Envelope[Rule], responses=NOT_FOUND)
 async def update_rule(
     rule_id: uuid.UUID,
     body: RuleUpdate,
-    user: CurrentUser,
+    scope: CurrentScope,
     session: Session,
     request: Request,
     background: BackgroundTasks,
 ) -> dict[str, Any]:
     """Partial update; a new trigger, conditions or actions are checked together with the rest of the rule."""
-    row = await store.rule(session, user, rule_id, lock=True)
+    row = await store.rule(session, scope.require("write"), rule_id, lock=True)
     sent = body.changes()
     if {"trigger", "conditions", "actions"} & sent.keys():
         current = rules.trigger_json(row.event_type, row.cron, row.timezone)
@@ -175,60 +179,61 @@ async def update_rule(
     row.updated_at = datetime.now(UTC)
     await _schedule(session, row)
     await session.flush()
-    background.add_task(cache_of(request).changed, user)
+    background.add_task(cache_of(request).changed, scope)
     return ok(rule_json(row))
 
 
 @router.delete("/rules/{rule_id}", response_model=Envelope[Rule], responses=NOT_FOUND)
 async def delete_rule(
-    rule_id: uuid.UUID, user: CurrentUser, session: Session, request: Request, background: BackgroundTasks
+    rule_id: uuid.UUID, scope: CurrentScope, session: Session, request: Request, background: BackgroundTasks
 ) -> dict[str, Any]:
     """Deletes the rule; its executions and jobs stay in the log."""
-    row = await store.rule(session, user, rule_id, lock=True)
+    row = await store.rule(session, scope.require("write"), rule_id, lock=True)
     shown = rule_json(row)
     await session.delete(row)
-    background.add_task(cache_of(request).changed, user)
+    background.add_task(cache_of(request).changed, scope)
     return ok(shown)
 
 
 async def _switch(
-    rule_id: uuid.UUID, user: uuid.UUID, session: Session, request: Request, background: BackgroundTasks, on: bool
+    rule_id: uuid.UUID, scope: Scope, session: Session, request: Request, background: BackgroundTasks, on: bool
 ) -> dict[str, Any]:
-    row = await store.rule(session, user, rule_id, lock=True)
+    row = await store.rule(session, scope.require("write"), rule_id, lock=True)
     row.enabled = on
     row.updated_at = datetime.now(UTC)
     await _schedule(session, row)
     await session.flush()
-    background.add_task(cache_of(request).changed, user)
+    background.add_task(cache_of(request).changed, scope)
     return ok(rule_json(row))
 
 
 @router.post("/rules/{rule_id}/enable", response_model=Envelope[Rule], responses=NOT_FOUND)
 async def enable_rule(
-    rule_id: uuid.UUID, user: CurrentUser, session: Session, request: Request, background: BackgroundTasks
+    rule_id: uuid.UUID, scope: CurrentScope, session: Session, request: Request, background: BackgroundTasks
 ) -> dict[str, Any]:
-    return await _switch(rule_id, user, session, request, background, True)
+    return await _switch(rule_id, scope, session, request, background, True)
 
 
 @router.post("/rules/{rule_id}/disable", response_model=Envelope[Rule], responses=NOT_FOUND)
 async def disable_rule(
-    rule_id: uuid.UUID, user: CurrentUser, session: Session, request: Request, background: BackgroundTasks
+    rule_id: uuid.UUID, scope: CurrentScope, session: Session, request: Request, background: BackgroundTasks
 ) -> dict[str, Any]:
-    return await _switch(rule_id, user, session, request, background, False)
+    return await _switch(rule_id, scope, session, request, background, False)
 
 
 @router.post("/rules/reorder", response_model=Envelope[list[Rule]], responses=NOT_FOUND)
 async def reorder_rules(
-    body: Reorder, user: CurrentUser, session: Session, request: Request, background: BackgroundTasks
+    body: Reorder, scope: CurrentScope, session: Session, request: Request, background: BackgroundTasks
 ) -> dict[str, Any]:
     """Sets priorities 10, 20, 30, … in the order given; rules not listed keep theirs."""
+    scope.require("write")
     if len(set(body.rule_ids)) != len(body.rule_ids):
         raise Invalid("Each rule may appear once", field="rule_ids")
     rows = {
         r.id: r
         for r in await session.scalars(
             select(AutomationRule)
-            .where(AutomationRule.user_id == user, AutomationRule.id.in_(body.rule_ids))
+            .where(scope.owns(AutomationRule), AutomationRule.id.in_(body.rule_ids))
             .with_for_update()
         )
     }
@@ -240,14 +245,14 @@ async def reorder_rules(
         rows[rid].priority = position * 10
         rows[rid].updated_at = now
     await session.flush()
-    background.add_task(cache_of(request).changed, user)
+    background.add_task(cache_of(request).changed, scope)
     return ok([rule_json(rows[rid]) for rid in body.rule_ids])
 
 
 @router.post("/rules/{rule_id}/test", response_model=Envelope[TestReport], responses=NOT_FOUND)
-async def test_rule(rule_id: uuid.UUID, body: RuleTest, user: CurrentUser, session: Session) -> dict[str, Any]:
+async def test_rule(rule_id: uuid.UUID, body: RuleTest, scope: CurrentScope, session: Session) -> dict[str, Any]:
     """Dry run on a sample event or the last N remembered events (schedules: the next N fires); no side effects."""
-    row = await store.rule(session, user, rule_id)
+    row = await store.rule(session, scope, rule_id)
     report = await jobs.dry_run(session, row, body.event, body.last)
     return ok(TestReport.model_validate(report).model_dump(mode="json"))
 
@@ -257,15 +262,15 @@ def job_json(row: AutomationJob) -> dict[str, Any]:
 
 
 @router.post("/rules/{rule_id}/apply", status_code=status.HTTP_201_CREATED, response_model=Envelope[Job])
-async def apply_rule(rule_id: uuid.UUID, body: Apply, user: CurrentUser, session: Session) -> dict[str, Any]:
+async def apply_rule(rule_id: uuid.UUID, body: Apply, scope: CurrentScope, session: Session) -> dict[str, Any]:
     """Run the rule over remembered events about days in [from, to] as a recorded, revertible job."""
-    row = await store.rule(session, user, rule_id)
-    return ok(job_json(await jobs.apply(session, row, body.from_, body.to)))
+    row = await store.rule(session, scope.require("write"), rule_id)
+    return ok(job_json(await jobs.apply(session, row, body.from_, body.to, by=scope.user_id)))
 
 
 @router.get("/jobs", response_model=PageEnvelope[Job])
-async def list_jobs(user: CurrentUser, session: Session, page: Page) -> dict[str, Any]:
-    where = AutomationJob.user_id == user
+async def list_jobs(scope: CurrentScope, session: Session, page: Page) -> dict[str, Any]:
+    where = scope.owns(AutomationJob)
     total = await session.scalar(select(func.count()).select_from(AutomationJob).where(where)) or 0
     rows = await session.scalars(
         select(AutomationJob)
@@ -294,9 +299,9 @@ async def _job_detail(session: Session, row: AutomationJob) -> dict[str, Any]:
 
 
 @router.get("/jobs/{job_id}", response_model=Envelope[JobDetail], responses=NOT_FOUND)
-async def get_job(job_id: uuid.UUID, user: CurrentUser, session: Session) -> dict[str, Any]:
+async def get_job(job_id: uuid.UUID, scope: CurrentScope, session: Session) -> dict[str, Any]:
     """The job and every change it asked for, with whether it can be (or was) reverted."""
-    return ok(await _job_detail(session, await store.job(session, user, job_id)))
+    return ok(await _job_detail(session, await store.job(session, scope, job_id)))
 
 
 @router.post(
@@ -304,21 +309,21 @@ async def get_job(job_id: uuid.UUID, user: CurrentUser, session: Session) -> dic
     response_model=Envelope[JobDetail],
     responses={**NOT_FOUND, 409: {"description": "Not a completed job"}},
 )
-async def revert_job(job_id: uuid.UUID, user: CurrentUser, session: Session) -> dict[str, Any]:
-    row = await store.job(session, user, job_id, lock=True)
+async def revert_job(job_id: uuid.UUID, scope: CurrentScope, session: Session) -> dict[str, Any]:
+    row = await store.job(session, scope.require("write"), job_id, lock=True)
     return ok(await _job_detail(session, await jobs.revert(session, row)))
 
 
 @router.get("/executions", response_model=PageEnvelope[Execution])
 async def list_executions(
-    user: CurrentUser,
+    scope: CurrentScope,
     session: Session,
     page: Page,
     rule_id: uuid.UUID | None = None,
     status_: Annotated[str | None, Query(alias="status", pattern="^(succeeded|failed|loop_stopped)$")] = None,
 ) -> dict[str, Any]:
     """The log of rule runs, newest first."""
-    where = [RuleExecution.user_id == user]
+    where = [scope.owns(RuleExecution)]
     if rule_id is not None:
         where.append(RuleExecution.rule_id == rule_id)
     if status_ is not None:
@@ -345,18 +350,29 @@ def outcomes_json(event_id: str, outcomes: list[Outcome]) -> dict[str, Any]:
 
 
 async def trigger_rules(
-    session: Session, request: Request, user: uuid.UUID, body: TriggerRequest, depth: int
+    session: Session,
+    request: Request,
+    user: uuid.UUID,
+    body: TriggerRequest,
+    depth: int,
+    space_id: uuid.UUID | None = None,
 ) -> dict[str, Any]:
+    """Run the owner's rules on a supplied event: the space's when `space_id` is given (the event then
+    carries it), else the user's personal rules."""
     data = jobs.event_data(body.event_type, body.data, user, "data", "event_type")
+    data.pop("space_id", None)
+    if space_id is not None:
+        data["space_id"] = str(space_id)
     event_id = body.event_id or str(uuid.uuid4())
-    found = await cache_of(request).rules(session, user, body.event_type)
+    found = await cache_of(request).rules(session, Scope(user, space_id, "owner"), body.event_type)
     today = store.event_date(data, datetime.now(UTC).date())
-    incoming = Incoming(user, event_id, body.event_type, data, today, depth=depth)
+    incoming = Incoming(user, event_id, body.event_type, data, today, depth=depth, space_id=space_id)
     outcomes = await run(session, found, incoming, settings_of(request).max_chain_depth)
     return outcomes_json(event_id, outcomes)
 
 
 @router.post("/trigger", response_model=Envelope[TriggerResult])
-async def trigger(body: TriggerRequest, user: CurrentUser, session: Session, request: Request) -> dict[str, Any]:
-    """Run the caller's rules on a supplied event now (acting as a live event would); once per `event_id`."""
-    return ok(await trigger_rules(session, request, user, body, depth=1))
+async def trigger(body: TriggerRequest, scope: CurrentScope, session: Session, request: Request) -> dict[str, Any]:
+    """Run the scope's rules on a supplied event now (acting as a live event would); once per `event_id`."""
+    scope.require("write")
+    return ok(await trigger_rules(session, request, scope.user_id, body, depth=1, space_id=scope.space_id))

@@ -37,6 +37,8 @@ class Incoming:
     today: date
     depth: int = 1
     """How many events led here, this one included (the platform's causation chain)."""
+    space_id: uuid.UUID | None = None
+    """The space the event (or the scheduled rule) belongs to; its rules act within it."""
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,13 @@ async def run(session: AsyncSession, rules: RuleSet, incoming: Incoming, max_dep
 async def _execute(session: AsyncSession, rule: CompiledRule, incoming: Incoming) -> Outcome:
     started = time.perf_counter()
     ctx = Context(
-        incoming.user_id, rule.id, f"{rule.id}:{incoming.event_id}", incoming.trigger, incoming.data, incoming.today
+        incoming.user_id,
+        rule.id,
+        f"{rule.id}:{incoming.event_id}",
+        incoming.trigger,
+        incoming.data,
+        incoming.today,
+        incoming.space_id,
     )
     try:
         planned = plan(rule.actions, ctx)
@@ -101,6 +109,7 @@ async def _record(
         .values(
             id=execution_id,
             user_id=incoming.user_id,
+            space_id=incoming.space_id,
             rule_id=rule.id,
             event_id=incoming.event_id,
             trigger=incoming.trigger,
@@ -137,6 +146,7 @@ async def _record(
             status=status,
             actions=actions,
             error=error,
+            space_id=incoming.space_id,
         ),
     )
     return Outcome(rule.id, status, actions)

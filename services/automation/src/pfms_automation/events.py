@@ -1,8 +1,10 @@
 """Events the automation service consumes: every event a rule can trigger on, and the user's lifecycle.
 
-Each trigger event is remembered (the user's last `history_per_user`, for `/test` and `/apply`) and
-run through the user's rules. The platform's consumer applies an event once (inbox) and tells the
-causation chain that led to it, whose length is the loop guard.
+Each trigger event is remembered (its owner's last `history_per_user`, for `/test` and `/apply`) and
+run through its owner's rules: an event about a shared space's object (it carries `space_id`) runs
+that space's rules, whoever's event it is; any other runs the user's personal rules only. The
+platform's consumer applies an event once (inbox) and tells the causation chain that led to it,
+whose length is the loop guard.
 """
 
 import uuid
@@ -21,6 +23,7 @@ from pfms_contracts.identity import UserDeleted, UserUpdated
 from pfms_platform.events import causation
 from pfms_platform.events.consumer import Handler
 from pfms_platform.logging import get_logger
+from pfms_platform.spaces import Scope, forget_member, space_handlers, space_of
 
 log = get_logger(__name__)
 
@@ -43,12 +46,13 @@ async def on_trigger_event(runtime: Runtime, session: AsyncSession, data: EventD
     event_id = chain[-1] if chain else str(uuid.uuid4())
     payload: dict[str, Any] = data.model_dump(mode="json", exclude={"user_id"})
     settings = runtime.settings
-    await store.remember(session, data.user_id, event_id, data.type, payload, settings.history_per_user)
-    rules = await runtime.rules.rules(session, data.user_id, data.type)
+    space = space_of(data)
+    await store.remember(session, data.user_id, event_id, data.type, payload, settings.history_per_user, space)
+    rules = await runtime.rules.rules(session, Scope(data.user_id, space, "owner"), data.type)
     if not rules:
         return
     today = store.event_date(payload, datetime.now(UTC).date())
-    incoming = Incoming(data.user_id, event_id, data.type, payload, today, depth=max(len(chain), 1))
+    incoming = Incoming(data.user_id, event_id, data.type, payload, today, depth=max(len(chain), 1), space_id=space)
     outcomes = await run(session, rules, incoming, settings.max_chain_depth)
     if outcomes:
         log.info("rules ran", type=data.type, event_id=event_id, rules=len(outcomes), depth=incoming.depth)
@@ -64,9 +68,20 @@ async def on_user_updated(runtime: Runtime, session: AsyncSession, data: UserUpd
 
 
 async def on_user_deleted(runtime: Runtime, session: AsyncSession, data: UserDeleted) -> None:
-    await store.purge(session, data.user_id)
+    """Every row of the person (the rules they made in spaces too) and their memberships."""
+    spaces = await store.purge(session, data.user_id)
+    await forget_member(session, data.user_id)
     await runtime.rules.forget(data.user_id)
+    for space_id in spaces:
+        await runtime.rules.forget_space(space_id)
     log.info("user data purged", user_id=str(data.user_id))
+
+
+async def on_space_deleted(runtime: Runtime, session: AsyncSession, space_id: uuid.UUID) -> None:
+    """A deleted space: its rules, runs, history and jobs go (the snapshot handler has dropped its members)."""
+    await store.purge_space(session, space_id)
+    await runtime.rules.forget_space(space_id)
+    log.info("space rules purged", space_id=str(space_id))
 
 
 def handlers(runtime: Runtime) -> dict[str, Handler]:
@@ -79,6 +94,11 @@ def handlers(runtime: Runtime) -> dict[str, Handler]:
     out: dict[str, Handler] = {event_type: bind(on_trigger_event) for event_type in TRIGGER_EVENTS}
     out[UserUpdated.type] = bind(on_user_updated)
     out[UserDeleted.type] = bind(on_user_deleted)
+
+    async def space_deleted(session: AsyncSession, space_id: uuid.UUID) -> None:
+        await on_space_deleted(runtime, session, space_id)
+
+    out.update(space_handlers(on_space_deleted=space_deleted))
     return out
 
 

@@ -16,9 +16,19 @@ from pfms_platform.security import CallingService
 router = APIRouter(prefix="/internal/v1/automation", tags=["internal"])
 
 
+def space_in(data: dict[str, Any]) -> uuid.UUID | None:
+    """The space a supplied event's object belongs to (its `space_id`), if it names a valid one."""
+    value = data.get("space_id")
+    try:
+        return uuid.UUID(str(value)) if value else None
+    except ValueError:
+        return None
+
+
 @router.post("/trigger", response_model=Envelope[TriggerResult])
 async def trigger(body: InternalTrigger, caller: CallingService, session: Session, request: Request) -> dict[str, Any]:
-    """Run a user's rules on an event another service supplies; its causation chain counts toward the loop limit."""
+    """Run a user's rules on an event another service supplies; its causation chain counts toward the loop limit.
+    An event whose `data.space_id` names a space runs that space's rules instead (the caller vouches for it)."""
     cause = CloudEvent(
         id=body.event_id or str(uuid.uuid4()),
         source=caller,
@@ -28,6 +38,11 @@ async def trigger(body: InternalTrigger, caller: CallingService, session: Sessio
     )
     with causation.handling(cause):
         result = await trigger_rules(
-            session, request, body.user_id, body.model_copy(update={"event_id": cause.id}), depth=causation.depth()
+            session,
+            request,
+            body.user_id,
+            body.model_copy(update={"event_id": cause.id}),
+            depth=causation.depth(),
+            space_id=space_in(body.data),
         )
     return ok(result)

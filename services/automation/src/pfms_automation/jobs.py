@@ -47,10 +47,11 @@ def event_data(
 
 
 def _preview(
-    rule: CompiledRule, user_id: uuid.UUID, key: str, trigger: str, data: dict[str, Any], today: date
+    rule: CompiledRule, row: AutomationRule, key: str, trigger: str, data: dict[str, Any], today: date
 ) -> dict[str, Any]:
     matched, trace = explain(rule.condition, data)
-    planned = plan(rule.actions, Context(user_id, rule.id, key, trigger, data, today)) if matched else []
+    ctx = Context(row.user_id, rule.id, key, trigger, data, today, row.space_id)
+    planned = plan(rule.actions, ctx) if matched else []
     return {
         "matched": matched,
         "conditions": trace,
@@ -79,12 +80,12 @@ async def dry_run(
                 "event_id": None,
                 "event_type": trigger,
                 "event_date": day,
-                **_preview(rule, row.user_id, "test", trigger, data, day),
+                **_preview(rule, row, "test", trigger, data, day),
             }
         )
     elif row.event_type:
-        for event in await store.recent_events(session, row.user_id, (row.event_type,), limit=last or 20):
-            preview = _preview(rule, row.user_id, f"test:{event.event_id}", trigger, event.data, event.event_date)
+        for event in await store.recent_events(session, row, (row.event_type,), limit=last or 20):
+            preview = _preview(rule, row, f"test:{event.event_id}", trigger, event.data, event.event_date)
             results.append(
                 {"event_id": event.event_id, "event_type": trigger, "event_date": event.event_date, **preview}
             )
@@ -96,7 +97,7 @@ async def dry_run(
             instant = next_fire(row.cron, zone(tz_name), instant)
             local = instant.astimezone(zone(tz_name))
             data = {"scheduled_for": local.isoformat(), "date": local.date().isoformat(), "timezone": tz_name}
-            preview = _preview(rule, row.user_id, f"test:{instant.isoformat()}", trigger, data, local.date())
+            preview = _preview(rule, row, f"test:{instant.isoformat()}", trigger, data, local.date())
             results.append({"event_id": None, "event_type": trigger, "event_date": local.date(), **preview})
     return {
         "rule_id": row.id,
@@ -106,17 +107,23 @@ async def dry_run(
     }
 
 
-async def apply(session: AsyncSession, row: AutomationRule, first: date, last: date) -> AutomationJob:
+async def apply(
+    session: AsyncSession, row: AutomationRule, first: date, last: date, by: uuid.UUID | None = None
+) -> AutomationJob:
     """Run the rule over the latest remembered state of each expense (income, …) about a day in [first, last].
+
+    `by`: who applies it (a member of the rule's space; default the rule's author), in whose name it acts.
 
     An expense created and then edited is judged on its edit, and one since deleted is left alone,
     so a rule never acts on a state that no longer holds.
     """
     if row.event_type is None:
         raise Invalid("A scheduled rule has no past events to apply to", field="trigger")
+    actor = by or row.user_id
     job = AutomationJob(
         id=uuid.uuid4(),
-        user_id=row.user_id,
+        user_id=actor,
+        space_id=row.space_id,
         rule_id=row.id,
         kind="apply",
         status="running",
@@ -125,7 +132,7 @@ async def apply(session: AsyncSession, row: AutomationRule, first: date, last: d
     )
     session.add(job)
     rule = RuleSet([compiled(row)])
-    events = await store.recent_events(session, row.user_id, lifecycle(row.event_type), limit=MAX_SCAN)
+    events = await store.recent_events(session, row, lifecycle(row.event_type), limit=MAX_SCAN)
     seen: set[str] = set()
     for event in events:  # newest first: the first event of a subject is its latest state
         if event.subject_id is not None:
@@ -136,7 +143,12 @@ async def apply(session: AsyncSession, row: AutomationRule, first: date, last: d
             continue
         job.events_scanned += 1
         incoming = Incoming(
-            row.user_id, f"apply:{job.id}:{event.event_id}", row.event_type, event.data, event.event_date
+            actor,
+            f"apply:{job.id}:{event.event_id}",
+            row.event_type,
+            event.data,
+            event.event_date,
+            space_id=row.space_id,
         )
         for outcome in await run(session, rule, incoming, max_depth=1):
             job.events_matched += 1
@@ -148,7 +160,7 @@ async def apply(session: AsyncSession, row: AutomationRule, first: date, last: d
                     JobChange(
                         id=uuid.uuid4(),
                         job_id=job.id,
-                        user_id=row.user_id,
+                        user_id=actor,
                         event_id=event.event_id,
                         action=planned.action,
                         request_id=getattr(planned.event, "request_id", None),
@@ -189,6 +201,7 @@ async def revert(session: AsyncSession, job: AutomationJob) -> AutomationJob:
                 category_name=undo.get("category_name"),
                 remove_tags=undo.get("remove_tags", []),
                 requested_by=f"automation:job:{job.id}:revert",
+                **({} if job.space_id is None else {"space_id": job.space_id}),
             ),
         )
         change.reverted = True

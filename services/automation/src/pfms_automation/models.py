@@ -1,7 +1,9 @@
 """Tables of the automation service; the shared outbox and inbox come with the platform's Base.
 
 Every row carries `user_id` (purged on user.deleted, exported for GDPR). Executions and job
-changes keep the rule's id without a foreign key: the log outlives a deleted rule.
+changes keep the rule's id without a foreign key: the log outlives a deleted rule. Rules, runs,
+remembered events and jobs of a shared space carry its `space_id` (None: personal); `user_id` is then
+who created the rule or job, or whose event it was.
 """
 
 import uuid
@@ -15,6 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from pfms_platform.db import Base, IdMixin, TimestampMixin, utcnow
 from pfms_platform.events.tables import InboxEvent, OutboxEvent
+from pfms_platform.spaces import SpaceMembership, SpaceVersion
 
 __all__ = [
     "AutomationJob",
@@ -24,6 +27,8 @@ __all__ = [
     "JobChange",
     "OutboxEvent",
     "RuleExecution",
+    "SpaceMembership",
+    "SpaceVersion",
     "TriggerEvent",
     "UserTimezone",
 ]
@@ -36,10 +41,12 @@ class AutomationRule(IdMixin, TimestampMixin, Base):
     __table_args__ = (
         CheckConstraint("(event_type IS NULL) <> (cron IS NULL)", name="one_trigger"),
         Index("ix_automation_rules_user_order", "user_id", "priority", "created_at"),
+        Index("ix_automation_rules_space_order", "space_id", "priority", "created_at"),
         Index("ix_automation_rules_due", "next_run_at", postgresql_where=text("enabled AND cron IS NOT NULL")),
     )
 
     user_id: Mapped[uuid.UUID]
+    space_id: Mapped[uuid.UUID | None]
     name: Mapped[str] = mapped_column(String(100))
     description: Mapped[str] = mapped_column(Text, server_default="")
     enabled: Mapped[bool] = mapped_column(server_default=text("true"))
@@ -62,10 +69,12 @@ class RuleExecution(IdMixin, Base):
     __table_args__ = (
         UniqueConstraint("rule_id", "event_id", name="uq_rule_executions_rule_event"),
         Index("ix_rule_executions_user_created", "user_id", "created_at"),
+        Index("ix_rule_executions_space_created", "space_id", "created_at"),
         CheckConstraint("status IN ('succeeded', 'failed', 'loop_stopped')", name="status_allowed"),
     )
 
     user_id: Mapped[uuid.UUID]
+    space_id: Mapped[uuid.UUID | None]
     rule_id: Mapped[uuid.UUID]
     event_id: Mapped[str] = mapped_column(String(200))
     trigger: Mapped[str] = mapped_column(String(100))
@@ -86,9 +95,11 @@ class TriggerEvent(IdMixin, Base):
         UniqueConstraint("user_id", "event_id", name="uq_trigger_events_user_event"),
         Index("ix_trigger_events_user_time", "user_id", "occurred_at"),
         Index("ix_trigger_events_user_type_date", "user_id", "event_type", "event_date"),
+        Index("ix_trigger_events_space_time", "space_id", "occurred_at"),
     )
 
     user_id: Mapped[uuid.UUID]
+    space_id: Mapped[uuid.UUID | None]
     event_id: Mapped[str] = mapped_column(String(200))
     event_type: Mapped[str] = mapped_column(String(100))
     occurred_at: Mapped[datetime] = mapped_column(comment="When this service received it")
@@ -105,10 +116,12 @@ class AutomationJob(IdMixin, TimestampMixin, Base):
     __tablename__ = "automation_jobs"
     __table_args__ = (
         Index("ix_automation_jobs_user_created", "user_id", "created_at"),
+        Index("ix_automation_jobs_space_created", "space_id", "created_at"),
         CheckConstraint("status IN ('running', 'completed', 'failed', 'reverted')", name="status_allowed"),
     )
 
     user_id: Mapped[uuid.UUID]
+    space_id: Mapped[uuid.UUID | None]
     rule_id: Mapped[uuid.UUID]
     kind: Mapped[str] = mapped_column(String(20), server_default="apply")
     status: Mapped[str] = mapped_column(String(20))

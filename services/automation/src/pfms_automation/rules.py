@@ -23,6 +23,8 @@ NOT_TRIGGERS = frozenset(
         "rule.executed",  # a rule on rule runs would feed on itself
         "user.deleted",  # the user's rules are gone with it
         "user.family_invited",  # carries a single-use secret
+        "space.invitation_created",  # carries a single-use secret too
+        "space.membership_changed",  # the spaces read model's snapshot (pfms_platform.spaces), not a fact to act on
     }
 )
 

@@ -70,9 +70,8 @@ async def fire_due(session: AsyncSession, settings: Settings, now: datetime) -> 
         tz_name = timezone_of(row, await store.user_timezone(session, row.user_id))
         local = row.next_run_at.astimezone(zone(tz_name))
         data = {"scheduled_for": local.isoformat(), "date": local.date().isoformat(), "timezone": tz_name}
-        incoming = Incoming(
-            row.user_id, f"schedule:{row.id}:{row.next_run_at.isoformat()}", "schedule", data, local.date()
-        )
+        key = f"schedule:{row.id}:{row.next_run_at.isoformat()}"
+        incoming = Incoming(row.user_id, key, "schedule", data, local.date(), space_id=row.space_id)
         await run(session, RuleSet([compiled(row)]), incoming, settings.max_chain_depth)
         row.next_run_at = next_fire(row.cron, zone(tz_name), max(now, row.next_run_at))
     return len(rows)

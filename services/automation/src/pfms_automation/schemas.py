@@ -59,6 +59,7 @@ class Reorder(Body):
 
 class Rule(BaseModel):
     id: uuid.UUID
+    space_id: uuid.UUID | None = Field(default=None, description="The shared space it belongs to; null: personal")
     name: str
     description: str
     enabled: bool
@@ -137,6 +138,7 @@ class JobChangeOut(BaseModel):
 
 class Job(BaseModel):
     id: uuid.UUID
+    space_id: uuid.UUID | None = Field(default=None, description="The shared space it belongs to; null: personal")
     rule_id: uuid.UUID
     kind: str
     status: str
@@ -158,6 +160,7 @@ class JobDetail(Job):
 
 class Execution(BaseModel):
     id: uuid.UUID
+    space_id: uuid.UUID | None = Field(default=None, description="The shared space it belongs to; null: personal")
     rule_id: uuid.UUID
     event_id: str
     trigger: str

@@ -1,4 +1,4 @@
-"""Queries of the automation service, each filtered by the owner."""
+"""Queries of the automation service, each filtered by the owner: a person's personal rows, or a space's."""
 
 import uuid
 from datetime import UTC, date, datetime
@@ -17,6 +17,7 @@ from pfms_automation.models import (
     UserTimezone,
 )
 from pfms_platform.errors import NotFound
+from pfms_platform.spaces import Scope
 
 SUBJECT_FIELDS = ("expense_id", "income_id", "loan_id", "goal_id", "transaction_id", "budget_id")
 DATE_FIELDS = (
@@ -44,16 +45,17 @@ def event_date(data: dict[str, Any], default: date) -> date:
     return default
 
 
-async def rule(session: AsyncSession, user_id: uuid.UUID, rule_id: uuid.UUID, *, lock: bool = False) -> AutomationRule:
-    query = select(AutomationRule).where(AutomationRule.id == rule_id, AutomationRule.user_id == user_id)
+async def rule(session: AsyncSession, scope: Scope, rule_id: uuid.UUID, *, lock: bool = False) -> AutomationRule:
+    """A rule of the scope; another person's, or another space's, is a 404 like an unknown id."""
+    query = select(AutomationRule).where(AutomationRule.id == rule_id, scope.owns(AutomationRule))
     row = await session.scalar(query.with_for_update() if lock else query)
     if row is None:
         raise NotFound("Rule not found")
     return row
 
 
-async def job(session: AsyncSession, user_id: uuid.UUID, job_id: uuid.UUID, *, lock: bool = False) -> AutomationJob:
-    query = select(AutomationJob).where(AutomationJob.id == job_id, AutomationJob.user_id == user_id)
+async def job(session: AsyncSession, scope: Scope, job_id: uuid.UUID, *, lock: bool = False) -> AutomationJob:
+    query = select(AutomationJob).where(AutomationJob.id == job_id, scope.owns(AutomationJob))
     row = await session.scalar(query.with_for_update() if lock else query)
     if row is None:
         raise NotFound("Job not found")
@@ -61,9 +63,16 @@ async def job(session: AsyncSession, user_id: uuid.UUID, job_id: uuid.UUID, *, l
 
 
 async def remember(
-    session: AsyncSession, user_id: uuid.UUID, event_id: str, event_type: str, data: dict[str, Any], keep: int
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    event_id: str,
+    event_type: str,
+    data: dict[str, Any],
+    keep: int,
+    space_id: uuid.UUID | None = None,
 ) -> None:
-    """Keep the event for tests and applies, and only the user's `keep` most recent ones."""
+    """Keep the event for tests and applies, and only the `keep` most recent ones of its owner (the
+    person for a personal event, the space for a space's)."""
     subject = next((str(data[f]) for f in SUBJECT_FIELDS if data.get(f)), None)
     now = datetime.now(UTC)
     await session.execute(
@@ -71,6 +80,7 @@ async def remember(
         .values(
             id=uuid.uuid4(),
             user_id=user_id,
+            space_id=space_id,
             event_id=event_id,
             event_type=event_type,
             occurred_at=now,
@@ -82,7 +92,7 @@ async def remember(
     )
     beyond = (
         select(TriggerEvent.id)
-        .where(TriggerEvent.user_id == user_id)
+        .where(Scope(user_id, space_id, "owner").owns(TriggerEvent))
         .order_by(TriggerEvent.occurred_at.desc(), TriggerEvent.id.desc())
         .offset(keep)
     )
@@ -91,13 +101,14 @@ async def remember(
 
 async def recent_events(
     session: AsyncSession,
-    user_id: uuid.UUID,
+    rule: AutomationRule,
     event_types: tuple[str, ...],
     *,
     limit: int,
 ) -> list[TriggerEvent]:
-    """The user's remembered events of these types, newest first."""
-    query = select(TriggerEvent).where(TriggerEvent.user_id == user_id, TriggerEvent.event_type.in_(event_types))
+    """The remembered events of these types of the rule's owner (its person, or its space), newest first."""
+    owner = Scope(rule.user_id, rule.space_id, "owner")
+    query = select(TriggerEvent).where(owner.owns(TriggerEvent), TriggerEvent.event_type.in_(event_types))
     query = query.order_by(TriggerEvent.occurred_at.desc(), TriggerEvent.id.desc()).limit(limit)
     return list(await session.scalars(query))
 
@@ -114,6 +125,22 @@ async def set_timezone(session: AsyncSession, user_id: uuid.UUID, timezone: str)
     )
 
 
-async def purge(session: AsyncSession, user_id: uuid.UUID) -> None:
+async def purge(session: AsyncSession, user_id: uuid.UUID) -> list[uuid.UUID]:
+    """Every row of the person, the rules they made in spaces included; returns those rules' spaces."""
+    spaces = await session.scalars(
+        select(AutomationRule.space_id)
+        .where(AutomationRule.user_id == user_id, AutomationRule.space_id.is_not(None))
+        .distinct()
+    )
+    touched = [s for s in spaces if s is not None]
     for table in (RuleExecution, TriggerEvent, JobChange, AutomationJob, AutomationRule, UserTimezone):
         await session.execute(delete(table).where(table.user_id == user_id))
+    return touched
+
+
+async def purge_space(session: AsyncSession, space_id: uuid.UUID) -> None:
+    """A deleted space: its rules, runs, remembered events, jobs and their changes."""
+    jobs = select(AutomationJob.id).where(AutomationJob.space_id == space_id)
+    await session.execute(delete(JobChange).where(JobChange.job_id.in_(jobs)))
+    for table in (RuleExecution, TriggerEvent, AutomationJob, AutomationRule):
+        await session.execute(delete(table).where(table.space_id == space_id))
