@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 
 from pfms_contracts.identity import UserDeleted
 from pfms_platform.security import mint_service_token
@@ -137,7 +137,15 @@ async def test_a_household_from_creation_to_deletion(env) -> None:
         ]
         == "declined"
     )
-    await spaces.join(alice, sid, carol, "viewer")
+    stale = data(await spaces.invite(alice, sid, carol.email, "viewer"))
+    async with env.svc.db.sessions() as session, session.begin():
+        await session.execute(
+            update(Invitation).where(Invitation.id == uuid.UUID(stale["id"])).values(expires_at=func.now())
+        )
+    assert data(await spaces.client.get(f"{SPACES}/invitations", headers=carol.headers)) == []
+    expired = await spaces.client.post(f"{SPACES}/invitations/{stale['id']}/accept", headers=carol.headers)
+    assert "expired" in refused(expired, 409)["message"]
+    await spaces.join(alice, sid, carol, "viewer")  # a new invitation takes the expired one's place
     promoted = data(
         await spaces.client.patch(f"{SPACES}/{sid}/members/{b}", json={"role": "admin"}, headers=alice.headers)
     )

@@ -204,6 +204,7 @@ async def invite(space_id: uuid.UUID, body: InvitationCreate, user: CurrentUser,
     domain.check_invitee(profile.email, body.email)
     if await store.already_in(session, space.id, body.email):
         raise Conflict("This person is already in the space", field="email")
+    await store.expire(session, space.id, body.email)
     token, token_hash = domain.invitation_token()
     row = Invitation(
         id=uuid.uuid4(),

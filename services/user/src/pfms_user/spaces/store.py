@@ -128,6 +128,20 @@ async def already_in(session: AsyncSession, space_id: uuid.UUID, email: str) -> 
     return found is not None
 
 
+async def expire(session: AsyncSession, space_id: uuid.UUID, email: str) -> None:
+    """Close the address's expired open invitation to the space, so a new one may take its place."""
+    await session.execute(
+        update(Invitation)
+        .where(
+            Invitation.space_id == space_id,
+            Invitation.invitee_email == email,
+            Invitation.status == InvitationStatus.PENDING.value,
+            Invitation.expires_at <= func.now(),
+        )
+        .values(status=InvitationStatus.REVOKED.value, responded_at=func.now())
+    )
+
+
 async def invitation_for(session: AsyncSession, invitation_id: uuid.UUID, user: uuid.UUID) -> Invitation:
     """An invitation addressed to the caller's profile address; 404 for anyone else."""
     row = await session.scalar(
