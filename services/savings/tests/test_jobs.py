@@ -145,4 +145,11 @@ async def test_gdpr_export_holds_every_table_of_the_user(env: Harness) -> None:
     assert response.status_code == 200, response.text
     tables = response.json()["data"]["tables"]
     counts = {name: len(rows) for name, rows in tables.items()}
-    assert counts == {"goals": 1, "contributions": 1, "goal_milestones": 1, "auto_save_rules": 1, "spending_facts": 0}
+    assert counts == {
+        "goals": 1,
+        "contributions": 1,
+        "goal_milestones": 1,
+        "auto_save_rules": 1,
+        "spending_facts": 0,
+        "space_members": 0,  # the spaces read model: the spaces this person is in
+    }

@@ -24,6 +24,11 @@ class IncomeReceived(EventData):
     received_date: date
     description: str = ""
     account_id: UUID | None = Field(default=None, description="The account (accounts service) it was paid into.")
+    space_id: UUID | None = Field(
+        default=None,
+        exclude_if=lambda v: v is None,
+        description="The shared space it belongs to (any member recorded it); absent: the user's personal income.",
+    )
 
 
 class IncomeUpdated(IncomeReceived):
@@ -49,3 +54,6 @@ class IncomeDeleted(EventData):
     currency: str = Field(min_length=3, max_length=3)
     received_date: date
     account_id: UUID | None = Field(default=None, description="The account it had been paid into, if any.")
+    space_id: UUID | None = Field(
+        default=None, exclude_if=lambda v: v is None, description="The shared space it belonged to, if any."
+    )

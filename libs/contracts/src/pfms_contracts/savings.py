@@ -26,6 +26,11 @@ class SavingsContributionRequested(_SavingsEvent):
     currency: str = Field(min_length=3, max_length=3)
     requested_by: str = Field(description="Who asks, e.g. automation:rule:<id>")
     note: str = ""
+    space_id: UUID | None = Field(
+        default=None,
+        exclude_if=lambda v: v is None,
+        description="The goal is a shared space's: `user_id` must be a member who may write there.",
+    )
 
 
 class _GoalEvent(_SavingsEvent):
@@ -34,6 +39,11 @@ class _GoalEvent(_SavingsEvent):
     target_amount: Decimal
     saved_amount: Decimal
     currency: str = Field(min_length=3, max_length=3)
+    space_id: UUID | None = Field(
+        default=None,
+        exclude_if=lambda v: v is None,
+        description="The goal is a shared space's (`user_id` is the member who created it); absent: personal.",
+    )
 
 
 class GoalMilestoneReached(_GoalEvent):

@@ -1,10 +1,15 @@
-"""HTTP routes of the income service: every route acts on the caller's own rows only (others' are 404)."""
+"""HTTP routes of the income service: every route acts on the rows of the caller's scope only (others' are 404).
+
+Sources and transactions belong to the caller's personal space, or to the shared space `X-Space-ID` names
+(any member's rows; viewers read only). The cash-flow projection is personal.
+"""
 
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Query, Request, Response, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from pfms_contracts.income import IncomeDeleted, IncomeReceived, IncomeUpdated
 from pfms_income import cashflow, domain, store
@@ -33,11 +38,23 @@ from pfms_platform.errors import Invalid
 from pfms_platform.events.outbox import emit
 from pfms_platform.metrics import INCOME_RECORDED
 from pfms_platform.security import CurrentUser
+from pfms_platform.spaces import CurrentScope, Scope
 
 router = APIRouter(prefix="/api/v1/income", tags=["income"])
 
-SOURCE_404: dict[int | str, dict[str, Any]] = {404: {"description": "No such income source of the caller's"}}
-TRANSACTION_404: dict[int | str, dict[str, Any]] = {404: {"description": "No such income transaction of the caller's"}}
+SOURCE_404: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such income source in the caller's scope (or no such space of theirs)"}
+}
+TRANSACTION_404: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such income transaction in the caller's scope (or no such space of theirs)"}
+}
+WRITE: dict[int | str, dict[str, Any]] = {403: {"description": "A viewer of the space may not change it"}}
+
+
+async def _inputs_changed(session: AsyncSession, scope: Scope) -> None:
+    """Retire the caller's cached projection; a space's sources and income never feed a personal projection."""
+    if scope.personal:
+        await store.bump(session, scope.user_id)
 
 
 def _today() -> Any:
@@ -59,6 +76,7 @@ def _source(row: IncomeSource) -> dict[str, Any]:
         next_expected_date=domain.next_expected(frequency, row.start_date, row.end_date, row.is_active, _today()),
         is_active=row.is_active,
         description=row.description,
+        space_id=row.space_id,
         created_at=row.created_at,
         updated_at=row.updated_at,
     ).model_dump(mode="json")
@@ -79,6 +97,7 @@ def _transaction(row: IncomeTransaction) -> dict[str, Any]:
         payment_method=row.payment_method,
         account_id=row.account_id,
         metadata=row.meta,
+        space_id=row.space_id,
         created_at=row.created_at,
         updated_at=row.updated_at,
     ).model_dump(mode="json")
@@ -93,53 +112,56 @@ def _check_source(row: IncomeSource) -> None:
     domain.check_minor_units(row.currency, amount=row.amount)
 
 
-@router.post("/sources", status_code=status.HTTP_201_CREATED, response_model=Envelope[Source])
-async def create_source(body: SourceCreate, user: CurrentUser, session: Session) -> dict[str, Any]:
-    """A source with a frequency, amount and start date feeds expected income into the projection."""
-    row = IncomeSource(id=uuid.uuid4(), user_id=user, **body.model_dump())
+@router.post("/sources", status_code=status.HTTP_201_CREATED, response_model=Envelope[Source], responses=WRITE)
+async def create_source(body: SourceCreate, scope: CurrentScope, session: Session) -> dict[str, Any]:
+    """A personal source with a frequency, amount and start date feeds expected income into the projection."""
+    scope.require("write")
+    row = IncomeSource(id=uuid.uuid4(), **scope.owner_values(), **body.model_dump())
     _check_source(row)
     session.add(row)
     await session.flush()
-    await store.bump(session, user)
+    await _inputs_changed(session, scope)
     return ok(_source(row))
 
 
 @router.get("/sources", response_model=PageEnvelope[Source])
 async def list_sources(
-    filters: Annotated[SourceFilters, Query()], user: CurrentUser, session: Session
+    filters: Annotated[SourceFilters, Query()], scope: CurrentScope, session: Session
 ) -> dict[str, Any]:
     """Newest first; filter by type, currency, active and recurring."""
-    rows, total = await store.page(session, store.source_query(user, filters), filters.offset, filters.limit)
+    rows, total = await store.page(session, store.source_query(scope, filters), filters.offset, filters.limit)
     return paged([_source(r) for r in rows], filters, total)
 
 
 @router.get("/sources/{source_id}", response_model=Envelope[Source], responses=SOURCE_404)
-async def get_source(source_id: uuid.UUID, user: CurrentUser, session: Session) -> dict[str, Any]:
-    return ok(_source(await store.owned(session, IncomeSource, source_id, user, lock=False)))
+async def get_source(source_id: uuid.UUID, scope: CurrentScope, session: Session) -> dict[str, Any]:
+    return ok(_source(await store.owned(session, IncomeSource, source_id, scope, lock=False)))
 
 
-@router.patch("/sources/{source_id}", response_model=Envelope[Source], responses=SOURCE_404)
-async def update_source(source_id: uuid.UUID, body: SourceUpdate, user: CurrentUser, session: Session) -> Any:
+@router.patch("/sources/{source_id}", response_model=Envelope[Source], responses=SOURCE_404 | WRITE)
+async def update_source(source_id: uuid.UUID, body: SourceUpdate, scope: CurrentScope, session: Session) -> Any:
     """Partial update; the merged source must still be a complete schedule."""
-    row = await store.owned(session, IncomeSource, source_id, user)
+    scope.require("write")
+    row = await store.owned(session, IncomeSource, source_id, scope)
     changes = body.changes()
     for key, value in changes.items():
         setattr(row, key, value)
     _check_source(row)
     if session.is_modified(row):
         await session.flush()
-        await store.bump(session, user)
+        await _inputs_changed(session, scope)
     return ok(_source(row))
 
 
-@router.delete("/sources/{source_id}", response_model=Envelope[Source], responses=SOURCE_404)
-async def delete_source(source_id: uuid.UUID, user: CurrentUser, session: Session) -> dict[str, Any]:
+@router.delete("/sources/{source_id}", response_model=Envelope[Source], responses=SOURCE_404 | WRITE)
+async def delete_source(source_id: uuid.UUID, scope: CurrentScope, session: Session) -> dict[str, Any]:
     """Its transactions stay, unlinked (they keep their type); expected income from it stops."""
-    row = await store.owned(session, IncomeSource, source_id, user)
+    scope.require("write")
+    row = await store.owned(session, IncomeSource, source_id, scope)
     shown = _source(row)
     await session.delete(row)
     await session.flush()
-    await store.bump(session, user)
+    await _inputs_changed(session, scope)
     return ok(shown)
 
 
@@ -160,6 +182,7 @@ def _received(row: IncomeTransaction) -> dict[str, Any]:
         "received_date": row.date,
         "description": row.description or "",
         "account_id": row.account_id,
+        "space_id": row.space_id,
     }
 
 
@@ -170,19 +193,23 @@ def _check_transaction(row: IncomeTransaction, stated_net: Any) -> None:
 
 
 @router.post(
-    "/transactions", status_code=status.HTTP_201_CREATED, response_model=Envelope[Transaction], responses=SOURCE_404
+    "/transactions",
+    status_code=status.HTTP_201_CREATED,
+    response_model=Envelope[Transaction],
+    responses=SOURCE_404 | WRITE,
 )
-async def create_transaction(body: TransactionCreate, user: CurrentUser, session: Session) -> dict[str, Any]:
-    """Record income received; publishes `income.received`."""
+async def create_transaction(body: TransactionCreate, scope: CurrentScope, session: Session) -> dict[str, Any]:
+    """Record income received (a source, if named, must be of the same scope); publishes `income.received`."""
+    scope.require("write")
     source = None
     if body.source_id is not None:
-        source = await store.owned(session, IncomeSource, body.source_id, user, lock=False, field="source_id")
+        source = await store.owned(session, IncomeSource, body.source_id, scope, lock=False, field="source_id")
     currency = body.currency or (source.currency if source else None)
     if currency is None:
         raise Invalid("currency is required when no source_id is given", field="currency")
     row = IncomeTransaction(
         id=uuid.uuid4(),
-        user_id=user,
+        **scope.owner_values(),
         income_source_id=body.source_id,
         type=(body.type or (IncomeType(source.type) if source else IncomeType.OTHER)).value,
         amount=body.amount,
@@ -200,29 +227,29 @@ async def create_transaction(body: TransactionCreate, user: CurrentUser, session
     await session.flush()
     await emit(session, IncomeReceived(**_received(row)))
     INCOME_RECORDED.labels("income").inc()
-    await store.bump(session, user)
+    await _inputs_changed(session, scope)
     return ok(_transaction(row))
 
 
 @router.get("/transactions", response_model=PageEnvelope[Transaction])
 async def list_transactions(
-    filters: Annotated[TransactionFilters, Query()], user: CurrentUser, session: Session
+    filters: Annotated[TransactionFilters, Query()], scope: CurrentScope, session: Session
 ) -> dict[str, Any]:
     """Filter by dates, source, type, currency, category, gross amount range and description words; sort."""
     if filters.date_from and filters.date_to and filters.date_from > filters.date_to:
         raise Invalid("date_to must be on or after date_from", field="date_to")
     if filters.min_amount is not None and filters.max_amount is not None and filters.min_amount > filters.max_amount:
         raise Invalid("max_amount must be at least min_amount", field="max_amount")
-    rows, total = await store.page(session, store.transaction_query(user, filters), filters.offset, filters.limit)
+    rows, total = await store.page(session, store.transaction_query(scope, filters), filters.offset, filters.limit)
     return paged([_transaction(r) for r in rows], filters, total)
 
 
 @router.get("/transactions/summary", response_model=Envelope[Summary])
-async def summarise(params: Annotated[SummaryParams, Query()], user: CurrentUser, session: Session) -> Any:
+async def summarise(params: Annotated[SummaryParams, Query()], scope: CurrentScope, session: Session) -> Any:
     """Gross, tax and net per currency, and per month, source, type or category; currencies never mixed."""
     if params.date_from and params.date_to and params.date_from > params.date_to:
         raise Invalid("date_to must be on or after date_from", field="date_to")
-    totals, groups = await store.summary(session, user, params)
+    totals, groups = await store.summary(session, scope, params)
     return ok(
         Summary(
             date_from=params.date_from,
@@ -235,21 +262,22 @@ async def summarise(params: Annotated[SummaryParams, Query()], user: CurrentUser
 
 
 @router.get("/transactions/{transaction_id}", response_model=Envelope[Transaction], responses=TRANSACTION_404)
-async def get_transaction(transaction_id: uuid.UUID, user: CurrentUser, session: Session) -> dict[str, Any]:
-    return ok(_transaction(await store.owned(session, IncomeTransaction, transaction_id, user, lock=False)))
+async def get_transaction(transaction_id: uuid.UUID, scope: CurrentScope, session: Session) -> dict[str, Any]:
+    return ok(_transaction(await store.owned(session, IncomeTransaction, transaction_id, scope, lock=False)))
 
 
-@router.patch("/transactions/{transaction_id}", response_model=Envelope[Transaction], responses=TRANSACTION_404)
+@router.patch("/transactions/{transaction_id}", response_model=Envelope[Transaction], responses=TRANSACTION_404 | WRITE)
 async def update_transaction(
-    transaction_id: uuid.UUID, body: TransactionUpdate, user: CurrentUser, session: Session
+    transaction_id: uuid.UUID, body: TransactionUpdate, scope: CurrentScope, session: Session
 ) -> dict[str, Any]:
     """Partial update; net amount recomputed (a stated one must match); publishes `income.updated`."""
-    row = await store.owned(session, IncomeTransaction, transaction_id, user)
+    scope.require("write")
+    row = await store.owned(session, IncomeTransaction, transaction_id, scope)
     previous = (row.net_amount, row.currency, row.date)
     changes = body.changes()
     stated_net = changes.pop("net_amount", None)
     if changes.get("source_id") is not None:
-        await store.owned(session, IncomeSource, changes["source_id"], user, lock=False, field="source_id")
+        await store.owned(session, IncomeSource, changes["source_id"], scope, lock=False, field="source_id")
     fields = {"source_id": "income_source_id", "metadata": "meta"}
     for key, value in changes.items():
         setattr(row, fields.get(key, key), value)
@@ -263,14 +291,17 @@ async def update_transaction(
                 **_received(row), previous_net_amount=net, previous_currency=currency, previous_received_date=received
             ),
         )
-        await store.bump(session, user)
+        await _inputs_changed(session, scope)
     return ok(_transaction(row))
 
 
-@router.delete("/transactions/{transaction_id}", response_model=Envelope[Transaction], responses=TRANSACTION_404)
-async def delete_transaction(transaction_id: uuid.UUID, user: CurrentUser, session: Session) -> dict[str, Any]:
+@router.delete(
+    "/transactions/{transaction_id}", response_model=Envelope[Transaction], responses=TRANSACTION_404 | WRITE
+)
+async def delete_transaction(transaction_id: uuid.UUID, scope: CurrentScope, session: Session) -> dict[str, Any]:
     """Publishes `income.deleted` with the last state."""
-    row = await store.owned(session, IncomeTransaction, transaction_id, user)
+    scope.require("write")
+    row = await store.owned(session, IncomeTransaction, transaction_id, scope)
     shown = _transaction(row)
     facts = _received(row)
     await session.delete(row)
@@ -279,7 +310,7 @@ async def delete_transaction(transaction_id: uuid.UUID, user: CurrentUser, sessi
         session,
         IncomeDeleted(**{k: facts[k] for k in IncomeDeleted.model_fields if k in facts}),
     )
-    await store.bump(session, user)
+    await _inputs_changed(session, scope)
     return ok(shown)
 
 

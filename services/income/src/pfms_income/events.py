@@ -16,6 +16,7 @@ from pfms_income import store
 from pfms_income.domain import OutflowKind
 from pfms_platform.events.consumer import Handler
 from pfms_platform.logging import get_logger
+from pfms_platform.spaces import forget_member, space_handlers
 
 log = get_logger(__name__)
 
@@ -109,6 +110,7 @@ async def on_user_updated(session: AsyncSession, data: UserUpdated) -> None:
 
 async def on_user_deleted(session: AsyncSession, data: UserDeleted) -> None:
     await store.purge(session, data.user_id)
+    await forget_member(session, data.user_id)
     log.info("user data purged", user_id=str(data.user_id))
 
 
@@ -121,4 +123,5 @@ HANDLERS: dict[str, Handler] = {
     LoanPaymentMade.type: on_loan_payment,
     UserUpdated.type: on_user_updated,
     UserDeleted.type: on_user_deleted,
+    **space_handlers(on_space_deleted=store.purge_space),
 }

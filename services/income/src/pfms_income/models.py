@@ -19,6 +19,7 @@ from pfms_finance.recurrence import Frequency
 from pfms_income.domain import IncomeType, OutflowKind, SourceFrequency
 from pfms_platform.db import Base, IdMixin, TimestampMixin, utcnow
 from pfms_platform.events.tables import InboxEvent, OutboxEvent
+from pfms_platform.spaces import SpaceMembership, SpaceVersion
 
 __all__ = [
     "Base",
@@ -30,7 +31,11 @@ __all__ = [
     "OutboxEvent",
     "ProjectionInputs",
     "ScheduledOutflow",
+    "SpaceMembership",
+    "SpaceVersion",
 ]
+
+SPACE_COMMENT = "The shared space it belongs to; NULL: the creator's personal space"
 
 
 def one_of(column: str, values: type[StrEnum]) -> CheckConstraint:
@@ -51,9 +56,11 @@ class IncomeSource(IdMixin, TimestampMixin, Base):
             "frequency IS NULL OR (amount IS NOT NULL AND start_date IS NOT NULL)", name="schedule_complete"
         ),
         Index("ix_income_sources_user_id_created_at", "user_id", "created_at"),
+        Index("ix_income_sources_space_id_created_at", "space_id", "created_at"),
     )
 
     user_id: Mapped[uuid.UUID]
+    space_id: Mapped[uuid.UUID | None] = mapped_column(comment=SPACE_COMMENT)
     name: Mapped[str] = mapped_column(String(200))
     type: Mapped[str] = mapped_column(String(20))
     amount: Mapped[Decimal | None] = mapped_column(comment="Expected amount received per occurrence (net)")
@@ -76,9 +83,11 @@ class IncomeTransaction(IdMixin, TimestampMixin, Base):
         CheckConstraint("net_amount = amount - tax_deducted", name="net_is_amount_less_tax"),
         Index("ix_income_transactions_user_id_date", "user_id", text("date DESC")),
         Index("ix_income_transactions_source", "income_source_id", "date"),
+        Index("ix_income_transactions_space_id_date", "space_id", text("date DESC")),
     )
 
     user_id: Mapped[uuid.UUID]
+    space_id: Mapped[uuid.UUID | None] = mapped_column(comment=SPACE_COMMENT)
     income_source_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("income_sources.id", ondelete="SET NULL"))
     type: Mapped[str] = mapped_column(String(20), comment="The source's type when recorded, else given")
     amount: Mapped[Decimal] = mapped_column(comment="Gross amount")

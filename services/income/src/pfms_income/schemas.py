@@ -75,6 +75,7 @@ class Source(Priced):
     next_expected_date: dt.date | None = Field(description="Next payment on or after today, if one is expected")
     is_active: bool
     description: str | None
+    space_id: uuid.UUID | None = Field(description="The shared space it belongs to; null: the personal space")
     created_at: dt.datetime
     updated_at: dt.datetime
 
@@ -142,6 +143,7 @@ class Transaction(Priced):
     payment_method: str | None
     account_id: uuid.UUID | None
     metadata: dict[str, Any]
+    space_id: uuid.UUID | None = Field(description="The shared space it belongs to; null: the personal space")
     created_at: dt.datetime
     updated_at: dt.datetime
 

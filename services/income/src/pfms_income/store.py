@@ -1,4 +1,4 @@
-"""Queries shared by the routes and the event handlers; every one is scoped to one user's rows."""
+"""Queries shared by the routes and the event handlers; every one is scoped to one user's rows or one space's."""
 
 import uuid
 from datetime import date, datetime
@@ -21,6 +21,7 @@ from pfms_income.models import (
 )
 from pfms_income.schemas import SourceFilters, SummaryParams, TransactionFilters
 from pfms_platform.errors import NotFound
+from pfms_platform.spaces import Scope
 
 Owned = TypeVar("Owned", IncomeSource, IncomeTransaction)
 
@@ -31,13 +32,13 @@ async def owned(
     session: AsyncSession,
     model: type[Owned],
     object_id: uuid.UUID,
-    user_id: uuid.UUID,
+    scope: Scope,
     *,
     lock: bool = True,
     field: str | None = None,
 ) -> Owned:
-    """The caller's row (locked for the unit of work unless `lock=False`); anybody else's is a 404."""
-    query = select(model).where(model.id == object_id, model.user_id == user_id)
+    """The scope's row (locked for the unit of work unless `lock=False`); any other user's or space's is a 404."""
+    query = select(model).where(model.id == object_id, scope.owns(model))
     row = await session.scalar(query.with_for_update() if lock else query)
     if row is None:
         raise NotFound(NOT_FOUND[model], field=field)
@@ -95,7 +96,12 @@ async def income_schedules(session: AsyncSession, user_id: uuid.UUID) -> list[Sc
     rows = await session.execute(
         select(IncomeSource, latest.c.last_received)
         .outerjoin(latest, latest.c.income_source_id == IncomeSource.id)
-        .where(IncomeSource.user_id == user_id, IncomeSource.is_active, IncomeSource.frequency.is_not(None))
+        .where(
+            IncomeSource.user_id == user_id,
+            IncomeSource.space_id.is_(None),  # the projection is personal: a space's sources are not the user's
+            IncomeSource.is_active,
+            IncomeSource.frequency.is_not(None),
+        )
     )
     schedules = []
     for source, last_received in rows:
@@ -272,16 +278,17 @@ async def apply_loan_payment(
 
 
 async def purge(session: AsyncSession, user_id: uuid.UUID) -> None:
-    """Every row about the user, in every table."""
-    for model in (
-        IncomeTransaction,
-        IncomeSource,
-        ExpenseFact,
-        ScheduledOutflow,
-        CashflowProjection,
-        ProjectionInputs,
-    ):
+    """Every row about the user, in every table; what they recorded in a shared space stays the space's."""
+    for owned_model in (IncomeTransaction, IncomeSource):
+        await session.execute(delete(owned_model).where(owned_model.user_id == user_id, owned_model.space_id.is_(None)))
+    for model in (ExpenseFact, ScheduledOutflow, CashflowProjection, ProjectionInputs):
         await session.execute(delete(model).where(model.user_id == user_id))
+
+
+async def purge_space(session: AsyncSession, space_id: uuid.UUID) -> None:
+    """A deleted space's income: its transactions and sources, whoever recorded them."""
+    for model in (IncomeTransaction, IncomeSource):
+        await session.execute(delete(model).where(model.space_id == space_id))
 
 
 # --- lists and summaries ---------------------------------------------------------------------------
@@ -293,8 +300,8 @@ async def page(session: AsyncSession, query: Select[Any], offset: int, limit: in
     return list(rows), int(total or 0)
 
 
-def source_query(user_id: uuid.UUID, f: SourceFilters) -> Select[Any]:
-    query = select(IncomeSource).where(IncomeSource.user_id == user_id)
+def source_query(scope: Scope, f: SourceFilters) -> Select[Any]:
+    query = select(IncomeSource).where(scope.owns(IncomeSource))
     if f.type is not None:
         query = query.where(IncomeSource.type == f.type.value)
     if f.currency is not None:
@@ -312,8 +319,8 @@ def _like(words: str) -> ColumnElement[bool]:
     return and_(*(IncomeTransaction.description.ilike(f"%{w}%", escape="\\") for w in escaped))
 
 
-def _transaction_conditions(user_id: uuid.UUID, f: TransactionFilters | SummaryParams) -> list[ColumnElement[bool]]:
-    conditions = [IncomeTransaction.user_id == user_id]
+def _transaction_conditions(scope: Scope, f: TransactionFilters | SummaryParams) -> list[ColumnElement[bool]]:
+    conditions = [scope.owns(IncomeTransaction)]
     if f.date_from is not None:
         conditions.append(IncomeTransaction.date >= f.date_from)
     if f.date_to is not None:
@@ -323,8 +330,8 @@ def _transaction_conditions(user_id: uuid.UUID, f: TransactionFilters | SummaryP
     return conditions
 
 
-def transaction_query(user_id: uuid.UUID, f: TransactionFilters) -> Select[Any]:
-    conditions = _transaction_conditions(user_id, f)
+def transaction_query(scope: Scope, f: TransactionFilters) -> Select[Any]:
+    conditions = _transaction_conditions(scope, f)
     if f.source_id is not None:
         conditions.append(IncomeTransaction.income_source_id == f.source_id)
     if f.type is not None:
@@ -346,7 +353,7 @@ def transaction_query(user_id: uuid.UUID, f: TransactionFilters) -> Select[Any]:
     )
 
 
-async def summary(session: AsyncSession, user_id: uuid.UUID, p: SummaryParams) -> tuple[list[Any], list[Any]]:
+async def summary(session: AsyncSession, scope: Scope, p: SummaryParams) -> tuple[list[Any], list[Any]]:
     """(totals per currency, rows per group and currency), each with count, gross, tax and net."""
     t = IncomeTransaction
     sums = (
@@ -355,7 +362,7 @@ async def summary(session: AsyncSession, user_id: uuid.UUID, p: SummaryParams) -
         func.sum(t.tax_deducted).label("tax_deducted"),
         func.sum(t.net_amount).label("net_amount"),
     )
-    where = _transaction_conditions(user_id, p)
+    where = _transaction_conditions(scope, p)
     totals = await session.execute(select(t.currency, *sums).where(*where).group_by(t.currency).order_by(t.currency))
     label: Any = null()
     if p.group_by == "month":

@@ -1,6 +1,8 @@
 """HTTP routes of goals, their contributions and withdrawals, and their progress.
 
-Every route acts on the caller's own goals only (another user's goal is a 404).
+Every route acts on the goals of the caller's scope only (another user's or space's goal is a 404): their
+personal goals, or with `X-Space-ID` the goals of a shared space they are in (viewers read only; members and
+above also write). A space goal's contributions are every member's.
 """
 
 import datetime as dt
@@ -16,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pfms_platform.db import Session
 from pfms_platform.envelope import Envelope, PageEnvelope, PageParams, ok, paged
 from pfms_platform.errors import Invalid
-from pfms_platform.security import CurrentUser
+from pfms_platform.spaces import CurrentScope, Scope
 from pfms_savings import domain, store
 from pfms_savings.domain import EntryKind
 from pfms_savings.models import Contribution, Goal
@@ -25,7 +27,10 @@ from pfms_savings.settings import Settings
 
 router = APIRouter(prefix="/api/v1/savings/goals", tags=["goals"])
 
-GOAL_404: dict[int | str, dict[str, Any]] = {404: {"description": "No such goal of the caller's"}}
+GOAL_404: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such goal in the caller's scope (or no such space of theirs)"}
+}
+WRITE: dict[int | str, dict[str, Any]] = {403: {"description": "A viewer of the space may not change it"}}
 
 
 def today(request: Request) -> dt.date:
@@ -50,14 +55,16 @@ def entry_out(entry: Contribution, goal: Goal, saved: Any = None) -> dict[str, A
         source_ref=entry.source_ref,
         note=entry.note,
         created_at=entry.created_at,
+        contributed_by=entry.user_id,
         saved_amount=saved,
     ).model_dump(mode="json")
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=Envelope[GoalOut])
-async def create_goal(body: GoalCreate, user: CurrentUser, session: Session) -> dict[str, Any]:
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=Envelope[GoalOut], responses=WRITE)
+async def create_goal(body: GoalCreate, scope: CurrentScope, session: Session) -> dict[str, Any]:
+    scope.require("write")
     store.check_amount(body.target_amount, body.currency, "target_amount")
-    goal = Goal(id=uuid.uuid4(), user_id=user, status=domain.GoalStatus.ACTIVE.value, **body.model_dump())
+    goal = Goal(id=uuid.uuid4(), **scope.owner_values(), status=domain.GoalStatus.ACTIVE.value, **body.model_dump())
     session.add(goal)
     await session.flush()
     await session.refresh(goal)
@@ -65,9 +72,9 @@ async def create_goal(body: GoalCreate, user: CurrentUser, session: Session) -> 
 
 
 @router.get("", response_model=PageEnvelope[GoalOut])
-async def list_goals(query: Annotated[GoalQuery, Query()], user: CurrentUser, session: Session) -> dict[str, Any]:
+async def list_goals(query: Annotated[GoalQuery, Query()], scope: CurrentScope, session: Session) -> dict[str, Any]:
     """Newest first; filter by status and category."""
-    where = [Goal.user_id == user]
+    where = [scope.owns(Goal)]
     if query.status:
         where.append(Goal.status == query.status.value)
     if query.category:
@@ -80,16 +87,17 @@ async def list_goals(query: Annotated[GoalQuery, Query()], user: CurrentUser, se
 
 
 @router.get("/{goal_id}", response_model=Envelope[GoalOut], responses=GOAL_404)
-async def get_goal(goal_id: uuid.UUID, user: CurrentUser, session: Session) -> dict[str, Any]:
-    return ok(goal_out(await store.goal_of(session, user, goal_id)))
+async def get_goal(goal_id: uuid.UUID, scope: CurrentScope, session: Session) -> dict[str, Any]:
+    return ok(goal_out(await store.goal_of(session, scope, goal_id)))
 
 
-@router.patch("/{goal_id}", response_model=Envelope[GoalOut], responses=GOAL_404)
+@router.patch("/{goal_id}", response_model=Envelope[GoalOut], responses=GOAL_404 | WRITE)
 async def update_goal(
-    goal_id: uuid.UUID, body: GoalUpdate, user: CurrentUser, session: Session, request: Request
+    goal_id: uuid.UUID, body: GoalUpdate, scope: CurrentScope, session: Session, request: Request
 ) -> dict[str, Any]:
     """Partial update; a lower target can reach milestones at once (announced like any other)."""
-    goal = await store.goal_of(session, user, goal_id, lock=True)
+    scope.require("write")
+    goal = await store.goal_of(session, scope, goal_id, lock=True)
     changes = body.changes()
     if "target_amount" in changes:
         store.check_amount(changes["target_amount"], goal.currency, "target_amount")
@@ -102,19 +110,21 @@ async def update_goal(
     return ok(goal_out(goal))
 
 
-@router.delete("/{goal_id}", response_model=Envelope[GoalOut], responses=GOAL_404)
-async def delete_goal(goal_id: uuid.UUID, user: CurrentUser, session: Session) -> dict[str, Any]:
-    """The goal goes with its entries, milestones and rules; the answer is its last state."""
-    goal = await store.goal_of(session, user, goal_id, lock=True)
+@router.delete("/{goal_id}", response_model=Envelope[GoalOut], responses=GOAL_404 | WRITE)
+async def delete_goal(goal_id: uuid.UUID, scope: CurrentScope, session: Session) -> dict[str, Any]:
+    """The goal goes with its entries, milestones and rules (every member's); the answer is its last state."""
+    scope.require("write")
+    goal = await store.goal_of(session, scope, goal_id, lock=True)
     shown = goal_out(goal)
     await session.delete(goal)
     return ok(shown)
 
 
 async def _move(
-    kind: EntryKind, goal_id: uuid.UUID, body: EntryCreate, user: uuid.UUID, session: AsyncSession, request: Request
+    kind: EntryKind, goal_id: uuid.UUID, body: EntryCreate, scope: Scope, session: AsyncSession, request: Request
 ) -> dict[str, Any]:
-    goal = await store.goal_of(session, user, goal_id, lock=True)
+    scope.require("write")
+    goal = await store.goal_of(session, scope, goal_id, lock=True)
     store.refuse_archived(goal)
     if body.currency is not None and body.currency != goal.currency:
         raise Invalid(f"The goal is in {goal.currency}", field="currency")
@@ -122,38 +132,44 @@ async def _move(
     day = body.date or today(request)
     if day > today(request):
         raise Invalid("The date may not be in the future", field="date")
-    entry = await store.record(session, goal, store.Entry(kind, body.amount, day, note=body.note))
+    entry = await store.record(session, goal, store.Entry(kind, body.amount, day, note=body.note, by=scope.user_id))
     assert entry is not None  # a manual entry has no source key, so it always records
     return ok(entry_out(entry, goal, goal.saved_amount))
 
 
 @router.post(
-    "/{goal_id}/contribute", status_code=status.HTTP_201_CREATED, response_model=Envelope[EntryOut], responses=GOAL_404
+    "/{goal_id}/contribute",
+    status_code=status.HTTP_201_CREATED,
+    response_model=Envelope[EntryOut],
+    responses=GOAL_404 | WRITE,
 )
 async def contribute(
-    goal_id: uuid.UUID, body: EntryCreate, user: CurrentUser, session: Session, request: Request
+    goal_id: uuid.UUID, body: EntryCreate, scope: CurrentScope, session: Session, request: Request
 ) -> dict[str, Any]:
     """Add money to the goal; may reach milestones (goal.milestone_reached) and the target (goal.achieved)."""
-    return await _move(EntryKind.CONTRIBUTION, goal_id, body, user, session, request)
+    return await _move(EntryKind.CONTRIBUTION, goal_id, body, scope, session, request)
 
 
 @router.post(
-    "/{goal_id}/withdraw", status_code=status.HTTP_201_CREATED, response_model=Envelope[EntryOut], responses=GOAL_404
+    "/{goal_id}/withdraw",
+    status_code=status.HTTP_201_CREATED,
+    response_model=Envelope[EntryOut],
+    responses=GOAL_404 | WRITE,
 )
 async def withdraw(
-    goal_id: uuid.UUID, body: EntryCreate, user: CurrentUser, session: Session, request: Request
+    goal_id: uuid.UUID, body: EntryCreate, scope: CurrentScope, session: Session, request: Request
 ) -> dict[str, Any]:
     """Take money out; never below zero (422 INSUFFICIENT_SAVINGS on `amount`). Milestones stay reached."""
-    return await _move(EntryKind.WITHDRAWAL, goal_id, body, user, session, request)
+    return await _move(EntryKind.WITHDRAWAL, goal_id, body, scope, session, request)
 
 
 @router.get("/{goal_id}/contributions", response_model=PageEnvelope[EntryOut], responses=GOAL_404)
 async def list_entries(
-    goal_id: uuid.UUID, page: Annotated[PageParams, Query()], user: CurrentUser, session: Session
+    goal_id: uuid.UUID, page: Annotated[PageParams, Query()], scope: CurrentScope, session: Session
 ) -> dict[str, Any]:
-    """Contributions and withdrawals, newest first."""
-    goal = await store.goal_of(session, user, goal_id)
-    where = (Contribution.goal_id == goal.id, Contribution.user_id == user)
+    """Contributions and withdrawals, newest first (in a space goal, every member's)."""
+    goal = await store.goal_of(session, scope, goal_id)
+    where = (Contribution.goal_id == goal.id,)
     total = await session.scalar(select(func.count()).select_from(Contribution).where(*where)) or 0
     rows = await session.scalars(
         select(Contribution)
@@ -166,9 +182,9 @@ async def list_entries(
 
 
 @router.get("/{goal_id}/progress", response_model=Envelope[Progress], responses=GOAL_404)
-async def progress(goal_id: uuid.UUID, user: CurrentUser, session: Session, request: Request) -> dict[str, Any]:
+async def progress(goal_id: uuid.UUID, scope: CurrentScope, session: Session, request: Request) -> dict[str, Any]:
     """Saved, percentage, the monthly pace the target date needs, and where the history's pace lands."""
-    goal = await store.goal_of(session, user, goal_id)
+    goal = await store.goal_of(session, scope, goal_id)
     history, count = await store.history(session, goal)
     day = today(request)
     remaining = max(goal.target_amount - goal.saved_amount, Decimal(0))

@@ -1,4 +1,8 @@
-"""HTTP routes of auto-save rules and the emergency-fund recommendation (the caller's own rows only)."""
+"""HTTP routes of auto-save rules and the emergency-fund recommendation (the caller's own rows only).
+
+A rule follows its goal's scope: with `X-Space-ID` the rules on that space's goals, made by any member,
+are listed and managed there (viewers read only). The emergency-fund recommendation is personal.
+"""
 
 import datetime as dt
 import uuid
@@ -14,6 +18,7 @@ from pfms_platform.db import Session
 from pfms_platform.envelope import Envelope, PageEnvelope, PageParams, ok, paged
 from pfms_platform.errors import Invalid, NotFound
 from pfms_platform.security import CurrentUser
+from pfms_platform.spaces import CurrentScope, Scope
 from pfms_savings import domain, store
 from pfms_savings.api_goals import today
 from pfms_savings.domain import RuleKind
@@ -23,7 +28,10 @@ from pfms_savings.settings import Settings
 
 router = APIRouter(prefix="/api/v1/savings", tags=["auto-save", "recommendations"])
 
-RULE_404: dict[int | str, dict[str, Any]] = {404: {"description": "No such rule (or goal) of the caller's"}}
+RULE_404: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such rule (or goal) in the caller's scope (or no such space of theirs)"}
+}
+WRITE: dict[int | str, dict[str, Any]] = {403: {"description": "A viewer of the space may not change it"}}
 
 
 def rule_out(rule: AutoSaveRule, goal: Goal) -> dict[str, Any]:
@@ -32,12 +40,12 @@ def rule_out(rule: AutoSaveRule, goal: Goal) -> dict[str, Any]:
     ).model_dump(mode="json")
 
 
-async def rule_of(session: AsyncSession, user: uuid.UUID, rule_id: uuid.UUID) -> tuple[AutoSaveRule, Goal]:
+async def rule_of(session: AsyncSession, scope: Scope, rule_id: uuid.UUID) -> tuple[AutoSaveRule, Goal]:
     row = (
         await session.execute(
             select(AutoSaveRule, Goal)
             .join(Goal, Goal.id == AutoSaveRule.goal_id)
-            .where(AutoSaveRule.id == rule_id, AutoSaveRule.user_id == user)
+            .where(AutoSaveRule.id == rule_id, scope.owns(Goal))
             .with_for_update(of=AutoSaveRule)
         )
     ).first()
@@ -53,17 +61,23 @@ def next_run(rule: AutoSaveRule, day: dt.date) -> dt.date:
     return occurrence(rule.start_date, frequency, index_on_or_after(rule.start_date, frequency, day))
 
 
-@router.post("/rules", status_code=status.HTTP_201_CREATED, response_model=Envelope[RuleOut], responses=RULE_404)
-async def create_rule(body: RuleCreate, user: CurrentUser, session: Session, request: Request) -> dict[str, Any]:
-    """round_up: each expense in the goal's currency; income_percent: each income; scheduled: from start_date."""
-    goal = await store.goal_of(session, user, body.goal_id)
+@router.post(
+    "/rules", status_code=status.HTTP_201_CREATED, response_model=Envelope[RuleOut], responses=RULE_404 | WRITE
+)
+async def create_rule(body: RuleCreate, scope: CurrentScope, session: Session, request: Request) -> dict[str, Any]:
+    """round_up: each expense in the goal's currency; income_percent: each income; scheduled: from start_date.
+
+    On a space's goal, the expenses and income are the space's (any member's); on a personal goal, the caller's own.
+    """
+    scope.require("write")
+    goal = await store.goal_of(session, scope, body.goal_id)
     if body.amount is not None:
         store.check_amount(body.amount, goal.currency)
     if body.start_date is not None and body.start_date < today(request):
         raise Invalid("The first run may not be in the past", field="start_date")
     rule = AutoSaveRule(
         id=uuid.uuid4(),
-        user_id=user,
+        user_id=scope.user_id,
         goal_id=goal.id,
         name=body.name,
         kind=body.kind.value,
@@ -82,12 +96,17 @@ async def create_rule(body: RuleCreate, user: CurrentUser, session: Session, req
 
 
 @router.get("/rules", response_model=PageEnvelope[RuleOut])
-async def list_rules(page: Annotated[PageParams, Query()], user: CurrentUser, session: Session) -> dict[str, Any]:
-    total = await session.scalar(select(func.count()).select_from(AutoSaveRule).where(AutoSaveRule.user_id == user))
+async def list_rules(page: Annotated[PageParams, Query()], scope: CurrentScope, session: Session) -> dict[str, Any]:
+    total = await session.scalar(
+        select(func.count())
+        .select_from(AutoSaveRule)
+        .join(Goal, Goal.id == AutoSaveRule.goal_id)
+        .where(scope.owns(Goal))
+    )
     rows = await session.execute(
         select(AutoSaveRule, Goal)
         .join(Goal, Goal.id == AutoSaveRule.goal_id)
-        .where(AutoSaveRule.user_id == user)
+        .where(scope.owns(Goal))
         .order_by(AutoSaveRule.created_at.desc(), AutoSaveRule.id)
         .offset(page.offset)
         .limit(page.limit)
@@ -96,17 +115,18 @@ async def list_rules(page: Annotated[PageParams, Query()], user: CurrentUser, se
 
 
 @router.get("/rules/{rule_id}", response_model=Envelope[RuleOut], responses=RULE_404)
-async def get_rule(rule_id: uuid.UUID, user: CurrentUser, session: Session) -> dict[str, Any]:
-    return ok(rule_out(*await rule_of(session, user, rule_id)))
+async def get_rule(rule_id: uuid.UUID, scope: CurrentScope, session: Session) -> dict[str, Any]:
+    return ok(rule_out(*await rule_of(session, scope, rule_id)))
 
 
-@router.patch("/rules/{rule_id}", response_model=Envelope[RuleOut], responses=RULE_404)
+@router.patch("/rules/{rule_id}", response_model=Envelope[RuleOut], responses=RULE_404 | WRITE)
 async def update_rule(
-    rule_id: uuid.UUID, body: RuleUpdate, user: CurrentUser, session: Session, request: Request
+    rule_id: uuid.UUID, body: RuleUpdate, scope: CurrentScope, session: Session, request: Request
 ) -> dict[str, Any]:
     """Partial update within the rule's kind; a schedule resumed or re-timed runs next on or after today
     (runs missed while paused are not caught up)."""
-    rule, goal = await rule_of(session, user, rule_id)
+    scope.require("write")
+    rule, goal = await rule_of(session, scope, rule_id)
     changes = body.changes()
     fields = {
         RuleKind.ROUND_UP: {"round_up_unit"},
@@ -131,10 +151,11 @@ async def update_rule(
     return ok(rule_out(rule, goal))
 
 
-@router.delete("/rules/{rule_id}", response_model=Envelope[RuleOut], responses=RULE_404)
-async def delete_rule(rule_id: uuid.UUID, user: CurrentUser, session: Session) -> dict[str, Any]:
+@router.delete("/rules/{rule_id}", response_model=Envelope[RuleOut], responses=RULE_404 | WRITE)
+async def delete_rule(rule_id: uuid.UUID, scope: CurrentScope, session: Session) -> dict[str, Any]:
     """Contributions the rule made stay in the goal."""
-    rule, goal = await rule_of(session, user, rule_id)
+    scope.require("write")
+    rule, goal = await rule_of(session, scope, rule_id)
     shown = rule_out(rule, goal)
     await session.delete(rule)
     return ok(shown)

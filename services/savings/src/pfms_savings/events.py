@@ -5,6 +5,9 @@ Every handler is idempotent beyond the platform's inbox (which drops a redeliver
 automatic contribution is unique per (rule, source) and a requested one per request id, so a second
 event about the same expense or income, or the same request sent twice, records nothing more.
 Amounts in another currency than the goal's are not converted: the rule skips them (documented).
+Rules follow their goal's scope: an expense or income of a shared space (its `space_id`) moves the rules on
+that space's goals, a personal one the person's personal rules. The spaces read model comes from
+`space.membership_changed`; a deleted space takes its goals with it.
 """
 
 from datetime import UTC, datetime
@@ -17,9 +20,10 @@ from pfms_contracts.identity import UserDeleted
 from pfms_contracts.income import IncomeReceived
 from pfms_contracts.savings import SavingsContributionRequested
 from pfms_finance.currency import quantize
-from pfms_platform.errors import AppError, Conflict, Invalid
+from pfms_platform.errors import AppError, Conflict, Invalid, NotFound
 from pfms_platform.events.consumer import Handler
 from pfms_platform.logging import get_logger
+from pfms_platform.spaces import Scope, forget_member, role_in, space_handlers, space_of
 from pfms_savings import domain, store
 from pfms_savings.domain import EntryKind, EntrySource, GoalStatus, RuleKind
 from pfms_savings.models import SpendingFact
@@ -44,7 +48,8 @@ async def on_expense_created(session: AsyncSession, data: ExpenseCreated) -> Non
     await _remember_expense(session, data)
     if data.amount <= 0:
         return
-    for rule, goal in await store.active_rules(session, data.user_id, RuleKind.ROUND_UP, data.currency):
+    space_id = space_of(data)
+    for rule, goal in await store.active_rules(session, data.user_id, space_id, RuleKind.ROUND_UP, data.currency):
         assert rule.round_up_unit is not None
         top_up = quantize(domain.round_up(data.amount, rule.round_up_unit), goal.currency)
         if top_up > 0:
@@ -59,6 +64,7 @@ async def on_expense_created(session: AsyncSession, data: ExpenseCreated) -> Non
                     rule.id,
                     str(data.expense_id),
                     f"Round-up of {data.amount} {data.currency}",
+                    by=data.user_id,
                 ),
             )
 
@@ -87,7 +93,8 @@ async def on_income_received(session: AsyncSession, data: IncomeReceived) -> Non
     """Each income-percentage rule saves its share of the net amount, rounded down to the minor unit."""
     if data.net_amount <= 0:
         return
-    for rule, goal in await store.active_rules(session, data.user_id, RuleKind.INCOME_PERCENT, data.currency):
+    rules = await store.active_rules(session, data.user_id, data.space_id, RuleKind.INCOME_PERCENT, data.currency)
+    for rule, goal in rules:
         assert rule.percent is not None
         share = domain.percent_of(data.net_amount, rule.percent, goal.currency)
         if share > 0:
@@ -102,15 +109,18 @@ async def on_income_received(session: AsyncSession, data: IncomeReceived) -> Non
                     rule.id,
                     str(data.income_id),
                     f"{rule.percent.normalize():f} % of income {data.net_amount} {data.currency}",
+                    by=data.user_id,
                 ),
             )
 
 
 async def on_contribution_requested(session: AsyncSession, data: SavingsContributionRequested) -> None:
-    """One contribution per request id, into the user's own active goal in its currency; otherwise dropped
-    with a log line (the goal may have gone, or its currency differ). Dated on the day it arrives (UTC)."""
+    """One contribution per request id, into an active goal in its currency of the user's own or of the space
+    the request names (if the user may write there); otherwise dropped with a log line (the goal may have
+    gone, its currency differ, the user have left the space). Dated on the day it arrives (UTC)."""
     try:
-        goal = await store.goal_of(session, data.user_id, data.goal_id, lock=True)
+        scope = await _requester(session, data)
+        goal = await store.goal_of(session, scope, data.goal_id, lock=True)
         if goal.status != GoalStatus.ACTIVE:
             raise Conflict("goal not active")
         if data.currency.upper() != goal.currency:
@@ -135,12 +145,24 @@ async def on_contribution_requested(session: AsyncSession, data: SavingsContribu
             None,
             str(data.request_id),
             note[:500],
+            by=data.user_id,
         ),
     )
 
 
+async def _requester(session: AsyncSession, data: SavingsContributionRequested) -> Scope:
+    """The scope a request acts in, checked against the spaces read model like an HTTP request's."""
+    if data.space_id is None:
+        return Scope(data.user_id, None, "owner")
+    role = await role_in(session, data.space_id, data.user_id)
+    if role is None:
+        raise NotFound("not a member of the space")
+    return Scope(data.user_id, data.space_id, role).require("write")
+
+
 async def on_user_deleted(session: AsyncSession, data: UserDeleted) -> None:
     await store.purge(session, data.user_id)
+    await forget_member(session, data.user_id)
     log.info("savings data purged", user_id=str(data.user_id))
 
 
@@ -151,4 +173,5 @@ HANDLERS: dict[str, Handler] = {
     IncomeReceived.type: on_income_received,
     SavingsContributionRequested.type: on_contribution_requested,
     UserDeleted.type: on_user_deleted,
+    **space_handlers(on_space_deleted=store.purge_space),
 }

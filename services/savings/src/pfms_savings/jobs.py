@@ -48,7 +48,14 @@ async def run_rule(session: AsyncSession, rule: AutoSaveRule, goal: Goal, today:
         return tally
     for day in runs:
         entry = store.Entry(
-            EntryKind.CONTRIBUTION, rule.amount, day, EntrySource.SCHEDULED, rule.id, day.isoformat(), rule.name
+            EntryKind.CONTRIBUTION,
+            rule.amount,
+            day,
+            EntrySource.SCHEDULED,
+            rule.id,
+            day.isoformat(),
+            rule.name,
+            by=rule.user_id,
         )
         if await store.record(session, goal, entry) is not None:
             tally.contributions += 1

@@ -1,6 +1,7 @@
 """Tables of the savings service; the shared outbox and inbox come with the platform's Base.
 
-Every row carries its owner's `user_id`. Enumerated columns are strings guarded by CHECK
+Every row carries its owner's `user_id` (who made it). A goal may belong to a shared space
+(`space_id`); its entries, milestones and rules follow the goal. Enumerated columns are strings guarded by CHECK
 constraints; money is NUMERIC(19,4) in the goal's currency.
 """
 
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from pfms_platform.db import Base, IdMixin, TimestampMixin, utcnow
 from pfms_platform.events.tables import InboxEvent, OutboxEvent
+from pfms_platform.spaces import SpaceMembership, SpaceVersion
 from pfms_savings.domain import (
     SCHEDULE_FREQUENCIES,
     EntryKind,
@@ -32,6 +34,8 @@ __all__ = [
     "GoalMilestone",
     "InboxEvent",
     "OutboxEvent",
+    "SpaceMembership",
+    "SpaceVersion",
     "SpendingFact",
 ]
 
@@ -54,9 +58,13 @@ class Goal(IdMixin, TimestampMixin, Base):
         CheckConstraint("target_amount > 0", name="target_amount_positive"),
         CheckConstraint("saved_amount >= 0", name="saved_amount_not_negative"),
         Index("ix_goals_user_id_created_at", "user_id", "created_at"),
+        Index("ix_goals_space_id_created_at", "space_id", "created_at"),
     )
 
     user_id: Mapped[uuid.UUID]
+    space_id: Mapped[uuid.UUID | None] = mapped_column(
+        comment="The shared space it belongs to; NULL: the creator's personal space"
+    )
     name: Mapped[str] = mapped_column(String(200))
     category: Mapped[str] = mapped_column(String(20))
     priority: Mapped[str] = mapped_column(String(10))
@@ -72,9 +80,11 @@ class Goal(IdMixin, TimestampMixin, Base):
 class Contribution(IdMixin, Base):
     """One move of money into (contribution) or out of (withdrawal) a goal; `amount` is always positive.
 
-    An automatic entry names its rule and the source it came from (an expense id, an income id, a
-    schedule date): the unique (rule_id, source_ref) key makes each rule pay once per source, and
-    requests from other services are once per request id (source 'automation', partial unique index).
+    `user_id` is whose move it was: in a space goal, any member's (the goal's creator is on the goal).
+
+        An automatic entry names its rule and the source it came from (an expense id, an income id, a
+        schedule date): the unique (rule_id, source_ref) key makes each rule pay once per source, and
+        requests from other services are once per request id (source 'automation', partial unique index).
     """
 
     __tablename__ = "contributions"

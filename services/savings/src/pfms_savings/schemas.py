@@ -68,6 +68,7 @@ class GoalOut(Priced):
     target_date: dt.date | None
     notes: str | None
     achieved_at: dt.datetime | None
+    space_id: uuid.UUID | None = Field(description="The shared space it belongs to; null: the personal space")
     created_at: dt.datetime
     updated_at: dt.datetime
 
@@ -121,6 +122,7 @@ class EntryOut(Priced):
     source_ref: str | None
     note: str | None
     created_at: dt.datetime
+    contributed_by: uuid.UUID = Field(description="Whose move it was (in a space goal, any member's)")
     saved_amount: Decimal | None = Field(default=None, description="The goal's total right after this entry")
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,14 +19,15 @@ from pfms_contracts.savings import GoalAchieved, GoalMilestoneReached
 from pfms_finance.currency import minor_units, quantize
 from pfms_platform.errors import Conflict, Invalid, NotFound
 from pfms_platform.events.outbox import emit
+from pfms_platform.spaces import Scope
 from pfms_savings import domain
 from pfms_savings.domain import ACHIEVED, EntryKind, EntrySource, GoalStatus
 from pfms_savings.models import AutoSaveRule, Contribution, Goal, GoalMilestone, SpendingFact
 
 
-async def goal_of(session: AsyncSession, user_id: uuid.UUID, goal_id: uuid.UUID, *, lock: bool = False) -> Goal:
-    """The user's goal; another user's goal is not found (404), never shown."""
-    query = select(Goal).where(Goal.id == goal_id, Goal.user_id == user_id)
+async def goal_of(session: AsyncSession, scope: Scope, goal_id: uuid.UUID, *, lock: bool = False) -> Goal:
+    """The scope's goal; another user's or another space's goal is not found (404), never shown."""
+    query = select(Goal).where(Goal.id == goal_id, scope.owns(Goal))
     goal = await session.scalar(query.with_for_update() if lock else query)
     if goal is None:
         raise NotFound("Goal not found")
@@ -41,7 +42,10 @@ def check_amount(amount: Decimal, currency: str, field: str = "amount") -> None:
 
 @dataclass(frozen=True)
 class Entry:
-    """What to record: `source_ref` (with `rule_id` or alone) makes an automatic entry happen once."""
+    """What to record: `source_ref` (with `rule_id` or alone) makes an automatic entry happen once.
+
+    `by`: whose move it is (a space goal takes any member's), the goal's creator when not given.
+    """
 
     kind: EntryKind
     amount: Decimal
@@ -50,6 +54,7 @@ class Entry:
     rule_id: uuid.UUID | None = None
     source_ref: str | None = None
     note: str | None = None
+    by: uuid.UUID | None = None
 
 
 async def record(session: AsyncSession, goal: Goal, entry: Entry) -> Contribution | None:
@@ -68,7 +73,7 @@ async def record(session: AsyncSession, goal: Goal, entry: Entry) -> Contributio
         .values(
             id=uuid.uuid4(),
             goal_id=goal.id,
-            user_id=goal.user_id,
+            user_id=entry.by or goal.user_id,
             kind=entry.kind.value,
             amount=entry.amount,
             contributed_on=entry.day,
@@ -111,6 +116,7 @@ async def announce_thresholds(session: AsyncSession, goal: Goal, day: date) -> l
         "target_amount": quantize(goal.target_amount, goal.currency),
         "saved_amount": quantize(goal.saved_amount, goal.currency),
         "currency": goal.currency,
+        "space_id": goal.space_id,
     }
     for percent in sorted(new):
         if percent == ACHIEVED:
@@ -129,26 +135,31 @@ async def milestones_of(session: AsyncSession, goal_id: uuid.UUID) -> list[int]:
 
 
 async def history(session: AsyncSession, goal: Goal) -> tuple[domain.History, int]:
-    """First entry day and net saved (from the running total), plus the number of entries."""
+    """First entry day and net saved (from the running total), plus the number of entries (by anyone)."""
     first, count = (
         await session.execute(
-            select(func.min(Contribution.contributed_on), func.count()).where(
-                Contribution.goal_id == goal.id, Contribution.user_id == goal.user_id
-            )
+            select(func.min(Contribution.contributed_on), func.count()).where(Contribution.goal_id == goal.id)
         )
     ).one()
     return domain.History(first_day=first, net_saved=goal.saved_amount), int(count)
 
 
 async def active_rules(
-    session: AsyncSession, user_id: uuid.UUID, kind: domain.RuleKind, currency: str
+    session: AsyncSession, user_id: uuid.UUID, space_id: uuid.UUID | None, kind: domain.RuleKind, currency: str
 ) -> list[tuple[AutoSaveRule, Goal]]:
-    """Active rules of `kind` whose goal is active and in `currency`, their goals locked (in id order)."""
+    """Active rules of `kind` whose goal is active and in `currency`, their goals locked (in id order).
+
+    A rule follows its goal's scope: money of the user's personal space moves only their personal rules,
+    money of a shared space (`space_id`, whichever member's) moves the rules on that space's goals.
+    """
+    scope = (
+        (AutoSaveRule.user_id == user_id, Goal.space_id.is_(None)) if space_id is None else (Goal.space_id == space_id,)
+    )
     rows = await session.execute(
         select(AutoSaveRule, Goal)
         .join(Goal, Goal.id == AutoSaveRule.goal_id)
         .where(
-            AutoSaveRule.user_id == user_id,
+            *scope,
             AutoSaveRule.kind == kind.value,
             AutoSaveRule.active,
             Goal.status == GoalStatus.ACTIVE.value,
@@ -184,6 +195,7 @@ async def emergency_savings(session: AsyncSession, user_id: uuid.UUID) -> dict[s
         select(Goal.currency, func.sum(Goal.saved_amount))
         .where(
             Goal.user_id == user_id,
+            Goal.space_id.is_(None),
             Goal.category == domain.GoalCategory.EMERGENCY_FUND.value,
             Goal.status != GoalStatus.ARCHIVED.value,
         )
@@ -193,6 +205,18 @@ async def emergency_savings(session: AsyncSession, user_id: uuid.UUID) -> dict[s
 
 
 async def purge(session: AsyncSession, user_id: uuid.UUID) -> None:
-    """Every row of the user, children first."""
-    for model in (Contribution, GoalMilestone, AutoSaveRule, Goal, SpendingFact):
-        await session.execute(delete(model).where(model.user_id == user_id))
+    """Every row of the user, children first; what they did in a shared space stays the space's (its totals)."""
+    personal = select(Goal.id).where(Goal.user_id == user_id, Goal.space_id.is_(None))
+    await _delete_goals(session, personal)
+    await session.execute(delete(SpendingFact).where(SpendingFact.user_id == user_id))
+
+
+async def purge_space(session: AsyncSession, space_id: uuid.UUID) -> None:
+    """A deleted space's goals with every member's entries, milestones and rules."""
+    await _delete_goals(session, select(Goal.id).where(Goal.space_id == space_id))
+
+
+async def _delete_goals(session: AsyncSession, goals: Select[tuple[uuid.UUID]]) -> None:
+    for model in (Contribution, GoalMilestone, AutoSaveRule):
+        await session.execute(delete(model).where(model.goal_id.in_(goals)))
+    await session.execute(delete(Goal).where(Goal.id.in_(goals)))
