@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from pfms_automation.models import AutomationRule, RuleExecution, TriggerEvent
 from pfms_contracts import EventData
-from pfms_contracts.expense import ExpenseCreated
+from pfms_contracts.expense import BudgetThresholdReached, ExpenseCreated
 from pfms_contracts.spaces import SpaceMember, SpaceMembershipChanged
 from pfms_platform.testing.helpers import publish_event, until
 
@@ -116,6 +116,37 @@ async def test_space_rules_belong_to_the_space_and_fire_on_its_events(env: Env) 
     logged = (await client.get("/api/v1/automation/executions", headers=who(viewer, True))).json()["data"]
     assert [(x["rule_id"], x["space_id"]) for x in logged] == [(shared["id"], str(SPACE))]
     assert (await client.get("/api/v1/automation/executions", headers=who(member))).json()["data"] == []
+
+    # A producer's copy per member of one space event (a space budget's alert) runs the space's rules once.
+    alert_rule = {
+        "name": "Budget alert",
+        "trigger": {"event": "budget.threshold_reached"},
+        "actions": [{"type": "notify", "title": "Budget", "message": "{budget_name} at {percent_used}%"}],
+    }
+    alerting = await client.post(RULES, json=alert_rule, headers=who(member, True))
+    assert alerting.status_code == 201, alerting.text
+    alert = {
+        "budget_id": str(uuid.uuid4()),
+        "budget_name": "Food",
+        "threshold_percent": 80,
+        "period_start": "2026-11-01",
+        "period_end": "2026-11-30",
+        "budget_amount": "500",
+        "spent": "410",
+        "percent_used": "82",
+        "currency": "EUR",
+        "space_id": str(SPACE),
+    }
+    for user in (owner, member, viewer):
+        await publish(BudgetThresholdReached.model_validate({**alert, "user_id": str(user)}))
+
+    async def alerted() -> bool:
+        return await count(env, TriggerEvent, TriggerEvent.event_type == "budget.threshold_reached") == 3
+
+    await until(alerted)
+    alert_runs = RuleExecution.rule_id == uuid.UUID(alerting.json()["data"]["id"])
+    assert await count(env, RuleExecution, alert_runs) == 1
+    assert len(await env.outbox("notification.requested")) == 1
 
     # A member may change the space's rules; once removed, the space is a 404 at once.
     renamed = await client.put(rule_path, json={"name": "Rides"}, headers=who(member, True))

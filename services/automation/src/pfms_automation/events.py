@@ -7,6 +7,8 @@ platform's consumer applies an event once (inbox) and tells the causation chain 
 whose length is the loop guard.
 """
 
+import hashlib
+import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -41,6 +43,14 @@ class Runtime:
         return self.cache
 
 
+def space_event_key(event_type: str, payload: dict[str, Any]) -> str:
+    """A space event's identity for its rules' runs: its type and data, not whose copy it is. A producer
+    may send one copy per member (a space budget's `budget.threshold_reached`); the space's rules run
+    once on them all, and the requests they make get the same ids whichever copy came first."""
+    canonical = json.dumps([event_type, payload], sort_keys=True, separators=(",", ":"), default=str)
+    return f"space:{hashlib.sha256(canonical.encode()).hexdigest()[:40]}"
+
+
 async def on_trigger_event(runtime: Runtime, session: AsyncSession, data: EventData) -> None:
     chain = causation.chain()
     event_id = chain[-1] if chain else str(uuid.uuid4())
@@ -52,7 +62,8 @@ async def on_trigger_event(runtime: Runtime, session: AsyncSession, data: EventD
     if not rules:
         return
     today = store.event_date(payload, datetime.now(UTC).date())
-    incoming = Incoming(data.user_id, event_id, data.type, payload, today, depth=max(len(chain), 1), space_id=space)
+    key = event_id if space is None else space_event_key(data.type, payload)
+    incoming = Incoming(data.user_id, key, data.type, payload, today, depth=max(len(chain), 1), space_id=space)
     outcomes = await run(session, rules, incoming, settings.max_chain_depth)
     if outcomes:
         log.info("rules ran", type=data.type, event_id=event_id, rules=len(outcomes), depth=incoming.depth)
