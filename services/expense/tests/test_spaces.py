@@ -117,6 +117,28 @@ async def test_a_household_shares_expenses_and_budgets_by_role(env) -> None:
         (str(p.user_id), 100) for p in (owner, member, viewer)
     }
 
+    # The owner's own category, used by another member in the space: not deletable, merged with what uses it.
+    snacks = env.data(
+        await client.post("/api/v1/categories", json={"name": "Snacks", "parent_id": food}, headers=owner.headers)
+    )["id"]
+    snack = env.data(
+        await client.post(
+            EXPENSES,
+            json={"amount": "5.00", "currency": "USD", "category_id": snacks, "expense_date": today},
+            headers=inside(member),
+        )
+    )
+    refused = await client.delete(f"/api/v1/categories/{snacks}", headers=owner.headers)
+    assert refused.status_code == 409, refused.text
+    merged = env.data(
+        await client.post(f"/api/v1/categories/{snacks}/merge", json={"into_id": food}, headers=owner.headers)
+    )
+    assert merged["moved_expenses"] == 1
+    moved = env.data(await client.get(f"{EXPENSES}/{snack['id']}", headers=inside(member)))
+    assert moved["category_id"] == food
+    status = env.data(await client.get(f"{BUDGETS}/{budget['id']}/status", headers=inside(member)))
+    assert status["spent"] == "110.00"
+
     # The viewer reads only: every write is 403 and changes nothing.
     before = await env.count(Expense, Expense.space_id == space)
     for method, url, body in (
@@ -161,7 +183,7 @@ async def test_a_household_shares_expenses_and_budgets_by_role(env) -> None:
         return (await client.get(EXPENSES, headers=inside(member))).status_code == 404
 
     await env.until(removed)
-    assert len(env.data(await client.get(EXPENSES, headers=inside(owner)))) == 3
+    assert len(env.data(await client.get(EXPENSES, headers=inside(owner)))) == 4
 
     # The space deleted: its expenses, schedules and budgets go; personal ones stay.
     await env.publish(snapshot(space, owner.user_id, 4, {}, deleted=True))

@@ -113,13 +113,17 @@ async def update_category(
 @router.delete("/{category_id}", response_model=Envelope[CategoryOut], responses=CONFLICTS)
 async def delete_category(category_id: uuid.UUID, user: CurrentUser, session: Session) -> dict[str, Any]:
     """Only an unused category of the user's own goes; its sub-categories move up to its parent.
-    A category with expenses, schedules or budgets is merged into another instead."""
+    A category with expenses, schedules or budgets — the user's, or a shared space's filed under it by
+    another member — is merged into another instead."""
     row = await store.owned(session, Category, category_id, user, lock=True)
     if row.is_system:
         raise Forbidden(SYSTEM_FIXED)
-    for model, what in ((Expense, "expenses"), (RecurringExpense, "recurring expenses"), (Budget, "budgets")):
-        used = await session.scalar(select(exists().where(model.user_id == user, model.category_id == row.id)))
-        if used:
+    for what, rows in (
+        ("expenses", store.mine_or_shared(Expense, user) & (Expense.category_id == row.id)),
+        ("recurring expenses", store.mine_or_shared(RecurringExpense, user) & (RecurringExpense.category_id == row.id)),
+        ("budgets", Budget.category_id == row.id),
+    ):
+        if await session.scalar(select(exists().where(rows))):
             raise Conflict(f"The category still has {what}; merge it into another category instead")
     shown = views.category(row)
     await session.execute(
@@ -137,7 +141,8 @@ async def merge_category(
     category_id: uuid.UUID, body: CategoryMerge, user: CurrentUser, session: Session
 ) -> dict[str, Any]:
     """Move everything of this category (expenses, schedules, budgets, sub-categories) into another, then
-    delete it. Each moved expense is announced as `expense.updated`; budgets are re-evaluated."""
+    delete it — shared spaces' rows filed under it by other members too. Each moved expense is announced
+    as `expense.updated`; the budgets of each scope they belong to are re-evaluated."""
     source = await store.owned(session, Category, category_id, user, lock=True)
     if source.is_system:
         raise Forbidden(SYSTEM_FIXED)
@@ -152,31 +157,30 @@ async def merge_category(
         .where(Category.user_id == user, Category.parent_category_id == source.id, Category.id != target.id)
         .values(parent_category_id=target.id)
     )
-    moved = list(
-        (await session.scalars(select(Expense).where(Expense.user_id == user, Expense.category_id == source.id))).all()
-    )
+    filed = store.mine_or_shared(Expense, user) & (Expense.category_id == source.id)
+    moved = list((await session.scalars(select(Expense).where(filed))).all())
     for expense in moved:
         expense.category_id = target.id
     schedules = list(
         (
             await session.scalars(
                 select(RecurringExpense).where(
-                    RecurringExpense.user_id == user, RecurringExpense.category_id == source.id
+                    store.mine_or_shared(RecurringExpense, user), RecurringExpense.category_id == source.id
                 )
             )
         ).all()
     )
     for schedule in schedules:
         schedule.category_id = target.id
-    await session.execute(
-        update(Budget).where(Budget.user_id == user, Budget.category_id == source.id).values(category_id=target.id)
-    )
+    await session.execute(update(Budget).where(Budget.category_id == source.id).values(category_id=target.id))
     await session.flush()
     await session.delete(source)
     await session.flush()
     await emit_many(session, [payloads.updated(e, target.name, (e.amount, e.expense_date, source.id)) for e in moved])
     for schedule in schedules:
         await emit(session, payloads.schedule_changed(schedule))
-    await spending.evaluate(session, user, {(e.expense_date, target.id, e.currency) for e in moved})
+    for space in sorted({e.space_id for e in moved}, key=lambda s: (s is not None, str(s))):
+        touched = {(e.expense_date, target.id, e.currency) for e in moved if e.space_id == space}
+        await spending.evaluate(session, user, touched, space)
     await session.refresh(target)
     return ok({"into": views.category(target), "moved_expenses": len(moved)})

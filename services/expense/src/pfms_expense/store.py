@@ -4,7 +4,7 @@ to one shared space for expenses, budgets and recurring expenses (pfms_platform.
 import uuid
 from typing import TypeVar
 
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -68,6 +68,13 @@ async def in_scope(
     if row is None:
         raise NotFound(f"{_NAMES[model]} not found")
     return row
+
+
+def mine_or_shared(model: type[Expense] | type[RecurringExpense], user_id: uuid.UUID) -> ColumnElement[bool]:
+    """The user's rows and those of the spaces they are in: where rows filed under their categories are
+    (by the user's indexes and the spaces' own, never a scan of everyone's rows)."""
+    spaces = select(SpaceMembership.space_id).where(SpaceMembership.user_id == user_id)
+    return (model.user_id == user_id) | model.space_id.in_(spaces)
 
 
 async def category_in_body(
