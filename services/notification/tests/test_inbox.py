@@ -12,6 +12,7 @@ from pfms_contracts import CloudEvent
 from pfms_contracts.expense import BudgetThresholdReached
 from pfms_contracts.identity import PasswordResetRequested, UserDeleted
 from pfms_contracts.notification import NotificationRequested
+from pfms_contracts.spaces import SpaceInvitationCreated
 from pfms_devservers import free_port
 from pfms_notification.models import Delivery, Notification, Recipient
 from pfms_platform.testing.helpers import publish_event
@@ -126,6 +127,33 @@ async def test_password_reset_mail_goes_to_the_address_in_the_event_and_never_to
     rows = await env.notifications(user)
     assert len(rows) == 1 and rows[0].in_app is False and "token" not in rows[0].data
     assert (await env.svc.client.get("/api/v1/notifications", headers=env.keys.auth(user))).json()["data"] == []
+
+
+async def test_a_space_invitation_mails_the_invitee_and_is_recorded_for_the_inviter_without_its_token(env) -> None:
+    inviter = await env.person()
+    address = f"invitee-{uuid.uuid4().hex[:6]}@example.com"
+    invitation = uuid.uuid4()
+    event = SpaceInvitationCreated(
+        user_id=inviter,
+        invitation_id=invitation,
+        space_id=uuid.uuid4(),
+        space_name="Home",
+        role="member",
+        invitee_email=address,
+        token="tok-456",
+    )
+    await env.publish(event, source="user")
+    await env.publish(event, source="user")  # redelivered as a new event: one mail
+
+    async def mailed() -> bool:
+        return len(env.mails_to(address)) == 1
+
+    await env.until(mailed)
+    mail = env.mails_to(address)[0]
+    assert mail["Subject"] == "You are invited to Home on PFMS"
+    assert f"/spaces/invitations/{invitation}?token=tok-456" in mail.get_content()
+    rows = await env.notifications(inviter)
+    assert len(rows) == 1 and rows[0].title == "Space invitation sent" and "token" not in rows[0].data
 
 
 async def test_internal_send_needs_a_service_token_and_dedupes(env) -> None:

@@ -16,6 +16,7 @@ from pfms_contracts.loan import LoanOverdue
 from pfms_contracts.notification import NotificationRequested
 from pfms_contracts.report import ReportCompleted, ReportFailed
 from pfms_contracts.savings import GoalAchieved, GoalMilestoneReached
+from pfms_contracts.spaces import SpaceInvitationCreated
 from pfms_notification.domain import Category, Intent, Priority
 
 Builder = Callable[[Any], list[Intent]]
@@ -179,6 +180,28 @@ def family_invited(e: FamilyInvited) -> list[Intent]:
     ]
 
 
+def space_invited(e: SpaceInvitationCreated) -> list[Intent]:
+    """Like a family invitation: mailed to the invitee's address, recorded for the inviter."""
+    return [
+        Intent(
+            user_id=e.user_id,
+            category=Category.SYSTEM,
+            key=e.type,
+            priority=Priority.HIGH,
+            reference_type="space_invitation",
+            reference_id=e.invitation_id,
+            dedupe_key=f"space_invitation:{e.invitation_id}",
+            data={
+                "space_name": e.space_name,
+                "role": e.role,
+                "invitation_id": str(e.invitation_id),
+                "token": e.token,
+            },
+            email_to=e.invitee_email,
+        )
+    ]
+
+
 def report(e: ReportCompleted | ReportFailed) -> list[Intent]:
     return [
         Intent(
@@ -206,6 +229,7 @@ BUILDERS: dict[str, Builder] = {
     EmailVerificationRequested.type: auth_mail,
     PasswordResetRequested.type: auth_mail,
     FamilyInvited.type: family_invited,
+    SpaceInvitationCreated.type: space_invited,
     ReportCompleted.type: report,
     ReportFailed.type: report,
 }
