@@ -102,6 +102,18 @@ def test_expense_totals_by_category_and_month_within_the_period() -> None:
     ]
 
 
+def test_a_personal_report_leaves_a_spaces_rows_to_the_space_report() -> None:
+    space = "6a2b0f7e-1111-4a4a-9c9c-0123456789ab"
+    october = (date(2026, 10, 1), date(2026, 10, 31))
+    expenses = [_expense("10", "2026-10-01", "c-food"), {**_expense("99", "2026-10-02", "c-food"), "space_id": space}]
+    assert [e.amount for e in domain.expense_entries(expenses, CATEGORIES, *october)] == [Decimal("10")]
+    income = [
+        {"amount": "100", "currency": "USD", "date": "2026-10-05", "type": "salary", "space_id": None},
+        {"amount": "500", "currency": "USD", "date": "2026-10-06", "type": "salary", "space_id": space},
+    ]
+    assert [e.amount for e in domain.income_entries(income, *october)] == [Decimal("100")]
+
+
 def test_summaries_net_income_against_spending_per_currency() -> None:
     income = domain.income_entries(
         [

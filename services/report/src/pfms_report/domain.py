@@ -166,10 +166,13 @@ def _day(value: Any) -> date:
 def expense_entries(
     expenses: Iterable[Mapping[str, Any]], categories: Iterable[Mapping[str, Any]], start: date, end: date
 ) -> list[Entry]:
-    """The expenses dated within [start, end], labelled with their category's name."""
+    """The personal expenses dated within [start, end], labelled with their category's name. An expense of a
+    shared space (`space_id` set: the person's export holds those they recorded) is the space report's."""
     names = {str(c["id"]): str(c["name"]) for c in categories}
     entries = []
     for row in expenses:
+        if row.get("space_id"):
+            continue
         day = _day(row["expense_date"])
         if start <= day <= end:
             label = names.get(str(row.get("category_id")), UNCATEGORISED)
@@ -178,9 +181,12 @@ def expense_entries(
 
 
 def income_entries(transactions: Iterable[Mapping[str, Any]], start: date, end: date) -> list[Entry]:
-    """Income transactions dated within [start, end] (gross amounts), labelled with their type."""
+    """Personal income transactions dated within [start, end] (gross amounts), labelled with their type; a
+    shared space's (`space_id` set) is the space report's."""
     entries = []
     for row in transactions:
+        if row.get("space_id"):
+            continue
         day = _day(row["date"])
         if start <= day <= end:
             entries.append(Entry(day, _decimal(row["amount"]), str(row["currency"]), str(row.get("type") or "other")))
