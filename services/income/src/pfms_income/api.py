@@ -49,6 +49,7 @@ TRANSACTION_404: dict[int | str, dict[str, Any]] = {
     404: {"description": "No such income transaction in the caller's scope (or no such space of theirs)"}
 }
 WRITE: dict[int | str, dict[str, Any]] = {403: {"description": "A viewer of the space may not change it"}}
+SPACE_404: dict[int | str, dict[str, Any]] = {404: {"description": "X-Space-ID names no space of the caller's"}}
 
 
 async def _inputs_changed(session: AsyncSession, scope: Scope) -> None:
@@ -112,7 +113,9 @@ def _check_source(row: IncomeSource) -> None:
     domain.check_minor_units(row.currency, amount=row.amount)
 
 
-@router.post("/sources", status_code=status.HTTP_201_CREATED, response_model=Envelope[Source], responses=WRITE)
+@router.post(
+    "/sources", status_code=status.HTTP_201_CREATED, response_model=Envelope[Source], responses=WRITE | SPACE_404
+)
 async def create_source(body: SourceCreate, scope: CurrentScope, session: Session) -> dict[str, Any]:
     """A personal source with a frequency, amount and start date feeds expected income into the projection."""
     scope.require("write")
@@ -124,7 +127,7 @@ async def create_source(body: SourceCreate, scope: CurrentScope, session: Sessio
     return ok(_source(row))
 
 
-@router.get("/sources", response_model=PageEnvelope[Source])
+@router.get("/sources", response_model=PageEnvelope[Source], responses=SPACE_404)
 async def list_sources(
     filters: Annotated[SourceFilters, Query()], scope: CurrentScope, session: Session
 ) -> dict[str, Any]:
@@ -231,7 +234,7 @@ async def create_transaction(body: TransactionCreate, scope: CurrentScope, sessi
     return ok(_transaction(row))
 
 
-@router.get("/transactions", response_model=PageEnvelope[Transaction])
+@router.get("/transactions", response_model=PageEnvelope[Transaction], responses=SPACE_404)
 async def list_transactions(
     filters: Annotated[TransactionFilters, Query()], scope: CurrentScope, session: Session
 ) -> dict[str, Any]:
@@ -244,7 +247,7 @@ async def list_transactions(
     return paged([_transaction(r) for r in rows], filters, total)
 
 
-@router.get("/transactions/summary", response_model=Envelope[Summary])
+@router.get("/transactions/summary", response_model=Envelope[Summary], responses=SPACE_404)
 async def summarise(params: Annotated[SummaryParams, Query()], scope: CurrentScope, session: Session) -> Any:
     """Gross, tax and net per currency, and per month, source, type or category; currencies never mixed."""
     if params.date_from and params.date_to and params.date_from > params.date_to:

@@ -31,6 +31,7 @@ GOAL_404: dict[int | str, dict[str, Any]] = {
     404: {"description": "No such goal in the caller's scope (or no such space of theirs)"}
 }
 WRITE: dict[int | str, dict[str, Any]] = {403: {"description": "A viewer of the space may not change it"}}
+SPACE_404: dict[int | str, dict[str, Any]] = {404: {"description": "X-Space-ID names no space of the caller's"}}
 
 
 def today(request: Request) -> dt.date:
@@ -60,7 +61,7 @@ def entry_out(entry: Contribution, goal: Goal, saved: Any = None) -> dict[str, A
     ).model_dump(mode="json")
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=Envelope[GoalOut], responses=WRITE)
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=Envelope[GoalOut], responses=WRITE | SPACE_404)
 async def create_goal(body: GoalCreate, scope: CurrentScope, session: Session) -> dict[str, Any]:
     scope.require("write")
     store.check_amount(body.target_amount, body.currency, "target_amount")
@@ -71,7 +72,7 @@ async def create_goal(body: GoalCreate, scope: CurrentScope, session: Session) -
     return ok(goal_out(goal))
 
 
-@router.get("", response_model=PageEnvelope[GoalOut])
+@router.get("", response_model=PageEnvelope[GoalOut], responses=SPACE_404)
 async def list_goals(query: Annotated[GoalQuery, Query()], scope: CurrentScope, session: Session) -> dict[str, Any]:
     """Newest first; filter by status and category."""
     where = [scope.owns(Goal)]

@@ -32,6 +32,7 @@ RULE_404: dict[int | str, dict[str, Any]] = {
     404: {"description": "No such rule (or goal) in the caller's scope (or no such space of theirs)"}
 }
 WRITE: dict[int | str, dict[str, Any]] = {403: {"description": "A viewer of the space may not change it"}}
+SPACE_404: dict[int | str, dict[str, Any]] = {404: {"description": "X-Space-ID names no space of the caller's"}}
 
 
 def rule_out(rule: AutoSaveRule, goal: Goal) -> dict[str, Any]:
@@ -95,7 +96,7 @@ async def create_rule(body: RuleCreate, scope: CurrentScope, session: Session, r
     return ok(rule_out(rule, goal))
 
 
-@router.get("/rules", response_model=PageEnvelope[RuleOut])
+@router.get("/rules", response_model=PageEnvelope[RuleOut], responses=SPACE_404)
 async def list_rules(page: Annotated[PageParams, Query()], scope: CurrentScope, session: Session) -> dict[str, Any]:
     total = await session.scalar(
         select(func.count())
