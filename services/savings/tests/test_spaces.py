@@ -12,7 +12,7 @@ from pfms_contracts.expense import ExpenseCreated
 from pfms_contracts.income import IncomeReceived
 from pfms_contracts.savings import SavingsContributionRequested
 from pfms_contracts.spaces import SpaceMember, SpaceMembershipChanged
-from pfms_savings.models import AutoSaveRule, Contribution, Goal
+from pfms_savings.models import AutoSaveRule, Contribution, Goal, SpendingFact
 
 from .conftest import Harness
 
@@ -124,6 +124,7 @@ async def test_members_save_together_by_role_until_the_space_goes(env: Harness) 
     await env.settle()
     rows = await env.count(Contribution, Contribution.goal_id == uuid.UUID(trip["id"]))
     assert rows == 5, "two by hand, 10 % of the space's income, the round-up of its expense, bob's request"
+    assert await env.count(SpendingFact) == 1, "the space's expense is not bob's personal spending"
     assert (await client.get(f"{GOALS}/{trip['id']}", headers=within(carol))).json()["data"]["saved_amount"] == "65.60"
     assert (await client.get(RULES, headers=within(carol))).json()["pagination"]["total"] == 2
     assert (await env.get(RULES, bob)).json()["pagination"]["total"] == 0

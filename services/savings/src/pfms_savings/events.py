@@ -32,7 +32,10 @@ log = get_logger(__name__)
 
 
 async def _remember_expense(session: AsyncSession, data: ExpenseCreated | ExpenseUpdated) -> None:
-    """Upsert the expense into the read model; a tombstone (deleted) stays deleted."""
+    """Upsert the expense into the read model; a tombstone (deleted) stays deleted. A shared space's expense
+    is the space's spending, not the person's: the personal emergency fund leaves it out."""
+    if space_of(data) is not None:
+        return
     values = {"amount": data.amount, "currency": data.currency, "expense_date": data.expense_date}
     await session.execute(
         insert(SpendingFact)
