@@ -138,6 +138,11 @@ async def test_a_household_shares_expenses_and_budgets_by_role(env) -> None:
     assert moved["category_id"] == food
     status = env.data(await client.get(f"{BUDGETS}/{budget['id']}/status", headers=inside(member)))
     assert status["spent"] == "110.00"
+    period = {"group_by": "category", "date_from": today, "date_to": today}
+    shared_summary = env.data(await client.get(f"{EXPENSES}/summary", params=period, headers=inside(viewer)))
+    assert (shared_summary["total"], shared_summary["unconverted"]) == ("110.00", [])
+    mine = env.data(await client.get(f"{EXPENSES}/summary", params=period, headers=owner.headers))
+    assert mine["total"] == "500.00", "the summary follows the scope too"
 
     # The viewer reads only: every write is 403 and changes nothing.
     before = await env.count(Expense, Expense.space_id == space)

@@ -49,12 +49,15 @@ async def list_expenses(scope: CurrentScope, request: Request, filters: Annotate
 
 
 @router.get("/summary", response_model=Envelope[Summary])
-async def summary(scope: CurrentScope, session: Session, query: Annotated[SummaryQuery, Query()]) -> dict[str, Any]:
+async def summary(scope: CurrentScope, request: Request, query: Annotated[SummaryQuery, Query()]) -> dict[str, Any]:
     """Totals by category, month or tag over a date range, in the caller's profile currency (in a space,
-    members' expenses converted into another profile currency are listed as unconverted)."""
+    members' expenses converted into another profile currency are listed as unconverted). A session of
+    its own: its one snapshot must begin with it, after the space check has already queried."""
     if query.date_from > query.date_to:
         raise Invalid("date_from is after date_to", field="date_from")
-    return ok((await summarise(session, scope.require("read"), query)).model_dump(mode="json"))
+    async with request.app.state.db.sessions() as session, session.begin():
+        totals = await summarise(session, scope.require("read"), query)
+    return ok(totals.model_dump(mode="json"))
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=Envelope[ExpenseOut])
