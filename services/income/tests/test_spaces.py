@@ -2,13 +2,15 @@
 
 import uuid
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
+from pfms_contracts.expense import ExpenseCreated
 from pfms_contracts.identity import UserDeleted
 from pfms_contracts.spaces import SpaceMember, SpaceMembershipChanged
-from pfms_income.models import IncomeSource, IncomeTransaction, SpaceMembership
+from pfms_income.models import ExpenseFact, IncomeSource, IncomeTransaction, SpaceMembership
 
 from .conftest import Harness, Person, error_fields
 
@@ -95,6 +97,18 @@ async def test_members_share_income_by_role_and_lose_it_with_the_space(env: Harn
     assert fixed.status_code == 200 and fixed.json()["data"]["net_amount"] == "950.00"
     (updated,) = await env.outbox("income.updated")
     assert updated["data"]["space_id"] == str(space)
+
+    # The space's spending is not the member's: their personal projection leaves it out.
+    household = ExpenseCreated(
+        user_id=member.user_id,
+        expense_id=uuid.uuid4(),
+        amount=Decimal("80"),
+        currency="EUR",
+        expense_date=datetime.now(UTC).date(),
+        space_id=space,  # declared by the expense contract, or an extra before it was
+    )
+    await env.deliver(household)
+    assert await env.count(ExpenseFact, ExpenseFact.expense_id == household.expense_id) == 0
 
     # Someone outside the space: the space and its objects do not exist for them.
     for url in (TRANSACTIONS, f"{TRANSACTIONS}/{income['id']}", f"{SOURCES}/{shop['id']}"):

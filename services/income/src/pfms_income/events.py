@@ -16,12 +16,14 @@ from pfms_income import store
 from pfms_income.domain import OutflowKind
 from pfms_platform.events.consumer import Handler
 from pfms_platform.logging import get_logger
-from pfms_platform.spaces import forget_member, space_handlers
+from pfms_platform.spaces import forget_member, space_handlers, space_of
 
 log = get_logger(__name__)
 
 
 async def on_expense_saved(session: AsyncSession, data: ExpenseCreated | ExpenseUpdated) -> None:
+    if space_of(data) is not None:
+        return  # a shared space's spending, not the person's: the projection is personal
     await store.record_expense(
         session,
         data.user_id,
@@ -47,7 +49,9 @@ async def on_expense_deleted(session: AsyncSession, data: ExpenseDeleted) -> Non
 
 
 async def on_recurring_changed(session: AsyncSession, data: RecurringExpenseChanged) -> None:
-    """Created, edited, paused, resumed or deleted: the payload is the whole schedule."""
+    """Created, edited, paused, resumed or deleted: the payload is the whole schedule (a space's: not projected)."""
+    if space_of(data) is not None:
+        return
     await store.record_outflow(
         session,
         data.user_id,
