@@ -105,7 +105,7 @@ async def test_members_share_income_by_role_and_lose_it_with_the_space(env: Harn
         amount=Decimal("80"),
         currency="EUR",
         expense_date=datetime.now(UTC).date(),
-        space_id=space,  # declared by the expense contract, or an extra before it was
+        space_id=space,
     )
     await env.deliver(household)
     assert await env.count(ExpenseFact, ExpenseFact.expense_id == household.expense_id) == 0

@@ -47,14 +47,13 @@ def income(user: uuid.UUID, net: str, space: uuid.UUID | None = None) -> IncomeR
 
 
 def spent(user: uuid.UUID, amount: str, space: uuid.UUID | None = None) -> ExpenseCreated:
-    extra = {"space_id": space} if space else {}  # an extra today: the expense contract gains the field
     return ExpenseCreated(
         user_id=user,
         expense_id=uuid.uuid4(),
         amount=Decimal(amount),
         currency="USD",
         expense_date=date(2026, 3, 30),
-        **extra,
+        space_id=space,
     )
 
 
