@@ -76,6 +76,8 @@ FIGURES: tuple[Figure, ...] = (
     Figure("tax", "http_uncached.p95_ms", "tax calculation, uncached: p95", "ms", 100, "<"),
     Figure("accounts", "transfers.per_second", "accounts: 1,000 concurrent transfers on 10 wallets", "transfers/s"),
     Figure("accounts", "reads.balance_http.p95_ms", "accounts balance, 100,000 postings: p95", "ms", 10, "<"),
+    Figure("accounts_cards", "concurrent.per_second", "accounts: 1,100 concurrent card authorisations", "auth/s"),
+    Figure("accounts_cards", "sequential.authorisation_http.p95_ms", "accounts card authorisation: p95", "ms"),
 )
 
 COMPARE = {

@@ -234,6 +234,7 @@ RECIPES: tuple[Recipe, ...] = (
     Recipe(
         "account", "/api/v1/accounts", {"name": "Matrix", "type": "wallet", "currency": "USD", "opening_balance": "100"}
     ),
+    Recipe("card", "/api/v1/accounts/@account/cards", {"label": "Matrix"}, witness="/api/v1/accounts/cards/@card"),
 )
 
 ROUTES: dict[str, dict[str, str]] = {
@@ -337,6 +338,11 @@ ROUTES: dict[str, dict[str, str]] = {
     "/api/v1/accounts/{account_id}": {"account_id": "account"},
     "/api/v1/accounts/{account_id}/postings": {"account_id": "account"},
     "/api/v1/accounts/{account_id}/reconciliation": {"account_id": "account"},
+    "/api/v1/accounts/{account_id}/cards": {"account_id": "account"},
+    "/api/v1/accounts/cards/{card_id}": {"card_id": "card"},
+    "/api/v1/accounts/cards/{card_id}/freeze": {"card_id": "card"},
+    "/api/v1/accounts/cards/{card_id}/unfreeze": {"card_id": "card"},
+    "/api/v1/accounts/cards/{card_id}/limits": {"card_id": "card"},
 }
 """Every path-id route: which of the owner's objects fills each parameter (`me`: the owner's user id)."""
 
@@ -376,6 +382,8 @@ EXCLUDED: dict[str, str] = {
     "test_oauth_linking.py checks another user's call is a 404",
     "/api/v1/auth/passkeys/{passkey_id}": "a passkey is made only by a WebAuthn ceremony with an authenticator; "
     "auth's test_passkeys.py checks renaming or removing another user's is a 404",
+    "/api/v1/accounts/cards/webhooks/{issuer}": "the card issuer's public authorisation webhook, keyed by an "
+    "issuer's name and authenticated by its signature, not a user's token (accounts' test_cards_api.py: 401)",
     **{
         f"/api/v1/accounts/payments/{{payment_id}}{suffix}": "a P2P payment needs two registered people (payer "
         "and payee, who both see it); accounts' test_payments_api.py checks a third user's calls are 404"
@@ -451,6 +459,8 @@ BODIES: dict[tuple[str, str], Json] = {
     ("PATCH", "/api/v1/savings/rules/{rule_id}"): {"name": "B was here"},
     ("PATCH", "/api/v1/accounts/{account_id}"): {"name": "B was here"},
     ("POST", "/api/v1/accounts/{account_id}/reconciliation"): {"balance": "1.00"},
+    ("POST", "/api/v1/accounts/{account_id}/cards"): {"label": "B was here"},
+    ("PATCH", "/api/v1/accounts/cards/{card_id}/limits"): {"limit_per_month": "10"},
 }
 """A valid body for each write that needs one: the request must reach the ownership check, not fail validation."""
 

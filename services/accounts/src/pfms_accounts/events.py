@@ -9,9 +9,19 @@ from sqlalchemy import delete
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pfms_accounts import linked, payments
+from pfms_accounts import card_spends, linked, payments
 from pfms_accounts.domain import EntryKind
-from pfms_accounts.models import Account, FxQuote, Holder, IdempotencyKey, JournalEntry, LinkedMovement, Posting
+from pfms_accounts.models import (
+    Account,
+    Card,
+    CardAuthorisation,
+    FxQuote,
+    Holder,
+    IdempotencyKey,
+    JournalEntry,
+    LinkedMovement,
+    Posting,
+)
 from pfms_accounts.sync import forget_user as forget_connections
 from pfms_contracts.accounts import PaymentAccepted, PaymentDeclined, PaymentFailed, PaymentSent
 from pfms_contracts.expense import ExpenseCreated, ExpenseDeleted, ExpenseUpdated
@@ -26,6 +36,8 @@ log = get_logger(__name__)
 
 async def on_expense(session: AsyncSession, data: ExpenseCreated | ExpenseUpdated) -> None:
     """Paid from the named account: the account goes down by the amount."""
+    if await card_spends.recognise(session, data):
+        return  # a card spend's expense: booked when the card was authorised
     await linked.settle(
         session,
         data.user_id,
@@ -39,6 +51,8 @@ async def on_expense(session: AsyncSession, data: ExpenseCreated | ExpenseUpdate
 
 
 async def on_expense_deleted(session: AsyncSession, data: ExpenseDeleted) -> None:
+    if await card_spends.recognise(session, data):
+        return  # the card's money left the wallet all the same
     await linked.forget(session, data.user_id, f"expense:{data.expense_id}", EntryKind.EXPENSE)
 
 
@@ -78,10 +92,21 @@ async def on_user_updated(session: AsyncSession, data: UserUpdated) -> None:
 
 
 async def on_user_deleted(session: AsyncSession, data: UserDeleted) -> None:
-    """Every row of the person goes: postings, entries, quotes, linked movements, accounts, keys, the currency."""
+    """Every row of the person goes: cards and their authorisations, postings, entries, quotes, linked
+    movements, accounts, keys, the currency."""
     await forget_connections(session, data.user_id)  # bank connections (their accounts go below)
     await payments.forget_user(session, data.user_id)  # refunds what was held for them, then their payments go
-    for model in (Posting, FxQuote, JournalEntry, LinkedMovement, Account, IdempotencyKey, Holder):
+    for model in (
+        CardAuthorisation,
+        Card,
+        Posting,
+        FxQuote,
+        JournalEntry,
+        LinkedMovement,
+        Account,
+        IdempotencyKey,
+        Holder,
+    ):
         await session.execute(delete(model).where(model.user_id == data.user_id))
     log.info("user data purged", user_id=str(data.user_id))
 

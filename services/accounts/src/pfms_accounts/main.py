@@ -4,8 +4,9 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from pfms_accounts import api_accounts, api_connections, api_moves, api_payments, payments, sync
+from pfms_accounts import api_accounts, api_cards, api_connections, api_moves, api_payments, card_spends, payments, sync
 from pfms_accounts.events import HANDLERS
+from pfms_accounts.issuer import issuers
 from pfms_accounts.providers.belvo import BelvoProvider
 from pfms_accounts.providers.plaid import PlaidProvider
 from pfms_accounts.settings import Settings
@@ -24,6 +25,7 @@ def create(settings: Settings | None = None) -> FastAPI:
         app.state.market = InternalClient(settings, target="market-data", attempts=settings.internal_attempts)
         app.state.users = InternalClient(settings, target="user", attempts=settings.internal_attempts)
         app.state.fx_cache = {}
+        app.state.card_issuers = issuers(settings)
         app.state.providers = {
             "plaid": PlaidProvider(
                 settings.plaid_host, settings.plaid_client_id, settings.plaid_secret.get_secret_value()
@@ -45,9 +47,9 @@ def create(settings: Settings | None = None) -> FastAPI:
     return create_app(
         settings,
         title="PFMS accounts service",
-        routers=[api_payments.router, api_connections.router, api_moves.router, api_accounts.router],
+        routers=[api_payments.router, api_connections.router, api_cards.router, api_moves.router, api_accounts.router],
         handlers=HANDLERS,
-        exporter=payments.export,
+        exporter=card_spends.without_card_secrets(payments.export),
         on_startup=[open_clients],
         on_shutdown=[close_clients],
         background=[payments.expiry_loop, sync.loop],

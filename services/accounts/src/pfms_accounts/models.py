@@ -16,6 +16,7 @@ from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Identity, 
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
+from pfms_accounts.card_models import Card, CardAuthorisation
 from pfms_accounts.domain import AccountType, EntryKind
 from pfms_accounts.models_payments import Payment
 from pfms_platform.crypto import Encrypted
@@ -26,6 +27,8 @@ __all__ = [
     "Account",
     "BankConnection",
     "Base",
+    "Card",
+    "CardAuthorisation",
     "ConnectedAccount",
     "FxQuote",
     "Holder",

@@ -1,6 +1,7 @@
 """Settings of the accounts service (env prefix `PFMS_ACCOUNTS_`)."""
 
 from decimal import Decimal
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
@@ -40,5 +41,14 @@ class Settings(ServiceSettings):
     )
     bank_initial_days: int = Field(default=90, ge=1, description="How far back a new Belvo link is read")
     bank_sync_poll_seconds: float = Field(default=2.0, gt=0, description="How often requested syncs are picked up")
+
+    card_issuer: Literal["sandbox"] = Field(
+        default="sandbox", description="Issuer of new virtual cards (`issuer.py`); the sandbox is not a card network"
+    )
+    card_sandbox_secret: SecretStr = Field(
+        default=SecretStr("pfms-sandbox-card-webhooks"),
+        description="HMAC secret of the sandbox issuer's authorisation webhooks (set a private one when exposed)",
+    )
+    card_expiry_years: int = Field(default=3, ge=1, le=10, description="Years a new card is valid")
 
     _currency = field_validator("default_currency")(normalise_currency)
