@@ -10,7 +10,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pfms_expense import budgets, spending, store, views
-from pfms_expense.api_expenses import checked_amount
+from pfms_expense.api_expenses import SPACE_404, WRITE, checked_amount
 from pfms_expense.budgets import BudgetPeriod
 from pfms_expense.models import Budget, BudgetCrossing
 from pfms_expense.scheduler import today_utc
@@ -46,7 +46,7 @@ async def _evaluate_today(session: AsyncSession, row: Budget) -> None:
     await spending.evaluate(session, row.user_id, [(today_utc(), row.category_id, row.currency)], row.space_id)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=Envelope[BudgetOut])
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=Envelope[BudgetOut], responses=SPACE_404 | WRITE)
 async def create_budget(body: BudgetCreate, scope: CurrentScope, session: Session) -> dict[str, Any]:
     scope.require("write")
     _check_period(body.period, body.start_date, body.end_date)
@@ -72,7 +72,7 @@ async def create_budget(body: BudgetCreate, scope: CurrentScope, session: Sessio
     return ok(views.budget(row, await _status(session, row, today_utc())))
 
 
-@router.get("", response_model=PageEnvelope[BudgetOut])
+@router.get("", response_model=PageEnvelope[BudgetOut], responses=SPACE_404)
 async def list_budgets(scope: CurrentScope, session: Session, page: Annotated[PageParams, Query()]) -> dict[str, Any]:
     """The caller's budgets (or the space's), each with today's spent/remaining/percentage."""
     mine = scope.require("read").owns(Budget)
@@ -106,7 +106,7 @@ async def budget_status(
     return ok(views.budget_status(current).model_dump(mode="json"))
 
 
-@router.patch("/{budget_id}", response_model=Envelope[BudgetOut], responses=NOT_FOUND)
+@router.patch("/{budget_id}", response_model=Envelope[BudgetOut], responses=NOT_FOUND | WRITE)
 async def update_budget(
     budget_id: uuid.UUID, body: BudgetUpdate, scope: CurrentScope, session: Session
 ) -> dict[str, Any]:
@@ -139,7 +139,7 @@ async def update_budget(
     return ok(views.budget(row, await _status(session, row, today_utc())))
 
 
-@router.delete("/{budget_id}", response_model=Envelope[BudgetOut], responses=NOT_FOUND)
+@router.delete("/{budget_id}", response_model=Envelope[BudgetOut], responses=NOT_FOUND | WRITE)
 async def delete_budget(budget_id: uuid.UUID, scope: CurrentScope, session: Session) -> dict[str, Any]:
     row = await store.in_scope(session, Budget, budget_id, scope.require("write"), lock=True)
     shown = views.budget(row, None)

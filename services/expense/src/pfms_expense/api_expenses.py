@@ -29,6 +29,8 @@ from pfms_platform.spaces import CurrentScope, Scope
 router = APIRouter(prefix="/api/v1/expenses", tags=["expenses"])
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such expense of the caller"}}
+SPACE_404: dict[int | str, dict[str, Any]] = {404: {"description": "X-Space-ID names no space of the caller's"}}
+WRITE: dict[int | str, dict[str, Any]] = {403: {"description": "A viewer of the space may not change it"}}
 
 
 def checked_amount(amount: Any, currency: str, field: str = "amount") -> Any:
@@ -38,7 +40,7 @@ def checked_amount(amount: Any, currency: str, field: str = "amount") -> Any:
         raise Invalid(f"Invalid value for '{field}': {exc}", field=field) from exc
 
 
-@router.get("", response_model=PageEnvelope[ExpenseOut])
+@router.get("", response_model=PageEnvelope[ExpenseOut], responses=SPACE_404)
 async def list_expenses(scope: CurrentScope, request: Request, filters: Annotated[ExpenseFilters, Query()]) -> Response:
     """Filtered, sorted and paginated; `category_id` includes every sub-category. One read-only
     statement gives the page and its total (see listing.py)."""
@@ -48,7 +50,7 @@ async def list_expenses(scope: CurrentScope, request: Request, filters: Annotate
     return views.json_response(paged([views.expense(r) for r in rows], page, total))
 
 
-@router.get("/summary", response_model=Envelope[Summary])
+@router.get("/summary", response_model=Envelope[Summary], responses=SPACE_404)
 async def summary(scope: CurrentScope, request: Request, query: Annotated[SummaryQuery, Query()]) -> dict[str, Any]:
     """Totals by category, month or tag over a date range, in the caller's profile currency (in a space,
     members' expenses converted into another profile currency are listed as unconverted). A session of
@@ -60,7 +62,7 @@ async def summary(scope: CurrentScope, request: Request, query: Annotated[Summar
     return ok(totals.model_dump(mode="json"))
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=Envelope[ExpenseOut])
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=Envelope[ExpenseOut], responses=SPACE_404 | WRITE)
 async def create_expense(
     body: ExpenseCreate, scope: CurrentScope, session: Session, request: Request
 ) -> dict[str, Any]:
@@ -115,7 +117,7 @@ async def get_expense(expense_id: uuid.UUID, scope: CurrentScope, session: Sessi
     return ok(views.expense(await store.in_scope(session, Expense, expense_id, scope.require("read"))))
 
 
-@router.patch("/{expense_id}", response_model=Envelope[ExpenseOut], responses=NOT_FOUND)
+@router.patch("/{expense_id}", response_model=Envelope[ExpenseOut], responses=NOT_FOUND | WRITE)
 async def update_expense(
     expense_id: uuid.UUID, body: ExpenseUpdate, scope: CurrentScope, session: Session, request: Request
 ) -> dict[str, Any]:
@@ -157,7 +159,7 @@ async def update_expense(
     return ok(views.expense(row))
 
 
-@router.delete("/{expense_id}", response_model=Envelope[ExpenseOut], responses=NOT_FOUND)
+@router.delete("/{expense_id}", response_model=Envelope[ExpenseOut], responses=NOT_FOUND | WRITE)
 async def delete_expense(expense_id: uuid.UUID, scope: CurrentScope, session: Session) -> dict[str, Any]:
     """Delete; answers the expense as it was and publishes `expense.deleted`."""
     row = await store.in_scope(session, Expense, expense_id, scope.require("write"), lock=True)

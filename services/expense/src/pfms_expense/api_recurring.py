@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, status
 from sqlalchemy import func, select
 
 from pfms_expense import payloads, schedules, store, views
-from pfms_expense.api_expenses import checked_amount
+from pfms_expense.api_expenses import SPACE_404, WRITE, checked_amount
 from pfms_expense.models import RecurringExpense
 from pfms_expense.scheduler import today_utc
 from pfms_expense.schemas import Occurrence, RecurringCreate, RecurringOut, RecurringUpdate
@@ -40,7 +40,9 @@ def _next_due(row: RecurringExpense, not_before: date | None) -> date | None:
     return schedules.first_due(row.start_date, Frequency(row.frequency), row.end_date, not_before=floor)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=Envelope[RecurringOut])
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, response_model=Envelope[RecurringOut], responses=SPACE_404 | WRITE
+)
 async def create_recurring(body: RecurringCreate, scope: CurrentScope, session: Session) -> dict[str, Any]:
     """A schedule from `start_date`; a start in the past is caught up by the scheduler on its next pass."""
     scope.require("write")
@@ -73,7 +75,7 @@ async def create_recurring(body: RecurringCreate, scope: CurrentScope, session: 
     return ok(views.recurring(row))
 
 
-@router.get("", response_model=PageEnvelope[RecurringOut])
+@router.get("", response_model=PageEnvelope[RecurringOut], responses=SPACE_404)
 async def list_recurring(
     scope: CurrentScope, session: Session, page: Annotated[PageParams, Query()], active: bool | None = None
 ) -> dict[str, Any]:
@@ -115,7 +117,7 @@ async def upcoming(
     return ok(out)
 
 
-@router.patch("/{recurring_id}", response_model=Envelope[RecurringOut], responses=NOT_FOUND)
+@router.patch("/{recurring_id}", response_model=Envelope[RecurringOut], responses=NOT_FOUND | WRITE)
 async def update_recurring(
     recurring_id: uuid.UUID, body: RecurringUpdate, scope: CurrentScope, session: Session
 ) -> dict[str, Any]:
@@ -143,7 +145,7 @@ async def update_recurring(
     return ok(views.recurring(row))
 
 
-@router.post("/{recurring_id}/pause", response_model=Envelope[RecurringOut], responses=NOT_FOUND)
+@router.post("/{recurring_id}/pause", response_model=Envelope[RecurringOut], responses=NOT_FOUND | WRITE)
 async def pause(recurring_id: uuid.UUID, scope: CurrentScope, session: Session) -> dict[str, Any]:
     """No occurrence is materialised (nor reminded) while paused."""
     row = await store.in_scope(session, RecurringExpense, recurring_id, scope.require("write"), lock=True)
@@ -155,7 +157,7 @@ async def pause(recurring_id: uuid.UUID, scope: CurrentScope, session: Session) 
     return ok(views.recurring(row))
 
 
-@router.post("/{recurring_id}/resume", response_model=Envelope[RecurringOut], responses=NOT_FOUND)
+@router.post("/{recurring_id}/resume", response_model=Envelope[RecurringOut], responses=NOT_FOUND | WRITE)
 async def resume(recurring_id: uuid.UUID, scope: CurrentScope, session: Session) -> dict[str, Any]:
     """Occurrences that fell due during the pause are skipped, not caught up: the next is today or later."""
     row = await store.in_scope(session, RecurringExpense, recurring_id, scope.require("write"), lock=True)
@@ -168,7 +170,7 @@ async def resume(recurring_id: uuid.UUID, scope: CurrentScope, session: Session)
     return ok(views.recurring(row))
 
 
-@router.delete("/{recurring_id}", response_model=Envelope[RecurringOut], responses=NOT_FOUND)
+@router.delete("/{recurring_id}", response_model=Envelope[RecurringOut], responses=NOT_FOUND | WRITE)
 async def delete_recurring(recurring_id: uuid.UUID, scope: CurrentScope, session: Session) -> dict[str, Any]:
     """The schedule goes; the expenses it already produced stay (their link is cleared)."""
     row = await store.in_scope(session, RecurringExpense, recurring_id, scope.require("write"), lock=True)
