@@ -12,8 +12,10 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from pfms_accounts.models import Account, BankConnection, ImportedTransaction, WebhookReceipt
+from pfms_accounts.models import Account, BankConnection, ImportedTransaction, LinkedMovement, WebhookReceipt
+from pfms_contracts.expense import ExpenseCreated, ExpenseUpdated
 from pfms_contracts.identity import UserDeleted
+from pfms_contracts.imported import ImportRef
 from pfms_platform.testing.helpers import publish_event, until
 
 from .conftest import NO_MARKET, Harness
@@ -206,3 +208,32 @@ async def test_webhooks_verified_deduplicated_and_synced_in_the_background(bank:
 
 async def _no_pending(env: Harness) -> bool:
     return await env.svc.count(BankConnection, BankConnection.sync_requested_at.is_not(None)) == 0
+
+
+async def test_an_expense_from_an_import_already_on_the_ledger_is_not_booked_again(env: Harness) -> None:
+    wallet = await env.account(opening_balance="100.00")
+    ref = {"source": "card", "transaction_id": str(uuid.uuid4()), "external_id": "auth-1", "posted": True}
+    facts = {"user_id": env.alice, "amount": Decimal("30.00"), "currency": "USD", "account_id": wallet["id"]}
+    posted = ExpenseCreated(expense_id=uuid.uuid4(), expense_date=datetime.now(UTC).date(), **facts)
+    booked = ExpenseCreated(expense_id=uuid.uuid4(), expense_date=datetime.now(UTC).date(), **facts)
+    await publish_event(
+        env.svc.settings.amqp_url, posted.model_copy(update={"import_ref": ImportRef(**ref)}), source="expense"
+    )
+    later = ExpenseUpdated(
+        **{**posted.model_dump(), "amount": Decimal("31.00")},
+        previous_amount=Decimal("30.00"),
+        previous_expense_date=posted.expense_date,
+    )
+    await publish_event(env.svc.settings.amqp_url, later, source="expense")  # no import_ref: remembered
+    unposted = {**ref, "source": "plaid", "external_id": "tx-1", "posted": False}
+    await publish_event(
+        env.svc.settings.amqp_url, booked.model_copy(update={"import_ref": ImportRef(**unposted)}), source="expense"
+    )
+
+    async def settled() -> bool:
+        return await env.svc.count(LinkedMovement) == 2 and await env.balance(wallet["id"]) == Decimal("70.00")
+
+    await until(settled)  # only the bank import's expense was booked
+    async with env.svc.db.sessions() as session:
+        tombstone = await session.get(LinkedMovement, f"expense:{posted.expense_id}")
+        assert tombstone is not None and tombstone.deleted

@@ -8,6 +8,7 @@ from uuid import UUID
 from pydantic import Field
 
 from pfms_contracts.base import EventData
+from pfms_contracts.imported import ImportRef
 
 
 class _ExpenseEvent(EventData):
@@ -31,6 +32,11 @@ class _ExpenseFacts(_ExpenseEvent):
     account_id: UUID | None = Field(default=None, description="The account (accounts service) it was paid from.")
     space_id: UUID | None = Field(
         default=None, description="The shared space it belongs to (None: its creator's personal space)."
+    )
+    import_ref: ImportRef | None = Field(
+        default=None,
+        exclude_if=lambda v: v is None,
+        description="The imported bank or card transaction it was recorded from or matched to (absent: none).",
     )
 
 

@@ -8,6 +8,7 @@ from uuid import UUID
 from pydantic import Field
 
 from pfms_contracts.base import EventData
+from pfms_contracts.imported import ImportRef
 
 
 class IncomeReceived(EventData):
@@ -24,6 +25,11 @@ class IncomeReceived(EventData):
     received_date: date
     description: str = ""
     account_id: UUID | None = Field(default=None, description="The account (accounts service) it was paid into.")
+    import_ref: ImportRef | None = Field(
+        default=None,
+        exclude_if=lambda v: v is None,
+        description="The imported bank or card transaction it was recorded from or matched to (absent: none).",
+    )
     space_id: UUID | None = Field(
         default=None,
         exclude_if=lambda v: v is None,

@@ -36,6 +36,9 @@ log = get_logger(__name__)
 
 async def on_expense(session: AsyncSession, data: ExpenseCreated | ExpenseUpdated) -> None:
     """Paid from the named account: the account goes down by the amount."""
+    if data.import_ref is not None and data.import_ref.posted:
+        await linked.booked_elsewhere(session, data.user_id, f"expense:{data.expense_id}")
+        return  # recorded from an import that is on the ledger already (a card spend)
     if await card_spends.recognise(session, data):
         return  # a card spend's expense: booked when the card was authorised
     await linked.settle(
@@ -58,6 +61,9 @@ async def on_expense_deleted(session: AsyncSession, data: ExpenseDeleted) -> Non
 
 async def on_income(session: AsyncSession, data: IncomeReceived | IncomeUpdated) -> None:
     """Paid into the named account: the account goes up by the net amount."""
+    if data.import_ref is not None and data.import_ref.posted:
+        await linked.booked_elsewhere(session, data.user_id, f"income:{data.income_id}")
+        return  # recorded from an import that is on the ledger already
     await linked.settle(
         session,
         data.user_id,

@@ -80,3 +80,11 @@ async def forget(session: AsyncSession, user_id: uuid.UUID, ref: str, kind: Entr
         .values(source_ref=ref, user_id=user_id, deleted=True)
         .on_conflict_do_update(index_elements=[LinkedMovement.source_ref], set_={"deleted": True})
     )
+
+
+async def booked_elsewhere(session: AsyncSession, user_id: uuid.UUID, ref: str) -> None:
+    """The movement is on the ledger already (a card spend, booked when authorised): a tombstone for `ref`
+    makes this and every later event about it book nothing."""
+    await session.execute(
+        insert(LinkedMovement).values(source_ref=ref, user_id=user_id, deleted=True).on_conflict_do_nothing()
+    )

@@ -3,9 +3,10 @@ services ask for."""
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from pfms_contracts.accounts import TransactionImported
 from pfms_contracts.expense import ExpenseAmendRequested, ExpenseCategorized, ExpenseCreateRequested
 from pfms_contracts.identity import UserCreated, UserDeleted, UserUpdated
-from pfms_expense import conversion, requests, store
+from pfms_expense import bank_imports, conversion, requests, store
 from pfms_finance.currency import normalise_currency
 from pfms_platform.events.consumer import Handler
 from pfms_platform.logging import get_logger
@@ -47,5 +48,6 @@ HANDLERS: dict[str, Handler] = {
     ExpenseCategorized.type: requests.on_categorized,
     ExpenseAmendRequested.type: requests.on_amend_requested,
     ExpenseCreateRequested.type: requests.on_create_requested,
+    TransactionImported.type: bank_imports.on_transaction_imported,
     **space_handlers(on_space_deleted=store.purge_space),
 }

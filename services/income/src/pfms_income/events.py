@@ -7,12 +7,13 @@ user's projection-input version in the same transaction, which retires any cache
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from pfms_contracts.accounts import TransactionImported
 from pfms_contracts.expense import ExpenseCreated, ExpenseDeleted, ExpenseUpdated, RecurringExpenseChanged
 from pfms_contracts.identity import UserDeleted, UserUpdated
 from pfms_contracts.loan import LoanInstalmentDue, LoanPaymentMade
 from pfms_finance.currency import normalise_currency
 from pfms_finance.recurrence import Frequency
-from pfms_income import store
+from pfms_income import bank_imports, store
 from pfms_income.domain import OutflowKind
 from pfms_platform.events.consumer import Handler
 from pfms_platform.logging import get_logger
@@ -125,6 +126,7 @@ HANDLERS: dict[str, Handler] = {
     RecurringExpenseChanged.type: on_recurring_changed,
     LoanInstalmentDue.type: on_instalment_due,
     LoanPaymentMade.type: on_loan_payment,
+    TransactionImported.type: bank_imports.on_transaction_imported,
     UserUpdated.type: on_user_updated,
     UserDeleted.type: on_user_deleted,
     **space_handlers(on_space_deleted=store.purge_space),

@@ -1,0 +1,129 @@
+"""Debits imported by the accounts service (`account.transaction_imported`: a bank connection's sync, a
+virtual card's spend) become expenses, then flow like any other (`expense.created`: categorised by ai,
+rules run, budgets checked).
+
+Each import is recorded once per (user, source, external id) in `bank_imports`, so a re-delivery creates
+nothing. An expense the person already entered by hand for the same payment — same amount, currency and
+day, on the import's account or on none, not yet linked to an import — is MATCHED instead of duplicated:
+it is linked to the import, takes the account if it had none, and its `expense.updated` carries the
+import reference. Every event about an imported expense says where it came from (`import_ref`); when
+the import is already on the account's ledger (`posted`, a card spend) the accounts service books nothing.
+"""
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, case, exists, select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from pfms_contracts.accounts import TransactionImported
+from pfms_contracts.imported import ImportRef
+from pfms_expense import payloads, spending, store
+from pfms_expense.imports.rows import manual_fingerprint
+from pfms_expense.models import Expense, Source
+from pfms_platform.db import Base, utcnow
+from pfms_platform.events.outbox import emit
+from pfms_platform.logging import get_logger
+from pfms_platform.metrics import EXPENSES_CREATED
+
+log = get_logger(__name__)
+MATCHABLE = (Source.MANUAL.value, Source.VOICE.value, Source.RECURRING.value)
+"""Expenses a person (or their schedule) recorded, which a bank's copy of the same payment would duplicate."""
+
+
+class BankImport(Base):
+    """An imported transaction taken (one per user, source and provider id) and the expense it is."""
+
+    __tablename__ = "expense_bank_imports"
+    __table_args__ = (Index("ix_expense_bank_imports_expense_id", "expense_id"),)
+
+    user_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(10), primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    transaction_id: Mapped[uuid.UUID]
+    posted: Mapped[bool]
+    matched: Mapped[bool] = mapped_column(comment="Linked to an expense entered before the import")
+    expense_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("expenses.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=text("now()"))
+
+
+def reference(data: TransactionImported) -> ImportRef:
+    return ImportRef(
+        source=data.source, transaction_id=data.transaction_id, external_id=data.external_id, posted=data.posted
+    )
+
+
+async def on_transaction_imported(session: AsyncSession, data: TransactionImported) -> None:
+    if data.direction != "debit":
+        return  # money in: the income service's
+    taken = await session.scalar(
+        insert(BankImport)
+        .values(
+            user_id=data.user_id,
+            source=data.source,
+            external_id=data.external_id,
+            transaction_id=data.transaction_id,
+            posted=data.posted,
+            matched=False,
+        )
+        .on_conflict_do_nothing()
+        .returning(BankImport.external_id)
+    )
+    if taken is None:
+        return  # imported before
+    record = await session.get_one(BankImport, (data.user_id, data.source, data.external_id))
+    match = await _manual_twin(session, data)
+    if match is not None:
+        previous = (match.amount, match.expense_date, match.category_id)
+        match.account_id = match.account_id or data.account_id
+        record.expense_id, record.matched = match.id, True
+        await session.flush()
+        name = await store.category_name(session, match.category_id)
+        await emit(session, payloads.updated(match, name, previous).model_copy(update={"import_ref": reference(data)}))
+        log.info("import matched an expense", expense_id=str(match.id), source=data.source)
+        return
+    description = data.description or data.merchant or "Bank transaction"
+    row = Expense(
+        id=uuid.uuid4(),
+        user_id=data.user_id,
+        amount=data.amount,
+        currency=data.currency,
+        description=description,
+        expense_date=data.occurred_on,
+        source=Source.IMPORT.value,
+        payment_method="card" if data.source == "card" else "bank",
+        account_id=data.account_id,
+        meta={"merchant": data.merchant, "import": {"source": data.source, "external_id": data.external_id}},
+        fingerprint=manual_fingerprint(data.user_id, data.occurred_on, data.amount, data.currency, description),
+    )
+    session.add(row)
+    await session.flush()
+    record.expense_id = row.id
+    await emit(session, payloads.created(row, None).model_copy(update={"import_ref": reference(data)}))
+    EXPENSES_CREATED.labels("expense", "import").inc()
+    await spending.evaluate(session, data.user_id, {(row.expense_date, row.category_id, row.currency)})
+
+
+async def _manual_twin(session: AsyncSession, data: TransactionImported) -> Expense | None:
+    """The person's own record of this payment, if they made one: same amount, currency and day, on this
+    account (preferred) or none, not yet linked to an import; the oldest first."""
+    linked = exists().where(BankImport.expense_id == Expense.id)
+    twin: Expense | None = await session.scalar(
+        select(Expense)
+        .where(
+            Expense.user_id == data.user_id,
+            Expense.space_id.is_(None),
+            Expense.amount == data.amount,
+            Expense.currency == data.currency,
+            Expense.expense_date == data.occurred_on,
+            Expense.source.in_(MATCHABLE),
+            (Expense.account_id == data.account_id) | Expense.account_id.is_(None),
+            ~linked,
+        )
+        .order_by(case((Expense.account_id.is_(None), 1), else_=0), Expense.created_at)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+    return twin

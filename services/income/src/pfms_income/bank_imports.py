@@ -1,0 +1,148 @@
+"""Credits imported by the accounts service (`account.transaction_imported` from a bank connection's
+sync) become income transactions, published as `income.received` like any other (so the accounts
+service books them on the account and the projection sees them).
+
+Each import is taken once per (user, source, external id) in `bank_imports`: a re-delivery records
+nothing. Income the person already entered for the same payment — same net amount, currency and day, on
+the import's account or on none, not yet linked to an import — is MATCHED instead of duplicated: linked,
+given the account if it had none, and announced as `income.updated` carrying the import reference.
+"""
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, case, exists, select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from pfms_contracts.accounts import TransactionImported
+from pfms_contracts.imported import ImportRef
+from pfms_contracts.income import IncomeReceived, IncomeUpdated
+from pfms_income import store
+from pfms_income.domain import IncomeType
+from pfms_income.models import IncomeTransaction
+from pfms_platform.db import Base, utcnow
+from pfms_platform.events.outbox import emit
+from pfms_platform.logging import get_logger
+from pfms_platform.metrics import INCOME_RECORDED
+
+log = get_logger(__name__)
+
+
+class BankImport(Base):
+    """An imported transaction taken (one per user, source and provider id) and the income it is."""
+
+    __tablename__ = "income_bank_imports"
+    __table_args__ = (Index("ix_income_bank_imports_income_id", "income_id"),)
+
+    user_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(10), primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    transaction_id: Mapped[uuid.UUID]
+    posted: Mapped[bool]
+    matched: Mapped[bool] = mapped_column(comment="Linked to income entered before the import")
+    income_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("income_transactions.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=text("now()"))
+
+
+def _facts(row: IncomeTransaction, data: TransactionImported) -> dict[str, Any]:
+    return {
+        "user_id": row.user_id,
+        "income_id": row.id,
+        "source_id": row.income_source_id,
+        "source_type": row.type,
+        "amount": row.amount,
+        "tax_deducted": row.tax_deducted,
+        "net_amount": row.net_amount,
+        "currency": row.currency,
+        "received_date": row.date,
+        "description": row.description or "",
+        "account_id": row.account_id,
+        "import_ref": ImportRef(
+            source=data.source, transaction_id=data.transaction_id, external_id=data.external_id, posted=data.posted
+        ),
+    }
+
+
+async def on_transaction_imported(session: AsyncSession, data: TransactionImported) -> None:
+    if data.direction != "credit":
+        return  # money out: the expense service's
+    taken = await session.scalar(
+        insert(BankImport)
+        .values(
+            user_id=data.user_id,
+            source=data.source,
+            external_id=data.external_id,
+            transaction_id=data.transaction_id,
+            posted=data.posted,
+            matched=False,
+        )
+        .on_conflict_do_nothing()
+        .returning(BankImport.external_id)
+    )
+    if taken is None:
+        return  # imported before
+    record = await session.get_one(BankImport, (data.user_id, data.source, data.external_id))
+    match = await _entered_twin(session, data)
+    if match is not None:
+        previous = (match.net_amount, match.currency, match.date)
+        match.account_id = match.account_id or data.account_id
+        record.income_id, record.matched = match.id, True
+        await session.flush()
+        net, currency, received = previous
+        await emit(
+            session,
+            IncomeUpdated(
+                **_facts(match, data),
+                previous_net_amount=net,
+                previous_currency=currency,
+                previous_received_date=received,
+            ),
+        )
+        log.info("import matched an income", income_id=str(match.id), source=data.source)
+    else:
+        row = IncomeTransaction(
+            id=uuid.uuid4(),
+            user_id=data.user_id,
+            type=IncomeType.OTHER.value,
+            amount=data.amount,
+            tax_deducted=Decimal(0),
+            net_amount=data.amount,
+            currency=data.currency,
+            date=data.occurred_on,
+            description=data.description or data.merchant or "Bank transaction",
+            payment_method="bank",
+            account_id=data.account_id,
+            meta={"merchant": data.merchant, "import": {"source": data.source, "external_id": data.external_id}},
+        )
+        session.add(row)
+        await session.flush()
+        record.income_id = row.id
+        await emit(session, IncomeReceived(**_facts(row, data)))
+        INCOME_RECORDED.labels("income").inc()
+    await store.bump(session, data.user_id)  # the projection's inputs changed
+
+
+async def _entered_twin(session: AsyncSession, data: TransactionImported) -> IncomeTransaction | None:
+    """The person's own record of this payment: same net amount, currency and day, on this account
+    (preferred) or none, not yet linked to an import; the oldest first."""
+    linked = exists().where(BankImport.income_id == IncomeTransaction.id)
+    twin: IncomeTransaction | None = await session.scalar(
+        select(IncomeTransaction)
+        .where(
+            IncomeTransaction.user_id == data.user_id,
+            IncomeTransaction.space_id.is_(None),
+            IncomeTransaction.net_amount == data.amount,
+            IncomeTransaction.currency == data.currency,
+            IncomeTransaction.date == data.occurred_on,
+            (IncomeTransaction.account_id == data.account_id) | IncomeTransaction.account_id.is_(None),
+            ~linked,
+        )
+        .order_by(case((IncomeTransaction.account_id.is_(None), 1), else_=0), IncomeTransaction.created_at)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+    return twin
