@@ -75,17 +75,24 @@ def view(payment: Payment, me: uuid.UUID) -> dict[str, Any]:
     ).model_dump(mode="json")
 
 
+async def lookup(request: Request, email: str | None) -> uuid.UUID | None:
+    """The PFMS user with `email` (the user service), asked before the request takes a database connection."""
+    if email is None:
+        return None
+    users: InternalClient = request.app.state.users
+    try:
+        person: dict[str, Any] = await users.get("/internal/v1/users/lookup", {"email": email})
+    except NotFound as exc:
+        raise Invalid("No PFMS user has this email", field="email") from exc
+    return uuid.UUID(str(person["user_id"]))
+
+
 async def counterpart(
-    request: Request, session: AsyncSession, me: uuid.UUID, email: str | None, user_id: uuid.UUID | None
+    session: AsyncSession, me: uuid.UUID, by_email: uuid.UUID | None, user_id: uuid.UUID | None
 ) -> uuid.UUID:
-    """The other person: a PFMS user by email (the user service), or a contact by id."""
-    if email is not None:
-        users: InternalClient = request.app.state.users
-        try:
-            person: dict[str, Any] = await users.get("/internal/v1/users/lookup", {"email": email})
-        except NotFound as exc:
-            raise Invalid("No PFMS user has this email", field="email") from exc
-        other, field = uuid.UUID(str(person["user_id"])), "email"
+    """The other person: found by email already, or a contact by id."""
+    if by_email is not None:
+        other, field = by_email, "email"
     else:
         assert user_id is not None  # the schema wants exactly one of the two
         other, field = user_id, "user_id"
@@ -144,11 +151,12 @@ async def send(
 ) -> dict[str, Any]:
     """Pay another user: the amount is held out of the caller's account at once (`sent`); it lands when the
     payee accepts it (at once if they have exactly one wallet/checking/savings account of the currency)."""
+    found = await lookup(request, body.email)
 
     async def run() -> dict[str, Any]:
         account = await paying_account(session, user, body.from_account_id)
         ledger.check_amount(body.amount, account.currency)
-        payee = await counterpart(request, session, user, body.email, body.user_id)
+        payee = await counterpart(session, user, found, body.user_id)
         payment = Payment(
             id=uuid.uuid4(),
             payer_id=user,
@@ -181,10 +189,11 @@ async def ask(
     idempotency_key: KeyHeader = None,
 ) -> dict[str, Any]:
     """Ask another user for money (`requested`); they pay it from an account of `currency` or decline."""
+    found = await lookup(request, body.email)
 
     async def run() -> dict[str, Any]:
         ledger.check_amount(body.amount, body.currency)
-        payer = await counterpart(request, session, user, body.email, body.user_id)
+        payer = await counterpart(session, user, found, body.user_id)
         payment = Payment(
             id=uuid.uuid4(),
             payer_id=payer,

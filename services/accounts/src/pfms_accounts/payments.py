@@ -109,8 +109,18 @@ async def notify(session: AsyncSession, user_id: uuid.UUID, payment: Payment, wh
 
 async def hold(session: AsyncSession, payment: Payment, account: Account) -> None:
     """Step 1 (the payment already `sent`): the payer's money into their clearing account, refused below
-    the wallet's floor — the whole request then rolls back."""
-    clearing = await ledger.external(session, payment.payer_id, payment.currency, AccountType.CLEARING)
+    the wallet's floor — the whole request then rolls back.
+
+    The books' accounts every later step needs (the payer's clearing and edge, the payee's edge) are made
+    here, in one order of (person, kind): two first payments crossing each other then cannot wait on each
+    other's new rows, and the delivery only locks rows that exist."""
+    books = sorted(
+        {(payment.payer_id, AccountType.CLEARING), (payment.payer_id, AccountType.EXTERNAL)}
+        | {(payment.payee_id, AccountType.EXTERNAL)},
+        key=lambda owner_kind: (str(owner_kind[0]), owner_kind[1].value),
+    )
+    made = {key: await ledger.external(session, key[0], payment.currency, key[1]) for key in books}
+    clearing = made[(payment.payer_id, AccountType.CLEARING)]
     booked = await ledger.book(
         session,
         payment.payer_id,
@@ -159,8 +169,7 @@ async def on_sent(session: AsyncSession, data: PaymentSent) -> None:
         return
     assert isinstance(target, uuid.UUID)
     move(payment, PaymentStatus.ACCEPTED)
-    payment.payee_account_id = target
-    await deliver(session, payment)
+    await deliver(session, payment, target)
 
 
 async def accept(session: AsyncSession, payment: Payment, account: Account) -> None:
@@ -175,18 +184,21 @@ async def on_accepted(session: AsyncSession, data: PaymentAccepted) -> None:
     payment = await locked(session, data.payment_id)
     if allowed(payment, PaymentStatus.SETTLED):
         assert payment is not None
-        await deliver(session, payment)
+        await deliver(session, payment, payment.payee_account_id)
 
 
-async def deliver(session: AsyncSession, payment: Payment) -> None:
+async def deliver(session: AsyncSession, payment: Payment, account_id: uuid.UUID | None) -> None:
     """Step 3: the hold leaves the payer's books and enters the payee's account; an account that is gone,
-    archived or in another currency fails the payment instead (the refund follows)."""
+    archived or in another currency fails the payment instead (the refund follows).
+
+    The payment names the account only once it is locked: naming it first would take a share lock on it
+    (the foreign key) that two deliveries into one account would each hold while waiting for the other's."""
     ccy = payment.currency
     clearing = await ledger.external(session, payment.payer_id, ccy, AccountType.CLEARING)
     payer_edge = await ledger.external(session, payment.payer_id, ccy)
     payee_edge = await ledger.external(session, payment.payee_id, ccy)
     # every account of both entries locked in one id order (as `ledger.book` does), then the payee's checked
-    wanted = {clearing, payer_edge, payee_edge, payment.payee_account_id or clearing}
+    wanted = {clearing, payer_edge, payee_edge, account_id or clearing}
     rows = await session.scalars(
         select(Account)
         .where(Account.id.in_(wanted))
@@ -194,10 +206,11 @@ async def deliver(session: AsyncSession, payment: Payment) -> None:
         .with_for_update()
         .execution_options(populate_existing=True)
     )
-    account = next((a for a in rows if a.id == payment.payee_account_id and a.user_id == payment.payee_id), None)
+    account = next((a for a in rows if a.id == account_id and a.user_id == payment.payee_id), None)
     if account is None or account.archived or account.currency != ccy:
         await fail(session, payment, "account_unavailable")
         return
+    payment.payee_account_id = account.id
     ref = f"payment:{payment.id}"
     await ledger.book(
         session,
