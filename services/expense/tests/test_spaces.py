@@ -3,10 +3,12 @@
 alerts every member."""
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
+from pfms_contracts.identity import UserDeleted
 from pfms_contracts.spaces import SpaceMember, SpaceMembershipChanged
 from pfms_expense.models import Budget, Expense, RecurringExpense
 from pfms_expense.scheduler import today_utc
@@ -189,6 +191,15 @@ async def test_a_household_shares_expenses_and_budgets_by_role(env) -> None:
 
     await env.until(removed)
     assert len(env.data(await client.get(EXPENSES, headers=inside(owner)))) == 4
+
+    # The viewer's account deleted: their membership is forgotten with the rest of their data.
+    await env.publish(UserDeleted(user_id=viewer.user_id, deleted_at=datetime.now(UTC)), source="auth")
+
+    async def forgotten() -> bool:
+        return await env.count(SpaceMembership, SpaceMembership.user_id == viewer.user_id) == 0
+
+    await env.until(forgotten)
+    assert await env.count(SpaceMembership, SpaceMembership.space_id == space) == 1
 
     # The space deleted: its expenses, schedules and budgets go; personal ones stay.
     await env.publish(snapshot(space, owner.user_id, 4, {}, deleted=True))
