@@ -389,6 +389,14 @@ EXCLUDED: dict[str, str] = {
         "and payee, who both see it); accounts' test_payments_api.py checks a third user's calls are 404"
         for suffix in ("", "/pay", "/accept", "/decline")
     },
+    **{
+        f"/api/v1/accounts/connections/{{connection_id}}{suffix}": "a bank connection is made by exchanging a "
+        "provider's (Plaid, Belvo) token, which the fleet cannot reach; accounts' test_bank_connections.py checks "
+        "another user's read, sync and unlink are 404"
+        for suffix in ("", "/sync")
+    },
+    "/api/v1/accounts/connections/webhooks/{provider}": "a bank provider's public webhook, keyed by the provider's "
+    "name and authenticated by its signature or secret, not a user's token (accounts' test_bank_connections.py: 401)",
 }
 """Path-id routes deliberately left out, with the reason."""
 

@@ -5,12 +5,13 @@ import hashlib
 import json
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from .replay import Replay
+if TYPE_CHECKING:  # loaded by file path from tests-e2e too, where there is no package
+    from .replay import Replay
 
 BELVO_SECRET = "Bearer belvo-webhook-secret-for-tests"
 
@@ -21,7 +22,7 @@ class PlaidSigner:
     key: ec.EllipticCurvePrivateKey
 
     @classmethod
-    def publish(cls, replay: Replay, kid: str = "6c5516e1-92dc-479e-a8ff-5a51992e0001") -> "PlaidSigner":
+    def publish(cls, replay: "Replay", kid: str = "6c5516e1-92dc-479e-a8ff-5a51992e0001") -> "PlaidSigner":
         key = ec.generate_private_key(ec.SECP256R1())
         jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(key.public_key()))
         body = {
