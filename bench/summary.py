@@ -78,6 +78,8 @@ FIGURES: tuple[Figure, ...] = (
     Figure("accounts", "reads.balance_http.p95_ms", "accounts balance, 100,000 postings: p95", "ms", 10, "<"),
     Figure("accounts_cards", "concurrent.per_second", "accounts: 1,100 concurrent card authorisations", "auth/s"),
     Figure("accounts_cards", "sequential.authorisation_http.p95_ms", "accounts card authorisation: p95", "ms"),
+    Figure("accounts_payments", "sends_per_second", "accounts: 200 concurrent P2P payments sent", "payments/s"),
+    Figure("accounts_payments", "all_settled_after_seconds", "accounts: the same 200 payments all settled", "s"),
 )
 
 COMPARE = {
