@@ -23,7 +23,9 @@ from pfms_local.fleet import Fleet, wait_for
 from pfms_platform.catalogue import SERVICES
 from pfms_platform.testing.helpers import served
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+"""Slow: it restarts the accounts service twice (pointed at the replay server, then back), ~100 s on a loaded
+machine — beyond what one change may add to the default run; `make test-slow` runs it."""
 
 SUPPORT = Path(__file__).resolve().parents[1] / "services" / "accounts" / "tests"
 CONNECTIONS = "/api/v1/accounts/connections"
