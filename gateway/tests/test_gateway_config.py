@@ -32,6 +32,8 @@ PUBLIC_PATHS = {
     "~/api/v1/auth/passkeys/login/options$",
     "~/api/v1/auth/passkeys/login/verify$",
     "/.well-known/jwks.json",
+    "~/api/v1/accounts/cards/webhooks/[^/]+$",
+    "~/api/v1/accounts/connections/webhooks/[^/]+$",
 }
 PROTECTED_AUTH_URLS = [
     "/api/v1/auth/logout",
@@ -127,7 +129,9 @@ def test_no_route_can_match_internal_or_health(config: KongConfig, router: Route
         assert router.match(normalize_path(sample)) is None, sample
 
 
-def test_public_routes_are_exactly_the_public_auth_endpoints(config: KongConfig, router: Router[str]) -> None:
+def test_public_routes_are_exactly_the_public_auth_endpoints_and_the_webhooks(
+    config: KongConfig, router: Router[str]
+) -> None:
     public = {p for r in config.routes if _is_public(config, r.name) for p in r.paths}
     assert public == PUBLIC_PATHS
     for url in [
@@ -143,9 +147,14 @@ def test_public_routes_are_exactly_the_public_auth_endpoints(config: KongConfig,
         "/api/v1/auth/passkeys/login/options",
         "/api/v1/auth/passkeys/login/verify",
         "/.well-known/jwks.json",
+        "/api/v1/accounts/cards/webhooks/sandbox",
+        "/api/v1/accounts/connections/webhooks/plaid",
     ]:
         route = router.match(url)
         assert route is not None and _is_public(config, route), url
+    for url in ["/api/v1/accounts/cards/webhooks", "/api/v1/accounts/cards/abc", "/api/v1/accounts/connections/x/sync"]:
+        route = router.match(normalize_path(url))
+        assert route == "accounts" and not _is_public(config, route), url
     for url in PROTECTED_AUTH_URLS:
         route = router.match(normalize_path(url))
         assert route == "auth" and not _is_public(config, route), url
