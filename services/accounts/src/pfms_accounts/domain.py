@@ -49,6 +49,8 @@ class EntryKind(StrEnum):
     EXPENSE = "expense"
     INCOME = "income"
     PAYMENT = "payment"
+    LOAN_PAYMENT = "loan_payment"
+    INVESTMENT = "investment"
 
 
 @dataclass(frozen=True)

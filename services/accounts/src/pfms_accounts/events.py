@@ -9,7 +9,7 @@ from sqlalchemy import delete
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pfms_accounts import card_spends, linked, payments
+from pfms_accounts import card_spends, holdings, linked, payments
 from pfms_accounts.domain import EntryKind
 from pfms_accounts.models import (
     Account,
@@ -27,6 +27,8 @@ from pfms_contracts.accounts import PaymentAccepted, PaymentDeclined, PaymentFai
 from pfms_contracts.expense import ExpenseCreated, ExpenseDeleted, ExpenseUpdated
 from pfms_contracts.identity import UserDeleted, UserUpdated
 from pfms_contracts.income import IncomeDeleted, IncomeReceived, IncomeUpdated
+from pfms_contracts.investment import InvestmentTransaction
+from pfms_contracts.loan import LoanPaymentMade
 from pfms_finance.currency import normalise_currency
 from pfms_platform.events.consumer import Handler
 from pfms_platform.logging import get_logger
@@ -130,4 +132,6 @@ HANDLERS: dict[str, Handler] = {
     PaymentAccepted.type: payments.on_accepted,
     PaymentDeclined.type: payments.on_declined,
     PaymentFailed.type: payments.on_failed,
+    LoanPaymentMade.type: holdings.on_loan_payment,
+    InvestmentTransaction.type: holdings.on_investment_transaction,
 }
