@@ -4,8 +4,8 @@ their accounts and imports the bank's history; then a signed Plaid webhook (ES25
 makes the accounts service sync in the background, and the new transaction becomes an expense that the
 ai service categorises and the ledger books on the account; the payroll credit became income.
 
-The webhook is sent to the accounts service itself: the gateway guards every `/api/v1/accounts` path
-with a user token, and the public route for the providers' webhooks is the gateway's to add."""
+The webhook comes through the gateway's public `accounts-webhooks` route (no user token; the accounts
+service checks Plaid's signature)."""
 
 import importlib.util
 import sys
@@ -99,13 +99,11 @@ async def test_a_bank_webhook_imports_transactions_that_become_categorised_expen
     checking = connection["accounts"][0]
 
     body = signing.plaid_body(ITEM)
-    async with httpx.AsyncClient(base_url=fleet.url("accounts")) as accounts:
-        forged = await accounts.post(
-            f"{CONNECTIONS}/webhooks/plaid", content=body, headers=signer.headers(body, age=600)
-        )
-        assert forged.status_code == 401
-        hook = await accounts.post(f"{CONNECTIONS}/webhooks/plaid", content=body, headers=signer.headers(body))
-        assert hook.status_code == 200 and hook.json()["data"]["duplicate"] is False, hook.text
+    # Plaid calls the gateway's public webhook route: no user token, only its signature.
+    forged = await gateway.post(f"{CONNECTIONS}/webhooks/plaid", content=body, headers=signer.headers(body, age=600))
+    assert forged.status_code == 401
+    hook = await gateway.post(f"{CONNECTIONS}/webhooks/plaid", content=body, headers=signer.headers(body))
+    assert hook.status_code == 200 and hook.json()["data"]["duplicate"] is False, hook.text
 
     async def expenses() -> dict[str, dict[str, Any]] | None:
         response = await gateway.get("/api/v1/expenses", params={"limit": 100}, headers=person.headers)

@@ -3,8 +3,8 @@
 approves a spend that moves the wallet's balance and is handed on as `account.transaction_imported`,
 a frozen card is declined, a forged signature changes nothing, and a stranger gets 404 for the card.
 
-The webhook goes to the accounts service directly: the gateway's public route for
-`/api/v1/accounts/cards/webhooks/{issuer}` is the lead's to add (the route is bearer-protected now)."""
+The issuer's webhook comes through the gateway's public `accounts-webhooks` route: no user token, only
+the issuer's signature, which the accounts service checks."""
 
 import uuid
 from decimal import Decimal
@@ -47,21 +47,21 @@ async def test_a_card_spends_from_its_wallet_only_while_allowed(gateway: httpx.A
 
     tap = await BusTap.open(fleet, "financial.events", "account.transaction_imported")
     try:
-        async with httpx.AsyncClient(base_url=fleet.url("accounts"), timeout=15.0) as accounts:
+        async with httpx.AsyncClient(base_url=fleet.gateway_url, timeout=15.0) as issuer_side:
             body = sandbox_payload(f"e2e-{uuid.uuid4()}", row["token"], "30.00", "USD", "Corner Cafe")
-            forged = await accounts.post(WEBHOOK, content=body, headers=SandboxIssuer("guess").sign(body))
+            forged = await issuer_side.post(WEBHOOK, content=body, headers=SandboxIssuer("guess").sign(body))
             assert forged.status_code == 401
-            approved = await accounts.post(WEBHOOK, content=body, headers=issuer.sign(body))
+            approved = await issuer_side.post(WEBHOOK, content=body, headers=issuer.sign(body))
             assert approved.status_code == 200 and approved.json()["data"]["decision"] == "approve", approved.text
             event = await tap.wait("account.transaction_imported", transaction_id=approved.json()["data"]["id"])
             assert event["data"]["source"] == "card" and event["data"]["posted"] is True
             over = sandbox_payload(f"e2e-{uuid.uuid4()}", row["token"], "50.01", "USD")
-            declined = (await accounts.post(WEBHOOK, content=over, headers=issuer.sign(over))).json()["data"]
+            declined = (await issuer_side.post(WEBHOOK, content=over, headers=issuer.sign(over))).json()["data"]
             assert declined["decision"] == "decline" and declined["reason"] == "over_transaction_limit"
             frozen = await gateway.post(f"{ACCOUNTS}/cards/{card['id']}/freeze", headers=person.headers)
             assert frozen.status_code == 200 and frozen.json()["data"]["status"] == "frozen"
             later = sandbox_payload(f"e2e-{uuid.uuid4()}", row["token"], "1.00", "USD")
-            refused = (await accounts.post(WEBHOOK, content=later, headers=issuer.sign(later))).json()["data"]
+            refused = (await issuer_side.post(WEBHOOK, content=later, headers=issuer.sign(later))).json()["data"]
             assert refused["reason"] == "card_frozen"
     finally:
         await tap.close()
