@@ -22,6 +22,7 @@ class AccountOpened(_AccountsEvent):
     account_type: str
     currency: str = Field(min_length=3, max_length=3)
     opening_balance: Decimal
+    space_id: UUID | None = Field(default=None, description="The shared space the account belongs to (None: personal).")
 
 
 class AccountArchived(_AccountsEvent):
@@ -30,6 +31,7 @@ class AccountArchived(_AccountsEvent):
     account_id: UUID
     balance: Decimal
     currency: str = Field(min_length=3, max_length=3)
+    space_id: UUID | None = Field(default=None, description="The shared space the account belongs to (None: personal).")
 
 
 class TransferCompleted(_AccountsEvent):
@@ -40,6 +42,7 @@ class TransferCompleted(_AccountsEvent):
     to_account_id: UUID
     amount: Decimal
     currency: str = Field(min_length=3, max_length=3)
+    space_id: UUID | None = Field(default=None, description="The shared space the account belongs to (None: personal).")
 
 
 class ExchangeCompleted(_AccountsEvent):
@@ -54,6 +57,7 @@ class ExchangeCompleted(_AccountsEvent):
     buy_currency: str = Field(min_length=3, max_length=3)
     rate: Decimal
     fee: Decimal
+    space_id: UUID | None = Field(default=None, description="The shared space the account belongs to (None: personal).")
 
 
 class BalanceAdjusted(_AccountsEvent):
@@ -64,6 +68,7 @@ class BalanceAdjusted(_AccountsEvent):
     difference: Decimal
     balance: Decimal
     currency: str = Field(min_length=3, max_length=3)
+    space_id: UUID | None = Field(default=None, description="The shared space the account belongs to (None: personal).")
 
 
 class TransactionImported(_AccountsEvent):

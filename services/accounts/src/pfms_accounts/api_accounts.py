@@ -1,6 +1,7 @@
 """HTTP routes of accounts: open, list, read, change, archive; their postings, reconciliation and net worth.
 
-Every route acts on the caller's own accounts only (another user's account is a 404). The books'
+Every route acts on the accounts of the caller's scope only (`X-Space-ID`: absent, their personal accounts;
+a space's id, that space's — viewers read, members also write): any other account is a 404. The books'
 counter-accounts (`external`) are never listed or addressable.
 """
 
@@ -35,7 +36,7 @@ from pfms_platform.db import Session
 from pfms_platform.envelope import Envelope, PageEnvelope, PageParams, ok, paged
 from pfms_platform.errors import Invalid
 from pfms_platform.events.outbox import emit
-from pfms_platform.security import CurrentUser
+from pfms_platform.spaces import CurrentScope
 
 router = APIRouter(prefix="/api/v1/accounts", tags=["accounts"])
 
@@ -53,11 +54,13 @@ class AccountQuery(PageParams):
 
 @router.get("/net-worth", response_model=Envelope[NetWorthOut])
 async def net_worth(
-    query: Annotated[NetWorthQuery, Query()], user: CurrentUser, session: Session, request: Request
+    query: Annotated[NetWorthQuery, Query()], scope: CurrentScope, session: Session, request: Request
 ) -> dict[str, Any]:
-    """Assets minus liabilities now, and at the end of each day from `from` to `to` (a chart's series)."""
+    """Assets minus liabilities now, and at the end of each day from `from` to `to` (a chart's series); with
+    `X-Space-ID`, of the space's accounts."""
+    scope.require("read")
     settings: Settings = request.app.state.settings
-    currency = query.currency or await networth.currency_of(session, user, settings.default_currency)
+    currency = query.currency or await networth.currency_of(session, scope.user_id, settings.default_currency)
     today = datetime.now(UTC).date()
     stop = query.to or today
     start = query.from_ or stop - timedelta(days=30)
@@ -67,8 +70,8 @@ async def net_worth(
         raise Invalid("`from` must not be after `to`", field="from")
     if (stop - start).days >= settings.net_worth_max_days:
         raise Invalid(f"At most {settings.net_worth_max_days} days at once", field="from")
-    current = await networth.now(request.app, session, user, currency)
-    series = await networth.history(request.app, session, user, currency, start, stop)
+    current = await networth.now(request.app, session, scope, currency)
+    series = await networth.history(request.app, session, scope, currency, start, stop)
     return ok(
         NetWorthOut(
             currency=currency,
@@ -88,13 +91,16 @@ async def net_worth(
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=Envelope[AccountOut], responses=MOVE_ERRORS)
 async def create_account(
     body: AccountCreate,
-    user: CurrentUser,
+    scope: CurrentScope,
     session: Session,
     request: Request,
     response: Response,
     idempotency_key: KeyHeader = None,
 ) -> dict[str, Any]:
-    """Open an account; a non-zero opening balance is booked against the books' edge (an `opening` entry)."""
+    """Open an account (with `X-Space-ID`, the space's); a non-zero opening balance is booked against the
+    books' edge (an `opening` entry)."""
+    scope.require("write")
+    user = scope.user_id
 
     async def run() -> dict[str, Any]:
         ledger.check_amount(body.opening_balance, body.currency, "opening_balance")
@@ -106,18 +112,19 @@ async def create_account(
             raise Invalid("Only investment accounts link a portfolio", field="portfolio_id")
         if body.loan_id is not None and body.type is not AccountType.LOAN:
             raise Invalid("Only loan accounts link a loan", field="loan_id")
-        account = Account(id=uuid.uuid4(), user_id=user, **body.model_dump())
+        account = Account(id=uuid.uuid4(), **scope.owner_values(), **body.model_dump())
         session.add(account)
         await session.flush()
+        books = ledger.owner(account)
         if body.opening_balance != 0:
             legs = domain.external_legs(
                 account.id,
-                await ledger.external(session, user, body.currency),
+                await ledger.external(session, books, body.currency),
                 body.currency,
                 body.opening_balance,
             )
             try:
-                await ledger.book(session, user, EntryKind.OPENING, legs, description="Opening balance")
+                await ledger.book(session, books, EntryKind.OPENING, legs, description="Opening balance")
             except Invalid as exc:
                 raise Invalid(exc.message, field="opening_balance", code=exc.code) from exc
         await session.refresh(account)
@@ -130,6 +137,7 @@ async def create_account(
                 account_type=account.type,
                 currency=account.currency,
                 opening_balance=account.opening_balance,
+                space_id=account.space_id,
             ),
         )
         return account_out(account)
@@ -138,9 +146,12 @@ async def create_account(
 
 
 @router.get("", response_model=PageEnvelope[AccountOut])
-async def list_accounts(query: Annotated[AccountQuery, Query()], user: CurrentUser, session: Session) -> dict[str, Any]:
+async def list_accounts(
+    query: Annotated[AccountQuery, Query()], scope: CurrentScope, session: Session
+) -> dict[str, Any]:
     """Oldest first; filter by type; archived ones only with `include_archived=true`."""
-    where = [Account.user_id == user, Account.type.not_in(domain.BOOKS_ONLY)]
+    scope.require("read")
+    where = [scope.owns(Account), Account.type.not_in(domain.BOOKS_ONLY)]
     if query.type:
         where.append(Account.type == query.type.value)
     if not query.include_archived:
@@ -153,16 +164,18 @@ async def list_accounts(query: Annotated[AccountQuery, Query()], user: CurrentUs
 
 
 @router.get("/{account_id}", response_model=Envelope[AccountOut], responses=ACCOUNT_404)
-async def get_account(account_id: uuid.UUID, user: CurrentUser, session: Session) -> dict[str, Any]:
+async def get_account(account_id: uuid.UUID, scope: CurrentScope, session: Session) -> dict[str, Any]:
     """The account with its balance (the running sum kept with the postings: one row read)."""
-    return ok(account_out(await ledger.account_of(session, user, account_id)))
+    scope.require("read")
+    return ok(account_out(await ledger.account_of(session, scope, account_id)))
 
 
 @router.patch("/{account_id}", response_model=Envelope[AccountOut], responses=ACCOUNT_404)
 async def update_account(
-    account_id: uuid.UUID, body: AccountUpdate, user: CurrentUser, session: Session
+    account_id: uuid.UUID, body: AccountUpdate, scope: CurrentScope, session: Session
 ) -> dict[str, Any]:
-    account = await ledger.account_of(session, user, account_id, lock=True)
+    scope.require("write")
+    account = await ledger.account_of(session, scope, account_id, lock=True)
     changes = body.changes()
     if changes.get("overdraft_limit") is not None:
         if account.type != AccountType.WALLET.value:
@@ -181,10 +194,11 @@ async def update_account(
 
 
 @router.delete("/{account_id}", response_model=Envelope[AccountOut], responses=ACCOUNT_404)
-async def delete_account(account_id: uuid.UUID, user: CurrentUser, session: Session) -> dict[str, Any]:
+async def delete_account(account_id: uuid.UUID, scope: CurrentScope, session: Session) -> dict[str, Any]:
     """An account with postings is archived (its history stays; `archived: true` in the answer); one without
     is deleted (a later GET is a 404). The answer is its last state."""
-    account = await ledger.account_of(session, user, account_id, lock=True)
+    scope.require("write")
+    account = await ledger.account_of(session, scope, account_id, lock=True)
     if await session.scalar(select(exists().where(Posting.account_id == account.id))):
         if not account.archived:
             account.archived = True
@@ -193,7 +207,11 @@ async def delete_account(account_id: uuid.UUID, user: CurrentUser, session: Sess
             await emit(
                 session,
                 AccountArchived(
-                    user_id=user, account_id=account.id, balance=account.balance, currency=account.currency
+                    user_id=scope.user_id,
+                    account_id=account.id,
+                    balance=account.balance,
+                    currency=account.currency,
+                    space_id=account.space_id,
                 ),
             )
         return ok(account_out(account))
@@ -204,11 +222,12 @@ async def delete_account(account_id: uuid.UUID, user: CurrentUser, session: Sess
 
 @router.get("/{account_id}/postings", response_model=PageEnvelope[PostingOut], responses=ACCOUNT_404)
 async def list_postings(
-    account_id: uuid.UUID, page: Annotated[PageParams, Query()], user: CurrentUser, session: Session
+    account_id: uuid.UUID, page: Annotated[PageParams, Query()], scope: CurrentScope, session: Session
 ) -> dict[str, Any]:
     """The account's postings, newest first, each with the balance it left (the total is kept on the account)."""
-    account = await ledger.account_of(session, user, account_id)
-    where = (Posting.account_id == account.id, Posting.user_id == user)
+    scope.require("read")
+    account = await ledger.account_of(session, scope, account_id)
+    where = (Posting.account_id == account.id, Posting.user_id == ledger.owner(account))
     total = account.postings_count
     rows = await session.execute(
         select(Posting, JournalEntry.kind, JournalEntry.description)
@@ -242,10 +261,11 @@ class StatedBalance(BaseModel):
 
 @router.get("/{account_id}/reconciliation", response_model=Envelope[Reconciliation], responses=ACCOUNT_404)
 async def reconciliation(
-    account_id: uuid.UUID, query: Annotated[StatedBalance, Query()], user: CurrentUser, session: Session
+    account_id: uuid.UUID, query: Annotated[StatedBalance, Query()], scope: CurrentScope, session: Session
 ) -> dict[str, Any]:
     """The difference between a stated real balance and the books; nothing is booked."""
-    account = await ledger.account_of(session, user, account_id)  # ownership first: a stranger gets 404, not 422
+    scope.require("read")
+    account = await ledger.account_of(session, scope, account_id)  # ownership first: a stranger gets 404, not 422
     if query.balance is None:
         raise Invalid("State the real balance", field="balance")
     ledger.check_amount(query.balance, account.currency, "balance")
@@ -274,7 +294,7 @@ def _reconciliation(
 async def reconcile(
     account_id: uuid.UUID,
     body: ReconcileCreate,
-    user: CurrentUser,
+    scope: CurrentScope,
     session: Session,
     request: Request,
     response: Response,
@@ -282,18 +302,23 @@ async def reconcile(
 ) -> dict[str, Any]:
     """Book the difference to a stated real balance (statement, valuation of a house or car) as an adjustment;
     a zero difference books nothing (`entry_id` null)."""
+    scope.require("write")
+    user = scope.user_id
 
     async def run() -> dict[str, Any]:
-        account = await ledger.account_of(session, user, account_id)
+        account = await ledger.account_of(session, scope, account_id)
         ledger.movable(account, "balance")
         ledger.check_amount(body.balance, account.currency, "balance")
-        edge = await ledger.external(session, user, account.currency)
-        book = (await ledger.lock(session, user, [account.id, edge]))[account.id].balance
+        books = ledger.owner(account)
+        edge = await ledger.external(session, books, account.currency)
+        book = (await ledger.lock(session, books, [account.id, edge]))[account.id].balance
         difference = body.balance - book
         if difference == 0:
             return _reconciliation(account, body.balance, book)
         legs = domain.external_legs(account.id, edge, account.currency, difference)
-        booked = await ledger.book(session, user, EntryKind.ADJUSTMENT, legs, description=body.note or "Reconciliation")
+        booked = await ledger.book(
+            session, books, EntryKind.ADJUSTMENT, legs, description=body.note or "Reconciliation"
+        )
         assert booked is not None
         entry, postings = booked
         mine = next(p for p in postings if p.account_id == account.id)
@@ -306,6 +331,7 @@ async def reconcile(
                 difference=mine.amount,
                 balance=mine.balance_after,
                 currency=account.currency,
+                space_id=account.space_id,
             ),
         )
         return _reconciliation(account, body.balance, mine.balance_after - mine.amount, entry.id)

@@ -1,7 +1,8 @@
 """HTTP routes that move money: transfers between the caller's accounts and quoted currency exchanges.
 
-Every POST here takes an `Idempotency-Key` header (see `idempotency`). Both accounts must be the
-caller's (else 404) and not archived; a wallet never goes below minus its overdraft limit.
+Every POST here takes an `Idempotency-Key` header (see `idempotency`). Both accounts must be of the
+caller's scope (`X-Space-ID`: personal, or one space where the caller may write; else 404, a viewer 403)
+and not archived; a wallet never goes below minus its overdraft limit. The money moves on that scope's books.
 """
 
 import uuid
@@ -25,7 +26,7 @@ from pfms_platform.db import Session
 from pfms_platform.envelope import Envelope, ok
 from pfms_platform.errors import Invalid, NotFound
 from pfms_platform.events.outbox import emit
-from pfms_platform.security import CurrentUser
+from pfms_platform.spaces import CurrentScope
 
 router = APIRouter(prefix="/api/v1/accounts", tags=["transfers and exchange"])
 
@@ -81,19 +82,21 @@ async def once(
 )
 async def transfer(
     body: TransferCreate,
-    user: CurrentUser,
+    scope: CurrentScope,
     session: Session,
     request: Request,
     response: Response,
     idempotency_key: KeyHeader = None,
 ) -> dict[str, Any]:
-    """Move `amount` from one of the caller's accounts to another of the same currency."""
+    """Move `amount` from one of the scope's accounts to another of the same currency."""
+    scope.require("write")
+    user = scope.user_id
 
     async def run() -> dict[str, Any]:
         if body.from_account_id == body.to_account_id:
             raise Invalid("Pick two different accounts", field="to_account_id")
-        source = await ledger.account_of(session, user, body.from_account_id)
-        target = await ledger.account_of(session, user, body.to_account_id)
+        source = await ledger.account_of(session, scope, body.from_account_id)
+        target = await ledger.account_of(session, scope, body.to_account_id)
         ledger.movable(source, "from_account_id")
         ledger.movable(target, "to_account_id")
         if source.currency != target.currency:
@@ -104,7 +107,9 @@ async def transfer(
             )
         ledger.check_amount(body.amount, source.currency)
         legs = domain.transfer_legs(source.id, target.id, source.currency, body.amount)
-        booked = await ledger.book(session, user, EntryKind.TRANSFER, legs, description=body.description)
+        booked = await ledger.book(
+            session, ledger.owner(source), EntryKind.TRANSFER, legs, description=body.description
+        )
         assert booked is not None  # no source_ref: always books
         entry, postings = booked
         await emit(
@@ -116,6 +121,7 @@ async def transfer(
                 to_account_id=target.id,
                 amount=body.amount,
                 currency=source.currency,
+                space_id=scope.space_id,
             ),
         )
         return entry_out(entry, postings, {source.id, target.id})
@@ -126,12 +132,13 @@ async def transfer(
 @router.post(
     "/exchanges/quotes", status_code=status.HTTP_201_CREATED, response_model=Envelope[QuoteOut], responses=MOVE_ERRORS
 )
-async def create_quote(body: QuoteCreate, user: CurrentUser, session: Session, request: Request) -> dict[str, Any]:
+async def create_quote(body: QuoteCreate, scope: CurrentScope, session: Session, request: Request) -> dict[str, Any]:
     """Rate (market-data) and fee for selling `amount` of one account's currency into another account's;
     executable for `quote_ttl_seconds` (30 s). Moves no money."""
+    scope.require("write")
     settings: Settings = request.app.state.settings
-    source = await ledger.account_of(session, user, body.from_account_id)
-    target = await ledger.account_of(session, user, body.to_account_id)
+    source = await ledger.account_of(session, scope, body.from_account_id)
+    target = await ledger.account_of(session, scope, body.to_account_id)
     ledger.movable(source, "from_account_id")
     ledger.movable(target, "to_account_id")
     if source.currency == target.currency:
@@ -141,7 +148,7 @@ async def create_quote(body: QuoteCreate, user: CurrentUser, session: Session, r
     q = domain.quote(body.amount, source.currency, target.currency, rate, settings.exchange_fee_percent)
     row = FxQuote(
         id=uuid.uuid4(),
-        user_id=user,
+        user_id=scope.user_id,
         from_account_id=source.id,
         to_account_id=target.id,
         sell_amount=q.sell_amount,
@@ -162,13 +169,15 @@ async def create_quote(body: QuoteCreate, user: CurrentUser, session: Session, r
 )
 async def exchange(
     body: ExchangeCreate,
-    user: CurrentUser,
+    scope: CurrentScope,
     session: Session,
     request: Request,
     response: Response,
     idempotency_key: KeyHeader = None,
 ) -> dict[str, Any]:
     """Execute a quote while it is valid (else 422 QUOTE_EXPIRED); a quote executes once (else 422 QUOTE_USED)."""
+    scope.require("write")
+    user = scope.user_id
 
     async def run() -> dict[str, Any]:
         quote = await session.scalar(
@@ -180,23 +189,24 @@ async def exchange(
             raise Invalid("The quote was executed already", field="quote_id", code="QUOTE_USED")
         if quote.expires_at <= datetime.now(UTC):
             raise Invalid("The quote expired: ask for a new one", field="quote_id", code="QUOTE_EXPIRED")
-        source = await ledger.account_of(session, user, quote.from_account_id)
-        target = await ledger.account_of(session, user, quote.to_account_id)
+        source = await ledger.account_of(session, scope, quote.from_account_id)
+        target = await ledger.account_of(session, scope, quote.to_account_id)
         ledger.movable(source, "from_account_id")
         ledger.movable(target, "to_account_id")
         q = domain.Quote(
             quote.sell_amount, quote.sell_currency, quote.fee, quote.rate, quote.buy_amount, quote.buy_currency
         )
+        books = ledger.owner(source)
         legs = domain.exchange_legs(
             source.id,
             target.id,
-            await ledger.external(session, user, q.sell_currency),
-            await ledger.external(session, user, q.buy_currency),
+            await ledger.external(session, books, q.sell_currency),
+            await ledger.external(session, books, q.buy_currency),
             q,
         )
         booked = await ledger.book(
             session,
-            user,
+            books,
             EntryKind.EXCHANGE,
             legs,
             description=f"{q.sell_currency} → {q.buy_currency}",
@@ -219,6 +229,7 @@ async def exchange(
                 buy_currency=q.buy_currency,
                 rate=q.rate,
                 fee=q.fee,
+                space_id=scope.space_id,
             ),
         )
         return entry_out(entry, postings, {source.id, target.id})

@@ -1,5 +1,5 @@
 """Events the accounts service consumes: expenses and income that name an account (booked on it), the
-profile currency (net worth is shown in it) and deletions.
+profile currency (net worth is shown in it), spaces' memberships and deletions.
 
 Handlers are idempotent beyond the platform's inbox: a movement books only the difference to what the
 ledger holds for it (`linked`), the currency is an upsert, the purge deletes whatever is left.
@@ -9,7 +9,7 @@ from sqlalchemy import delete
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pfms_accounts import card_spends, holdings, linked, payments
+from pfms_accounts import card_spends, holdings, linked, payments, spaces
 from pfms_accounts.domain import EntryKind
 from pfms_accounts.models import (
     Account,
@@ -32,6 +32,7 @@ from pfms_contracts.loan import LoanPaymentMade
 from pfms_finance.currency import normalise_currency
 from pfms_platform.events.consumer import Handler
 from pfms_platform.logging import get_logger
+from pfms_platform.spaces import forget_member, space_handlers, space_of
 
 log = get_logger(__name__)
 
@@ -52,6 +53,7 @@ async def on_expense(session: AsyncSession, data: ExpenseCreated | ExpenseUpdate
         -data.amount,
         data.currency,
         data.description or "Expense",
+        space_of(data),
     )
 
 
@@ -75,6 +77,7 @@ async def on_income(session: AsyncSession, data: IncomeReceived | IncomeUpdated)
         data.net_amount,
         data.currency,
         data.description or "Income",
+        space_of(data),
     )
 
 
@@ -102,6 +105,8 @@ async def on_user_updated(session: AsyncSession, data: UserUpdated) -> None:
 async def on_user_deleted(session: AsyncSession, data: UserDeleted) -> None:
     """Every row of the person goes: cards and their authorisations, postings, entries, quotes, linked
     movements, accounts, keys, the currency."""
+    await spaces.release(session, data.user_id)  # their space accounts stay with the space
+    await forget_member(session, data.user_id)
     await forget_connections(session, data.user_id)  # bank connections (their accounts go below)
     await payments.forget_user(session, data.user_id)  # refunds what was held for them, then their payments go
     for model in (
@@ -134,4 +139,5 @@ HANDLERS: dict[str, Handler] = {
     PaymentFailed.type: payments.on_failed,
     LoanPaymentMade.type: holdings.on_loan_payment,
     InvestmentTransaction.type: holdings.on_investment_transaction,
+    **space_handlers(on_space_deleted=spaces.purge_space),
 }

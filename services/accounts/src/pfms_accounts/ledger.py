@@ -5,12 +5,16 @@ order, so two bookings touching the same accounts queue instead of deadlocking),
 balance and no wallet goes below its floor, writes the entry and its postings and moves each
 account's running balance, all in the caller's transaction. Two parallel transfers out of one
 wallet therefore run one after the other against the balance the first one left.
+
+Books have an owner: a person for their personal accounts, a shared space for its accounts (`owner`).
+Entries, postings and counter-accounts carry the owner's id in `user_id`, so a space's books stay whole
+whoever of its members moved the money, and a member's departure or deletion leaves them balanced.
 """
 
 import uuid
 from decimal import Decimal
 
-from sqlalchemy import select, text
+from sqlalchemy import and_, or_, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,15 +23,22 @@ from pfms_accounts.domain import AccountType, EntryKind, Leg
 from pfms_accounts.models import Account, JournalEntry, Posting
 from pfms_finance.currency import minor_units
 from pfms_platform.errors import Invalid, NotFound
+from pfms_platform.spaces import Scope
+
+
+def owner(account: Account) -> uuid.UUID:
+    """Whose books the account is on: its space's, else its user's."""
+    return account.space_id or account.user_id
 
 
 async def account_of(
-    session: AsyncSession, user_id: uuid.UUID, account_id: uuid.UUID, *, lock: bool = False
+    session: AsyncSession, scope: Scope | uuid.UUID, account_id: uuid.UUID, *, lock: bool = False
 ) -> Account:
-    """The user's own account; another user's (or a counter-account) is not found (404), never shown."""
-    query = select(Account).where(
-        Account.id == account_id, Account.user_id == user_id, Account.type.not_in(domain.BOOKS_ONLY)
-    )
+    """The scope's account (a user id: that user's personal account); any other (or a counter-account) is
+    not found (404), never shown."""
+    if isinstance(scope, uuid.UUID):
+        scope = Scope(scope, None, "owner")
+    query = select(Account).where(Account.id == account_id, scope.owns(Account), Account.type.not_in(domain.BOOKS_ONLY))
     account = await session.scalar(query.with_for_update() if lock else query)
     if account is None:
         raise NotFound("Account not found")
@@ -48,7 +59,7 @@ def check_amount(amount: Decimal, currency: str, field: str = "amount") -> None:
 async def external(
     session: AsyncSession, user_id: uuid.UUID, currency: str, kind: AccountType = AccountType.EXTERNAL
 ) -> uuid.UUID:
-    """The user's counter-account of `currency`, created the first time money crosses the books' edge
+    """The books owner's counter-account of `currency`, created the first time money crosses the books' edge
     (or, `kind=CLEARING`, their account of payments in flight, created with the first payment)."""
     await session.execute(
         insert(Account)
@@ -69,11 +80,13 @@ async def external(
 
 
 async def lock(session: AsyncSession, user_id: uuid.UUID, ids: list[uuid.UUID]) -> dict[uuid.UUID, Account]:
-    """Lock the user's accounts in id order (every booking does, so none waits on another in a cycle)."""
+    """Lock accounts of one books owner (`owner`) in id order (every booking does, so none waits on another
+    in a cycle)."""
     wanted = set(ids)
+    on_books = or_(and_(Account.user_id == user_id, Account.space_id.is_(None)), Account.space_id == user_id)
     rows = await session.scalars(
         select(Account)
-        .where(Account.id.in_(wanted), Account.user_id == user_id)
+        .where(Account.id.in_(wanted), on_books)
         .order_by(Account.id)
         .with_for_update()
         .execution_options(populate_existing=True)  # the balance as the lock found it, not as first read

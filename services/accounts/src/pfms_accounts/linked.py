@@ -3,9 +3,10 @@
 An `expense.*` / `income.*` event carries the movement's whole new state; `settle` books the difference
 between that and what the ledger holds for it (`linked_movements`): nothing for a repeated event, a
 correction for a changed amount, a move for another account, a reversal for a deletion — one balanced
-entry against the person's external counter-account. The account must be the event user's own and in
-the movement's currency; otherwise nothing is booked (logged), since converting would need the day's
-rate and the other service's amount is the truth in its own currency.
+entry against the external counter-account of the account's books. The account must be of the movement's
+scope — a personal expense on its owner's personal account, a space's expense (`space_id` on the event) on
+that space's account — and in the movement's currency; otherwise nothing is booked (logged), since
+converting would need the day's rate and the other service's amount is the truth in its own currency.
 """
 
 import uuid
@@ -19,24 +20,21 @@ from pfms_accounts import domain, ledger
 from pfms_accounts.domain import EntryKind, Leg
 from pfms_accounts.models import Account, LinkedMovement
 from pfms_platform.logging import get_logger
+from pfms_platform.spaces import Scope
 
 log = get_logger(__name__)
 
 
-async def _target(
-    session: AsyncSession, user_id: uuid.UUID, account_id: uuid.UUID | None, currency: str
-) -> uuid.UUID | None:
+async def _target(session: AsyncSession, scope: Scope, account_id: uuid.UUID | None, currency: str) -> Account | None:
     if account_id is None:
         return None
     account = await session.scalar(
-        select(Account).where(
-            Account.id == account_id, Account.user_id == user_id, Account.type.not_in(domain.BOOKS_ONLY)
-        )
+        select(Account).where(Account.id == account_id, scope.owns(Account), Account.type.not_in(domain.BOOKS_ONLY))
     )
     if account is None or account.currency != currency:
-        log.warning("movement not booked: unknown account or another currency", account_id=str(account_id))
+        log.warning("movement not booked: unknown account, another scope or currency", account_id=str(account_id))
         return None
-    return account.id
+    return account
 
 
 async def settle(
@@ -48,8 +46,10 @@ async def settle(
     amount: Decimal | None,
     currency: str,
     description: str,
+    space_id: uuid.UUID | None = None,
 ) -> None:
-    """Make the ledger hold `amount` (signed; None or a None account: nothing) on the account for `ref`."""
+    """Make the ledger hold `amount` (signed; None or a None account: nothing) on the account for `ref`; the
+    account must be of the movement's space (`space_id`; None: the user's personal accounts)."""
     await session.execute(insert(LinkedMovement).values(source_ref=ref, user_id=user_id).on_conflict_do_nothing())
     row = await session.scalar(
         select(LinkedMovement)
@@ -58,17 +58,23 @@ async def settle(
     )
     if row is None or row.deleted:
         return
-    target = await _target(session, user_id, account_id, currency) if amount else None
-    wanted = (target, amount, currency) if target else (None, None, None)
+    scope = Scope(user_id, space_id, "member")
+    target = await _target(session, scope, account_id, currency) if amount else None
+    wanted = (target.id, amount, currency) if target else (None, None, None)
     if (row.account_id, row.amount, row.currency) == wanted:
         return
-    legs: list[Leg] = []
-    if row.account_id is not None and row.amount and row.currency:
-        edge = await ledger.external(session, user_id, row.currency)
-        legs += domain.external_legs(row.account_id, edge, row.currency, -row.amount)
+    legs: dict[uuid.UUID, list[Leg]] = {}  # by books owner: one entry each (one when both are on the same books)
+    previous = await session.get(Account, row.account_id) if row.account_id is not None else None
+    if previous is not None and row.amount and row.currency:
+        books = ledger.owner(previous)
+        edge = await ledger.external(session, books, row.currency)
+        legs.setdefault(books, []).extend(domain.external_legs(previous.id, edge, row.currency, -row.amount))
     if target is not None and amount:
-        legs += domain.external_legs(target, await ledger.external(session, user_id, currency), currency, amount)
-    await ledger.book(session, user_id, kind, legs, description=description, enforce_floors=False)
+        books = ledger.owner(target)
+        edge = await ledger.external(session, books, currency)
+        legs.setdefault(books, []).extend(domain.external_legs(target.id, edge, currency, amount))
+    for books, booked in legs.items():
+        await ledger.book(session, books, kind, booked, description=description, enforce_floors=False)
     row.account_id, row.amount, row.currency = wanted
 
 

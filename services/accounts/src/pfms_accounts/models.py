@@ -22,6 +22,7 @@ from pfms_accounts.models_payments import Payment
 from pfms_platform.crypto import Encrypted
 from pfms_platform.db import Base, IdMixin, TimestampMixin, utcnow
 from pfms_platform.events.tables import InboxEvent, OutboxEvent
+from pfms_platform.spaces import SpaceMembership, SpaceVersion
 
 __all__ = [
     "Account",
@@ -40,6 +41,8 @@ __all__ = [
     "OutboxEvent",
     "Payment",
     "Posting",
+    "SpaceMembership",
+    "SpaceVersion",
     "WebhookReceipt",
 ]
 
@@ -50,7 +53,10 @@ def one_of(column: str, values: type[StrEnum]) -> CheckConstraint:
 
 
 class Account(IdMixin, TimestampMixin, Base):
-    """A place money is (or is owed). `external` accounts are the user's counter-accounts, one per currency."""
+    """A place money is (or is owed). `external` accounts are the user's counter-accounts, one per currency.
+
+    A shared space's account has `space_id` (`user_id` stays who opened it); its ledger rows (entries,
+    postings, the counter-accounts) are kept under the space's id as their owner — see `ledger.owner`."""
 
     __tablename__ = "accounts"
     __table_args__ = (
@@ -61,11 +67,18 @@ class Account(IdMixin, TimestampMixin, Base):
         CheckConstraint("portfolio_id IS NULL OR type = 'investment'", name="portfolio_investment"),
         CheckConstraint("loan_id IS NULL OR type = 'loan'", name="loan_loan"),
         Index("ix_accounts_user_id_created_at", "user_id", "created_at"),
+        Index(
+            "ix_accounts_space_id_created_at",
+            "space_id",
+            "created_at",
+            postgresql_where=text("space_id IS NOT NULL"),
+        ),
         Index("uq_accounts_external", "user_id", "currency", unique=True, postgresql_where=text("type = 'external'")),
         Index("uq_accounts_clearing", "user_id", "currency", unique=True, postgresql_where=text("type = 'clearing'")),
     )
 
     user_id: Mapped[uuid.UUID]
+    space_id: Mapped[uuid.UUID | None] = mapped_column(comment="The shared space it belongs to")
     name: Mapped[str] = mapped_column(String(200))
     type: Mapped[str] = mapped_column(String(20))
     currency: Mapped[str] = mapped_column(String(3))

@@ -1,6 +1,7 @@
 """Net worth now and at the end of each past day, in the user's currency.
 
-Now: every account's running balance. A past day: each account's `balance_after` of its last posting
+Of a scope: the caller's personal accounts, or a shared space's. Now: every account's running balance.
+A past day: each account's `balance_after` of its last posting
 that day or before (one index probe per account and day), split into positive (assets) and negative
 (liabilities) sums per currency, converted at that day's market-data rate.
 """
@@ -17,9 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pfms_accounts import domain, fx
 from pfms_accounts.domain import AccountType, Holding, NetWorth
 from pfms_accounts.models import Account, Holder
+from pfms_platform.spaces import Scope
 
-HISTORY = text(
-    """
+HISTORY = """
     SELECT d.day::date AS day, a.currency,
            sum(greatest(b.balance_after, 0)) AS positive, sum(least(b.balance_after, 0)) AS negative
     FROM generate_series(CAST(:start AS date), CAST(:stop AS date), interval '1 day') AS d(day)
@@ -29,10 +30,11 @@ HISTORY = text(
         WHERE p.account_id = a.id AND p.created_at < d.day + interval '1 day'
         ORDER BY p.created_at DESC, p.seq DESC LIMIT 1
     ) b ON true
-    WHERE a.user_id = :user_id AND a.type <> 'external'
+    WHERE {scope} AND a.type <> 'external'
     GROUP BY d.day, a.currency
-    """
-)
+"""
+PERSONAL = "a.user_id = :owner AND a.space_id IS NULL"
+SHARED = "a.space_id = :owner"
 
 
 async def currency_of(session: AsyncSession, user_id: uuid.UUID, default: str) -> str:
@@ -44,21 +46,20 @@ async def value(app: FastAPI, holdings: list[Holding], currency: str, day: date)
     return domain.net_worth(holdings, currency, rates)
 
 
-async def now(app: FastAPI, session: AsyncSession, user_id: uuid.UUID, currency: str) -> NetWorth:
+async def now(app: FastAPI, session: AsyncSession, scope: Scope, currency: str) -> NetWorth:
     rows = await session.execute(
-        select(Account.currency, Account.balance).where(
-            Account.user_id == user_id, Account.type != AccountType.EXTERNAL.value
-        )
+        select(Account.currency, Account.balance).where(scope.owns(Account), Account.type != AccountType.EXTERNAL.value)
     )
     holdings = [Holding(c, b) for c, b in rows if b != 0]
     return await value(app, holdings, currency, datetime.now(UTC).date())
 
 
 async def history(
-    app: FastAPI, session: AsyncSession, user_id: uuid.UUID, currency: str, start: date, stop: date
+    app: FastAPI, session: AsyncSession, scope: Scope, currency: str, start: date, stop: date
 ) -> list[tuple[date, NetWorth]]:
     by_day: dict[date, list[Holding]] = defaultdict(list)
-    rows = await session.execute(HISTORY, {"start": start, "stop": stop, "user_id": user_id})
+    query = text(HISTORY.format(scope=PERSONAL if scope.personal else SHARED))
+    rows = await session.execute(query, {"start": start, "stop": stop, "owner": scope.space_id or scope.user_id})
     for day, ccy, positive, negative in rows:
         by_day[day] += [Holding(ccy, Decimal(positive)), Holding(ccy, Decimal(negative))]
     out = []

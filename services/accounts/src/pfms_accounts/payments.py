@@ -153,7 +153,7 @@ async def on_sent(session: AsyncSession, data: PaymentSent) -> None:
     assert payment is not None
     rows = await session.execute(
         select(Account.id, Account.type, Account.currency, Account.archived).where(
-            Account.user_id == payment.payee_id, Account.currency == payment.currency
+            Account.user_id == payment.payee_id, Account.space_id.is_(None), Account.currency == payment.currency
         )
     )
     target = rules.auto_account([tuple(r) for r in rows], payment.currency)
@@ -206,7 +206,8 @@ async def deliver(session: AsyncSession, payment: Payment, account_id: uuid.UUID
         .with_for_update()
         .execution_options(populate_existing=True)
     )
-    account = next((a for a in rows if a.id == account_id and a.user_id == payment.payee_id), None)
+    personal = (a for a in rows if a.user_id == payment.payee_id and a.space_id is None)
+    account = next((a for a in personal if a.id == account_id), None)
     if account is None or account.archived or account.currency != ccy:
         await fail(session, payment, "account_unavailable")
         return

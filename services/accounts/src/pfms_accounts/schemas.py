@@ -70,6 +70,7 @@ class AccountOut(Priced):
     overdraft_limit: Decimal | None
     portfolio_id: uuid.UUID | None
     loan_id: uuid.UUID | None
+    space_id: uuid.UUID | None = Field(default=None, description="The shared space it belongs to (null: personal)")
     archived: bool
     created_at: dt.datetime
     updated_at: dt.datetime
