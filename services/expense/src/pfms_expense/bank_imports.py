@@ -11,20 +11,18 @@ the import is already on the account's ledger (`posted`, a card spend) the accou
 """
 
 import uuid
-from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, case, exists, select, text
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import ForeignKey, Index, case, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pfms_contracts.accounts import TransactionImported
-from pfms_contracts.imported import ImportRef
 from pfms_expense import payloads, spending, store
 from pfms_expense.imports.rows import manual_fingerprint
 from pfms_expense.models import Expense, Source
-from pfms_platform.db import Base, utcnow
+from pfms_platform.db import Base
 from pfms_platform.events.outbox import emit
+from pfms_platform.imports import ImportedRecord, reference, take
 from pfms_platform.logging import get_logger
 from pfms_platform.metrics import EXPENSES_CREATED
 
@@ -33,47 +31,22 @@ MATCHABLE = (Source.MANUAL.value, Source.VOICE.value, Source.RECURRING.value)
 """Expenses a person (or their schedule) recorded, which a bank's copy of the same payment would duplicate."""
 
 
-class BankImport(Base):
+class BankImport(ImportedRecord, Base):
     """An imported transaction taken (one per user, source and provider id) and the expense it is."""
 
     __tablename__ = "expense_bank_imports"
     __table_args__ = (Index("ix_expense_bank_imports_expense_id", "expense_id"),)
 
-    user_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
-    source: Mapped[str] = mapped_column(String(10), primary_key=True)
-    external_id: Mapped[str] = mapped_column(String(200), primary_key=True)
-    transaction_id: Mapped[uuid.UUID]
-    posted: Mapped[bool]
     matched: Mapped[bool] = mapped_column(comment="Linked to an expense entered before the import")
     expense_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("expenses.id", ondelete="CASCADE"))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=text("now()"))
-
-
-def reference(data: TransactionImported) -> ImportRef:
-    return ImportRef(
-        source=data.source, transaction_id=data.transaction_id, external_id=data.external_id, posted=data.posted
-    )
 
 
 async def on_transaction_imported(session: AsyncSession, data: TransactionImported) -> None:
     if data.direction != "debit":
         return  # money in: the income service's
-    taken = await session.scalar(
-        insert(BankImport)
-        .values(
-            user_id=data.user_id,
-            source=data.source,
-            external_id=data.external_id,
-            transaction_id=data.transaction_id,
-            posted=data.posted,
-            matched=False,
-        )
-        .on_conflict_do_nothing()
-        .returning(BankImport.external_id)
-    )
-    if taken is None:
+    record = await take(session, BankImport, data)
+    if record is None:
         return  # imported before
-    record = await session.get_one(BankImport, (data.user_id, data.source, data.external_id))
     match = await _manual_twin(session, data)
     if match is not None:
         previous = (match.amount, match.expense_date, match.category_id)

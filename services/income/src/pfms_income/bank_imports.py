@@ -9,43 +9,35 @@ given the account if it had none, and announced as `income.updated` carrying the
 """
 
 import uuid
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, case, exists, select, text
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import ForeignKey, Index, case, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pfms_contracts.accounts import TransactionImported
-from pfms_contracts.imported import ImportRef
 from pfms_contracts.income import IncomeReceived, IncomeUpdated
 from pfms_income import store
 from pfms_income.domain import IncomeType
 from pfms_income.models import IncomeTransaction
-from pfms_platform.db import Base, utcnow
+from pfms_platform.db import Base
 from pfms_platform.events.outbox import emit
+from pfms_platform.imports import ImportedRecord, reference, take
 from pfms_platform.logging import get_logger
 from pfms_platform.metrics import INCOME_RECORDED
 
 log = get_logger(__name__)
 
 
-class BankImport(Base):
+class BankImport(ImportedRecord, Base):
     """An imported transaction taken (one per user, source and provider id) and the income it is."""
 
     __tablename__ = "income_bank_imports"
     __table_args__ = (Index("ix_income_bank_imports_income_id", "income_id"),)
 
-    user_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
-    source: Mapped[str] = mapped_column(String(10), primary_key=True)
-    external_id: Mapped[str] = mapped_column(String(200), primary_key=True)
-    transaction_id: Mapped[uuid.UUID]
-    posted: Mapped[bool]
     matched: Mapped[bool] = mapped_column(comment="Linked to income entered before the import")
     income_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("income_transactions.id", ondelete="CASCADE"))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=text("now()"))
 
 
 def _facts(row: IncomeTransaction, data: TransactionImported) -> dict[str, Any]:
@@ -61,31 +53,16 @@ def _facts(row: IncomeTransaction, data: TransactionImported) -> dict[str, Any]:
         "received_date": row.date,
         "description": row.description or "",
         "account_id": row.account_id,
-        "import_ref": ImportRef(
-            source=data.source, transaction_id=data.transaction_id, external_id=data.external_id, posted=data.posted
-        ),
+        "import_ref": reference(data),
     }
 
 
 async def on_transaction_imported(session: AsyncSession, data: TransactionImported) -> None:
     if data.direction != "credit":
         return  # money out: the expense service's
-    taken = await session.scalar(
-        insert(BankImport)
-        .values(
-            user_id=data.user_id,
-            source=data.source,
-            external_id=data.external_id,
-            transaction_id=data.transaction_id,
-            posted=data.posted,
-            matched=False,
-        )
-        .on_conflict_do_nothing()
-        .returning(BankImport.external_id)
-    )
-    if taken is None:
+    record = await take(session, BankImport, data)
+    if record is None:
         return  # imported before
-    record = await session.get_one(BankImport, (data.user_id, data.source, data.external_id))
     match = await _entered_twin(session, data)
     if match is not None:
         previous = (match.net_amount, match.currency, match.date)
