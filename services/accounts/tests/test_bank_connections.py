@@ -5,13 +5,14 @@ refused with 401 and nothing changed) that make the background job sync; ownersh
 
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import text, update
 
+from pfms_accounts import sync
 from pfms_accounts.models import Account, BankConnection, ImportedTransaction, LinkedMovement, WebhookReceipt
 from pfms_contracts.expense import ExpenseCreated, ExpenseUpdated
 from pfms_contracts.identity import UserDeleted
@@ -183,6 +184,20 @@ async def test_webhooks_verified_deduplicated_and_synced_in_the_background(bank:
     await until(synced)  # the background job ran the sync the webhook asked for
     await until(lambda: _no_pending(env))
     assert len(await imported(env)) == 6
+
+    # No webhook for longer than bank_sync_every_hours: the job asks for a sync itself, once.
+    stale = datetime.now(UTC) - timedelta(hours=7)
+    async with env.svc.app.state.db.sessions() as session, session.begin():
+        await session.execute(
+            update(BankConnection).where(BankConnection.id == uuid.UUID(plaid["id"])).values(last_synced_at=stale)
+        )
+        assert await sync.request_due(session, timedelta(hours=6)) == 1  # Belvo's synced just now
+        assert await sync.request_due(session, timedelta(hours=6)) == 0  # asked already
+    await until(lambda: _no_pending(env))
+    resynced = (await env.get(f"{BASE}/{plaid['id']}")).json()["data"]
+    assert datetime.fromisoformat(resynced["last_synced_at"]) > stale + timedelta(hours=6)
+    async with env.svc.app.state.db.sessions() as session, session.begin():
+        assert await sync.request_due(session, timedelta(hours=6)) == 0  # fresh again
 
     belvo_url = f"{BASE}/webhooks/belvo"
     wrong = await env.client.post(belvo_url, content=belvo_body(LINK), headers={"Authorization": "Bearer guessed"})

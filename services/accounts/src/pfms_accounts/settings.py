@@ -41,6 +41,12 @@ class Settings(ServiceSettings):
     )
     bank_initial_days: int = Field(default=90, ge=1, description="How far back a new Belvo link is read")
     bank_sync_poll_seconds: float = Field(default=2.0, gt=0, description="How often requested syncs are picked up")
+    bank_sync_every_hours: float = Field(
+        default=6.0, gt=0, description="Every active connection is synced at least this often, webhook or not"
+    )
+    bank_sync_due_check_seconds: float = Field(
+        default=60.0, gt=0, description="How often the background job looks for connections due a scheduled sync"
+    )
 
     card_issuer: Literal["sandbox"] = Field(
         default="sandbox", description="Issuer of new virtual cards (`issuer.py`); the sandbox is not a card network"

@@ -5,17 +5,20 @@ keep the cursor. A provider error is recorded on the connection; one only the pe
 `reauth_required` and asks the notification service to tell them (once per connection and day).
 
 `run` works in the caller's transaction: everything of one sync commits together, or not at all.
-`loop` is the background job that runs the syncs webhooks (and links) asked for.
+`loop` is the background job that runs the syncs webhooks (and links) asked for, and asks itself for
+one on every active connection not synced (nor failed) for `bank_sync_every_hours` — a bank that sends
+no webhook, or one that was lost, still gets its balances and transactions refreshed.
 """
 
 import asyncio
+import time
 import uuid
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from fastapi import FastAPI
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -195,11 +198,36 @@ async def _import(
     return True
 
 
+async def request_due(session: AsyncSession, every: timedelta) -> int:
+    """Ask for a sync of each active connection whose last sync or failure is older than `every`."""
+    last = func.coalesce(
+        func.greatest(BankConnection.last_synced_at, BankConnection.last_error_at), BankConnection.created_at
+    )
+    asked = await session.execute(
+        update(BankConnection)
+        .where(
+            BankConnection.status == Status.ACTIVE,
+            BankConnection.sync_requested_at.is_(None),
+            last < func.now() - every,
+        )
+        .values(sync_requested_at=func.now())
+    )
+    return int(asked.rowcount)  # type: ignore[attr-defined]
+
+
 async def loop(app: FastAPI) -> None:
-    """Run the syncs webhooks and links asked for, a few at a time, each in its own transaction."""
+    """Run the syncs webhooks and links asked for, a few at a time, each in its own transaction; every
+    `bank_sync_due_check_seconds`, first ask for the syncs that are due."""
     settings = app.state.settings
+    every = timedelta(hours=settings.bank_sync_every_hours)
+    due_check_at = 0.0
     while True:
         await asyncio.sleep(settings.bank_sync_poll_seconds)
+        if time.monotonic() >= due_check_at:
+            due_check_at = time.monotonic() + settings.bank_sync_due_check_seconds
+            async with app.state.db.sessions() as session, session.begin():
+                if asked := await request_due(session, every):
+                    log.info("scheduled bank syncs requested", connections=asked)
         async with app.state.db.sessions() as session:
             ids = list(
                 await session.scalars(
