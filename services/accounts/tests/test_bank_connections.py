@@ -117,6 +117,32 @@ async def test_link_read_sync_reauth_and_unlink(bank: tuple[Harness, Replay]) ->
     synced = await env.post(f"{BASE}/{connection['id']}/sync", {})
     assert synced.status_code == 200, synced.text
     assert [e["external_id"][:4] for e in await imported(env)] == ["lPNj", "yhnU", "4WPD", "AmQ7"]
+    # The modified one is handed on as revised; the removed one was pending, never imported: nothing.
+    revised = await env.outbox("account.transaction_revised")
+    assert [(e["external_id"][:4], e["direction"], e["amount"]) for e in revised] == [("lPNj", "debit", "72.10")]
+    assert revised[0]["transaction_id"] == events[0]["transaction_id"]
+    assert await env.outbox("account.transaction_removed") == []
+    # Later the bank changes the Uber ride's amount, turns the payroll into a debit and drops the Whole Foods one.
+    third = replay.fixture("plaid/transactions_sync_3.json")
+    uber = {**replay.fixture("plaid/transactions_sync_1.json")["added"][1], "amount": 25.1, "date": "2026-11-22"}
+    payroll = {**replay.fixture("plaid/transactions_sync_2.json")["added"][0], "amount": 2500}
+    removed = [{"transaction_id": t} for t in ("lPNjeW1nR6CDn5okmGQ6hEpMo4lLNoSrzqDje", "never-seen")]
+    body = {**third, "added": [], "modified": [uber, payroll], "removed": removed, "next_cursor": "fourth"}
+    replay.answer("POST", "/transactions/sync", body, cursor=third["next_cursor"])
+    replay.answer("POST", "/transactions/sync", {**body, "modified": [], "removed": []}, cursor="fourth")
+    assert (await env.post(f"{BASE}/{connection['id']}/sync", {})).status_code == 200
+    revised = await env.outbox("account.transaction_revised")
+    assert [(e["external_id"][:4], e["amount"], e["occurred_on"]) for e in revised[1:]] == [
+        ("yhnU", "25.10", "2026-11-22")
+    ]
+    dropped = await env.outbox("account.transaction_removed")
+    assert [(e["external_id"][:4], e["transaction_id"], e["account_id"]) for e in dropped] == [
+        ("lPNj", events[0]["transaction_id"], checking["account_id"])
+    ]
+    async with env.svc.db.sessions() as session:
+        ride = await session.get(ImportedTransaction, uuid.UUID(events[1]["transaction_id"]))
+        assert ride is not None and (ride.amount, str(ride.occurred_on)) == (Decimal("-25.10"), "2026-11-22")
+        assert await session.get(ImportedTransaction, uuid.UUID(events[0]["transaction_id"])) is not None
 
     # The bank needs the person to log in again: recorded, shown, told once.
     login = replay.fixture("plaid/error_item_login_required.json")

@@ -51,6 +51,7 @@ async def test_plaid_links_reads_accounts_and_syncs_incrementally() -> None:
         more = await plaid.transactions(TOKEN, first.cursor)
         assert [t.external_id[:4] for t in more.added] == ["AmQ7"]
         assert more.removed == ["no86Eox18VHMvaOVL7gPUM9ap3aR1LsAVZ5nc"]
+        assert [(t.external_id[:4], t.amount) for t in more.modified] == [("lPNj", Decimal("-72.1"))]
         assert more.cursor != first.cursor
 
         # Data changed while paging: Plaid says to restart from the cursor the fetch began with.

@@ -94,6 +94,28 @@ class TransactionImported(_AccountsEvent):
     )
 
 
+class TransactionRevised(TransactionImported):
+    type: ClassVar[str] = "account.transaction_revised"
+    summary: ClassVar[str] = (
+        "The provider changed a movement it had already handed on as `account.transaction_imported` (same "
+        "`source` and `external_id`): the fields are its new amount, direction, date, description and merchant; "
+        "the expense or income recorded from it follows (one the person entered themselves is left alone)."
+    )
+
+
+class TransactionRemoved(_AccountsEvent):
+    type: ClassVar[str] = "account.transaction_removed"
+    summary: ClassVar[str] = (
+        "The provider dropped a movement it had handed on as `account.transaction_imported` (a pending charge "
+        "that vanished, a reversal): the expense or income recorded from it goes (one the person entered "
+        "themselves is only unlinked)."
+    )
+    transaction_id: UUID = Field(description="The accounts service's id of the movement.")
+    account_id: UUID
+    source: Literal["card", "plaid", "belvo"]
+    external_id: str = Field(min_length=1, max_length=200, description="The provider's id; unique per source.")
+
+
 class _PaymentEvent(_AccountsEvent):
     """A step of a P2P payment's saga; `user_id` is the person the step is about (see each summary)."""
 

@@ -1,8 +1,10 @@
 """Sync of a bank connection: fetch accounts (balances refreshed) and new transactions from the provider,
 open PFMS accounts for new provider accounts, hand each new transaction on as `account.transaction_imported`
-(the expense service records debits, the income service credits, and books them on the account), and
-keep the cursor. A provider error is recorded on the connection; one only the person can fix sets
-`reauth_required` and asks the notification service to tell them (once per connection and day).
+(the expense service records debits, the income service credits, and books them on the account), each
+one the provider changed or dropped after it was imported as `account.transaction_revised` /
+`account.transaction_removed` (ids never imported — a pending charge — are ignored), and keep the cursor.
+A provider error is recorded on the connection; one only the person can fix sets `reauth_required` and
+asks the notification service to tell them (once per connection and day).
 
 `run` works in the caller's transaction: everything of one sync commits together, or not at all.
 `loop` is the background job that runs the syncs webhooks (and links) asked for, and asks itself for
@@ -27,7 +29,7 @@ from pfms_accounts.connections import Status
 from pfms_accounts.domain import EntryKind
 from pfms_accounts.models import Account, BankConnection, ConnectedAccount, ImportedTransaction
 from pfms_accounts.providers.base import Provider, ProviderAccount, ProviderError, ProviderTransaction
-from pfms_contracts.accounts import AccountOpened, TransactionImported
+from pfms_contracts.accounts import AccountOpened, TransactionImported, TransactionRemoved, TransactionRevised
 from pfms_contracts.notification import NotificationRequested
 from pfms_finance.currency import quantize
 from pfms_platform.events.outbox import emit
@@ -69,6 +71,13 @@ async def run(session: AsyncSession, connection: BankConnection, provider: Provi
         transaction = replace(found_transaction, amount=quantize(found_transaction.amount, found_transaction.currency))
         if await _import(session, connection, row.account_id, transaction):
             imported.setdefault(transaction.account_external_id, []).append(transaction.amount)
+    for found_transaction in batch.modified:
+        row = linked.get(found_transaction.account_external_id)
+        if row is not None and connections.importable(found_transaction, currencies.get(row.account_id)):
+            amount = quantize(found_transaction.amount, found_transaction.currency)
+            await _revise(session, connection, replace(found_transaction, amount=amount))
+    for external_id in batch.removed:
+        await _remove(session, connection, external_id)
     for account in found:
         row = linked[account.external_id]
         row.provider_balance, row.balance_at = quantize(account.balance, account.currency), now
@@ -196,6 +205,63 @@ async def _import(
         ),
     )
     return True
+
+
+async def _imported(session: AsyncSession, connection: BankConnection, external_id: str) -> ImportedTransaction | None:
+    found: ImportedTransaction | None = await session.scalar(
+        select(ImportedTransaction).where(
+            ImportedTransaction.user_id == connection.user_id,
+            ImportedTransaction.source == connection.provider,
+            ImportedTransaction.external_id == external_id,
+        )
+    )
+    return found
+
+
+async def _revise(session: AsyncSession, connection: BankConnection, transaction: ProviderTransaction) -> None:
+    """Hand on the provider's new version of an imported transaction; one that changed direction (money in
+    became money out) is left as it was: the expense and income services cannot move a record between them."""
+    row = await _imported(session, connection, transaction.external_id)
+    if row is None:
+        return
+    if connections.direction(row.amount) != connections.direction(transaction.amount):
+        log.warning("a revised bank transaction changed direction: ignored", transaction_id=str(row.id))
+        return
+    row.amount, row.occurred_on = transaction.amount, transaction.occurred_on
+    await emit(
+        session,
+        TransactionRevised(
+            user_id=connection.user_id,
+            transaction_id=row.id,
+            account_id=row.account_id,
+            source=connection.provider,
+            external_id=transaction.external_id,
+            direction=connections.direction(transaction.amount),
+            amount=abs(transaction.amount),
+            currency=transaction.currency,
+            description=transaction.description,
+            merchant=transaction.merchant,
+            occurred_on=transaction.occurred_on,
+        ),
+    )
+
+
+async def _remove(session: AsyncSession, connection: BankConnection, external_id: str) -> None:
+    """Hand on a dropped import. Its row stays, so a transaction dropped twice is announced twice at most
+    (the consumers are idempotent) and a re-sent one is never imported again."""
+    row = await _imported(session, connection, external_id)
+    if row is None:
+        return
+    await emit(
+        session,
+        TransactionRemoved(
+            user_id=connection.user_id,
+            transaction_id=row.id,
+            account_id=row.account_id,
+            source=connection.provider,
+            external_id=external_id,
+        ),
+    )
 
 
 async def request_due(session: AsyncSession, every: timedelta) -> int:

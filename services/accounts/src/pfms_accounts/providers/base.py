@@ -65,6 +65,9 @@ class Batch:
     added: list[ProviderTransaction]
     cursor: str
     removed: list[str] = field(default_factory=list)
+    """Provider ids of transactions it dropped."""
+    modified: list[ProviderTransaction] = field(default_factory=list)
+    """Transactions it changed since it first sent them (same ids, new amount, date or text)."""
 
 
 @dataclass(frozen=True)

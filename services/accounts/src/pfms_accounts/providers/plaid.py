@@ -126,6 +126,7 @@ class PlaidProvider:
     async def _sync(self, access_token: str, start: str | None) -> Batch:
         added: list[ProviderTransaction] = []
         removed: list[str] = []
+        modified: list[ProviderTransaction] = []
         cursor = start
         while True:
             request = TransactionsSyncRequest(access_token=access_token, count=SYNC_PAGE)
@@ -133,10 +134,11 @@ class PlaidProvider:
                 request.cursor = cursor
             page = await self._call(self.client.transactions_sync, request)
             added += [_transaction(t) for t in page["added"] if t.get("iso_currency_code")]
+            modified += [_transaction(t) for t in page["modified"] if t.get("iso_currency_code")]
             removed += [t["transaction_id"] for t in page["removed"]]
             cursor = page["next_cursor"]
             if not page["has_more"]:
-                return Batch(added=added, cursor=cursor or "", removed=removed)
+                return Batch(added=added, cursor=cursor or "", removed=removed, modified=modified)
 
     async def unlink(self, access_token: str) -> None:
         await self._call(self.client.item_remove, ItemRemoveRequest(access_token=access_token))
