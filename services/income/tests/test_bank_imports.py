@@ -1,13 +1,14 @@
 """`account.transaction_imported` credits become income (published as income.received with the import
 reference), once; income entered by hand for the same payment is matched instead of duplicated; debits
-are the expense service's."""
+are the expense service's. A revision or removal by the bank follows through to the income it created, and
+leaves income the person entered alone (a removal unlinks it)."""
 
 import uuid
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from pfms_contracts.accounts import TransactionImported
+from pfms_contracts.accounts import TransactionImported, TransactionRemoved, TransactionRevised
 from pfms_income.bank_imports import BankImport
 from pfms_income.models import IncomeTransaction
 
@@ -56,3 +57,32 @@ async def test_imports_become_income_once_and_match_entered_income(env) -> None:
     updated = [e["data"] for e in await env.outbox("income.updated")]
     assert len(updated) == 1 and updated[0]["income_id"] == entered.json()["data"]["id"]
     assert updated[0]["account_id"] == str(account) and updated[0]["import_ref"]["source"] == "belvo"
+
+    # The bank revises the salary and the matched invoice, drops a bonus and the invoice (each twice).
+    bonus = imported(me.user_id, account, amount=Decimal("1000.00"), description="BONO")
+    await env.deliver(bonus, source="accounts")
+    changes = {"amount": Decimal("18500.00"), "occurred_on": date(2026, 11, 20), "description": "NOMINA ACME"}
+    revised = TransactionRevised(**{**salary.model_dump(), **changes})
+    invoice_revised = TransactionRevised(**{**invoice.model_dump(), "amount": Decimal("550.00")})
+    bonus_gone, invoice_gone, spend_gone = (
+        TransactionRemoved(**{k: getattr(t, k) for k in TransactionRemoved.model_fields})
+        for t in (bonus, invoice, spend)
+    )
+    for event in (revised, invoice_revised, bonus_gone, invoice_gone, spend_gone):
+        for _ in range(2):
+            await env.deliver(event, source="accounts")
+    updated = [e["data"] for e in await env.outbox("income.updated")][1:]
+    assert [(u["net_amount"], u["received_date"], u["previous_net_amount"], u["description"]) for u in updated] == [
+        ("18500.00", "2026-11-20", "18000.00", "NOMINA ACME")
+    ]
+    assert updated[0]["income_id"] == received[0]["income_id"] and updated[0]["import_ref"] is not None
+    deleted = [e["data"] for e in await env.outbox("income.deleted")]
+    assert [(Decimal(d["net_amount"]), d["account_id"]) for d in deleted] == [(Decimal(1000), str(account))]
+    async with env.svc.db.sessions() as session:
+        own = await session.get(IncomeTransaction, uuid.UUID(entered.json()["data"]["id"]))
+        assert own is not None and own.net_amount == Decimal("500.00")  # as the person wrote it
+    # The taken rows stay, unlinked: a redelivered import records nothing.
+    assert await env.count(BankImport) == 3
+    assert await env.count(BankImport, BankImport.income_id.is_(None)) == 2
+    await env.deliver(bonus, source="accounts")
+    assert await env.count(IncomeTransaction, IncomeTransaction.user_id == me.user_id) == 2

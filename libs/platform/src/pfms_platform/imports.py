@@ -55,6 +55,13 @@ async def take(session: AsyncSession, model: type[Record], data: TransactionImpo
     return await session.get_one(model, (data.user_id, data.source, data.external_id))
 
 
+async def taken(
+    session: AsyncSession, model: type[Record], user_id: uuid.UUID, source: str, external_id: str
+) -> Record | None:
+    """The row of an import taken before, locked (a revision or removal of it is applied once at a time)."""
+    return await session.get(model, (user_id, source, external_id), with_for_update=True)
+
+
 def reference(data: TransactionImported) -> ImportRef:
     return ImportRef(
         source=data.source, transaction_id=data.transaction_id, external_id=data.external_id, posted=data.posted

@@ -8,21 +8,27 @@ day, on the import's account or on none, not yet linked to an import — is MATC
 it is linked to the import, takes the account if it had none, and its `expense.updated` carries the
 import reference. Every event about an imported expense says where it came from (`import_ref`); when
 the import is already on the account's ledger (`posted`, a card spend) the accounts service books nothing.
+
+When the bank later changes the transaction (`account.transaction_revised`) the expense created from it
+takes the new amount, day and description (`expense.updated`, budgets re-checked); when the bank drops it
+(`account.transaction_removed`) that expense is deleted (`expense.deleted`). An expense the person entered
+and the import was matched to stays as they wrote it: a revision is only logged, a removal only unlinks
+it. The taken row stays in both cases (its link set to null), so a redelivered import creates nothing.
 """
 
 import uuid
 
-from sqlalchemy import ForeignKey, Index, case, exists, select
+from sqlalchemy import ForeignKey, Index, case, delete, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from pfms_contracts.accounts import TransactionImported
+from pfms_contracts.accounts import TransactionImported, TransactionRemoved, TransactionRevised
 from pfms_expense import payloads, spending, store
 from pfms_expense.imports.rows import manual_fingerprint
 from pfms_expense.models import Expense, Source
 from pfms_platform.db import Base
 from pfms_platform.events.outbox import emit
-from pfms_platform.imports import ImportedRecord, reference, take
+from pfms_platform.imports import ImportedRecord, reference, take, taken
 from pfms_platform.logging import get_logger
 from pfms_platform.metrics import EXPENSES_CREATED
 
@@ -38,7 +44,7 @@ class BankImport(ImportedRecord, Base):
     __table_args__ = (Index("ix_expense_bank_imports_expense_id", "expense_id"),)
 
     matched: Mapped[bool] = mapped_column(comment="Linked to an expense entered before the import")
-    expense_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("expenses.id", ondelete="CASCADE"))
+    expense_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("expenses.id", ondelete="SET NULL"))
 
 
 async def on_transaction_imported(session: AsyncSession, data: TransactionImported) -> None:
@@ -77,6 +83,54 @@ async def on_transaction_imported(session: AsyncSession, data: TransactionImport
     await emit(session, payloads.created(row, None).model_copy(update={"import_ref": reference(data)}))
     EXPENSES_CREATED.labels("expense", "import").inc()
     await spending.evaluate(session, data.user_id, {(row.expense_date, row.category_id, row.currency)})
+
+
+async def on_transaction_revised(session: AsyncSession, data: TransactionRevised) -> None:
+    if data.direction != "debit":
+        return
+    record = await taken(session, BankImport, data.user_id, data.source, data.external_id)
+    if record is None or record.expense_id is None:
+        return  # never taken here, or its expense is gone
+    if record.matched:
+        log.info("a revised import left the expense the person entered alone", expense_id=str(record.expense_id))
+        return
+    row = await session.get_one(Expense, record.expense_id, with_for_update=True)
+    description = data.description or data.merchant or "Bank transaction"
+    if (row.amount, row.expense_date, row.description) == (data.amount, data.occurred_on, description):
+        return  # nothing the expense shows changed (or a redelivery)
+    if row.currency != data.currency:
+        log.warning("a revised import changed currency: ignored", expense_id=str(row.id))
+        return
+    previous = (row.amount, row.expense_date, row.category_id)
+    touched = {(row.expense_date, row.category_id, row.currency)}
+    row.amount, row.expense_date, row.description = data.amount, data.occurred_on, description
+    row.meta = {**row.meta, "merchant": data.merchant}
+    row.user_currency = row.fx_rate = row.amount_in_user_currency = None  # the conversion job redoes it
+    await session.flush()
+    name = await store.category_name(session, row.category_id)
+    await emit(session, payloads.updated(row, name, previous).model_copy(update={"import_ref": reference(data)}))
+    touched.add((row.expense_date, row.category_id, row.currency))
+    await spending.evaluate(session, data.user_id, touched)
+
+
+async def on_transaction_removed(session: AsyncSession, data: TransactionRemoved) -> None:
+    record = await taken(session, BankImport, data.user_id, data.source, data.external_id)
+    if record is None or record.expense_id is None:
+        return  # never taken here (a credit), or already gone
+    expense_id, record.expense_id = record.expense_id, None
+    if record.matched:
+        log.info("a removed import unlinked the expense the person entered", expense_id=str(expense_id))
+        return
+    row = await session.get_one(Expense, expense_id, with_for_update=True)
+    await emit(session, payloads.deleted(row))
+    await session.delete(row)
+    await session.flush()
+    await spending.evaluate(session, row.user_id, [(row.expense_date, row.category_id, row.currency)])
+
+
+async def forget(session: AsyncSession, user_id: uuid.UUID) -> None:
+    """A deleted person's taken imports (they outlive their expenses)."""
+    await session.execute(delete(BankImport).where(BankImport.user_id == user_id))
 
 
 async def _manual_twin(session: AsyncSession, data: TransactionImported) -> Expense | None:

@@ -3,7 +3,7 @@ services ask for."""
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pfms_contracts.accounts import TransactionImported
+from pfms_contracts.accounts import TransactionImported, TransactionRemoved, TransactionRevised
 from pfms_contracts.expense import ExpenseAmendRequested, ExpenseCategorized, ExpenseCreateRequested
 from pfms_contracts.identity import UserCreated, UserDeleted, UserUpdated
 from pfms_expense import bank_imports, conversion, requests, store
@@ -37,6 +37,7 @@ async def on_user_updated(session: AsyncSession, data: UserUpdated) -> None:
 
 async def on_user_deleted(session: AsyncSession, data: UserDeleted) -> None:
     await store.purge(session, data.user_id)
+    await bank_imports.forget(session, data.user_id)
     await forget_member(session, data.user_id)
     log.info("user data purged", user_id=str(data.user_id))
 
@@ -49,5 +50,7 @@ HANDLERS: dict[str, Handler] = {
     ExpenseAmendRequested.type: requests.on_amend_requested,
     ExpenseCreateRequested.type: requests.on_create_requested,
     TransactionImported.type: bank_imports.on_transaction_imported,
+    TransactionRevised.type: bank_imports.on_transaction_revised,
+    TransactionRemoved.type: bank_imports.on_transaction_removed,
     **space_handlers(on_space_deleted=store.purge_space),
 }

@@ -11,8 +11,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, BackgroundTasks, Query, Request, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pfms_contracts.income import IncomeDeleted, IncomeReceived, IncomeUpdated
-from pfms_income import cashflow, domain, store
+from pfms_contracts.income import IncomeReceived, IncomeUpdated
+from pfms_income import cashflow, domain, payloads, store
 from pfms_income.cache import ProjectionCache
 from pfms_income.domain import IncomeType, SourceFrequency
 from pfms_income.models import IncomeSource, IncomeTransaction
@@ -171,24 +171,6 @@ async def delete_source(source_id: uuid.UUID, scope: CurrentScope, session: Sess
 # --- transactions ----------------------------------------------------------------------------------
 
 
-def _received(row: IncomeTransaction) -> dict[str, Any]:
-    """The facts income.* events carry."""
-    return {
-        "user_id": row.user_id,
-        "income_id": row.id,
-        "source_id": row.income_source_id,
-        "source_type": row.type,
-        "amount": row.amount,
-        "tax_deducted": row.tax_deducted,
-        "net_amount": row.net_amount,
-        "currency": row.currency,
-        "received_date": row.date,
-        "description": row.description or "",
-        "account_id": row.account_id,
-        "space_id": row.space_id,
-    }
-
-
 def _check_transaction(row: IncomeTransaction, stated_net: Any) -> None:
     domain.check_minor_units(row.currency, amount=row.amount, tax_deducted=row.tax_deducted, net_amount=stated_net)
     row.net_amount = domain.net_amount(row.amount, row.tax_deducted, stated_net)
@@ -228,7 +210,7 @@ async def create_transaction(body: TransactionCreate, scope: CurrentScope, sessi
     _check_transaction(row, body.net_amount)
     session.add(row)
     await session.flush()
-    await emit(session, IncomeReceived(**_received(row)))
+    await emit(session, IncomeReceived(**payloads.facts(row)))
     INCOME_RECORDED.labels("income").inc()
     await _inputs_changed(session, scope)
     return ok(_transaction(row))
@@ -291,7 +273,10 @@ async def update_transaction(
         await emit(
             session,
             IncomeUpdated(
-                **_received(row), previous_net_amount=net, previous_currency=currency, previous_received_date=received
+                **payloads.facts(row),
+                previous_net_amount=net,
+                previous_currency=currency,
+                previous_received_date=received,
             ),
         )
         await _inputs_changed(session, scope)
@@ -306,13 +291,10 @@ async def delete_transaction(transaction_id: uuid.UUID, scope: CurrentScope, ses
     scope.require("write")
     row = await store.owned(session, IncomeTransaction, transaction_id, scope)
     shown = _transaction(row)
-    facts = _received(row)
+    gone = payloads.deleted(row)
     await session.delete(row)
     await session.flush()
-    await emit(
-        session,
-        IncomeDeleted(**{k: facts[k] for k in IncomeDeleted.model_fields if k in facts}),
-    )
+    await emit(session, gone)
     await _inputs_changed(session, scope)
     return ok(shown)
 

@@ -6,24 +6,32 @@ Each import is taken once per (user, source, external id) in `bank_imports`: a r
 nothing. Income the person already entered for the same payment — same net amount, currency and day, on
 the import's account or on none, not yet linked to an import — is MATCHED instead of duplicated: linked,
 given the account if it had none, and announced as `income.updated` carrying the import reference.
+
+When the bank later changes the transaction (`account.transaction_revised`) the income created from it
+takes the new amount, day and description (`income.updated`); when the bank drops it
+(`account.transaction_removed`) that income is deleted (`income.deleted`); either way the projection's
+inputs change. Income the person entered and the import was matched to stays as they wrote it: a revision
+is only logged, a removal only unlinks it. The taken row stays (its link set to null), so a redelivered
+import records nothing.
 """
 
 import uuid
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, case, exists, select
+from sqlalchemy import ForeignKey, Index, case, delete, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from pfms_contracts.accounts import TransactionImported
+from pfms_contracts.accounts import TransactionImported, TransactionRemoved, TransactionRevised
 from pfms_contracts.income import IncomeReceived, IncomeUpdated
-from pfms_income import store
+from pfms_finance.currency import quantize
+from pfms_income import payloads, store
 from pfms_income.domain import IncomeType
 from pfms_income.models import IncomeTransaction
 from pfms_platform.db import Base
 from pfms_platform.events.outbox import emit
-from pfms_platform.imports import ImportedRecord, reference, take
+from pfms_platform.imports import ImportedRecord, reference, take, taken
 from pfms_platform.logging import get_logger
 from pfms_platform.metrics import INCOME_RECORDED
 
@@ -37,24 +45,11 @@ class BankImport(ImportedRecord, Base):
     __table_args__ = (Index("ix_income_bank_imports_income_id", "income_id"),)
 
     matched: Mapped[bool] = mapped_column(comment="Linked to income entered before the import")
-    income_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("income_transactions.id", ondelete="CASCADE"))
+    income_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("income_transactions.id", ondelete="SET NULL"))
 
 
 def _facts(row: IncomeTransaction, data: TransactionImported) -> dict[str, Any]:
-    return {
-        "user_id": row.user_id,
-        "income_id": row.id,
-        "source_id": row.income_source_id,
-        "source_type": row.type,
-        "amount": row.amount,
-        "tax_deducted": row.tax_deducted,
-        "net_amount": row.net_amount,
-        "currency": row.currency,
-        "received_date": row.date,
-        "description": row.description or "",
-        "account_id": row.account_id,
-        "import_ref": reference(data),
-    }
+    return {**payloads.facts(row), "import_ref": reference(data)}
 
 
 async def on_transaction_imported(session: AsyncSession, data: TransactionImported) -> None:
@@ -101,6 +96,56 @@ async def on_transaction_imported(session: AsyncSession, data: TransactionImport
         await emit(session, IncomeReceived(**_facts(row, data)))
         INCOME_RECORDED.labels("income").inc()
     await store.bump(session, data.user_id)  # the projection's inputs changed
+
+
+async def on_transaction_revised(session: AsyncSession, data: TransactionRevised) -> None:
+    if data.direction != "credit":
+        return
+    record = await taken(session, BankImport, data.user_id, data.source, data.external_id)
+    if record is None or record.income_id is None:
+        return  # never taken here, or its income is gone
+    if record.matched:
+        log.info("a revised import left the income the person entered alone", income_id=str(record.income_id))
+        return
+    row = await session.get_one(IncomeTransaction, record.income_id, with_for_update=True)
+    description = data.description or data.merchant or "Bank transaction"
+    if (row.net_amount, row.date, row.description) == (data.amount, data.occurred_on, description):
+        return  # nothing the income shows changed (or a redelivery)
+    if row.currency != data.currency:
+        log.warning("a revised import changed currency: ignored", income_id=str(row.id))
+        return
+    net, currency, received = quantize(row.net_amount, row.currency), row.currency, row.date
+    row.amount = row.net_amount = data.amount
+    row.date, row.description = data.occurred_on, description
+    row.meta = {**row.meta, "merchant": data.merchant}
+    await session.flush()
+    await emit(
+        session,
+        IncomeUpdated(
+            **_facts(row, data), previous_net_amount=net, previous_currency=currency, previous_received_date=received
+        ),
+    )
+    await store.bump(session, data.user_id)
+
+
+async def on_transaction_removed(session: AsyncSession, data: TransactionRemoved) -> None:
+    record = await taken(session, BankImport, data.user_id, data.source, data.external_id)
+    if record is None or record.income_id is None:
+        return  # never taken here (a debit), or already gone
+    income_id, record.income_id = record.income_id, None
+    if record.matched:
+        log.info("a removed import unlinked the income the person entered", income_id=str(income_id))
+        return
+    row = await session.get_one(IncomeTransaction, income_id, with_for_update=True)
+    await emit(session, payloads.deleted(row))
+    await session.delete(row)
+    await session.flush()
+    await store.bump(session, data.user_id)
+
+
+async def forget(session: AsyncSession, user_id: uuid.UUID) -> None:
+    """A deleted person's taken imports (they outlive their income)."""
+    await session.execute(delete(BankImport).where(BankImport.user_id == user_id))
 
 
 async def _entered_twin(session: AsyncSession, data: TransactionImported) -> IncomeTransaction | None:

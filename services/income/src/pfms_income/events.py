@@ -7,7 +7,7 @@ user's projection-input version in the same transaction, which retires any cache
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pfms_contracts.accounts import TransactionImported
+from pfms_contracts.accounts import TransactionImported, TransactionRemoved, TransactionRevised
 from pfms_contracts.expense import ExpenseCreated, ExpenseDeleted, ExpenseUpdated, RecurringExpenseChanged
 from pfms_contracts.identity import UserDeleted, UserUpdated
 from pfms_contracts.loan import LoanInstalmentDue, LoanPaymentMade
@@ -115,6 +115,7 @@ async def on_user_updated(session: AsyncSession, data: UserUpdated) -> None:
 
 async def on_user_deleted(session: AsyncSession, data: UserDeleted) -> None:
     await store.purge(session, data.user_id)
+    await bank_imports.forget(session, data.user_id)
     await forget_member(session, data.user_id)
     log.info("user data purged", user_id=str(data.user_id))
 
@@ -127,6 +128,8 @@ HANDLERS: dict[str, Handler] = {
     LoanInstalmentDue.type: on_instalment_due,
     LoanPaymentMade.type: on_loan_payment,
     TransactionImported.type: bank_imports.on_transaction_imported,
+    TransactionRevised.type: bank_imports.on_transaction_revised,
+    TransactionRemoved.type: bank_imports.on_transaction_removed,
     UserUpdated.type: on_user_updated,
     UserDeleted.type: on_user_deleted,
     **space_handlers(on_space_deleted=store.purge_space),
