@@ -155,3 +155,14 @@ async def test_webhooks_verify_or_are_refused() -> None:
 
 def _lower(headers: dict[str, str]) -> dict[str, str]:
     return {k.lower(): v for k, v in headers.items()}
+
+
+async def test_an_unreachable_provider_is_a_provider_error_not_a_crash() -> None:
+    """Nothing listening (or no DNS, as offline): the link is refused cleanly (422 at the API), never a 500."""
+    for provider in (
+        PlaidProvider("http://127.0.0.1:9", "client-id", "secret"),
+        BelvoProvider("http://127.0.0.1:9", "id", "password", BELVO_SECRET),
+    ):
+        with pytest.raises(ProviderError) as refused:
+            await provider.link("public-sandbox-x")
+        assert refused.value.code == "UNREACHABLE"

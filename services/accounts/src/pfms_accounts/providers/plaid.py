@@ -24,6 +24,7 @@ from typing import Any, Literal, TypeVar
 
 import jwt
 import plaid
+import urllib3
 from plaid.api import plaid_api
 from plaid.model.accounts_balance_get_request import AccountsBalanceGetRequest
 from plaid.model.item_public_token_exchange_request import ItemPublicTokenExchangeRequest
@@ -77,6 +78,8 @@ class PlaidProvider:
                 raw = method(request, _preload_content=False)
             except plaid.ApiException as exc:
                 raise _error(exc) from None
+            except urllib3.exceptions.HTTPError as exc:  # no answer at all (refused, DNS, timeout, TLS)
+                raise ProviderError("UNREACHABLE", str(exc)[:300]) from None
             answer: dict[str, Any] = json.loads(raw.data, parse_float=Decimal)
             return answer
 
