@@ -16,7 +16,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from pfms_contracts.accounts import TransactionImported
+from pfms_contracts.accounts import TransactionImported, TransactionRevised
 from pfms_contracts.imported import ImportRef
 from pfms_platform.db import utcnow
 
@@ -60,6 +60,11 @@ async def taken(
 ) -> Record | None:
     """The row of an import taken before, locked (a revision or removal of it is applied once at a time)."""
     return await session.get(model, (user_id, source, external_id), with_for_update=True)
+
+
+def description(data: TransactionImported | TransactionRevised) -> str:
+    """What the recorded expense or income is called: a revision compares against the same rule."""
+    return data.description or data.merchant or "Bank transaction"
 
 
 def reference(data: TransactionImported) -> ImportRef:

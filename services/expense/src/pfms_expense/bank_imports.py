@@ -28,7 +28,7 @@ from pfms_expense.imports.rows import manual_fingerprint
 from pfms_expense.models import Expense, Source
 from pfms_platform.db import Base
 from pfms_platform.events.outbox import emit
-from pfms_platform.imports import ImportedRecord, reference, take, taken
+from pfms_platform.imports import ImportedRecord, description, reference, take, taken
 from pfms_platform.logging import get_logger
 from pfms_platform.metrics import EXPENSES_CREATED
 
@@ -63,19 +63,19 @@ async def on_transaction_imported(session: AsyncSession, data: TransactionImport
         await emit(session, payloads.updated(match, name, previous).model_copy(update={"import_ref": reference(data)}))
         log.info("import matched an expense", expense_id=str(match.id), source=data.source)
         return
-    description = data.description or data.merchant or "Bank transaction"
+    label = description(data)
     row = Expense(
         id=uuid.uuid4(),
         user_id=data.user_id,
         amount=data.amount,
         currency=data.currency,
-        description=description,
+        description=label,
         expense_date=data.occurred_on,
         source=Source.IMPORT.value,
         payment_method="card" if data.source == "card" else "bank",
         account_id=data.account_id,
         meta={"merchant": data.merchant, "import": {"source": data.source, "external_id": data.external_id}},
-        fingerprint=manual_fingerprint(data.user_id, data.occurred_on, data.amount, data.currency, description),
+        fingerprint=manual_fingerprint(data.user_id, data.occurred_on, data.amount, data.currency, label),
     )
     session.add(row)
     await session.flush()
@@ -95,15 +95,15 @@ async def on_transaction_revised(session: AsyncSession, data: TransactionRevised
         log.info("a revised import left the expense the person entered alone", expense_id=str(record.expense_id))
         return
     row = await session.get_one(Expense, record.expense_id, with_for_update=True)
-    description = data.description or data.merchant or "Bank transaction"
-    if (row.amount, row.expense_date, row.description) == (data.amount, data.occurred_on, description):
+    label = description(data)
+    if (row.amount, row.expense_date, row.description) == (data.amount, data.occurred_on, label):
         return  # nothing the expense shows changed (or a redelivery)
     if row.currency != data.currency:
         log.warning("a revised import changed currency: ignored", expense_id=str(row.id))
         return
     previous = (row.amount, row.expense_date, row.category_id)
     touched = {(row.expense_date, row.category_id, row.currency)}
-    row.amount, row.expense_date, row.description = data.amount, data.occurred_on, description
+    row.amount, row.expense_date, row.description = data.amount, data.occurred_on, label
     row.meta = {**row.meta, "merchant": data.merchant}
     row.user_currency = row.fx_rate = row.amount_in_user_currency = None  # the conversion job redoes it
     await session.flush()

@@ -31,7 +31,7 @@ from pfms_income.domain import IncomeType
 from pfms_income.models import IncomeTransaction
 from pfms_platform.db import Base
 from pfms_platform.events.outbox import emit
-from pfms_platform.imports import ImportedRecord, reference, take, taken
+from pfms_platform.imports import ImportedRecord, description, reference, take, taken
 from pfms_platform.logging import get_logger
 from pfms_platform.metrics import INCOME_RECORDED
 
@@ -85,7 +85,7 @@ async def on_transaction_imported(session: AsyncSession, data: TransactionImport
             net_amount=data.amount,
             currency=data.currency,
             date=data.occurred_on,
-            description=data.description or data.merchant or "Bank transaction",
+            description=description(data),
             payment_method="bank",
             account_id=data.account_id,
             meta={"merchant": data.merchant, "import": {"source": data.source, "external_id": data.external_id}},
@@ -108,15 +108,15 @@ async def on_transaction_revised(session: AsyncSession, data: TransactionRevised
         log.info("a revised import left the income the person entered alone", income_id=str(record.income_id))
         return
     row = await session.get_one(IncomeTransaction, record.income_id, with_for_update=True)
-    description = data.description or data.merchant or "Bank transaction"
-    if (row.net_amount, row.date, row.description) == (data.amount, data.occurred_on, description):
+    label = description(data)
+    if (row.net_amount, row.date, row.description) == (data.amount, data.occurred_on, label):
         return  # nothing the income shows changed (or a redelivery)
     if row.currency != data.currency:
         log.warning("a revised import changed currency: ignored", income_id=str(row.id))
         return
     net, currency, received = quantize(row.net_amount, row.currency), row.currency, row.date
     row.amount = row.net_amount = data.amount
-    row.date, row.description = data.occurred_on, description
+    row.date, row.description = data.occurred_on, label
     row.meta = {**row.meta, "merchant": data.merchant}
     await session.flush()
     await emit(
