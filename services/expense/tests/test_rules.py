@@ -178,6 +178,12 @@ def test_default_tree_and_nesting_rules() -> None:
     groceries = next(r["id"] for r in rows if r["name"] == "Groceries")
     assert categories.creates_cycle(parent_of, food, groceries)
     assert not categories.creates_cycle(parent_of, groceries, food)
+    # What a purge keeps of a deleted member's tree: the categories space rows use, and their parents.
+    coffee = next(r["id"] for r in rows if r["name"] == "Coffee & Snacks")
+    kept = {r["name"] for r in rows if r["id"] in categories.with_ancestors({groceries, coffee}, parent_of)}
+    assert kept == {"Food & Dining", "Groceries", "Coffee & Snacks"}
+    assert categories.with_ancestors(set(), parent_of) == set()
+    assert categories.with_ancestors({uuid.uuid4()}, parent_of) == set(), "another person's category: not in the tree"
 
 
 @pytest.mark.parametrize(

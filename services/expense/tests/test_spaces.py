@@ -1,16 +1,17 @@
 """Shared spaces: expenses, budgets and recurring expenses of a household, by role, from real
 `space.membership_changed` snapshots on the bus; a space budget sums every member's expenses and
-alerts every member."""
+alerts every member; a deleted member's space rows (and the categories they file under) stay the space's."""
 
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from pfms_contracts.identity import UserDeleted
 from pfms_contracts.spaces import SpaceMember, SpaceMembershipChanged
-from pfms_expense.models import Budget, Expense, RecurringExpense
+from pfms_expense.models import Budget, Category, Expense, RecurringExpense
 from pfms_expense.scheduler import today_utc
 from pfms_platform.spaces import SpaceMembership
 
@@ -192,16 +193,38 @@ async def test_a_household_shares_expenses_and_budgets_by_role(env) -> None:
     await env.until(removed)
     assert len(env.data(await client.get(EXPENSES, headers=inside(owner)))) == 4
 
-    # The viewer's account deleted: their membership is forgotten with the rest of their data.
+    # The owner's account deleted: their personal expense, membership and unused categories go; what they
+    # made in the space is the household's and stays, still counted for the remaining member, and so do the
+    # categories the space's rows and budget file under.
+    await env.publish(UserDeleted(user_id=owner.user_id, deleted_at=datetime.now(UTC)), source="auth")
+
+    async def owner_forgotten() -> bool:
+        return await env.count(SpaceMembership, SpaceMembership.user_id == owner.user_id) == 0
+
+    await env.until(owner_forgotten)
+    assert await env.count(Expense, Expense.user_id == owner.user_id, Expense.space_id.is_(None)) == 0
+    listed = env.data(await client.get(EXPENSES, headers=inside(viewer)))
+    assert len(listed) == 4 and {shared["id"], theirs["id"]} <= {e["id"] for e in listed}
+    kept = env.data(await client.get(f"{EXPENSES}/{shared['id']}", headers=inside(viewer)))
+    assert (kept["amount"], kept["category_id"]) == ("80.00", food)
+    status = env.data(await client.get(f"{BUDGETS}/{budget['id']}/status", headers=inside(viewer)))
+    assert status["spent"] == "110.00", "the owner's budget and categories still count every member's spending"
+    async with env.svc.db.sessions() as session:
+        left = set(await session.scalars(select(Category.name).where(Category.user_id == owner.user_id)))
+    assert left == {"Food & Dining", "Groceries"}, "only the categories the space files under stay"
+    member_own = await env.expense(member)
+
+    # The viewer's account deleted too: their membership is forgotten with the rest of their data.
     await env.publish(UserDeleted(user_id=viewer.user_id, deleted_at=datetime.now(UTC)), source="auth")
 
     async def forgotten() -> bool:
         return await env.count(SpaceMembership, SpaceMembership.user_id == viewer.user_id) == 0
 
     await env.until(forgotten)
-    assert await env.count(SpaceMembership, SpaceMembership.space_id == space) == 1
+    assert await env.count(SpaceMembership, SpaceMembership.space_id == space) == 0
 
-    # The space deleted: its expenses, schedules and budgets go; personal ones stay.
+    # The space deleted: its expenses, schedules and budgets go, with the deleted owner's categories they
+    # used; personal ones stay.
     await env.publish(snapshot(space, owner.user_id, 4, {}, deleted=True))
 
     async def purged() -> bool:
@@ -210,5 +233,6 @@ async def test_a_household_shares_expenses_and_budgets_by_role(env) -> None:
     await env.until(purged)
     assert await env.count(Budget, Budget.space_id == space) == 0
     assert await env.count(RecurringExpense, RecurringExpense.space_id == space) == 0
-    assert (await client.get(EXPENSES, headers=inside(owner))).status_code == 404
-    assert len(env.data(await client.get(EXPENSES, headers=owner.headers))) == 1
+    assert await env.count(Category, Category.user_id == owner.user_id) == 0
+    assert (await client.get(EXPENSES, headers=inside(member))).status_code == 404
+    assert [e["id"] for e in env.data(await client.get(EXPENSES, headers=member.headers))] == [member_own["id"]]

@@ -66,3 +66,15 @@ def descendants(parent_of: dict[uuid.UUID, uuid.UUID | None], root: uuid.UUID) -
 def creates_cycle(parent_of: dict[uuid.UUID, uuid.UUID | None], node: uuid.UUID, new_parent: uuid.UUID) -> bool:
     """Whether making `new_parent` the parent of `node` would put `node` below itself."""
     return new_parent in descendants(parent_of, node)
+
+
+def with_ancestors(used: set[uuid.UUID], parent_of: dict[uuid.UUID, uuid.UUID | None]) -> set[uuid.UUID]:
+    """`used` and every category above one of them (within `parent_of`): what a purge must keep so that
+    a budget on a parent still counts the children rows file under."""
+    kept: set[uuid.UUID] = set()
+    for node in used:
+        current: uuid.UUID | None = node
+        while current is not None and current in parent_of and current not in kept:
+            kept.add(current)
+            current = parent_of[current]
+    return kept

@@ -4,7 +4,7 @@ to one shared space for expenses, budgets and recurring expenses (pfms_platform.
 import uuid
 from typing import TypeVar
 
-from sqlalchemy import ColumnElement, delete, select
+from sqlalchemy import ColumnElement, delete, select, union
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -156,17 +156,50 @@ async def set_currency(session: AsyncSession, user_id: uuid.UUID, currency: str)
     )
 
 
+SHARED = (Expense, RecurringExpense, Budget)
+"""The tables whose rows may belong to a shared space."""
+
+
 async def purge(session: AsyncSession, user_id: uuid.UUID) -> None:
-    """Every row of the user, children before parents (batches' issues and logs cascade)."""
-    for model in (HabitLog, Habit, Expense, RecurringExpense, Budget, ImportBatch, ImportMapping, UserSettings):
+    """Every personal row of the user, children before parents (batches' issues and logs cascade). What
+    they made in a shared space is the household's and stays with it (user_id is only an opaque id
+    there), and so do the categories rows still file under, so the space's totals and budgets stay whole."""
+    for model in (HabitLog, Habit, ImportBatch, ImportMapping, UserSettings):
         await session.execute(delete(model).where(model.user_id == user_id))
-    await session.execute(
-        Category.__table__.update().where(Category.user_id == user_id).values(parent_category_id=None)
-    )
-    await session.execute(delete(Category).where(Category.user_id == user_id))
+    for shared in SHARED:
+        await session.execute(delete(shared).where(shared.user_id == user_id, shared.space_id.is_(None)))
+    await drop_unused_categories(session, Category.user_id == user_id)
 
 
 async def purge_space(session: AsyncSession, space_id: uuid.UUID) -> None:
-    """Every expense, recurring expense and budget of a deleted space (crossings cascade)."""
-    for model in (Expense, RecurringExpense, Budget):
+    """Every expense, recurring expense and budget of a deleted space (crossings cascade), then the
+    categories of deleted members that only the space's rows still used."""
+    filed = union(*(select(model.category_id).where(model.space_id == space_id) for model in SHARED))
+    owners = set(await session.scalars(select(Category.user_id).where(Category.id.in_(filed)).distinct()))
+    for model in SHARED:
         await session.execute(delete(model).where(model.space_id == space_id))
+    if owners:
+        deleted = ~select(UserSettings.user_id).where(UserSettings.user_id == Category.user_id).exists()
+        await drop_unused_categories(session, Category.user_id.in_(owners) & deleted)
+
+
+async def drop_unused_categories(session: AsyncSession, among: ColumnElement[bool]) -> None:
+    """Delete the categories matching `among` that no expense, schedule or budget files under, keeping
+    the parents of those that are (a budget on a parent counts its children)."""
+    rows = await session.execute(select(Category.id, Category.parent_category_id).where(among))
+    tree = {row.id: row.parent_category_id for row in rows}
+    if not tree:
+        return
+    ids = list(tree)
+    used = union(
+        # Only space rows can file under another person's category; budgets all, as they restrict the delete.
+        select(Expense.category_id).where(Expense.space_id.is_not(None), Expense.category_id.in_(ids)),
+        select(RecurringExpense.category_id).where(
+            RecurringExpense.space_id.is_not(None), RecurringExpense.category_id.in_(ids)
+        ),
+        select(Budget.category_id).where(Budget.category_id.in_(ids)),
+    )
+    keep = categories.with_ancestors(set(await session.scalars(used)), tree)
+    doomed = among & Category.id.not_in(keep)
+    await session.execute(Category.__table__.update().where(doomed).values(parent_category_id=None))
+    await session.execute(delete(Category).where(doomed))

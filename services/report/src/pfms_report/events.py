@@ -1,5 +1,6 @@
-"""Events the report service consumes: a deleted user's jobs go (their files are queued for removal), the
-expenses and income of shared spaces are kept for space reports, and space memberships are mirrored.
+"""Events the report service consumes: a deleted user's personal jobs go (their files are queued for
+removal; what they did in a space stays the space's), the expenses and income of shared spaces are kept
+for space reports, and space memberships are mirrored.
 
 The upstream data exports are per person, so a space's monthly or custom report is made from
 `space_entries`: every expense and income event that carries a `space_id` upserts its row (the
@@ -27,10 +28,11 @@ log = get_logger(__name__)
 
 
 async def on_user_deleted(session: AsyncSession, data: UserDeleted) -> None:
-    """Idempotent. The rows go now; the objects under the user's prefix are removed by the sweeper
-    (object storage is not part of this transaction, so the request to remove them is)."""
-    await session.execute(delete(Report).where(Report.user_id == data.user_id))
-    await session.execute(delete(SpaceEntry).where(SpaceEntry.user_id == data.user_id))
+    """Idempotent. The personal reports go now; the objects under the user's prefix are removed by the
+    sweeper (object storage is not part of this transaction, so the request to remove them is). What they
+    recorded or asked for in a shared space is the household's: their space entries and space reports stay
+    (with their files, which the sweeper spares), so the space's reports stay whole."""
+    await session.execute(delete(Report).where(Report.user_id == data.user_id, Report.space_id.is_(None)))
     await session.execute(insert(ObjectPurge).values(user_id=data.user_id).on_conflict_do_nothing())
     await forget_member(session, data.user_id)
     log.info("user reports purged", user_id=str(data.user_id))

@@ -86,7 +86,7 @@ class SpaceEntry(Base):
     entry_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     space_id: Mapped[uuid.UUID]
     user_id: Mapped[uuid.UUID] = mapped_column(index=True)
-    """Who recorded it (purged with the person)."""
+    """Who recorded it (kept when the person is deleted: the entry is the space's)."""
     day: Mapped[date]
     amount: Mapped[Decimal] = mapped_column(Numeric(19, 4))
     """The expense's amount, or the income's gross amount."""

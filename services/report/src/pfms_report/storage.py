@@ -5,7 +5,7 @@ files go with one prefix listing on `user.deleted`.
 """
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from typing import Any
 
 import boto3
@@ -74,10 +74,11 @@ class ObjectStore:
     async def delete(self, key: str) -> None:
         await asyncio.to_thread(self._client.delete_object, Bucket=self.bucket, Key=key)
 
-    async def delete_prefix(self, prefix: str) -> int:
-        """Delete every object under `prefix`; returns how many."""
+    async def delete_prefix(self, prefix: str, spare: Collection[str] = ()) -> int:
+        """Delete every object under `prefix` but those whose name (after the prefix, before the
+        extension) is in `spare`; returns how many."""
 
-        keys = await self.keys(prefix)
+        keys = [key for key in await self.keys(prefix) if key.removeprefix(prefix).split(".")[0] not in spare]
 
         def run() -> None:
             for start in range(0, len(keys), 1000):  # the API's limit per call

@@ -3,9 +3,9 @@
 Each pass takes a batch of completed jobs past `expires_at` (`FOR UPDATE SKIP LOCKED`, so instances
 share the work), deletes their objects and marks them `expired` (the row stays, so the list still
 shows the report and a download answers 410). It then empties the prefixes of users deleted since
-(`object_purges`, written by the `user.deleted` handler) and the files of deleted spaces' reports
-(`object_removals`, written by the space's deletion). Deleting an object twice is harmless, so
-a pass that dies half-way is simply repeated.
+(`object_purges`, written by the `user.deleted` handler), sparing their space reports' files, which stay
+with the space, and removes the files of deleted spaces' reports (`object_removals`, written by the
+space's deletion). Deleting an object twice is harmless, so a pass that dies half-way is simply repeated.
 """
 
 import asyncio
@@ -54,7 +54,10 @@ async def purge(db: Database, store: ObjectStore) -> int:
             await session.scalars(select(ObjectPurge.user_id).limit(BATCH).with_for_update(skip_locked=True))
         ).all()
         for user_id in users:
-            await store.delete_prefix(f"{user_id}/")
+            # Their space reports stay with the space: spared by id (the key is `{user_id}/{report_id}.{ext}`),
+            # so a file written after this listing began is spared too.
+            kept = await session.scalars(select(Report.id).where(Report.user_id == user_id))
+            await store.delete_prefix(f"{user_id}/", spare={str(report_id) for report_id in kept})
         if users:
             await session.execute(delete(ObjectPurge).where(ObjectPurge.user_id.in_(users)))
     return len(users)
