@@ -1,7 +1,9 @@
 """Rules of a shared space: members see and (by role) change them, they fire on the space's events only
-and act within it, personal rules keep to personal events; removal and deletion take effect at once."""
+and act within it, personal rules keep to personal events; removal and deletion take effect at once; a
+deleted member's rules go with them while the space's history they were part of stays."""
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -10,6 +12,7 @@ from sqlalchemy import func, select
 from pfms_automation.models import AutomationRule, RuleExecution, TriggerEvent
 from pfms_contracts import EventData
 from pfms_contracts.expense import BudgetThresholdReached, ExpenseCreated
+from pfms_contracts.identity import UserDeleted
 from pfms_contracts.spaces import SpaceMember, SpaceMembershipChanged
 from pfms_platform.testing.helpers import publish_event, until
 
@@ -157,6 +160,20 @@ async def test_space_rules_belong_to_the_space_and_fire_on_its_events(env: Env) 
         return (await client.get(rule_path, headers=who(member, True))).status_code == 404
 
     await until(removed)
+
+    # The member's account deleted: their personal rule and the rule they made in the space go with them (it
+    # would act for no one); the space's remembered events and runs they were part of stay the space's.
+    await env.rule(member, name="Member's own")
+    space_runs = await count(env, RuleExecution, RuleExecution.space_id == SPACE)
+    await publish(UserDeleted(user_id=member, deleted_at=datetime.now(UTC)))
+
+    async def member_purged() -> bool:
+        return await count(env, AutomationRule, AutomationRule.user_id == member) == 0
+
+    await until(member_purged)
+    assert [r["id"] for r in (await client.get(RULES, headers=who(owner, True))).json()["data"]] == [shared["id"]]
+    assert await count(env, TriggerEvent, TriggerEvent.space_id == SPACE, TriggerEvent.user_id == member) == 2
+    assert await count(env, RuleExecution, RuleExecution.space_id == SPACE) == space_runs
 
     # The space's deletion takes its rules, runs and history; the personal rule stays.
     await publish(snapshot(3, {}, owner, deleted=True))

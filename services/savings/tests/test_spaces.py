@@ -1,14 +1,15 @@
 """Savings goals in a shared space: every member's contributions, rules of the space, roles, and the read model
-of memberships kept from real `space.membership_changed` events."""
+of memberships kept from real `space.membership_changed` events; a deleted member's entries stay the space's."""
 
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from pfms_contracts.expense import ExpenseCreated
+from pfms_contracts.identity import UserDeleted
 from pfms_contracts.income import IncomeReceived
 from pfms_contracts.savings import SavingsContributionRequested
 from pfms_contracts.spaces import SpaceMember, SpaceMembershipChanged
@@ -158,6 +159,13 @@ async def test_members_save_together_by_role_until_the_space_goes(env: Harness) 
     assert (await client.get(f"{GOALS}/{trip['id']}", headers=within(bob))).status_code == 404
     moved = await client.post(f"{GOALS}/{trip['id']}/contribute", json={"amount": "1"}, headers=within(bob))
     assert moved.status_code == 404
+
+    # Bob's account deleted: the rule he made on the space's goal goes with him (it would save in his name);
+    # his entries stay the space's, and its progress is whole.
+    await env.wait_handled(await env.publish(UserDeleted(user_id=bob, deleted_at=datetime.now(UTC))))
+    assert await env.count(AutoSaveRule, AutoSaveRule.goal_id == uuid.UUID(trip["id"])) == 1
+    assert await env.count(Contribution, Contribution.user_id == bob) == 3, "by hand, a round-up, a request"
+    assert (await client.get(f"{GOALS}/{trip['id']}", headers=within(carol))).json()["data"]["saved_amount"] == "65.60"
 
     # The space is deleted: its goal goes with every member's entries and rules; the personal goal stays.
     await env.wait_handled(await env.publish(snapshot(env, space, 3, {}, deleted=True)))

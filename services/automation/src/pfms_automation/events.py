@@ -79,7 +79,8 @@ async def on_user_updated(runtime: Runtime, session: AsyncSession, data: UserUpd
 
 
 async def on_user_deleted(runtime: Runtime, session: AsyncSession, data: UserDeleted) -> None:
-    """Every row of the person (the rules they made in spaces too) and their memberships."""
+    """Every personal row of the person, the rules they made in spaces too, and their memberships; the
+    space's remembered events, runs and jobs they were part of stay the space's."""
     spaces = await store.purge(session, data.user_id)
     await forget_member(session, data.user_id)
     await runtime.rules.forget(data.user_id)

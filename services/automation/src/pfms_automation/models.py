@@ -1,6 +1,7 @@
 """Tables of the automation service; the shared outbox and inbox come with the platform's Base.
 
-Every row carries `user_id` (purged on user.deleted, exported for GDPR). Executions and job
+Every row carries `user_id` (exported for GDPR; on user.deleted the person's personal rows and all their
+rules go, while what they did in a space — its remembered events, runs and jobs — stays the space's). Executions and job
 changes keep the rule's id without a foreign key: the log outlives a deleted rule. Rules, runs,
 remembered events and jobs of a shared space carry its `space_id` (None: personal); `user_id` is then
 who created the rule or job, or whose event it was.

@@ -126,15 +126,21 @@ async def set_timezone(session: AsyncSession, user_id: uuid.UUID, timezone: str)
 
 
 async def purge(session: AsyncSession, user_id: uuid.UUID) -> list[uuid.UUID]:
-    """Every row of the person, the rules they made in spaces included; returns those rules' spaces."""
+    """Every personal row of the person, and every rule they made, in spaces too (a rule would otherwise
+    act for someone who no longer exists); returns those rules' spaces. What they did in a space — its
+    remembered events, runs and apply jobs — is the household's record and stays with the space."""
     spaces = await session.scalars(
         select(AutomationRule.space_id)
         .where(AutomationRule.user_id == user_id, AutomationRule.space_id.is_not(None))
         .distinct()
     )
     touched = [s for s in spaces if s is not None]
-    for table in (RuleExecution, TriggerEvent, JobChange, AutomationJob, AutomationRule, UserTimezone):
-        await session.execute(delete(table).where(table.user_id == user_id))
+    jobs = select(AutomationJob.id).where(AutomationJob.user_id == user_id, AutomationJob.space_id.is_(None))
+    await session.execute(delete(JobChange).where(JobChange.job_id.in_(jobs)))
+    for table in (RuleExecution, TriggerEvent, AutomationJob):
+        await session.execute(delete(table).where(table.user_id == user_id, table.space_id.is_(None)))
+    for owned in (AutomationRule, UserTimezone):
+        await session.execute(delete(owned).where(owned.user_id == user_id))
     return touched
 
 

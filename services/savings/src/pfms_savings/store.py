@@ -205,9 +205,12 @@ async def emergency_savings(session: AsyncSession, user_id: uuid.UUID) -> dict[s
 
 
 async def purge(session: AsyncSession, user_id: uuid.UUID) -> None:
-    """Every row of the user, children first; what they did in a shared space stays the space's (its totals)."""
+    """Every row of the user, children first; what they did in a shared space stays the space's (its totals),
+    but for the rules they made on a space's goals: a schedule would go on saving in the name of someone who
+    no longer exists (the entries those rules made stay)."""
     personal = select(Goal.id).where(Goal.user_id == user_id, Goal.space_id.is_(None))
     await _delete_goals(session, personal)
+    await session.execute(delete(AutoSaveRule).where(AutoSaveRule.user_id == user_id))
     await session.execute(delete(SpendingFact).where(SpendingFact.user_id == user_id))
 
 
