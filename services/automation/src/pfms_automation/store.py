@@ -4,7 +4,7 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -72,10 +72,13 @@ async def remember(
     space_id: uuid.UUID | None = None,
 ) -> None:
     """Keep the event for tests and applies, and only the `keep` most recent ones of its owner (the
-    person for a personal event, the space for a space's)."""
+    person for a personal event, the space for a space's).
+
+    One statement: the insert is a CTE, which the trim does not see (one snapshot), so the trim keeps
+    `keep` - 1 older ones when the event is new and `keep` when it was remembered already."""
     subject = next((str(data[f]) for f in SUBJECT_FIELDS if data.get(f)), None)
     now = datetime.now(UTC)
-    await session.execute(
+    inserted = (
         insert(TriggerEvent)
         .values(
             id=uuid.uuid4(),
@@ -89,12 +92,14 @@ async def remember(
             data=data,
         )
         .on_conflict_do_nothing(constraint="uq_trigger_events_user_event")
+        .returning(TriggerEvent.id)
+        .cte("inserted")
     )
     beyond = (
         select(TriggerEvent.id)
         .where(Scope(user_id, space_id, "owner").owns(TriggerEvent))
         .order_by(TriggerEvent.occurred_at.desc(), TriggerEvent.id.desc())
-        .offset(keep)
+        .offset(keep - select(func.count()).select_from(inserted).scalar_subquery())
     )
     await session.execute(delete(TriggerEvent).where(TriggerEvent.id.in_(beyond)))
 
