@@ -12,7 +12,7 @@ that space's goals, a personal one the person's personal rules. The spaces read 
 
 from datetime import UTC, datetime
 
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pfms_contracts.expense import ExpenseCreated, ExpenseDeleted, ExpenseUpdated
@@ -31,13 +31,13 @@ from pfms_savings.models import SpendingFact
 log = get_logger(__name__)
 
 
-async def _remember_expense(session: AsyncSession, data: ExpenseCreated | ExpenseUpdated) -> None:
-    """Upsert the expense into the read model; a tombstone (deleted) stays deleted. A shared space's expense
-    is the space's spending, not the person's: the personal emergency fund leaves it out."""
+def _remembered(data: ExpenseCreated | ExpenseUpdated) -> Insert | None:
+    """The upsert of the expense into the read model; a tombstone (deleted) stays deleted. None for a shared
+    space's expense: the space's spending, not the person's, which the personal emergency fund leaves out."""
     if space_of(data) is not None:
-        return
+        return None
     values = {"amount": data.amount, "currency": data.currency, "expense_date": data.expense_date}
-    await session.execute(
+    return (
         insert(SpendingFact)
         .values(expense_id=data.expense_id, user_id=data.user_id, **values)
         .on_conflict_do_update(
@@ -46,13 +46,22 @@ async def _remember_expense(session: AsyncSession, data: ExpenseCreated | Expens
     )
 
 
+async def _remember_expense(session: AsyncSession, data: ExpenseCreated | ExpenseUpdated) -> None:
+    if (upsert := _remembered(data)) is not None:
+        await session.execute(upsert)
+
+
 async def on_expense_created(session: AsyncSession, data: ExpenseCreated) -> None:
-    """Read model, then each round-up rule saves the change up to its unit (nothing for an exact multiple)."""
-    await _remember_expense(session, data)
+    """Read model, then each round-up rule saves the change up to its unit (nothing for an exact multiple);
+    the read model's upsert goes in the rules' statement."""
     if data.amount <= 0:
+        await _remember_expense(session, data)
         return
     space_id = space_of(data)
-    for rule, goal in await store.active_rules(session, data.user_id, space_id, RuleKind.ROUND_UP, data.currency):
+    rules = await store.active_rules(
+        session, data.user_id, space_id, RuleKind.ROUND_UP, data.currency, along=_remembered(data)
+    )
+    for rule, goal in rules:
         assert rule.round_up_unit is not None
         top_up = quantize(domain.round_up(data.amount, rule.round_up_unit), goal.currency)
         if top_up > 0:

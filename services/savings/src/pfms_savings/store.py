@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from sqlalchemy import Select, delete, func, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pfms_contracts.savings import GoalAchieved, GoalMilestoneReached
@@ -145,19 +145,26 @@ async def history(session: AsyncSession, goal: Goal) -> tuple[domain.History, in
 
 
 async def active_rules(
-    session: AsyncSession, user_id: uuid.UUID, space_id: uuid.UUID | None, kind: domain.RuleKind, currency: str
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    space_id: uuid.UUID | None,
+    kind: domain.RuleKind,
+    currency: str,
+    along: Insert | None = None,
 ) -> list[tuple[AutoSaveRule, Goal]]:
     """Active rules of `kind` whose goal is active and in `currency`, their goals locked (in id order).
 
     A rule follows its goal's scope: money of the user's personal space moves only their personal rules,
     money of a shared space (`space_id`, whichever member's) moves the rules on that space's goals.
+    `along`: a write that goes in the same statement (a CTE, which PostgreSQL runs in full though unread;
+    the rules read nothing it writes): one round trip instead of two.
     """
     scope = (
         (AutoSaveRule.user_id == user_id, Goal.space_id.is_(None)) if space_id is None else (Goal.space_id == space_id,)
     )
+    query = select(AutoSaveRule, Goal) if along is None else select(AutoSaveRule, Goal).add_cte(along.cte("along"))
     rows = await session.execute(
-        select(AutoSaveRule, Goal)
-        .join(Goal, Goal.id == AutoSaveRule.goal_id)
+        query.join(Goal, Goal.id == AutoSaveRule.goal_id)
         .where(
             *scope,
             AutoSaveRule.kind == kind.value,
