@@ -27,6 +27,7 @@ from pfms_platform.logging import configure_logging, get_logger
 from pfms_platform.metrics import MetricsMiddleware, metrics_endpoint
 from pfms_platform.middleware import CorrelationIdMiddleware
 from pfms_platform.ratelimit import UserRateLimiter
+from pfms_platform.reads import ReadPool
 from pfms_platform.revocation import DeletedUsers
 from pfms_platform.security import JWKSCache, TokenVerifier
 from pfms_platform.settings import ServiceSettings
@@ -83,6 +84,8 @@ def create_app(
                 settings.database_url, pool_size=settings.db_pool_size, service=settings.service_name
             )
             install_keyring(db.engine, settings.field_keyring())
+            app.state.reads = ReadPool(settings.database_url, size=settings.db_pool_size)  # pfms_platform.reads
+            await app.state.reads.open()
             if settings.relay_enabled:
                 relay = OutboxRelay(db, bus, settings.service_name, settings.database_url)
                 app.state.relay = relay
@@ -119,6 +122,7 @@ def create_app(
                 await _bounded(hook(app), getattr(hook, "__name__", "shutdown hook"))
             await _bounded(bus.close(), "broker connection")
             if use_database:
+                await _bounded(app.state.reads.close(), "read pool")
                 await _bounded(app.state.db.dispose(), "database pool")
             await _bounded(app.state.redis.aclose(), "redis connection")
             if tracer_provider is not None:
