@@ -42,6 +42,8 @@ async def on_expense(session: AsyncSession, data: ExpenseCreated | ExpenseUpdate
     if data.import_ref is not None and data.import_ref.posted:
         await linked.booked_elsewhere(session, data.user_id, f"expense:{data.expense_id}")
         return  # recorded from an import that is on the ledger already (a card spend)
+    if isinstance(data, ExpenseCreated) and data.account_id is None:
+        return  # names no account: nothing to book (an update that names one books it then)
     if await card_spends.recognise(session, data):
         return  # a card spend's expense: booked when the card was authorised
     await linked.settle(
@@ -68,6 +70,8 @@ async def on_income(session: AsyncSession, data: IncomeReceived | IncomeUpdated)
     if data.import_ref is not None and data.import_ref.posted:
         await linked.booked_elsewhere(session, data.user_id, f"income:{data.income_id}")
         return  # recorded from an import that is on the ledger already
+    if not isinstance(data, IncomeUpdated) and data.account_id is None:
+        return  # names no account: nothing to book (an update that names one books it then)
     await linked.settle(
         session,
         data.user_id,
