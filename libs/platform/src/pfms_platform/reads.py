@@ -124,7 +124,8 @@ def page_statement(table: str, columns: str, where: str, order: str, limit: str,
     )
 
 
-def _reads(request: Request) -> ReadPool:
+async def _reads(request: Request) -> ReadPool:
+    """Async on purpose: FastAPI runs a plain `def` dependency in its thread pool, a handoff per request."""
     pool: ReadPool = request.app.state.reads
     return pool
 
