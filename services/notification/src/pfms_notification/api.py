@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request, status
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -30,6 +30,7 @@ from pfms_platform.db import Session
 from pfms_platform.envelope import Envelope, PageEnvelope, PageParams, ok, paged
 from pfms_platform.errors import NotFound
 from pfms_platform.events.outbox import emit
+from pfms_platform.reads import Reads, json_response
 from pfms_platform.security import CurrentUser
 
 router = APIRouter(prefix="/api/v1/notifications", tags=["notifications"])
@@ -74,12 +75,14 @@ async def list_notifications(
     return paged([NotificationOut.of(r).model_dump(mode="json") for r in rows], page, total)
 
 
+UNREAD_COUNT = "SELECT count(*) FROM notifications WHERE user_id = $1 AND in_app AND read_at IS NULL"
+"""`_inbox` and unread, answered by `ix_notifications_user_unread`."""
+
+
 @router.get("/unread-count", response_model=Envelope[UnreadCount])
-async def unread_count(user: CurrentUser, session: Session) -> dict[str, Any]:
-    n = await session.scalar(
-        select(func.count()).select_from(Notification).where(_inbox(user), Notification.read_at.is_(None))
-    )
-    return ok({"unread": n or 0})
+async def unread_count(user: CurrentUser, reads: Reads) -> Response:
+    """A hot read (polled by every client): one statement on the read pool (pfms_platform.reads)."""
+    return json_response(ok({"unread": await reads.fetchval(UNREAD_COUNT, user)}))
 
 
 @router.post("/read-all", response_model=Envelope[ReadAll])
