@@ -12,7 +12,7 @@ from fastapi import APIRouter, BackgroundTasks, Query, Request, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pfms_contracts.income import IncomeReceived, IncomeUpdated
-from pfms_income import cashflow, domain, payloads, store
+from pfms_income import cashflow, domain, listing, payloads, store
 from pfms_income.cache import ProjectionCache
 from pfms_income.domain import IncomeType, SourceFrequency
 from pfms_income.models import IncomeSource, IncomeTransaction
@@ -37,6 +37,7 @@ from pfms_platform.envelope import Envelope, PageEnvelope, ok, paged
 from pfms_platform.errors import Invalid
 from pfms_platform.events.outbox import emit
 from pfms_platform.metrics import INCOME_RECORDED
+from pfms_platform.reads import Reads, json_response
 from pfms_platform.security import CurrentUser
 from pfms_platform.spaces import CurrentScope, Scope
 
@@ -218,15 +219,17 @@ async def create_transaction(body: TransactionCreate, scope: CurrentScope, sessi
 
 @router.get("/transactions", response_model=PageEnvelope[Transaction], responses=SPACE_404)
 async def list_transactions(
-    filters: Annotated[TransactionFilters, Query()], scope: CurrentScope, session: Session
-) -> dict[str, Any]:
-    """Filter by dates, source, type, currency, category, gross amount range and description words; sort."""
+    filters: Annotated[TransactionFilters, Query()], scope: CurrentScope, reads: Reads
+) -> Response:
+    """Filter by dates, source, type, currency, category, gross amount range and description words; sort.
+    One statement on the read pool (listing.py)."""
     if filters.date_from and filters.date_to and filters.date_from > filters.date_to:
         raise Invalid("date_to must be on or after date_from", field="date_to")
     if filters.min_amount is not None and filters.max_amount is not None and filters.min_amount > filters.max_amount:
         raise Invalid("max_amount must be at least min_amount", field="max_amount")
-    rows, total = await store.page(session, store.transaction_query(scope, filters), filters.offset, filters.limit)
-    return paged([_transaction(r) for r in rows], filters, total)
+    sql, args = listing.statement(scope, filters)
+    total, rows = await reads.page(sql, *args)
+    return json_response(paged([listing.transaction(r) for r in rows], filters, total))
 
 
 @router.get("/transactions/summary", response_model=Envelope[Summary], responses=SPACE_404)

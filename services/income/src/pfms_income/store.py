@@ -5,7 +5,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, String, and_, cast, delete, func, null, select, text
+from sqlalchemy import ColumnElement, Select, String, cast, delete, func, null, select, text
 from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -326,11 +326,6 @@ def source_query(scope: Scope, f: SourceFilters) -> Select[Any]:
     return query.order_by(IncomeSource.created_at.desc(), IncomeSource.id)
 
 
-def _like(words: str) -> ColumnElement[bool]:
-    escaped = [w.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") for w in words.split()]
-    return and_(*(IncomeTransaction.description.ilike(f"%{w}%", escape="\\") for w in escaped))
-
-
 def _transaction_conditions(scope: Scope, f: TransactionFilters | SummaryParams) -> list[ColumnElement[bool]]:
     conditions = [scope.owns(IncomeTransaction)]
     if f.date_from is not None:
@@ -340,29 +335,6 @@ def _transaction_conditions(scope: Scope, f: TransactionFilters | SummaryParams)
     if f.currency is not None:
         conditions.append(IncomeTransaction.currency == f.currency)
     return conditions
-
-
-def transaction_query(scope: Scope, f: TransactionFilters) -> Select[Any]:
-    conditions = _transaction_conditions(scope, f)
-    if f.source_id is not None:
-        conditions.append(IncomeTransaction.income_source_id == f.source_id)
-    if f.type is not None:
-        conditions.append(IncomeTransaction.type == f.type.value)
-    if f.category is not None:
-        conditions.append(func.lower(IncomeTransaction.category) == f.category.lower())
-    if f.min_amount is not None:
-        conditions.append(IncomeTransaction.amount >= f.min_amount)
-    if f.max_amount is not None:
-        conditions.append(IncomeTransaction.amount <= f.max_amount)
-    if f.q is not None:
-        conditions.append(_like(f.q))
-    column = getattr(IncomeTransaction, f.sort.lstrip("-"))
-    order = column.desc() if f.sort.startswith("-") else column.asc()
-    return (
-        select(IncomeTransaction)
-        .where(*conditions)
-        .order_by(order, IncomeTransaction.created_at.desc(), IncomeTransaction.id)
-    )
 
 
 async def summary(session: AsyncSession, scope: Scope, p: SummaryParams) -> tuple[list[Any], list[Any]]:
