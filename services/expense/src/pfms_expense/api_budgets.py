@@ -41,11 +41,6 @@ async def _status(session: AsyncSession, row: Budget, day: date) -> PeriodStatus
     return await spending.period_status(session, row, period, parent_of)
 
 
-async def _evaluate_today(session: AsyncSession, row: Budget) -> None:
-    """A new or changed budget may already be past a threshold today: alert now, not at the next expense."""
-    await spending.evaluate(session, row.user_id, [(today_utc(), row.category_id, row.currency)], row.space_id)
-
-
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=Envelope[BudgetOut], responses=SPACE_404 | WRITE)
 async def create_budget(body: BudgetCreate, scope: CurrentScope, session: Session) -> dict[str, Any]:
     scope.require("write")
@@ -68,8 +63,7 @@ async def create_budget(body: BudgetCreate, scope: CurrentScope, session: Sessio
     session.add(row)
     await session.flush()
     await session.refresh(row)
-    await _evaluate_today(session, row)
-    return ok(views.budget(row, await _status(session, row, today_utc())))
+    return ok(views.budget(row, await spending.evaluate_budget(session, row, today_utc())))
 
 
 @router.get("", response_model=PageEnvelope[BudgetOut], responses=SPACE_404)
@@ -134,8 +128,8 @@ async def update_budget(
         await session.execute(delete(BudgetCrossing).where(BudgetCrossing.budget_id == row.id))
     await session.flush()
     await session.refresh(row)
-    if diff and row.is_active:
-        await _evaluate_today(session, row)
+    if diff and row.is_active:  # a changed budget may be past a threshold already: alert now
+        return ok(views.budget(row, await spending.evaluate_budget(session, row, today_utc())))
     return ok(views.budget(row, await _status(session, row, today_utc())))
 
 

@@ -24,6 +24,7 @@ from pfms_platform.envelope import Envelope, PageEnvelope, PageParams, ok, paged
 from pfms_platform.errors import Invalid
 from pfms_platform.events.outbox import emit
 from pfms_platform.metrics import EXPENSES_CREATED
+from pfms_platform.reads import Reads, json_response
 from pfms_platform.spaces import CurrentScope, Scope
 
 router = APIRouter(prefix="/api/v1/expenses", tags=["expenses"])
@@ -41,13 +42,13 @@ def checked_amount(amount: Any, currency: str, field: str = "amount") -> Any:
 
 
 @router.get("", response_model=PageEnvelope[ExpenseOut], responses=SPACE_404)
-async def list_expenses(scope: CurrentScope, request: Request, filters: Annotated[ExpenseFilters, Query()]) -> Response:
+async def list_expenses(scope: CurrentScope, reads: Reads, filters: Annotated[ExpenseFilters, Query()]) -> Response:
     """Filtered, sorted and paginated; `category_id` includes every sub-category. One read-only
     statement gives the page and its total (see listing.py)."""
     page = PageParams(page=filters.page, limit=filters.limit)
     scope.require("read")
-    total, rows = await listing.fetch(request.app.state.db.engine, scope.user_id, filters, page, scope.space_id)
-    return views.json_response(paged([views.expense(r) for r in rows], page, total))
+    total, rows = await listing.fetch(reads, scope.user_id, filters, page, scope.space_id)
+    return json_response(paged([views.expense(r) for r in rows], page, total))
 
 
 @router.get("/summary", response_model=Envelope[Summary], responses=SPACE_404)

@@ -4,8 +4,8 @@
 with 100,000 expenses, p95 < 20 ms). Through the unit of work and the ORM it cost six round trips
 (pool ping, BEGIN, the category tree, the count, the page, COMMIT) and, measured with py-spy, most
 of its CPU went to building and caching a fresh SQLAlchemy statement and to per-item ARRAY result
-processing. Here it is the pool's ping and one prepared statement sent straight to asyncpg on a
-connection of the service's own pool, with no transaction (a single SELECT is atomic):
+processing. Here it is one prepared statement on the platform's read pool (pfms_platform.reads), with
+no transaction (a single SELECT is atomic):
 
 - a recursive CTE for the category and its sub-categories, turned into an array once;
 - `total`, which the planner answers from the (user, category, date) index alone;
@@ -25,12 +25,10 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
-import asyncpg
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from pfms_expense.schemas import ExpenseFilters
 from pfms_platform.envelope import PageParams
 from pfms_platform.errors import Invalid
+from pfms_platform.reads import ReadPool
 
 COLUMNS = (
     "id, amount, currency, category_id, description, expense_date, expense_time, location, payment_method,"
@@ -122,14 +120,11 @@ def build(
 
 
 async def fetch(
-    engine: AsyncEngine, user: uuid.UUID, f: ExpenseFilters, page: PageParams, space_id: uuid.UUID | None = None
+    reads: ReadPool, user: uuid.UUID, f: ExpenseFilters, page: PageParams, space_id: uuid.UUID | None = None
 ) -> tuple[int, list[SimpleNamespace]]:
-    """(total, rows of the page) in one round trip on a pooled connection, outside any transaction."""
+    """(total, rows of the page) in one round trip on the read pool (pfms_platform.reads), outside any
+    transaction; its connections decode JSON columns, as the engine's do."""
     sql, args = build(user, f, page, space_id)
-    async with engine.connect() as connection:
-        raw = await connection.get_raw_connection()
-        driver: asyncpg.Connection = raw.driver_connection
-        records = await driver.fetch(sql, *args)
+    records = await reads.fetch(sql, *args)
     total = records[0]["total"] if records else 0
-    # The pool's connections decode JSON columns already (SQLAlchemy's asyncpg codecs).
     return total, [SimpleNamespace(**r) for r in records if r["id"] is not None]

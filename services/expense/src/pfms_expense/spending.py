@@ -152,16 +152,50 @@ async def evaluate(
     if not due:
         return 0
     recorded = await _recorded(session, due)
-    recipients = [user_id]
-    if space_id is not None:
-        members = select(SpaceMembership.user_id).where(SpaceMembership.space_id == space_id)
-        recipients = list(await session.scalars(members.order_by(SpaceMembership.user_id)))
+    recipients = await _recipients(session, user_id, space_id)
     sums: dict[SpentKey, Spent] = {}
     sent = 0
     for budget, period in due:
         current = await period_status(session, budget, period, parent_of, sums)
         sent += await _announce(session, budget, current, recorded, recipients)
     return sent
+
+
+async def evaluate_budget(session: AsyncSession, budget: Budget, day: date) -> PeriodStatus | None:
+    """A new or changed active budget may already be past a threshold on `day`: record and announce it now,
+    not at the next expense; returns the budget's status in the period containing `day` (None: no period).
+
+    Only this budget is evaluated, since no other budget's spending changed (evaluating them all made
+    budget creation the slowest request of the fleet mix), but the scope's active budgets are locked
+    first as in `evaluate`, so an expense write evaluating them at the same time is serialised with it."""
+    await session.execute(
+        select(Budget.id)
+        .where(store.of(budget.user_id, budget.space_id).owns(Budget), Budget.is_active)
+        .order_by(Budget.id)
+        .with_for_update()
+    )
+    period = budgets.period_containing(BudgetPeriod(budget.period), budget.start_date, budget.end_date, day)
+    if period is None:
+        return None
+    parent_of = (
+        {}  # an overall budget counts every category: no tree to read
+        if budget.category_id is None
+        else await store.budget_parents(session, budget.user_id, budget.space_id, [budget])
+    )
+    current = await period_status(session, budget, period, parent_of)
+    if current.reached:
+        recorded = await _recorded(session, [(budget, period)])
+        recipients = await _recipients(session, budget.user_id, budget.space_id)
+        await _announce(session, budget, current, recorded, recipients)
+    return current
+
+
+async def _recipients(session: AsyncSession, user_id: uuid.UUID, space_id: uuid.UUID | None) -> list[uuid.UUID]:
+    """Who is alerted: the user, or every member of the space."""
+    if space_id is None:
+        return [user_id]
+    members = select(SpaceMembership.user_id).where(SpaceMembership.space_id == space_id)
+    return list(await session.scalars(members.order_by(SpaceMembership.user_id)))
 
 
 async def _recorded(session: AsyncSession, due: list[tuple[Budget, Period]]) -> set[tuple[uuid.UUID, date, int]]:
