@@ -238,3 +238,90 @@ async def _status_is(env: Harness, payment_id: str, status: str) -> bool:
     if not notices:
         return False
     return (await payment(env, payment_id))["status"] == status
+
+
+async def test_cancel_before_acceptance_and_its_race_with_accept(env: Harness) -> None:
+    wallet = await env.account(opening_balance="100")
+    bobs = await env.account(env.bob, name="Bob wallet")
+    await env.account(env.bob, name="Bob checking", type="checking")  # two accounts: Bob picks, nothing lands alone
+    stranger = uuid.uuid4()
+
+    # the payer takes a sent payment back: the hold returns as after a decline, Bob is told
+    sent = await send(env, {"email": "bob@example.com", "from_account_id": wallet["id"], "amount": "25"})
+    await until(lambda: _status_is(env, sent["id"], "sent"))
+    assert await env.balance(wallet["id"]) == 75
+    assert (await env.post(f"{PAYMENTS}/{sent['id']}/cancel", {}, stranger)).status_code == 404
+    assert (await env.post(f"{PAYMENTS}/{sent['id']}/cancel", {}, env.bob)).status_code == 403  # not Bob's to take
+    cancelled = await env.post(f"{PAYMENTS}/{sent['id']}/cancel", {}, key="cancel-1")
+    assert cancelled.status_code == 200 and cancelled.json()["data"]["status"] == "cancelled", cancelled.text
+    again = await env.post(f"{PAYMENTS}/{sent['id']}/cancel", {}, key="cancel-1")
+    assert again.json()["data"]["status"] == "cancelled" and again.headers["Idempotent-Replayed"] == "true"
+    refunded = await reaches(env, sent["id"], "refunded")
+    assert refunded["reason"] == "cancelled" and await env.balance(wallet["id"]) == 100
+    [event] = await env.outbox("account.payment_cancelled")
+    assert (event["payment_id"], event["user_id"], event["held"]) == (sent["id"], str(env.alice), True)
+    assert [e["data"]["reason"] for e in await env.svc.outbox("account.payment_refunded")] == ["cancelled"]
+    notices = [n for n in await env.outbox("notification.requested") if n["data"]["event"] == "cancelled"]
+    assert [n["user_id"] for n in notices] == [str(env.bob)]
+    for late in ("cancel", "accept"):  # ended: a 409 in the envelope, nothing moves
+        answer = await env.post(
+            f"{PAYMENTS}/{sent['id']}/{late}",
+            {"account_id": bobs["id"]} if late == "accept" else {},
+            env.bob if late == "accept" else None,
+        )
+        assert answer.status_code == 409 and answer.json()["error"]["code"] == "PAYMENT_STATE", answer.text
+
+    # a request is taken back by who asked (Bob); Alice, asked, may only decline it
+    ask = {"user_id": str(env.alice), "amount": "5", "currency": "USD"}
+    asked = (await env.post(f"{PAYMENTS}/requests", ask, env.bob)).json()["data"]
+    assert (await env.post(f"{PAYMENTS}/{asked['id']}/cancel", {})).status_code == 403
+    withdrawn = await env.post(f"{PAYMENTS}/{asked['id']}/cancel", {}, env.bob)
+    assert withdrawn.json()["data"]["status"] == "cancelled", withdrawn.text
+    assert (await env.post(f"{PAYMENTS}/{asked['id']}/pay", {"from_account_id": wallet["id"]})).status_code == 409
+
+    # cancel and accept at once: exactly one wins, the other is a 409, and the money ends on one side only
+    for round_ in range(3):
+        racing = await send(env, {"user_id": str(env.bob), "from_account_id": wallet["id"], "amount": "10"})
+        await until(lambda pid=racing["id"]: _status_is(env, pid, "sent"))
+        cancel, accept = await asyncio.gather(
+            env.post(f"{PAYMENTS}/{racing['id']}/cancel", {}, key=f"race-cancel-{round_}"),
+            env.post(
+                f"{PAYMENTS}/{racing['id']}/accept", {"account_id": bobs["id"]}, env.bob, key=f"race-acc-{round_}"
+            ),
+        )
+        assert sorted([cancel.status_code, accept.status_code]) == [200, 409], (cancel.text, accept.text)
+        await reaches(env, racing["id"], "refunded" if cancel.status_code == 200 else "settled")
+    assert await env.balance(wallet["id"]) + await env.balance(bobs["id"], env.bob) == 100
+    assert await env.ledger_sums() == {"USD": 0}
+
+
+async def test_a_burst_of_sends_and_deliveries_between_the_same_people_never_fails(env: Harness) -> None:
+    """Both pay each other at once while each other's deliveries land in the same wallets: the code before the
+    one lock order failed here (PostgreSQL chose sends as deadlock victims)."""
+    alices = await env.account(opening_balance="200")
+    bobs = await env.account(env.bob, name="Bob wallet", opening_balance="200")  # the only account: lands alone
+    first = await send(env, {"email": "bob@example.com", "from_account_id": alices["id"], "amount": "1"})
+    await reaches(env, first["id"], "settled")  # Bob is Alice's contact now, and she is his once he pays
+    sends = [
+        (env.bob, {"user_id": str(env.alice), "from_account_id": bobs["id"], "amount": str(3 + i % 5)})
+        if i % 2
+        else (env.alice, {"user_id": str(env.bob), "from_account_id": alices["id"], "amount": str(2 + i % 7)})
+        for i in range(30)
+    ]
+    answers = await asyncio.gather(
+        *(env.post(PAYMENTS, body, who, key=f"burst-{i}") for i, (who, body) in enumerate(sends))
+    )
+    assert [r.status_code for r in answers if r.status_code != 201] == [], [
+        r.text for r in answers if r.status_code >= 500
+    ]
+
+    async def all_settled() -> bool:
+        listed = (await env.get(PAYMENTS, limit="100")).json()["data"]
+        return len(listed) == 31 and all(p["status"] == "settled" for p in listed)
+
+    await until(all_settled, timeout=60)
+    assert await env.balance(alices["id"]) + await env.balance(bobs["id"], env.bob) == 400
+    assert await env.ledger_sums() == {"USD": 0}
+    async with env.svc.db.sessions() as session:
+        clearing = (await session.scalars(select(Account).where(Account.type == "clearing"))).all()
+        assert [c.balance for c in clearing] == [0, 0]

@@ -169,6 +169,15 @@ class PaymentDeclined(_PaymentEvent):
     held: bool = Field(description="Money was held on the payer's side and goes back to them.")
 
 
+class PaymentCancelled(_PaymentEvent):
+    type: ClassVar[str] = "account.payment_cancelled"
+    summary: ClassVar[str] = (
+        "A P2P payment was cancelled before it was accepted by who started it (`user_id`): the payer a sent "
+        "payment (`held`: the hold is refunded next) or the payee their request (nothing moved)."
+    )
+    held: bool = Field(description="Money was held on the payer's side and goes back to them.")
+
+
 class PaymentFailed(_PaymentEvent):
     type: ClassVar[str] = "account.payment_failed"
     summary: ClassVar[str] = (
@@ -181,12 +190,12 @@ class PaymentFailed(_PaymentEvent):
 class PaymentRefunded(_PaymentEvent):
     type: ClassVar[str] = "account.payment_refunded"
     summary: ClassVar[str] = (
-        "The compensation of a declined or failed P2P payment: the payer's (`user_id`) hold went back to the "
-        "account it came from."
+        "The compensation of a declined, cancelled or failed P2P payment: the payer's (`user_id`) hold went back "
+        "to the account it came from."
     )
     payer_account_id: UUID
     entry_id: UUID = Field(description="The reversing entry on the payer's ledger.")
-    reason: Literal["declined", "expired", "account_unavailable", "user_deleted"]
+    reason: Literal["declined", "cancelled", "expired", "account_unavailable", "user_deleted"]
 
 
 class _CardEvent(_AccountsEvent):

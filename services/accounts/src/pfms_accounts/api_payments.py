@@ -1,8 +1,9 @@
-"""HTTP routes of P2P payments: send, request, pay a request, accept or decline, and both sides' lists.
+"""HTTP routes of P2P payments: send, request, pay a request, accept, decline or cancel, and both sides' lists.
 
 A payment is seen by its payer and its payee alike (anyone else gets a 404); each action belongs to
 one side (the wrong side gets a 403). Every POST takes an `Idempotency-Key`. The ledger work is the
-saga's (`payments`): a route books at most the step it starts and hands on by an event.
+saga's (`payments`): a route books at most the step it starts and hands on by an event. A try that
+PostgreSQL aborts for lock contention is run again (`contention.retried`), never answered with a 500.
 """
 
 import uuid
@@ -16,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pfms_accounts import ledger, payments
 from pfms_accounts import payment_rules as rules
 from pfms_accounts.api_moves import MOVE_ERRORS, once
+from pfms_accounts.contention import retried
 from pfms_accounts.domain import AccountType
 from pfms_accounts.idempotency import KeyHeader
 from pfms_accounts.models import Account
@@ -34,7 +36,7 @@ from pfms_accounts.settings import Settings
 from pfms_contracts.accounts import PaymentRequested
 from pfms_platform.db import Session
 from pfms_platform.envelope import Envelope, PageEnvelope, PageParams, ok, paged
-from pfms_platform.errors import Forbidden, Invalid, NotFound
+from pfms_platform.errors import Conflict, Forbidden, Invalid, NotFound
 from pfms_platform.events.outbox import emit
 from pfms_platform.internal import InternalClient
 from pfms_platform.schemas import Body
@@ -51,7 +53,7 @@ PAYMENT_ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 class NoBody(Body):
-    """Declining carries nothing; the Idempotency-Key fingerprint is the route's."""
+    """Declining or cancelling carries nothing; the Idempotency-Key fingerprint is the route's."""
 
 
 def view(payment: Payment, me: uuid.UUID) -> dict[str, Any]:
@@ -174,7 +176,7 @@ async def send(
         await session.flush()
         return view(payment, user)
 
-    return await once(session, request, response, user, idempotency_key, body, run)
+    return await once(session, request, response, user, idempotency_key, body, lambda: retried(session, run))
 
 
 @router.post(
@@ -214,7 +216,7 @@ async def ask(
         await session.flush()
         return view(payment, user)
 
-    return await once(session, request, response, user, idempotency_key, body, run)
+    return await once(session, request, response, user, idempotency_key, body, lambda: retried(session, run))
 
 
 @router.get("", response_model=PageEnvelope[PaymentOut])
@@ -287,7 +289,7 @@ async def pay(
         await session.flush()
         return view(payment, user)
 
-    return await once(session, request, response, user, idempotency_key, body, run)
+    return await once(session, request, response, user, idempotency_key, body, lambda: retried(session, run))
 
 
 @router.post("/{payment_id}/accept", response_model=Envelope[PaymentOut], responses=PAYMENT_ERRORS)
@@ -315,7 +317,7 @@ async def accept(
         await session.flush()
         return view(payment, user)
 
-    return await once(session, request, response, user, idempotency_key, body, run)
+    return await once(session, request, response, user, idempotency_key, body, lambda: retried(session, run))
 
 
 @router.post("/{payment_id}/decline", response_model=Envelope[PaymentOut], responses=PAYMENT_ERRORS)
@@ -336,4 +338,28 @@ async def decline(
         await session.flush()
         return view(payment, user)
 
-    return await once(session, request, response, user, idempotency_key, NoBody(), run)
+    return await once(session, request, response, user, idempotency_key, NoBody(), lambda: retried(session, run))
+
+
+@router.post("/{payment_id}/cancel", response_model=Envelope[PaymentOut], responses=PAYMENT_ERRORS)
+async def cancel(
+    payment_id: uuid.UUID,
+    user: CurrentUser,
+    session: Session,
+    request: Request,
+    response: Response,
+    idempotency_key: KeyHeader = None,
+) -> dict[str, Any]:
+    """Who started it takes it back before it is accepted: the payer a sent payment (its hold then goes back to
+    the payer, as after a decline), the payee their request. Accepted, settled or already ended: a 409."""
+
+    async def run() -> dict[str, Any]:
+        payment = await one(session, user, payment_id, lock=True)
+        if not payments.allowed(payment, PaymentStatus.CANCELLED):
+            raise Conflict(f"The payment is {payment.status}", code="PAYMENT_STATE")
+        side(payment, user, "payee" if payment.status == PaymentStatus.REQUESTED.value else "payer")
+        await payments.cancel(session, payment, user)
+        await session.flush()
+        return view(payment, user)
+
+    return await once(session, request, response, user, idempotency_key, NoBody(), lambda: retried(session, run))

@@ -23,7 +23,7 @@ from pfms_accounts.models import (
     Posting,
 )
 from pfms_accounts.sync import forget_user as forget_connections
-from pfms_contracts.accounts import PaymentAccepted, PaymentDeclined, PaymentFailed, PaymentSent
+from pfms_contracts.accounts import PaymentAccepted, PaymentCancelled, PaymentDeclined, PaymentFailed, PaymentSent
 from pfms_contracts.expense import ExpenseCreated, ExpenseDeleted, ExpenseUpdated
 from pfms_contracts.identity import UserDeleted, UserUpdated
 from pfms_contracts.income import IncomeDeleted, IncomeReceived, IncomeUpdated
@@ -140,6 +140,7 @@ HANDLERS: dict[str, Handler] = {
     PaymentSent.type: payments.on_sent,
     PaymentAccepted.type: payments.on_accepted,
     PaymentDeclined.type: payments.on_declined,
+    PaymentCancelled.type: payments.on_declined,
     PaymentFailed.type: payments.on_failed,
     LoanPaymentMade.type: holdings.on_loan_payment,
     InvestmentTransaction.type: holdings.on_investment_transaction,

@@ -12,6 +12,7 @@ whoever of its members moved the money, and a member's departure or deletion lea
 """
 
 import uuid
+from collections.abc import Iterable
 from decimal import Decimal
 
 from sqlalchemy import and_, or_, select, text
@@ -60,7 +61,13 @@ async def external(
     session: AsyncSession, user_id: uuid.UUID, currency: str, kind: AccountType = AccountType.EXTERNAL
 ) -> uuid.UUID:
     """The books owner's counter-account of `currency`, created the first time money crosses the books' edge
-    (or, `kind=CLEARING`, their account of payments in flight, created with the first payment)."""
+    (or, `kind=CLEARING`, their account of payments in flight, created with the first payment).
+
+    Looked up first: an insert that meets the existing row would wait for whoever is moving its balance."""
+    mine = (Account.user_id == user_id, Account.currency == currency, Account.type == kind.value)
+    query = select(Account.id).where(*mine)
+    if (existing := await session.scalar(query)) is not None:
+        return existing
     await session.execute(
         insert(Account)
         .values(
@@ -72,11 +79,31 @@ async def external(
         )
         .on_conflict_do_nothing(index_elements=["user_id", "currency"], index_where=text(f"type = '{kind.value}'"))
     )
-    found = await session.scalar(
-        select(Account.id).where(Account.user_id == user_id, Account.currency == currency, Account.type == kind.value)
-    )
+    found = await session.scalar(query)
     assert found is not None
     return found
+
+
+async def lock_all(
+    session: AsyncSession, ids: Iterable[uuid.UUID | None], counters: Iterable[tuple[uuid.UUID, str, AccountType]] = ()
+) -> list[Account]:
+    """Lock, in one statement and in id order, every account a transaction will book on (`ids`, and the
+    (owner, currency, kind) counter-accounts): taken first, before any other account lock, they make a
+    transaction that books on several people's books (a payment's delivery) wait in one queue with the
+    others instead of holding some rows while it waits for the rest. Missing ids are simply not returned."""
+    wanted = [Account.id.in_({i for i in ids if i is not None})]
+    wanted += [
+        and_(Account.user_id == owner_id, Account.currency == currency, Account.type == kind.value)
+        for owner_id, currency, kind in set(counters)
+    ]
+    rows = await session.scalars(
+        select(Account)
+        .where(or_(*wanted))
+        .order_by(Account.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return list(rows)
 
 
 async def lock(session: AsyncSession, user_id: uuid.UUID, ids: list[uuid.UUID]) -> dict[uuid.UUID, Account]:

@@ -8,7 +8,8 @@ currency's sum at zero):
   still the payer's);
 - settle (payer, then payee, in one transaction): the payer's clearing → the payer's `external` edge
   (the money leaves their books), the payee's `external` edge → the payee's account;
-- refund (payer, the compensation): the payer's clearing → back to the account it came from.
+- refund (payer, the compensation of a decline, a cancel or a failure): the payer's clearing → back to
+  the account it came from.
 
 Statuses only move forward along `TRANSITIONS`; a step that finds its payment past it does nothing,
 which is what makes each step safe to repeat.
@@ -37,17 +38,21 @@ class PaymentStatus(StrEnum):
     REFUNDED = "refunded"
     EXPIRED = "expired"
     """A request nobody answered in time; nothing moved."""
+    CANCELLED = "cancelled"
+    """Taken back before acceptance by who started it: a sent payment by its payer (refund follows), a
+    request by its payee (nothing moved)."""
 
 
 FailReason = Literal["expired", "account_unavailable", "user_deleted"]
-RefundReason = Literal["declined", "expired", "account_unavailable", "user_deleted"]
+RefundReason = Literal["declined", "cancelled", "expired", "account_unavailable", "user_deleted"]
 
 S = PaymentStatus
 TRANSITIONS: dict[PaymentStatus, frozenset[PaymentStatus]] = {
-    S.REQUESTED: frozenset({S.SENT, S.DECLINED, S.EXPIRED}),
-    S.SENT: frozenset({S.ACCEPTED, S.DECLINED, S.FAILED}),
+    S.REQUESTED: frozenset({S.SENT, S.DECLINED, S.EXPIRED, S.CANCELLED}),
+    S.SENT: frozenset({S.ACCEPTED, S.DECLINED, S.FAILED, S.CANCELLED}),
     S.ACCEPTED: frozenset({S.SETTLED, S.FAILED}),
     S.DECLINED: frozenset({S.REFUNDED}),
+    S.CANCELLED: frozenset({S.REFUNDED}),
     S.FAILED: frozenset({S.REFUNDED}),
     S.SETTLED: frozenset(),
     S.REFUNDED: frozenset(),

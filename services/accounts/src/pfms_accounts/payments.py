@@ -10,11 +10,18 @@ step before it — and each step is a transaction of its own:
    told to accept (route → `account.payment_accepted` → `on_accepted`);
 3. `deliver`: the payer's hold leaves their books and enters the payee's account → settled,
    `account.payment_received`;
-4. compensation: a decline (`account.payment_declined`), an expiry or an unusable account
-   (`account.payment_failed`) → `refund` returns the hold → `account.payment_refunded`.
+4. compensation: a decline (`account.payment_declined`), a cancel by the payer before acceptance
+   (`account.payment_cancelled`), an expiry or an unusable account (`account.payment_failed`) → `refund`
+   returns the hold → `account.payment_refunded`.
 
 Every step locks the payment row first and acts only if the status machine allows it, and each entry
 has a `source_ref`, so a repeated event books nothing twice.
+
+Locks are taken in one order everywhere: the payment row, then every account the step books on in one
+`SELECT … ORDER BY id FOR UPDATE` (`ledger.lock_all`, counter-accounts found by owner and kind, never by
+an insert that would wait on a row another step is booking on). A delivery, which books on both people's
+books, therefore never holds one person's rows while it waits for the other's, which is what let a send
+and a delivery touching the same person deadlock under bursts.
 """
 
 import asyncio
@@ -35,6 +42,7 @@ from pfms_accounts.models_payments import Payment
 from pfms_accounts.payment_rules import PaymentStatus
 from pfms_contracts.accounts import (
     PaymentAccepted,
+    PaymentCancelled,
     PaymentDeclined,
     PaymentFailed,
     PaymentReceived,
@@ -187,27 +195,33 @@ async def on_accepted(session: AsyncSession, data: PaymentAccepted) -> None:
         await deliver(session, payment, payment.payee_account_id)
 
 
+async def counter(
+    session: AsyncSession, rows: list[Account], owner_id: uuid.UUID, currency: str, kind: AccountType
+) -> uuid.UUID:
+    """The counter-account among the locked `rows` (made by the hold; made now only if it has gone since)."""
+    for row in rows:
+        if row.user_id == owner_id and row.currency == currency and row.type == kind.value:
+            return row.id
+    return await ledger.external(session, owner_id, currency, kind)
+
+
 async def deliver(session: AsyncSession, payment: Payment, account_id: uuid.UUID | None) -> None:
     """Step 3: the hold leaves the payer's books and enters the payee's account; an account that is gone,
     archived or in another currency fails the payment instead (the refund follows).
 
+    Every account of both entries is locked in one statement before anything else (`ledger.lock_all`).
     The payment names the account only once it is locked: naming it first would take a share lock on it
     (the foreign key) that two deliveries into one account would each hold while waiting for the other's."""
-    ccy = payment.currency
-    clearing = await ledger.external(session, payment.payer_id, ccy, AccountType.CLEARING)
-    payer_edge = await ledger.external(session, payment.payer_id, ccy)
-    payee_edge = await ledger.external(session, payment.payee_id, ccy)
-    # every account of both entries locked in one id order (as `ledger.book` does), then the payee's checked
-    wanted = {clearing, payer_edge, payee_edge, account_id or clearing}
-    rows = await session.scalars(
-        select(Account)
-        .where(Account.id.in_(wanted))
-        .order_by(Account.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
+    ccy, payer, payee = payment.currency, payment.payer_id, payment.payee_id
+    rows = await ledger.lock_all(
+        session,
+        [account_id],
+        [(payer, ccy, AccountType.CLEARING), (payer, ccy, AccountType.EXTERNAL), (payee, ccy, AccountType.EXTERNAL)],
     )
-    personal = (a for a in rows if a.user_id == payment.payee_id and a.space_id is None)
-    account = next((a for a in personal if a.id == account_id), None)
+    clearing = await counter(session, rows, payer, ccy, AccountType.CLEARING)
+    payer_edge = await counter(session, rows, payer, ccy, AccountType.EXTERNAL)
+    payee_edge = await counter(session, rows, payee, ccy, AccountType.EXTERNAL)
+    account = next((a for a in rows if a.id == account_id and a.user_id == payee and a.space_id is None), None)
     if account is None or account.archived or account.currency != ccy:
         await fail(session, payment, "account_unavailable")
         return
@@ -270,7 +284,19 @@ async def decline(session: AsyncSession, payment: Payment, by: uuid.UUID) -> Non
     )
 
 
-async def on_declined(session: AsyncSession, data: PaymentDeclined) -> None:
+async def cancel(session: AsyncSession, payment: Payment, by: uuid.UUID) -> None:
+    """Who started it takes it back before acceptance: the payer a sent payment (the refund follows) or the
+    payee their request (nothing moved); the other side is told."""
+    money = held(payment)
+    move(payment, PaymentStatus.CANCELLED, "cancelled")
+    await emit(session, PaymentCancelled(user_id=by, **facts(payment), held=money))
+    other = payment.payee_id if by == payment.payer_id else payment.payer_id
+    what = "The payment of {amount} {currency} to you" if money else "The request for {amount} {currency}"
+    await notify(session, other, payment, "cancelled", "Payment cancelled", what + " was cancelled.")
+
+
+async def on_declined(session: AsyncSession, data: PaymentDeclined | PaymentCancelled) -> None:
+    """The compensation of a decline or a cancel: the hold, if any, goes back."""
     payment = await locked(session, data.payment_id)
     if data.held and allowed(payment, PaymentStatus.REFUNDED):
         assert payment is not None
@@ -296,7 +322,9 @@ async def refund(session: AsyncSession, payment: Payment) -> None:
     """Compensation: the hold goes back to the account it came from (a reversing entry on the payer's ledger)."""
     account_id = payment.payer_account_id
     assert account_id is not None  # held money came from an account; accounts with postings are never deleted
-    clearing = await ledger.external(session, payment.payer_id, payment.currency, AccountType.CLEARING)
+    ccy = payment.currency
+    rows = await ledger.lock_all(session, [account_id], [(payment.payer_id, ccy, AccountType.CLEARING)])
+    clearing = await counter(session, rows, payment.payer_id, ccy, AccountType.CLEARING)
     booked = await ledger.book(
         session,
         payment.payer_id,
@@ -331,8 +359,14 @@ async def forget_user(session: AsyncSession, user_id: uuid.UUID) -> None:
         .order_by(Payment.id)
         .with_for_update()
     )
-    for payment in rows.all():
-        if payment.payee_id == user_id and held(payment):
+    found = rows.all()
+    owed = [p for p in found if p.payee_id == user_id and held(p)]
+    if owed:  # every account the refunds below book on, locked at once (one order, as every other step)
+        await ledger.lock_all(
+            session, [p.payer_account_id for p in owed], [(p.payer_id, p.currency, AccountType.CLEARING) for p in owed]
+        )
+    for payment in found:
+        if payment in owed:
             if allowed(payment, PaymentStatus.FAILED):
                 move(payment, PaymentStatus.FAILED, "user_deleted")
             await refund(session, payment)
