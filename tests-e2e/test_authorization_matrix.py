@@ -387,7 +387,7 @@ EXCLUDED: dict[str, str] = {
     **{
         f"/api/v1/accounts/payments/{{payment_id}}{suffix}": "a P2P payment needs two registered people (payer "
         "and payee, who both see it); accounts' test_payments_api.py checks a third user's calls are 404"
-        for suffix in ("", "/pay", "/accept", "/decline")
+        for suffix in ("", "/pay", "/accept", "/decline", "/cancel")
     },
     **{
         f"/api/v1/accounts/connections/{{connection_id}}{suffix}": "a bank connection is made by exchanging a "
