@@ -81,6 +81,8 @@ async def _forget(session: AsyncSession, kind: str, entry_id: uuid.UUID) -> None
 
 
 async def on_expense(session: AsyncSession, data: ExpenseCreated | ExpenseUpdated) -> None:
+    if isinstance(data, ExpenseCreated) and space_of(data) is None:
+        return  # a new personal expense: no entry to keep, none to remove
     label = data.category_name or UNCATEGORISED
     await _keep(
         session,
@@ -100,6 +102,8 @@ async def on_expense_deleted(session: AsyncSession, data: ExpenseDeleted) -> Non
 
 
 async def on_income(session: AsyncSession, data: IncomeReceived | IncomeUpdated) -> None:
+    if not isinstance(data, IncomeUpdated) and space_of(data) is None:
+        return  # a new personal income: no entry to keep, none to remove
     await _keep(
         session,
         "income",
