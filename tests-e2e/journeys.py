@@ -64,6 +64,28 @@ async def profile_of(gateway: httpx.AsyncClient, person: Person, timeout: float 
     return await wait_for(found, timeout=timeout, message=f"profile of {person.email}")
 
 
+async def verify_email(gateway: httpx.AsyncClient, fleet: Fleet, person: Person) -> None:
+    """Prove the person's mailbox the way they would: a new link (its token taken from
+    `auth.email_verification_requested` on the bus, as the mail carries it), opened; then wait until
+    the user service has `user.email_verified` (only a verified invitee answers invitations)."""
+    tap = await BusTap.open(fleet, "user.events", "auth.email_verification_requested")
+    try:
+        resent = await gateway.post("/api/v1/auth/verify-email/resend", headers=person.headers)
+        assert resent.status_code == 202, resent.text
+        mail = await tap.wait("auth.email_verification_requested", email=person.email)
+    finally:
+        await tap.close()
+    opened = await gateway.post("/api/v1/auth/verify-email", json={"token": mail["data"]["token"]})
+    assert opened.status_code == 200, opened.text
+    sql = "SELECT email_verified FROM user_profiles WHERE user_id = $1"
+
+    async def known() -> bool | None:
+        rows = await query(fleet, "user", sql, uuid.UUID(person.user_id))
+        return True if rows and rows[0]["email_verified"] else None
+
+    await wait_for(known, timeout=20, message=f"user service knows {person.email} is verified")
+
+
 def _b64decode(part: str) -> bytes:
     import base64
 

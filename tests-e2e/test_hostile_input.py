@@ -6,7 +6,7 @@ import json
 import asyncpg
 import httpx
 import pytest
-from journeys import profile_of, sign_up
+from journeys import profile_of, sign_up, verify_email
 
 from pfms_local.fleet import Fleet
 
@@ -58,7 +58,7 @@ async def test_sql_and_html_in_strings_are_stored_as_text(gateway: httpx.AsyncCl
         await conn.close()
 
 
-async def test_another_users_family_invitation_is_a_404(gateway: httpx.AsyncClient) -> None:
+async def test_another_users_family_invitation_is_a_404(gateway: httpx.AsyncClient, fleet: Fleet) -> None:
     alice = await sign_up(gateway)
     bob = await sign_up(gateway)
     mallory = await sign_up(gateway)
@@ -72,7 +72,13 @@ async def test_another_users_family_invitation_is_a_404(gateway: httpx.AsyncClie
         stolen = await gateway.request(method, path, headers=mallory.headers)
         assert stolen.status_code == 404, (path, stolen.text)
         assert stolen.json()["error"]["code"] == "NOT_FOUND"
+    # Bob's address is not verified yet: the invitation is not his to see or answer (403, nothing changed).
+    accept = f"/api/v1/user/family/invitations/{invitation_id}/accept"
+    unverified = await gateway.post(accept, headers=bob.headers)
+    assert unverified.status_code == 403 and unverified.json()["error"]["code"] == "EMAIL_NOT_VERIFIED"
+    assert (await gateway.get("/api/v1/user/family", headers=bob.headers)).json()["data"]["invitations_received"] == []
+    await verify_email(gateway, fleet, bob)
     family = (await gateway.get("/api/v1/user/family", headers=bob.headers)).json()["data"]
     assert invitation_id in json.dumps(family)
-    accepted = await gateway.post(f"/api/v1/user/family/invitations/{invitation_id}/accept", headers=bob.headers)
+    accepted = await gateway.post(accept, headers=bob.headers)
     assert accepted.status_code == 200, accepted.text

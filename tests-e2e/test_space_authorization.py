@@ -10,7 +10,9 @@ from typing import Any
 
 import httpx
 import pytest
-from journeys import Person, sign_up
+from journeys import Person, sign_up, verify_email
+
+from pfms_local.fleet import Fleet
 
 pytestmark = pytest.mark.e2e
 
@@ -66,7 +68,8 @@ def _in(space: str, who: Person) -> dict[str, str]:
     return {**who.headers, "X-Space-ID": space}
 
 
-async def _join(gateway: httpx.AsyncClient, owner: Person, space: str, who: Person, role: str) -> None:
+async def _join(gateway: httpx.AsyncClient, fleet: Fleet, owner: Person, space: str, who: Person, role: str) -> None:
+    await verify_email(gateway, fleet, who)  # only a verified address answers an invitation
     sent = await gateway.post(
         f"/api/v1/spaces/{space}/invitations", json={"email": who.email, "role": role}, headers=owner.headers
     )
@@ -85,7 +88,7 @@ async def _until_all(check: Any, timeout: float = 10.0) -> float:
 
 
 async def test_a_space_viewer_reads_but_cannot_write_and_an_ex_member_loses_access_everywhere(
-    gateway: httpx.AsyncClient,
+    gateway: httpx.AsyncClient, fleet: Fleet
 ) -> None:
     owner, viewer, member, stranger = await asyncio.gather(*(sign_up(gateway) for _ in range(4)))
     made = await gateway.post(
@@ -93,8 +96,8 @@ async def test_a_space_viewer_reads_but_cannot_write_and_an_ex_member_loses_acce
     )
     assert made.status_code == 201, made.text
     space = made.json()["data"]["id"]
-    await _join(gateway, owner, space, viewer, "viewer")
-    await _join(gateway, owner, space, member, "member")
+    await _join(gateway, fleet, owner, space, viewer, "viewer")
+    await _join(gateway, fleet, owner, space, member, "member")
 
     items: list[str] = []
     for path, body, _, _ in OBJECTS:

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from journeys import BusTap, Person, profile_of, sign_up
+from journeys import BusTap, Person, profile_of, sign_up, verify_email
 from test_expense_journeys import expense_ready
 
 from pfms_local.fleet import Fleet, wait_for
@@ -24,11 +24,17 @@ def data(response: httpx.Response) -> Any:
     return response.json()["data"]
 
 
-async def join(gateway: httpx.AsyncClient, inviter: Person, space_id: str, person: Person, role: str) -> None:
+async def join(
+    gateway: httpx.AsyncClient, fleet: Fleet, inviter: Person, space_id: str, person: Person, role: str
+) -> None:
+    """Invited by address, the person proves that mailbox (only then may they answer) and accepts."""
     sent = await gateway.post(
         f"{SPACES}/{space_id}/invitations", json={"email": person.email, "role": role}, headers=inviter.headers
     )
     assert sent.status_code == 201, sent.text
+    refused = await gateway.post(f"{SPACES}/invitations/{sent.json()['data']['id']}/accept", headers=person.headers)
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "EMAIL_NOT_VERIFIED", refused.text
+    await verify_email(gateway, fleet, person)
     mine = data(await gateway.get(f"{SPACES}/invitations", headers=person.headers))
     assert [i["id"] for i in mine] == [sent.json()["data"]["id"]]
     accepted = await gateway.post(f"{SPACES}/invitations/{mine[0]['id']}/accept", headers=person.headers)
@@ -45,9 +51,9 @@ async def test_a_household_is_shared_handed_on_and_deleted(gateway: httpx.AsyncC
         sid = created.json()["data"]["id"]
         await tap.wait("space.membership_changed", space_id=sid, space_version=1)
 
-        await join(gateway, alice, sid, bob, "member")
+        await join(gateway, fleet, alice, sid, bob, "member")
         await tap.wait("space.invitation_created", space_id=sid, invitee_email=bob.email)
-        await join(gateway, alice, sid, carol, "viewer")
+        await join(gateway, fleet, alice, sid, carol, "viewer")
         joined = await tap.wait("space.membership_changed", space_id=sid, space_version=3)
         assert {m["user_id"]: m["role"] for m in joined["data"]["members"]} == {a: "owner", b: "member", c: "viewer"}
 
@@ -84,7 +90,9 @@ async def test_a_household_is_shared_handed_on_and_deleted(gateway: httpx.AsyncC
         await tap.close()
 
 
-async def test_a_household_budget_alerts_every_member_and_a_removed_one_is_shut_out(gateway: httpx.AsyncClient) -> None:
+async def test_a_household_budget_alerts_every_member_and_a_removed_one_is_shut_out(
+    gateway: httpx.AsyncClient, fleet: Fleet
+) -> None:
     """The expense service's part: both members spend against one shared budget and the threshold alert
     reaches each of them, the viewer's write is refused, a removed member loses access within a second."""
     (owner, categories), (member, _) = await expense_ready(gateway), await expense_ready(gateway)
@@ -92,8 +100,8 @@ async def test_a_household_budget_alerts_every_member_and_a_removed_one_is_shut_
     await profile_of(gateway, owner)
     await profile_of(gateway, member)
     sid = data(await gateway.post(SPACES, json={"kind": "household", "name": "Home"}, headers=owner.headers))["id"]
-    await join(gateway, owner, sid, member, "member")
-    await join(gateway, owner, sid, viewer, "viewer")
+    await join(gateway, fleet, owner, sid, member, "member")
+    await join(gateway, fleet, owner, sid, viewer, "viewer")
 
     def inside(person: Person) -> dict[str, str]:
         return {**person.headers, "X-Space-ID": sid}

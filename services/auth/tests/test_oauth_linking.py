@@ -60,6 +60,9 @@ async def test_a_registered_email_is_linked_only_when_its_owner_confirms(auth: H
     assert linked.status_code == 200, linked.text
     assert linked.json()["data"]["provider"] == "google" and linked.json()["data"]["email"] == owner.email
     assert (await auth.client.post(confirm, json={"link_token": token}, headers=owner.headers)).status_code == 404
+    # the provider vouched for the owner's own address: that verifies it, announced once
+    [verified] = await auth.events("user.email_verified")
+    assert (verified["data"]["user_id"], verified["data"]["email"]) == (str(owner.user_id), owner.email)
 
     # from now on the provider signs the owner in
     response = await sign_in(auth, "google", sub)
@@ -70,6 +73,7 @@ async def test_a_registered_email_is_linked_only_when_its_owner_confirms(auth: H
     assert [(p["provider"], p["email"]) for p in listed.json()["data"]] == [("google", owner.email)]
     assert (await auth.client.get(f"{OAUTH}/providers", headers=stranger.headers)).json()["data"] == []
     assert await _actions(auth, owner) == ["login", "login", "provider_linked"]
+    assert len(await auth.events("user.email_verified")) == 1
 
 
 async def test_linking_from_the_account_and_unlinking(auth: Harness, issuer: str) -> None:
@@ -80,6 +84,7 @@ async def test_linking_from_the_account_and_unlinking(auth: Harness, issuer: str
     response = await finish(auth, "corp", attempt.state, await consent(attempt, sub), attempt.binding)
     assert response.status_code == 200, response.text
     assert response.json()["data"]["provider"] == "corp"
+    assert await auth.events("user.email_verified") == []  # it vouched for another address, not the account's
     assert (await auth.client.post(f"{OAUTH}/corp/link")).status_code == 401
 
     # the same identity cannot also be linked to someone else

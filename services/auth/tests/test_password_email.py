@@ -90,6 +90,8 @@ async def test_reset_sets_the_password_once_and_signs_out_everywhere(auth: Harne
     assert (await auth.client.post(LOGIN, json={"email": person.email, "password": PASSWORD})).status_code == 401
     await auth.login(Person(person.email, NEW_PASSWORD, person.user_id))
     assert await auth.scalar(select(User.email_verified).where(User.id == person.user_id))  # the link proved it
+    [verified] = await auth.events("user.email_verified")
+    assert verified["data"]["email"] == person.email
 
 
 async def test_reset_tokens_expire_and_only_the_newest_works(auth: Harness) -> None:
@@ -129,10 +131,15 @@ async def test_verify_email_is_single_use(auth: Harness) -> None:
     response = await auth.client.post(VERIFY, json={"token": token})
     assert response.status_code == 200, response.text
     assert await auth.scalar(select(User.email_verified).where(User.id == person.user_id))
+    [event] = await auth.events("user.email_verified")  # in the transaction that set the flag (outbox)
+    assert event["subject"] == str(person.user_id)
+    data = event["data"]
+    assert (data["user_id"], data["email"]) == (str(person.user_id), person.email)
+    assert abs(datetime.fromisoformat(data["verified_at"]) - datetime.now(UTC)) < timedelta(minutes=1)
     events_before = len(await auth.events())
     again = await auth.client.post(VERIFY, json={"token": token})
     assert again.status_code == 400 and again.json()["error"]["code"] == "INVALID_TOKEN"
-    assert len(await auth.events()) == events_before  # verification publishes nothing
+    assert len(await auth.events()) == events_before  # a refused token publishes nothing
 
 
 async def test_expired_or_unknown_verification_tokens_are_refused(auth: Harness) -> None:
@@ -156,3 +163,7 @@ async def test_resend_verification_needs_a_session_and_an_unverified_address(aut
     assert (await auth.client.post(VERIFY, json={"token": token})).status_code == 200
     done = await auth.client.post(RESEND, headers=person.headers)
     assert done.status_code == 409 and done.json()["error"]["code"] == "CONFLICT"
+    await auth.client.post(FORGOT, json={"email": person.email})  # a reset link of a verified address
+    reset = await auth.latest_token("auth.password_reset_requested", person.email)
+    assert (await auth.client.post(RESET, json={"token": reset, "new_password": NEW_PASSWORD})).status_code == 200
+    assert len(await auth.events("user.email_verified")) == 1, "announced once, when it became verified"

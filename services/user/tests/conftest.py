@@ -44,11 +44,13 @@ class Harness:
         """Payloads of the events the service wrote for `routing_key`, oldest first."""
         return await self.svc.outbox(routing_key)
 
-    async def signup(self, email: str | None = None) -> Person:
-        """Register someone with auth's `user.created` on the broker and wait until their profile exists."""
+    async def signup(self, email: str | None = None, *, verified: bool = True) -> Person:
+        """Register someone with auth's `user.created` on the broker and wait until their profile exists
+        (`verified`: the address came verified, as from an identity provider; invitees need that)."""
         user_id = uuid.uuid4()
         email = email or f"person-{user_id.hex[:8]}@example.com"
-        await self.publish(UserCreated(user_id=user_id, email=email, created_at=datetime.now(UTC)))
+        created = UserCreated(user_id=user_id, email=email, email_verified=verified, created_at=datetime.now(UTC))
+        await self.publish(created)
         await self.until(lambda: self.has_profile(user_id))
         return Person(user_id, email, self.keys.auth(user_id))
 

@@ -19,6 +19,7 @@ from pfms_auth.models import Session as SessionRow
 from pfms_auth.runtime import Runtime
 from pfms_auth.throttle import account_key
 from pfms_contracts.identity import EmailVerificationRequested, PasswordResetRequested, UserCreated, UserDeleted
+from pfms_contracts.verification import EmailVerified
 from pfms_platform.db import utcnow
 from pfms_platform.errors import AppError, Conflict, Forbidden, Invalid, TooManyRequests
 from pfms_platform.events.outbox import emit
@@ -148,7 +149,18 @@ async def verify_email(db: AsyncSession, token: str) -> None:
     if row is None or row.used_at is not None or row.expires_at <= utcnow():
         raise InvalidToken("Invalid or expired verification token", field="token")
     row.used_at = utcnow()
-    await db.execute(update(User).where(User.id == row.user_id, User.email == row.email).values(email_verified=True))
+    await mark_verified(db, row.user_id, row.email)
+
+
+async def mark_verified(db: AsyncSession, user_id: uuid.UUID, email: str) -> None:
+    """Set the flag while `email` is still the user's address and announce it (`user.email_verified`)
+    once, on the change: the services that trust an address (invitations) only learn it this way."""
+    now = utcnow()
+    unverified = (User.id == user_id) & (User.email == email) & User.email_verified.is_(False)
+    changed = await db.scalar(update(User).where(unverified).values(email_verified=True).returning(User.id))
+    if changed is not None:
+        await emit(db, EmailVerified(user_id=user_id, email=email, verified_at=now))
+        log.info("email verified", user_id=str(user_id))
 
 
 async def request_password_reset(db: AsyncSession, rt: Runtime, email: str) -> None:
@@ -181,8 +193,8 @@ async def reset_password(db: AsyncSession, rt: Runtime, token: str, new_password
         raise InvalidToken("Invalid or expired reset token", field="token")
     enforce_policy(new_password, user.email, "new_password")
     user.password_hash = await hash_password(rt, new_password)
-    user.email_verified = True
     row.used_at = now
+    await mark_verified(db, user.id, user.email)
     await sessions.revoke_all(db, user.id, "password_reset")
     await audit.record(db, user.id, Action.PASSWORD_RESET, device)
     await rt.throttle.clear(account_key(user.email))

@@ -1,7 +1,7 @@
 """Events of the auth service.
 
-It publishes `user.created`, `user.deleted`, `auth.email_verification_requested` and
-`auth.password_reset_requested` (through the outbox, in the transaction of the change: see
+It publishes `user.created`, `user.email_verified`, `user.deleted`, `auth.email_verification_requested`
+and `auth.password_reset_requested` (through the outbox, in the transaction of the change: see
 `accounts.py`). It consumes `report.export_requested` into the person's audit log; `user.deleted`
 it does not consume: as its producer it already deleted its rows (the audit log with them).
 """

@@ -8,7 +8,9 @@ callback URL lured into another browser finds nothing. The callback then:
 - a new identity whose verified email belongs to no account creates one (and `user.created`);
 - a new identity whose email has an account is NOT linked on the provider's word: the answer is a
   short-lived link token, and the owner confirms it while signed in (proving the account is theirs);
-- an identity with no verified email is refused, so nobody claims an address the provider never checked.
+- an identity with no verified email is refused, so nobody claims an address the provider never checked;
+- a provider that verified the account's own address (linked or signing in) verifies it here too
+  (`user.email_verified`), as the link in the verification mail would.
 """
 
 import hmac
@@ -102,6 +104,7 @@ async def callback(
         if user is None or not user.is_active:
             raise Unauthorized("This account cannot sign in", code="INVALID_CREDENTIALS")
         _refresh(row, identity)
+        await _vouch(db, user, identity)
         return await login.first_factor_passed(db, rt, user, device, f"oauth:{provider}")
     if identity.email is None or not identity.email_verified:
         raise Forbidden("The provider did not confirm an email address for this account", code="EMAIL_NOT_VERIFIED")
@@ -197,4 +200,11 @@ async def _link(
         log.info("provider linked", user_id=str(user.id), provider=provider)
     _refresh(row, identity)
     await db.flush()
+    await _vouch(db, user, identity)
     return row
+
+
+async def _vouch(db: AsyncSession, user: User, identity: Identity) -> None:
+    """A provider that verified the account's own address proves the mailbox, as the link in the mail would."""
+    if identity.email_verified and identity.email == user.email:
+        await accounts.mark_verified(db, user.id, user.email)

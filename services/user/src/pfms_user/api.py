@@ -172,7 +172,8 @@ def _entry(row: FamilyMember, user: uuid.UUID) -> dict[str, Any]:
 
 @router.get("/family", response_model=Envelope[Family])
 async def get_family(user: CurrentUser, session: Session) -> dict[str, Any]:
-    """Members (either side invited) and pending invitations, sent and received."""
+    """Members (either side invited) and pending invitations, sent and received (received ones only
+    once the caller's address is verified)."""
     family: dict[str, list[dict[str, Any]]] = {"members": [], "invitations_sent": [], "invitations_received": []}
     for row in await store.family_of(session, user):
         if row.status == FamilyStatus.ACCEPTED:
@@ -223,15 +224,23 @@ async def invite(body: FamilyInvite, user: CurrentUser, session: Session) -> dic
 
 
 Token = Annotated[str | None, Query(max_length=128, description="The token from the invitation link, if any")]
+ANSWER: dict[int | str, dict[str, Any]] = {
+    **NOT_FOUND,
+    403: {"description": "EMAIL_NOT_VERIFIED: the caller's address is not verified yet"},
+    409: {"description": "Already answered"},
+}
 
 
 async def _answer(session: Session, user: uuid.UUID, invitation: uuid.UUID, token: str | None, accept: bool) -> Any:
-    """Only the invitee (by the address on their profile) may answer; anyone else gets 404."""
+    """Only the invitee (by the address on their profile) may answer; anyone else gets 404. Answering
+    either way needs that address verified (403 EMAIL_NOT_VERIFIED): whoever merely typed it at sign-up
+    may neither join the family nor turn the real invitee's invitation down."""
     row = await store.family_row(
         session, (FamilyMember.id == invitation) & (FamilyMember.invitee_email == store.email_of(user))
     )
     if token is not None and not domain.token_matches(token, row.token_hash):
         raise NotFound("Family invitation not found")
+    await store.require_verified(session, user)
     row.status = domain.respond(FamilyStatus(row.status), accept=accept)
     row.invitee_user_id = user
     row.responded_at = datetime.now(UTC)
@@ -242,7 +251,7 @@ async def _answer(session: Session, user: uuid.UUID, invitation: uuid.UUID, toke
 @router.post(
     "/family/invitations/{invitation_id}/accept",
     response_model=Envelope[FamilyEntry],
-    responses={**NOT_FOUND, 409: {"description": "Already answered"}},
+    responses=ANSWER,
 )
 async def accept(invitation_id: uuid.UUID, user: CurrentUser, session: Session, token: Token = None) -> Any:
     return await _answer(session, user, invitation_id, token, accept=True)
@@ -251,7 +260,7 @@ async def accept(invitation_id: uuid.UUID, user: CurrentUser, session: Session, 
 @router.post(
     "/family/invitations/{invitation_id}/decline",
     response_model=Envelope[FamilyEntry],
-    responses={**NOT_FOUND, 409: {"description": "Already answered"}},
+    responses=ANSWER,
 )
 async def decline(invitation_id: uuid.UUID, user: CurrentUser, session: Session, token: Token = None) -> Any:
     return await _answer(session, user, invitation_id, token, accept=False)

@@ -1,8 +1,10 @@
-"""Events the user service consumes: a registration creates the profile, a deletion purges it."""
+"""Events the user service consumes: a registration creates the profile, a verification marks its
+address verified (what invitations require), a deletion purges it."""
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pfms_contracts.identity import UserCreated, UserDeleted
+from pfms_contracts.verification import EmailVerified
 from pfms_platform.events.consumer import Handler
 from pfms_platform.logging import get_logger
 from pfms_user import store, validation
@@ -21,8 +23,14 @@ def email_key(address: str) -> str:
 
 async def on_user_created(session: AsyncSession, data: UserCreated) -> None:
     """Create the profile and default preferences; a no-op when the profile already exists."""
-    created = await store.create_defaults(session, data.user_id, email_key(data.email))
+    created = await store.create_defaults(session, data.user_id, email_key(data.email), verified=data.email_verified)
     log.info("profile created" if created else "profile already exists", user_id=str(data.user_id))
+
+
+async def on_email_verified(session: AsyncSession, data: EmailVerified) -> None:
+    """The address is verified if it is still the profile's; a redelivery or an older address changes nothing."""
+    changed = await store.mark_verified(session, data.user_id, email_key(data.email))
+    log.info("email verified" if changed else "email verification ignored", user_id=str(data.user_id))
 
 
 async def on_user_deleted(session: AsyncSession, data: UserDeleted) -> None:
@@ -34,5 +42,6 @@ async def on_user_deleted(session: AsyncSession, data: UserDeleted) -> None:
 
 HANDLERS: dict[str, Handler] = {
     UserCreated.type: on_user_created,
+    EmailVerified.type: on_email_verified,
     UserDeleted.type: on_user_deleted,
 }

@@ -53,6 +53,9 @@ class UserProfile(IdMixin, TimestampMixin, Base):
 
     user_id: Mapped[uuid.UUID] = mapped_column(unique=True)
     email: Mapped[str] = mapped_column(String(320), index=True, comment="From user.created, lower-cased; never logged.")
+    email_verified: Mapped[bool] = mapped_column(
+        server_default=text("false"), comment="From user.created / user.email_verified, for this address only."
+    )
     first_name: Mapped[str | None] = mapped_column(String(100))
     last_name: Mapped[str | None] = mapped_column(String(100))
     phone: Mapped[str | None] = mapped_column(Encrypted())

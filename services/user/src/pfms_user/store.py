@@ -3,12 +3,12 @@
 import uuid
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, delete, or_, select
+from sqlalchemy import ColumnElement, delete, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pfms_contracts.identity import UserUpdated
-from pfms_platform.errors import NotFound
+from pfms_platform.errors import Forbidden, NotFound
 from pfms_platform.events.outbox import emit
 from pfms_user import domain
 from pfms_user.domain import FamilyStatus
@@ -32,11 +32,27 @@ def email_of(user_id: uuid.UUID) -> Any:
     return select(UserProfile.email).where(UserProfile.user_id == user_id).scalar_subquery()
 
 
-async def create_defaults(session: AsyncSession, user_id: uuid.UUID, email: str) -> bool:
+def verified_email_of(user_id: uuid.UUID) -> Any:
+    """The caller's address only once verified (else no row): what invitations may be shown to."""
+    query = select(UserProfile.email).where(UserProfile.user_id == user_id, UserProfile.email_verified.is_(True))
+    return query.scalar_subquery()
+
+
+async def require_verified(session: AsyncSession, user_id: uuid.UUID) -> None:
+    """Invitations go to an address: only someone who proved that mailbox is its invitee (else
+    anyone signing up with another person's address could join their household)."""
+    verified = await session.scalar(select(UserProfile.email_verified).where(UserProfile.user_id == user_id))
+    if not verified:
+        raise Forbidden(
+            "Verify your email address (the link auth mailed you) to answer invitations", code="EMAIL_NOT_VERIFIED"
+        )
+
+
+async def create_defaults(session: AsyncSession, user_id: uuid.UUID, email: str, *, verified: bool = False) -> bool:
     """Profile plus default preferences; False (and nothing written) if the profile already exists."""
     created = await session.scalar(
         insert(UserProfile)
-        .values(id=uuid.uuid4(), user_id=user_id, email=email, **domain.DEFAULT_PROFILE)
+        .values(id=uuid.uuid4(), user_id=user_id, email=email, email_verified=verified, **domain.DEFAULT_PROFILE)
         .on_conflict_do_nothing(index_elements=[UserProfile.user_id])
         .returning(UserProfile.id)
     )
@@ -51,6 +67,19 @@ async def create_defaults(session: AsyncSession, user_id: uuid.UUID, email: str)
     )
     await session.flush()
     return True
+
+
+async def mark_verified(session: AsyncSession, user_id: uuid.UUID, email: str) -> bool:
+    """Verified, only while `email` is the profile's address (an event about an earlier one vouches for
+    nothing); the flag never goes back. False when nothing changed. A profile not made yet (the
+    verification overtook `user.created`) is made here, verified; `user.created` then finds it."""
+    if await create_defaults(session, user_id, email, verified=True):
+        return True
+    current = (UserProfile.user_id == user_id) & (UserProfile.email == email) & UserProfile.email_verified.is_(False)
+    changed = await session.scalar(
+        update(UserProfile).where(current).values(email_verified=True).returning(UserProfile.id)
+    )
+    return changed is not None
 
 
 async def purge(session: AsyncSession, user_id: uuid.UUID) -> None:
@@ -108,7 +137,7 @@ async def notification_rows(
 
 
 async def family_of(session: AsyncSession, user_id: uuid.UUID) -> list[FamilyMember]:
-    """Live links where the user invited, was accepted, or is the pending invitee by address."""
+    """Live links where the user invited, was accepted, or is the pending invitee by their verified address."""
     query = (
         select(FamilyMember)
         .where(
@@ -116,7 +145,8 @@ async def family_of(session: AsyncSession, user_id: uuid.UUID) -> list[FamilyMem
             or_(
                 FamilyMember.inviter_user_id == user_id,
                 FamilyMember.invitee_user_id == user_id,
-                (FamilyMember.status == FamilyStatus.PENDING.value) & (FamilyMember.invitee_email == email_of(user_id)),
+                (FamilyMember.status == FamilyStatus.PENDING.value)
+                & (FamilyMember.invitee_email == verified_email_of(user_id)),
             ),
         )
         .order_by(FamilyMember.created_at, FamilyMember.id)

@@ -44,9 +44,10 @@ Token = Annotated[str | None, Query(max_length=128, description="The token from 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such space, or the caller is not in it"}}
 REFUSED: dict[int | str, dict[str, Any]] = {
     **NOT_FOUND,
-    403: {"description": "The caller's role does not allow this"},
+    403: {"description": "The caller's role does not allow this (or, answering an invitation, EMAIL_NOT_VERIFIED)"},
     409: {"description": "Not possible in the personal space, or in the space's current state"},
 }
+UNVERIFIED: dict[int | str, dict[str, Any]] = {403: {"description": "EMAIL_NOT_VERIFIED: the address is not verified"}}
 
 
 def _summary(space: Space, role: str) -> dict[str, Any]:
@@ -114,9 +115,11 @@ async def list_spaces(pages: Pages, user: CurrentUser, session: Session) -> dict
     return paged(items, pages, total + 1)
 
 
-@router.get("/invitations", response_model=PageEnvelope[InvitationOut])
+@router.get("/invitations", response_model=PageEnvelope[InvitationOut], responses=UNVERIFIED)
 async def my_invitations(pages: Pages, user: CurrentUser, session: Session) -> dict[str, Any]:
-    """Open invitations to the address on the caller's profile, newest first."""
+    """Open invitations to the address on the caller's profile, newest first; 403 EMAIL_NOT_VERIFIED
+    until that address is verified."""
+    await profiles.require_verified(session, user)
     rows, total = await store.received(session, user, pages.offset, pages.limit)
     return paged([_invitation(row, name) for row, name in rows], pages, total)
 
@@ -125,12 +128,15 @@ async def _answer(
     session: AsyncSession, user: uuid.UUID, invitation_id: uuid.UUID, token: str | None, accept: bool
 ) -> dict[str, Any]:
     """Only whoever has the invited address on their profile may answer (the family rule); others get 404.
+    Answering either way needs that address verified (403 EMAIL_NOT_VERIFIED), so a person who signed
+    up with someone else's address can neither join nor turn the invitation down.
 
     The space is locked before the invitation, in the order every other change takes them.
     """
     row = await store.invitation_for(session, invitation_id, user)
     if token is not None and not domain.token_matches(token, row.token_hash):
         raise NotFound("Invitation not found")
+    await profiles.require_verified(session, user)
     space = await session.get(Space, row.space_id, with_for_update=True)
     if space is None:
         raise NotFound("Invitation not found")
