@@ -17,11 +17,13 @@ every answer that is not 2xx, and every request refused or unanswered after 10 s
 error. Then a read straight at the user service vs the same read through the gateway
 (`--compare-seconds` each, 0 to skip), and with `--breakdown-seconds N` each kind of request of the
 mix alone for N seconds (after the mix, on the data it left), to tell which endpoint is the slow
-one. Memory: RSS and PSS of each service and the gateway, and of each server of the stack, idle
-after sign-up and sampled every few seconds under the load (the peak and the end). Writes bench/results/fleet.json.
+one. With `--cpu-per-request N`, before the mix: the CPU of every process per expense write and per
+income write (bench/fleet_cpu.py). Memory: RSS and PSS of each service and the gateway, and of each
+server of the stack, idle after sign-up and sampled every few seconds under the load (the peak and
+the end). Writes bench/results/fleet.json.
 
     uv run python bench/fleet_load.py [--seconds 60] [--connections 64] [--compare-seconds 10]
-        [--breakdown-seconds 0] [--no-save]
+        [--breakdown-seconds 0] [--cpu-per-request 0] [--no-save]
 """
 
 import argparse
@@ -33,6 +35,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from fleet_cpu import per_write
 from harness import (
     WRK_COUNTERS,
     Servers,
@@ -217,7 +220,7 @@ async def under_load(
 
 
 async def run(
-    bench: Servers, seconds: int, connections: int, compare_seconds: int, breakdown_seconds: int
+    bench: Servers, seconds: int, connections: int, compare_seconds: int, breakdown_seconds: int, cpu_requests: int
 ) -> dict[str, Any]:
     load_before = load_average()
     async with fleet(bench, SERVICES, extra_env=no_rate_limits(SERVICES)) as running:
@@ -227,6 +230,10 @@ async def run(
         await asyncio.sleep(5)  # let the sign-up's events settle before measuring idle memory
         idle = fleet_memory(running)
         today = datetime.now(UTC).date().isoformat()
+        cpu: dict[str, Any] = {}
+        if cpu_requests:
+            async with httpx.AsyncClient(base_url=running.gateway_url, timeout=60) as client:
+                cpu = await per_write(running, client, tokens, today, cpu_requests)
 
         def script(only: int) -> Any:
             """The mix (`only` 0) or only the `only`-th of ENDPOINTS (1-based)."""
@@ -288,6 +295,7 @@ async def run(
         "mix": figures | {"errors": errors},
         "each_endpoint_alone": {"seconds": breakdown_seconds, "after_the_mix": alone} if alone else {},
         "direct_vs_gateway": compare,
+        "cpu_per_write": cpu,
         "memory_mib": {
             "what": (
                 "RSS and PSS of each process and its descendants (a service and its workers, a server and its children)"
@@ -315,6 +323,12 @@ def main() -> None:
     parser.add_argument(
         "--breakdown-seconds", type=int, default=0, help="after the mix, each endpoint of it alone for as long; 0 skips"
     )
+    parser.add_argument(
+        "--cpu-per-request",
+        type=int,
+        default=0,
+        help="before the mix, fleet CPU per process of N expense writes, then N income writes; 0 skips",
+    )
     args = arguments(__doc__, parser)
     need_wrk()
     began = time.monotonic()
@@ -322,7 +336,16 @@ def main() -> None:
         for info in SERVICES:
             if info.store == "postgres":
                 database(bench.stack, info.name)  # under the catalogue's name, where the fleet looks
-        result = asyncio.run(run(bench, args.seconds, args.connections, args.compare_seconds, args.breakdown_seconds))
+        result = asyncio.run(
+            run(
+                bench,
+                args.seconds,
+                args.connections,
+                args.compare_seconds,
+                args.breakdown_seconds,
+                args.cpu_per_request,
+            )
+        )
     result["wall_seconds"] = round(time.monotonic() - began, 1)
     write_results("fleet", result, save=not args.no_save)
 
