@@ -32,7 +32,7 @@ def create(settings: Settings | None = None) -> FastAPI:
 
     async def intake(app: FastAPI) -> None:
         consumer = BatchConsumer(app.state.db, app.state.bus, settings.service_name, HANDLERS)
-        consumer.batch_size, consumer.batch_wait = settings.intake_batch_size, settings.intake_batch_wait_seconds
+        consumer.batch_limit, consumer.linger_seconds = settings.intake_batch_size, settings.intake_batch_wait_seconds
         app.state.consumer = consumer
         await consumer.run()
 
