@@ -171,3 +171,23 @@ async def test_a_household_budget_alerts_every_member_and_a_removed_one_is_shut_
     assert time.monotonic() - started < 1.0, "a removed member loses access within a second"
     assert (await gateway.get(f"/api/v1/expenses/{theirs['id']}", headers=inside(member))).status_code == 404
     assert (await gateway.get(f"/api/v1/expenses/{theirs['id']}", headers=inside(owner))).status_code == 200
+
+    # The removed member deletes their account: what they recorded in the space is the household's and
+    # stays, still counted in the shared budget (their personal data goes, as everywhere).
+    deleted = await gateway.request(
+        "DELETE", "/api/v1/auth/account", json={"password": member.password}, headers=member.headers
+    )
+    assert deleted.status_code == 200, deleted.text
+
+    async def heard() -> bool:
+        return (await gateway.get("/api/v1/expenses", headers=member.headers)).status_code == 401
+
+    await wait_for(heard, timeout=20, message="the expense service hears user.deleted")
+
+    async def lost() -> bool:
+        return (await gateway.get(f"/api/v1/expenses/{theirs['id']}", headers=inside(owner))).status_code != 200
+
+    with pytest.raises(TimeoutError):
+        await wait_for(lost, timeout=3, message="the deleted member's space expense stays the space's")
+    status = data(await gateway.get(f"/api/v1/budgets/{budget_id}/status", headers=inside(owner)))
+    assert status["spent"] == "55.00", "the shared budget still counts it"
