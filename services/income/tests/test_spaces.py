@@ -122,6 +122,11 @@ async def test_members_share_income_by_role_and_lose_it_with_the_space(env: Harn
     await env.deliver(UserDeleted(user_id=viewer.user_id, deleted_at=datetime.now(UTC)), source="auth")
     assert await env.count(SpaceMembership, SpaceMembership.user_id == viewer.user_id) == 0
     assert (await client.get(TRANSACTIONS, headers=within(owner))).json()["pagination"]["total"] == 2
+    # The member's account deleted: the income they recorded in the space is the household's and stays.
+    await env.deliver(UserDeleted(user_id=member.user_id, deleted_at=datetime.now(UTC)), source="auth")
+    kept = await client.get(f"{TRANSACTIONS}/{income['id']}", headers=within(owner))
+    assert (kept.status_code, kept.json()["data"]["amount"]) == (200, "950.00")
+    assert (await client.get(TRANSACTIONS, headers=within(owner))).json()["pagination"]["total"] == 2
 
     # The space is deleted: its income goes, whoever recorded it; personal income stays.
     deleted = await client.delete(f"{TRANSACTIONS}/{income['id']}", headers=within(owner))
