@@ -51,6 +51,12 @@ FIGURES: tuple[Figure, ...] = (
     Figure("events", "categorized.commit_to_applied.p95_ms", "expense 201 → categorized applied: p95", "ms", 100, "<"),
     Figure("events", "relay.events_per_second", "outbox relay with publisher confirms", "events/s", 5000, ">="),
     Figure("events", "outbox_cost.with_as_share_of_without", "expense write with ÷ without its outbox row", "share"),
+    Figure("consumer", "burst.cpu_ms_per_event", "platform consumer, 5,000 waiting events: CPU per event", "ms"),
+    Figure(
+        "consumer", "before.burst.cpu_ms_per_event", "the same before batching (date, load: its `before` block)", "ms"
+    ),
+    Figure("consumer", "burst.events_per_second", "platform consumer, 5,000 waiting events", "events/s"),
+    Figure("consumer", "lone.publish_to_applied.p95_ms", "platform consumer, a lone event → applied: p95", "ms"),
     Figure("identity", "gateway.rps", "user profile through the gateway, 64 clients", "req/s", 1250, ">="),
     Figure("identity", "gateway.p99_ms", "user profile through the gateway: p99", "ms", 100, "<"),
     Figure("identity", "gateway_share_of_direct", "user profile: gateway ÷ direct", "share", 0.70, ">="),
