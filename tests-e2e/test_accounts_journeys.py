@@ -161,3 +161,27 @@ async def test_one_user_pays_another_and_both_net_worths_move(gateway: httpx.Asy
     assert (await gateway.get(f"{ACCOUNTS}/payments/{sent['id']}", headers=stranger.headers)).status_code == 404
     assert (await gateway.get(f"{ACCOUNTS}/payments", headers=stranger.headers)).json()["pagination"]["total"] == 0
     assert await net_worth(gateway, ann) == Decimal("174.50")  # a declined request moves nothing
+
+    # Ben opens a second dollar account, so Ann's next payment waits for him to pick one; Ann takes it back
+    await opened(gateway, ben, name="Ben savings", type="savings", currency="USD")
+    body = {"user_id": ben.user_id, "from_account_id": ann_wallet["id"], "amount": "20.00"}
+    second = (await gateway.post(f"{ACCOUNTS}/payments", json=body, headers=ann.headers)).json()["data"]
+    assert await balance(gateway, ann, ann_wallet) == Decimal("154.50")  # held
+    cancel = f"{ACCOUNTS}/payments/{second['id']}/cancel"
+    assert (await gateway.post(cancel, headers=stranger.headers)).status_code == 404
+    assert (await gateway.post(cancel, headers=ben.headers)).status_code == 403  # only the payer takes it back
+    key = {**ann.headers, "Idempotency-Key": str(uuid.uuid4())}
+    first, retry = [await gateway.post(cancel, headers=key) for _ in range(2)]
+    assert first.status_code == retry.status_code == 200, first.text
+    assert first.json()["data"]["status"] == retry.json()["data"]["status"] == "cancelled"
+
+    async def refunded() -> dict[str, Any] | None:
+        seen = await gateway.get(f"{ACCOUNTS}/payments/{second['id']}", headers=ann.headers)
+        data: dict[str, Any] = seen.json()["data"]
+        return data if data["status"] == "refunded" else None
+
+    back = await wait_for(refunded, timeout=20, message="cancelled payment refunded")
+    assert back["reason"] == "cancelled" and await balance(gateway, ann, ann_wallet) == Decimal("174.50")
+    late = await gateway.post(cancel, headers=ann.headers)
+    assert late.status_code == 409 and late.json()["error"]["code"] == "PAYMENT_STATE"
+    assert await net_worth(gateway, ann) == Decimal("174.50") and await net_worth(gateway, ben) == Decimal("85.50")
