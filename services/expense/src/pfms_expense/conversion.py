@@ -135,15 +135,19 @@ async def convert_user(session: AsyncSession, client: InternalClient, user_id: u
     got a budget's rate, for the budget alerts (their spending may have just become countable)."""
     currency = await profile_currency(session, user_id)
     mine = (Expense.user_id == user_id, UNCONVERTED)
-    await session.execute(
+    # One statement: the rows in the profile currency convert at 1 (a CTE, run in full though unread),
+    # and the (currency, day) pairs of the others are what is left to convert.
+    same = (
         update(Expense)
         .where(*mine, Expense.currency == currency)
         .values(user_currency=currency, fx_rate=Decimal(1), amount_in_user_currency=Expense.amount, **UNTOUCHED)
-        .execution_options(synchronize_session=False)
+        .cte("same")
     )
-    pairs = (await session.execute(select(Expense.currency, Expense.expense_date).where(*mine).distinct())).all()
-    if pairs:
-        await fetch_rates(session, client, currency, [(c, d) for c, d in pairs])
+    others = select(Expense.currency, Expense.expense_date).where(*mine, Expense.currency != currency)
+    pairs = (await session.execute(others.distinct().add_cte(same))).all()
+    if not pairs:  # the usual write (in the profile currency) leaves nothing for the rate join to convert
+        return await fetch_budget_rates(session, client, user_id, currency)
+    await fetch_rates(session, client, currency, [(c, d) for c, d in pairs])
     rate = FxRate.__table__.c
     converted = await session.execute(
         update(Expense)

@@ -115,12 +115,13 @@ async def budget_parents(
     session: AsyncSession, user_id: uuid.UUID, space_id: uuid.UUID | None, budgets: list[Budget]
 ) -> dict[uuid.UUID, uuid.UUID | None]:
     """The category trees the budgets count in: the user's own; in a space, those of the members whose
-    categories the budgets name."""
-    if space_id is None:
-        return await parents(session, user_id)
+    categories the budgets name. Empty when no budget names a category (overall budgets count every row):
+    an expense write then reads no category tree."""
     named = {b.category_id for b in budgets if b.category_id is not None}
     if not named:
         return {}
+    if space_id is None:
+        return await parents(session, user_id)
     owners = select(Category.user_id).where(Category.id.in_(named))
     rows = await session.execute(select(Category.id, Category.parent_category_id).where(Category.user_id.in_(owners)))
     return {row.id: row.parent_category_id for row in rows}
