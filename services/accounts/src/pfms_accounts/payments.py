@@ -209,13 +209,16 @@ async def deliver(session: AsyncSession, payment: Payment, account_id: uuid.UUID
     """Step 3: the hold leaves the payer's books and enters the payee's account; an account that is gone,
     archived or in another currency fails the payment instead (the refund follows).
 
-    Every account of both entries is locked in one statement before anything else (`ledger.lock_all`).
-    The payment names the account only once it is locked: naming it first would take a share lock on it
-    (the foreign key) that two deliveries into one account would each hold while waiting for the other's."""
+    Every account of both entries is locked in one statement before anything else (`ledger.lock_all`), and
+    with them the payer's account the money came from: a payment row updated twice in one transaction has
+    both its foreign keys checked (PostgreSQL re-checks every key of a row the transaction itself wrote),
+    so the settling update takes a share lock on the payer's account. Unlocked, that share lock waited on a
+    send from the same account, which waited on the clearing account this delivery holds: the deadlock of
+    bursts. The payment names the payee's account only once it is locked, for the same reason."""
     ccy, payer, payee = payment.currency, payment.payer_id, payment.payee_id
     rows = await ledger.lock_all(
         session,
-        [account_id],
+        [account_id, payment.payer_account_id],
         [(payer, ccy, AccountType.CLEARING), (payer, ccy, AccountType.EXTERNAL), (payee, ccy, AccountType.EXTERNAL)],
     )
     clearing = await counter(session, rows, payer, ccy, AccountType.CLEARING)
