@@ -25,7 +25,7 @@ from pfms_income.events import HANDLERS
 from pfms_income.models import ExpenseFact, ProjectionInputs
 from pfms_platform.catalogue import service
 from pfms_platform.db import Database
-from pfms_platform.events.consumer import Consumer
+from pfms_platform.events.consumer import Consumer, Delivery
 from pfms_platform.events.tables import InboxEvent, OutboxEvent
 from pfms_platform.testing import Running
 from pfms_platform.testing.fixtures import _admin
@@ -52,6 +52,15 @@ class Counting(Consumer):
     async def apply(self, event: CloudEvent, data: EventData) -> bool:
         applied = await super().apply(event, data)
         self.outcomes.append(applied)
+        return applied
+
+    async def apply_batch(self, batch: list[Delivery]) -> set[str]:
+        """Deliveries waiting together are applied in one transaction: each one's outcome, in order."""
+        applied = await super().apply_batch(batch)
+        seen: set[str] = set()
+        for delivery in batch:
+            self.outcomes.append(delivery.event.id in applied and delivery.event.id not in seen)
+            seen.add(delivery.event.id)
         return applied
 
 
