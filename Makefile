@@ -20,8 +20,13 @@ setup: ## install what is missing: Debian servers, uv, the locked workspace
 run: setup ## the whole fleet + gateway on this machine, no Docker (ONLY=auth,user for a subset); Ctrl-C stops
 	@$(RUN) pfms-run $(if $(ONLY),--only $(ONLY))
 
-test: setup lint ## lint, then every test (unit, integration, end-to-end) in one pytest session
-	$(RUN) pytest -m "not slow" --durations=15 $(TESTS)
+# pytest-xdist workers for `make test`, each with its own servers; the whole tests-e2e folder runs on one
+# of them (one fleet), the other files are shared out one by one (pfms_platform/testing/scheduling.py).
+# TEST_WORKERS=0: one process, as before.
+TEST_WORKERS ?= 2
+
+test: setup lint ## lint, then every test (unit, integration, end-to-end) in one pytest run on TEST_WORKERS (2) workers
+	$(RUN) pytest -n $(TEST_WORKERS) -m "not slow" --durations=15 $(TESTS)
 
 test-slow: setup ## the long-running tests (pytest -m slow); none yet is fine
 	@$(RUN) pytest -m slow $(TESTS); rc=$$?; \

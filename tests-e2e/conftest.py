@@ -7,6 +7,7 @@ Each process logs to `<pytest tmp>/fleet*/<name>.log`; `fleet.log(name)` returns
 
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -31,6 +32,14 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_line(f"e2e fleet: {len(SERVICES)} services + gateway ready in {_started[0]:.1f}s")
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """Under `pytest -n N` the fleet starts in a worker: it reports its start time back (workeroutput)."""
+    started = getattr(node, "workeroutput", {}).get("e2e_fleet_started")
+    if started is not None:
+        _started.append(started)
+
+
 def _distinct_ports(count: int) -> list[int]:
     ports: list[int] = []
     while len(ports) < count:
@@ -41,7 +50,9 @@ def _distinct_ports(count: int) -> list[int]:
 
 
 @pytest.fixture(scope="session")
-async def fleet(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Fleet]:
+async def fleet(
+    stack: Stack, tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config
+) -> AsyncIterator[Fleet]:
     """Every service and the gateway, ready; `kill(name)`, `restart(name)`, `url(name)`, `gateway_url`."""
     tag = uuid.uuid4().hex[:8]
     vhost = f"e2e{tag}"
@@ -66,6 +77,9 @@ async def fleet(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Async
     try:
         await running.start(START_TIMEOUT)
         _started.append(running.started_in or 0.0)
+        workeroutput = getattr(pytestconfig, "workeroutput", None)  # set in an xdist worker
+        if workeroutput is not None:
+            workeroutput["e2e_fleet_started"] = _started[-1]
         yield running
     finally:
         await running.stop()
