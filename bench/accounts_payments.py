@@ -60,7 +60,9 @@ async def register(amqp_url: str, users: ServiceProcess, keys: TestKeys) -> list
     people = [(uuid.uuid4(), f"bench-{i}@example.com") for i in range(PEOPLE)]
     for user_id, email in people:
         await publish_event(
-            amqp_url, UserCreated(user_id=user_id, email=email, created_at=datetime.now(UTC)), source="auth"
+            amqp_url,
+            UserCreated(user_id=user_id, email=email, email_verified=True, created_at=datetime.now(UTC)),
+            source="auth",
         )
     async with httpx.AsyncClient(base_url=users.url, timeout=10) as client:
         for user_id, _ in people:

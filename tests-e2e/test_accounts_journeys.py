@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from journeys import BusTap, Person, sign_up
+from journeys import BusTap, Person, sign_up, verify_email
 
 from pfms_local.fleet import Fleet, wait_for
 
@@ -119,6 +119,8 @@ async def test_one_user_pays_another_and_both_net_worths_move(gateway: httpx.Asy
     exactly the amount, and nobody else sees the payment."""
     ann = await sign_up(gateway)  # the profile (with the email) must exist for the user service's lookup
     ben = await sign_up(gateway)
+    for person in (ann, ben):  # only a verified address resolves to its account
+        await verify_email(gateway, fleet, person)
     stranger = await sign_up(gateway, wait_profile=False)
     ann_wallet = await opened(gateway, ann, name="Ann", currency="USD", opening_balance="250.00")
     ben_wallet = await opened(gateway, ben, name="Ben", currency="USD", opening_balance="10.00")

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from journeys import BusTap, Person, settle, sign_up
+from journeys import BusTap, Person, settle, sign_up, verify_email
 
 from pfms_local.fleet import Fleet
 
@@ -23,6 +23,7 @@ async def _post(gateway: httpx.AsyncClient, path: str, who: Person, body: dict[s
 
 async def test_two_people_share_a_trip_and_settle_to_zero(gateway: httpx.AsyncClient, fleet: Fleet) -> None:
     ana, ben, vic, eve = [await sign_up(gateway) for _ in range(4)]
+    await verify_email(gateway, fleet, ben)  # only a verified address resolves to its account
     group = await _post(gateway, "/api/v1/groups", ana, {"name": "Lisbon", "group_type": "trip", "currency": "EUR"})
     base = f"/api/v1/groups/{group['id']}"
     # ben is invited by email (resolved by the user service), vic by id as a viewer

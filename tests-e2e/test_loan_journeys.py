@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from journeys import BusTap, sign_up
+from journeys import BusTap, sign_up, verify_email
 
 from pfms_local.fleet import Fleet
 from pfms_platform.security import mint_service_token
@@ -130,6 +130,7 @@ async def test_the_borrower_sees_a_shared_loan_and_disputes_it_with_the_lender(
 ) -> None:
     lender = await sign_up(gateway, wait_profile=False)
     borrower = await sign_up(gateway)  # the user service must know them for the e-mail lookup
+    await verify_email(gateway, fleet, borrower)  # and that the address is theirs
     stranger = await sign_up(gateway, wait_profile=False)
     contact = await gateway.post(
         "/api/v1/contacts", json={"contact_type": "app_user", "email": borrower.email}, headers=lender.headers

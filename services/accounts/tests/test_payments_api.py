@@ -34,7 +34,9 @@ async def env(make_service, jwt_keys) -> AsyncIterator[Harness]:
     alice, bob = uuid.uuid4(), uuid.uuid4()
     for who, email in ((alice, "alice@example.com"), (bob, "Bob@Example.com")):
         await publish_event(
-            users.settings.amqp_url, UserCreated(user_id=who, email=email, created_at=datetime.now(UTC)), source="auth"
+            users.settings.amqp_url,
+            UserCreated(user_id=who, email=email, email_verified=True, created_at=datetime.now(UTC)),
+            source="auth",
         )
 
     async def known() -> bool:

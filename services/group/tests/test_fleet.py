@@ -55,7 +55,7 @@ async def test_invitation_by_email_resolves_through_the_user_service(fleet) -> N
     email = f"friend-{friend.user_id.hex[:8]}@example.com"
     await publish_event(
         users.settings.amqp_url,
-        UserCreated(user_id=friend.user_id, email=email, created_at=datetime.now(UTC)),
+        UserCreated(user_id=friend.user_id, email=email, email_verified=True, created_at=datetime.now(UTC)),
         source="auth",
     )
 

@@ -17,7 +17,7 @@ async def test_app_user_contact_resolved_by_email(make_service, make_env, jwt_ke
     friend = uuid.uuid4()
     await publish_event(
         users.settings.amqp_url,
-        UserCreated(user_id=friend, email="Friend@Example.com", created_at=datetime.now(UTC)),
+        UserCreated(user_id=friend, email="Friend@Example.com", email_verified=True, created_at=datetime.now(UTC)),
         source="auth",
     )
 

@@ -37,6 +37,14 @@ async def test_unknown_or_malformed_email(env) -> None:
     assert bad.json()["error"]["details"][0]["field"] == "email"
 
 
+async def test_an_address_never_verified_is_nobodys(env) -> None:
+    """Whoever signed up with another person's address must not receive their payments or invitations."""
+    squatter = await env.signup(f"taken-{uuid.uuid4().hex[:6]}@example.com", verified=False)
+    response = await env.svc.client.get(LOOKUP, params={"email": squatter.email}, headers=service(env))
+    assert response.status_code == 404
+    assert response.json()["error"]["details"][0]["field"] == "email"
+
+
 async def test_only_services_may_look_people_up(env) -> None:
     person = await env.signup()
     assert (await env.svc.client.get(LOOKUP, params={"email": person.email})).status_code == 401
