@@ -144,15 +144,21 @@ class Consumer:
 
     async def on_message(self, message: AbstractIncomingMessage, event: CloudEvent | None = None) -> None:
         """Apply one delivery alone in its own transaction (`event`: its envelope, if already parsed)."""
+        delivery = await self._accepted(message, event)
+        if delivery is not None:
+            await self._apply_alone(delivery)
+
+    async def _accepted(self, message: AbstractIncomingMessage, event: CloudEvent | None) -> Delivery | None:
+        """The delivery to apply; None once a body that is no valid event is parked, or an event type this
+        consumer does not handle is acked."""
         try:
             delivery = self.parse(message, event)
         except (ValidationError, KeyError) as exc:
             await self._reject(message, exc)
-            return
+            return None
         if delivery is None:
             await self._settle(message, message.ack())
-            return
-        await self._apply_alone(delivery)
+        return delivery
 
     async def _apply_alone(self, delivery: Delivery) -> None:
         message, event, data = delivery
@@ -238,13 +244,8 @@ class Consumer:
         if self._batching is None:
             await self.on_message(message, event)
             return
-        try:
-            delivery = self.parse(message, event)
-        except (ValidationError, KeyError) as exc:
-            await self._reject(message, exc)
-            return
+        delivery = await self._accepted(message, event)
         if delivery is None:
-            await self._settle(message, message.ack())
             return
         self._waiting.append(delivery)
         self._arrived.set()
